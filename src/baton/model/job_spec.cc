@@ -1,0 +1,50 @@
+#include "baton/model/job_spec.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace baton::model {
+
+Status ValidateJobSpec(const JobSpec& spec) {
+  if (spec.tasks <= 0 || spec.tasks > kMaxTasksPerJob) {
+    return InvalidArgument(fmt::format("tasks: must be between 1 and {}, got {}",
+                                       kMaxTasksPerJob, spec.tasks));
+  }
+  if (spec.gpus_per_task <= Quantity()) {
+    return InvalidArgument(
+        fmt::format("gpus: must be at least 1, got {}", spec.gpus_per_task.ToString()));
+  }
+  if (spec.gpus_per_task < Quantity::Whole(1)) {
+    return InvalidArgument(fmt::format(
+        "gpus: fractional GPUs ({}) are not schedulable yet; ask for a whole number",
+        spec.gpus_per_task.ToString()));
+  }
+  if (!spec.gpus_per_task.is_whole()) {
+    return InvalidArgument(fmt::format("gpus: {} is not a whole number of GPUs",
+                                       spec.gpus_per_task.ToString()));
+  }
+  if (spec.gpus_per_task > Quantity::Whole(64)) {
+    return InvalidArgument(fmt::format("gpus: at most 64 GPUs per task (one node), got {}",
+                                       spec.gpus_per_task.ToString()));
+  }
+  if (spec.priority < kMinPriority || spec.priority > kMaxPriority) {
+    return InvalidArgument(fmt::format("priority: must be between {} and {}, got {}",
+                                       kMinPriority, kMaxPriority, spec.priority));
+  }
+  if (spec.queue.empty()) return InvalidArgument("queue: must not be empty");
+  if (spec.estimated_runtime && *spec.estimated_runtime <= Duration::zero()) {
+    return InvalidArgument("runtime: must be positive");
+  }
+  if (!spec.gpu_types.empty()) {
+    for (const auto& p : spec.gpu_preference) {
+      if (std::find(spec.gpu_types.begin(), spec.gpu_types.end(), p) == spec.gpu_types.end()) {
+        return InvalidArgument(fmt::format(
+            "gpu_preference: '{}' is not among the allowed gpu_types", p));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace baton::model

@@ -1,0 +1,43 @@
+// JobSpec: what a person submits, as plain data.
+//
+// Produced by the YAML/JSON job spec parser (spec/job_yaml.h), by trace readers (sim/),
+// and later by the API. Validation of ranges lives with the parser so errors can name
+// the field path and line; ValidateJobSpec (below) repeats the checks that every
+// producer must pass, for callers that build specs in code.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "baton/common/quantity.h"
+#include "baton/common/status.h"
+#include "baton/common/time.h"
+
+namespace baton::model {
+
+constexpr int32_t kMinPriority = -1000;
+constexpr int32_t kMaxPriority = 1000;
+constexpr int32_t kMaxTasksPerJob = 100000;
+
+struct JobSpec {
+  std::string name;                  // a person's label; need not be unique
+  std::string queue = "default";
+  int32_t priority = 0;              // higher runs first under order/priority
+  int32_t tasks = 1;                 // replicas; > 0
+  Quantity gpus_per_task = Quantity::Whole(1);
+  // GPU types the job may run on (any of them); empty = any type.
+  std::vector<std::string> gpu_types;
+  // Preference order among the allowed types: tried first to last, then the rest.
+  std::vector<std::string> gpu_preference;
+  // All tasks start together or none does. A job with one task is trivially a gang.
+  bool gang = true;
+  std::optional<Duration> estimated_runtime;
+  std::vector<std::string> command;  // what each task runs (used by agents, issue 4)
+};
+
+// Checks ranges and consistency; the message names the field ("tasks: must be > 0").
+Status ValidateJobSpec(const JobSpec& spec);
+
+}  // namespace baton::model

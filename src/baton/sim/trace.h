@@ -1,0 +1,58 @@
+// Trace readers for `baton sim`: Philly CSV and baton's JSON-lines format.
+//
+// A trace is a list of jobs with submit times and true run times. Readers check every
+// row and stop at the first bad one with an error naming the source and line
+// ("philly.csv:17: num_gpus: must be a positive integer, got '0'"). Jobs come back
+// sorted by submit time, ties kept in file order, so the simulator is deterministic.
+//
+// Thread-safety: free functions with no shared state.
+#pragma once
+
+#include <cstdint>
+#include <istream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "baton/common/status.h"
+#include "baton/common/time.h"
+
+namespace baton::sim {
+
+struct TraceJob {
+  std::string id;            // the trace's id; Philly rows get their 1-based line number
+  Time submit;
+  Duration duration;         // run time when running alone, at full speed
+  int32_t gpus = 0;          // total GPUs across all tasks, > 0
+  std::optional<int32_t> tasks;  // how many tasks the GPUs split into (gang); unset = decide
+  std::string queue;         // tenant; Philly's virtual cluster id; "" = default queue
+  std::string gpu_type;      // required GPU type; "" = any
+  int32_t priority = 0;
+  int line = 0;              // 1-based source line
+};
+
+// Keeps jobs whose queue (virtual cluster) is listed and whose submit time is in
+// [from, to). Empty / unset members do not filter.
+struct TraceFilter {
+  std::vector<std::string> queues;
+  std::optional<Time> from;
+  std::optional<Time> to;
+  bool Keep(const TraceJob& job) const;
+};
+
+enum class TraceFormat { kPhillyCsv, kJsonl };
+Result<TraceFormat> ParseTraceFormat(std::string_view name);  // "philly-csv" | "jsonl"
+
+// Reads a whole trace. `source` names the input in messages (usually the path).
+Result<std::vector<TraceJob>> ReadPhillyCsv(std::istream& in, std::string_view source,
+                                            const TraceFilter& filter);
+Result<std::vector<TraceJob>> ReadJsonlTrace(std::istream& in, std::string_view source,
+                                             const TraceFilter& filter);
+Result<std::vector<TraceJob>> ReadTraceFile(const std::string& path, TraceFormat format,
+                                            const TraceFilter& filter);
+
+// "2017-10-09", "2017-10-09 07:01:55" or "2017-10-09T07:01:55" (UTC) -> Time.
+Result<Time> ParseTimestamp(std::string_view text);
+
+}  // namespace baton::sim
