@@ -43,8 +43,20 @@ struct TraceFilter {
 
 enum class TraceFormat { kPhillyCsv, kJsonl };
 Result<TraceFormat> ParseTraceFormat(std::string_view name);  // "philly-csv" | "jsonl"
+std::string_view TraceFormatName(TraceFormat format);         // the inverse
 
 // Reads a whole trace. `source` names the input in messages (usually the path).
+//
+// philly-csv: a header line, then one job a row. Columns are found by header name:
+// timestamp ("YYYY-MM-DD HH:MM:SS", UTC), duration (seconds, "66.0", > 0), num_gpus ("8"
+// or "8.0") are required; cluster (-> queue) is optional; others (gpu_time) are ignored.
+// CRLF, blank lines and RFC 4180 quoting within a line are fine. A header with no rows
+// gives no jobs; an input without a header is an error. id = line = the row's line.
+//
+// jsonl: one object a line; blank lines and lines starting with '#' are skipped. Keys:
+// id (string or integer, unique), submit_s (>= 0), duration_s (> 0), gpus (> 0) are
+// required; queue, gpu_type (strings), priority (-1000..1000) and tasks (divides gpus)
+// are optional, null meaning unset. Any other key is an error, so typos are caught.
 Result<std::vector<TraceJob>> ReadPhillyCsv(std::istream& in, std::string_view source,
                                             const TraceFilter& filter);
 Result<std::vector<TraceJob>> ReadJsonlTrace(std::istream& in, std::string_view source,
