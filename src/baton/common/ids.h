@@ -11,6 +11,8 @@
 #include <limits>
 #include <ostream>
 
+#include <fmt/format.h>
+
 namespace baton {
 
 template <typename Tag, typename Rep = uint32_t>
@@ -48,5 +50,13 @@ template <typename Tag, typename Rep>
 struct std::hash<baton::StrongId<Tag, Rep>> {
   size_t operator()(baton::StrongId<Tag, Rep> id) const noexcept {
     return std::hash<Rep>()(id.value());
+  }
+};
+
+// Ids print as their number in fmt::format("{}", id).
+template <typename Tag, typename Rep>
+struct fmt::formatter<baton::StrongId<Tag, Rep>> : fmt::formatter<Rep> {
+  auto format(baton::StrongId<Tag, Rep> id, fmt::format_context& ctx) const {
+    return fmt::formatter<Rep>::format(id.value(), ctx);
   }
 };

@@ -1,0 +1,33 @@
+#include "baton/cli/main.h"
+
+#include <CLI/CLI.hpp>
+
+#include "baton/cli/sim_command.h"
+
+namespace baton::cli {
+
+int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  CLI::App app{"baton: a scheduler and control plane for GPU clusters", "baton"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "baton 0.1.0");
+  SimFlags sim_flags;
+  CLI::App* sim = AddSimCommand(app, sim_flags);
+  CLI::App* version = app.add_subcommand("version", "Print the version");
+
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e, out, err);
+    return code == 0 ? 0 : 2;
+  }
+  if (sim->parsed()) return RunSim(sim_flags, out, err);
+  if (version->parsed()) {
+    out << "baton 0.1.0\n";
+    return 0;
+  }
+  return 2;
+}
+
+}  // namespace baton::cli

@@ -1,0 +1,220 @@
+#include "baton/cli/sim_command.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "baton/model/cluster.h"
+#include "baton/sched/registry.h"
+#include "baton/sim/report.h"
+#include "baton/sim/simulator.h"
+#include "baton/sim/trace.h"
+#include "baton/spec/cluster_yaml.h"
+
+namespace baton::cli {
+namespace {
+
+// Prints "sim: ..." progress to stderr once a run has taken more than a second, then
+// twice a second; a wall-clock concern of the command, never of the simulation.
+class ProgressLine {
+ public:
+  ProgressLine(std::ostream& err, bool enabled, size_t runs, int64_t jobs_per_run)
+      : err_(err), enabled_(enabled), done_(runs), total_(jobs_per_run * runs) {
+    for (auto& d : done_) d = 0;
+    if (enabled_) thread_ = std::thread([this] { Loop(); });
+  }
+  ~ProgressLine() { Stop(); }
+
+  void Report(size_t run, int64_t finished, Time now) {
+    done_[run].store(finished, std::memory_order_relaxed);
+    last_time_s_.store(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch())
+                           .count(),
+                       std::memory_order_relaxed);
+  }
+  void Stop() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    if (printed_) err_ << "\n";
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock lock(mu_);
+    if (cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) return;
+    do {
+      int64_t sum = 0;
+      for (auto& d : done_) sum += d.load(std::memory_order_relaxed);
+      err_ << fmt::format("\rsim: {:5.1f}% of jobs done across {} run(s), virtual time {}   ",
+                          total_ > 0 ? 100.0 * static_cast<double>(sum) / total_ : 100.0,
+                          done_.size(),
+                          FormatTime(TimeFromSeconds(last_time_s_.load())))
+           << std::flush;
+      printed_ = true;
+    } while (!cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stop_; }));
+  }
+
+  std::ostream& err_;
+  bool enabled_;
+  std::vector<std::atomic<int64_t>> done_;
+  std::atomic<int64_t> last_time_s_{0};
+  int64_t total_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool printed_ = false;
+  std::thread thread_;
+};
+
+Result<model::Cluster> LoadCluster(const SimFlags& f) {
+  const bool shorthand = f.nodes != 0 || f.gpus_per_node != 0;
+  if (!f.cluster_file.empty() && shorthand) {
+    return InvalidArgument("give either --cluster FILE or --nodes/--gpus-per-node, not both");
+  }
+  if (!f.cluster_file.empty()) {
+    BATON_ASSIGN_OR_RETURN(auto spec, spec::LoadClusterYaml(f.cluster_file));
+    auto c = model::Cluster::Build(spec);
+    if (!c.ok()) return c.status().WithPrefix(f.cluster_file);
+    return c;
+  }
+  if (f.nodes <= 0) return InvalidArgument("--nodes: must be a positive number of nodes");
+  if (f.gpus_per_node <= 0) return InvalidArgument("--gpus-per-node: must be positive");
+  auto c = model::Cluster::Homogeneous(f.nodes, f.gpus_per_node, f.gpu_type, f.rack_size);
+  if (!c.ok()) return c.status().WithPrefix("--nodes/--gpus-per-node/--rack-size");
+  return c;
+}
+
+Result<std::vector<sim::TraceJob>> LoadTrace(const SimFlags& f) {
+  std::string format = f.trace_format;
+  if (format.empty()) {
+    if (f.trace_file.ends_with(".csv")) format = "philly-csv";
+    else if (f.trace_file.ends_with(".jsonl") || f.trace_file.ends_with(".json")) format = "jsonl";
+    else return InvalidArgument("--trace-format: cannot tell the format of '" + f.trace_file +
+                                "' from its name; say philly-csv or jsonl");
+  }
+  BATON_ASSIGN_OR_RETURN(sim::TraceFormat fmt_id, sim::ParseTraceFormat(format));
+  sim::TraceFilter filter;
+  filter.queues = f.vcs;
+  if (!f.from.empty()) {
+    auto t = sim::ParseTimestamp(f.from);
+    if (!t.ok()) return t.status().WithPrefix("--from");
+    filter.from = *t;
+  }
+  if (!f.to.empty()) {
+    auto t = sim::ParseTimestamp(f.to);
+    if (!t.ok()) return t.status().WithPrefix("--to");
+    filter.to = *t;
+  }
+  return sim::ReadTraceFile(f.trace_file, fmt_id, filter);
+}
+
+Result<std::vector<sched::PolicyName>> ExpandPolicies(const SimFlags& f) {
+  std::vector<sched::PolicyName> out;
+  for (const auto& p : f.policies) {
+    if (p == "all") {
+      for (const auto& o : sched::OrderPolicyNames()) {
+        for (const auto& pl : sched::PlacementPolicyNames()) out.push_back({o, pl});
+      }
+      continue;
+    }
+    BATON_ASSIGN_OR_RETURN(auto name, sched::ParsePolicyName(p, f.placement));
+    out.push_back(name);
+  }
+  if (out.empty()) return InvalidArgument("--policy: name at least one policy");
+  return out;
+}
+
+}  // namespace
+
+CLI::App* AddSimCommand(CLI::App& app, SimFlags& f) {
+  CLI::App* cmd = app.add_subcommand(
+      "sim", "Replay a job trace through the scheduler under one or more policies");
+  cmd->add_option("--cluster", f.cluster_file, "Cluster spec (YAML)");
+  cmd->add_option("--nodes", f.nodes, "Shorthand cluster: number of nodes");
+  cmd->add_option("--gpus-per-node", f.gpus_per_node, "Shorthand cluster: GPUs per node");
+  cmd->add_option("--gpu-type", f.gpu_type, "Shorthand cluster: GPU model")->capture_default_str();
+  cmd->add_option("--rack-size", f.rack_size, "Shorthand cluster: nodes per rack (0 = one rack)");
+  cmd->add_option("--trace", f.trace_file, "Job trace file")->required();
+  cmd->add_option("--trace-format", f.trace_format,
+                  "philly-csv or jsonl (default: from the file extension)");
+  cmd->add_option("--vc", f.vcs, "Keep only these virtual clusters / queues")->delimiter(',');
+  cmd->add_option("--from", f.from, "Keep jobs submitted at or after this time (UTC)");
+  cmd->add_option("--to", f.to, "Keep jobs submitted before this time (UTC)");
+  cmd->add_option("--policy", f.policies,
+                  "Policies, comma-separated: order/NAME[+placement/NAME], or 'all'")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--placement", f.placement, "Placement for policies that name none")
+      ->capture_default_str();
+  cmd->add_option("--seed", f.seed, "Random seed")->capture_default_str();
+  cmd->add_option("--format", f.format, "table or json (one object per policy and line)")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  cmd->add_flag("--stable", f.stable, "Print sim_wall_s as 0 so output is byte-identical");
+  cmd->add_flag("--quiet", f.quiet, "No progress line on stderr");
+  cmd->add_option("--threads", f.threads, "Policies simulated at once (0 = one per core)");
+  return cmd;
+}
+
+int RunSim(const SimFlags& f, std::ostream& out, std::ostream& err) {
+  auto fail = [&](const Status& s) {
+    err << "baton sim: " << s.message() << "\n";
+    return 1;
+  };
+  auto policies = ExpandPolicies(f);
+  if (!policies.ok()) return fail(policies.status());
+  auto cluster = LoadCluster(f);
+  if (!cluster.ok()) return fail(cluster.status());
+  auto trace = LoadTrace(f);
+  if (!trace.ok()) return fail(trace.status());
+
+  const size_t runs = policies->size();
+  std::vector<std::optional<Result<sim::SimResult>>> results(runs);
+  ProgressLine progress(err, !f.quiet, runs, static_cast<int64_t>(trace->size()));
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < runs; i = next++) {
+      sim::SimOptions opts;
+      opts.policy = (*policies)[i];
+      opts.seed = f.seed;
+      opts.on_progress = [&progress, i](Time now, int64_t done) { progress.Report(i, done, now); };
+      results[i] = sim::Simulate(*cluster, *trace, opts);
+    }
+  };
+  size_t threads = f.threads > 0 ? static_cast<size_t>(f.threads)
+                                 : std::max(1u, std::thread::hardware_concurrency());
+  threads = std::min(threads, runs);
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  progress.Stop();
+
+  std::vector<sim::SimResult> ok;
+  for (auto& r : results) {
+    if (!r->ok()) return fail(r->status());
+    ok.push_back(std::move(*r).value());
+  }
+  sim::ReportOptions ropts;
+  ropts.stable = f.stable;
+  ropts.cluster_summary = sim::SummarizeCluster(*cluster);
+  ropts.trace_summary = sim::SummarizeTrace(f.trace_file, *trace);
+  if (f.format == "json") {
+    sim::WriteJson(ok, ropts, out);
+  } else {
+    sim::WriteTable(ok, ropts, out);
+  }
+  return 0;
+}
+
+}  // namespace baton::cli

@@ -1,0 +1,36 @@
+// `baton sim`: run a trace through the scheduler core under one or more policies.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace baton::cli {
+
+struct SimFlags {
+  std::string cluster_file;
+  int32_t nodes = 0;
+  int32_t gpus_per_node = 0;
+  std::string gpu_type = "GPU";
+  int32_t rack_size = 0;
+  std::string trace_file;
+  std::string trace_format;  // "" = from the file extension
+  std::vector<std::string> vcs;
+  std::string from, to;
+  std::vector<std::string> policies = {"order/fifo"};
+  std::string placement = "placement/topology";
+  uint64_t seed = 1;
+  std::string format = "table";
+  bool stable = false;
+  bool quiet = false;
+  int32_t threads = 0;  // 0 = one per policy, up to the machine's cores
+};
+
+// Registers `sim` on `app`; the command runs when it is selected.
+CLI::App* AddSimCommand(CLI::App& app, SimFlags& flags);
+int RunSim(const SimFlags& flags, std::ostream& out, std::ostream& err);
+
+}  // namespace baton::cli

@@ -1,0 +1,127 @@
+// Cluster: the fixed shape of a fleet — nodes, the GPUs on each, racks, NVLink domains.
+//
+// Built once from a ClusterSpec and then read-only; what is free or allocated lives in
+// sched::ClusterState. Every GPU is a device with its own index, UUID, model, memory and
+// NVLink domain, not a count. A node carries GPUs of one type (real machines do); a rack
+// holds nodes of one pool. An NVLink domain is either part of one node (PCIe boxes with
+// NVLink pairs) or a run of whole nodes inside one rack (NVL72-style racks).
+//
+// Not responsible for: health, drain state, allocations (all in sched::ClusterState).
+// Thread-safety: immutable after Build; safe to share between threads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "baton/common/ids.h"
+#include "baton/common/status.h"
+#include "baton/model/cluster_spec.h"
+
+namespace baton::model {
+
+constexpr int kMaxGpusPerNode = 64;  // one 64-bit mask per node
+constexpr int kMaxGpuTypes = 64;     // one 64-bit mask per job's allowed types
+
+// A set of GPU types as a bit mask over GpuTypeId values.
+using GpuTypeMask = uint64_t;
+constexpr GpuTypeMask kAllGpuTypes = ~GpuTypeMask{0};
+
+struct GpuTypeInfo {
+  std::string name;          // as first written in the spec, e.g. "H100"
+  int64_t memory_mib = 0;    // 0 = unknown
+};
+
+struct GpuDevice {
+  int index = 0;             // on its node, 0-based
+  std::string uuid;          // stable identity; discovered from NVML on real machines
+  GpuTypeId type;
+  int64_t memory_mib = 0;
+  DomainId domain;           // NVLink domain
+};
+
+struct Node {
+  NodeId id;
+  std::string name;          // "<pool>-<index>"
+  std::string pool;
+  RackId rack;
+  GpuTypeId gpu_type;
+  std::vector<GpuDevice> gpus;
+  // GPU masks of the node's own NVLink domains (one entry when the node is one domain
+  // or part of a multi-node domain).
+  std::vector<uint64_t> domain_masks;
+  DomainId multi_node_domain;  // valid when the node's NVLink domain spans nodes
+  int32_t cpus = 0;
+  int64_t memory_mib = 0;
+
+  int gpu_count() const { return static_cast<int>(gpus.size()); }
+  uint64_t all_gpus_mask() const {
+    return gpus.size() >= 64 ? ~uint64_t{0} : (uint64_t{1} << gpus.size()) - 1;
+  }
+};
+
+struct Rack {
+  RackId id;
+  std::string name;          // "<pool>-rack<index>"
+  GpuTypeId gpu_type;
+  std::vector<NodeId> nodes;
+};
+
+struct Domain {
+  DomainId id;
+  GpuTypeId gpu_type;
+  std::vector<NodeId> nodes;  // one node for an intra-node domain
+  bool spans_nodes = false;
+  int gpus = 0;
+};
+
+class Cluster {
+ public:
+  // Validates the spec (names, ranges, domain sizes) and lays out the fleet.
+  static Result<Cluster> Build(const ClusterSpec& spec);
+  // A homogeneous cluster: `nodes` nodes of `gpus_per_node` GPUs of `gpu_type`, racks of
+  // `nodes_per_rack` (0 = one rack), one NVLink domain per node.
+  static Result<Cluster> Homogeneous(int32_t nodes, int32_t gpus_per_node,
+                                     std::string gpu_type, int32_t nodes_per_rack);
+
+  const std::string& name() const { return name_; }
+  const std::vector<Node>& nodes() const { return nodes_; }
+  const std::vector<Rack>& racks() const { return racks_; }
+  const std::vector<Domain>& domains() const { return domains_; }
+  const std::vector<QueueSpec>& queues() const { return queues_; }
+  const Node& node(NodeId id) const { return nodes_[id.value()]; }
+  const Rack& rack(RackId id) const { return racks_[id.value()]; }
+  const Domain& domain(DomainId id) const { return domains_[id.value()]; }
+
+  int num_gpu_types() const { return static_cast<int>(gpu_types_.size()); }
+  const GpuTypeInfo& gpu_type(GpuTypeId id) const { return gpu_types_[id.value()]; }
+  // Case-insensitive lookup; invalid id when the cluster has no such type.
+  GpuTypeId FindGpuType(std::string_view name) const;
+  // "A100, H100" — for error messages.
+  std::string GpuTypeNames() const;
+  GpuTypeMask all_types_mask() const;
+
+  int64_t total_gpus() const { return total_gpus_; }
+  int64_t gpus_of_type(GpuTypeId t) const { return gpus_by_type_[t.value()]; }
+  // Largest node size among nodes of type t.
+  int max_gpus_per_node(GpuTypeId t) const { return max_gpus_by_type_[t.value()]; }
+  int max_gpus_per_node() const;
+
+ private:
+  std::string name_;
+  std::vector<GpuTypeInfo> gpu_types_;
+  std::vector<Node> nodes_;
+  std::vector<Rack> racks_;
+  std::vector<Domain> domains_;
+  std::vector<QueueSpec> queues_;
+  std::vector<int64_t> gpus_by_type_;
+  std::vector<int> max_gpus_by_type_;
+  int64_t total_gpus_ = 0;
+};
+
+// Nominal memory of well-known GPU models in MiB (GiB x 1024), 0 when unknown
+// ("H100" -> 81920).
+int64_t DefaultGpuMemoryMib(std::string_view gpu_type);
+
+}  // namespace baton::model

@@ -1,0 +1,64 @@
+// Order policies: who goes next. A policy turns a job into a sort key; smaller keys are
+// considered first. Mechanism (gang admission, placement, preemption) is the same for
+// every policy and lives in Scheduler.
+//
+// Contract: the key of a *pending* job must not change while it waits (the scheduler
+// keeps pending jobs in a sorted set keyed at enqueue time). Keys of running jobs may
+// change with time; preemptive policies use them to pick victims.
+//
+// Policies: order/fifo, order/priority, order/sjf, order/srtf, order/las. Create them by
+// name with MakeOrderPolicy (registry.h).
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "baton/common/ids.h"
+#include "baton/common/time.h"
+#include "baton/sched/job.h"
+
+namespace baton::sched {
+
+struct OrderKey {
+  int64_t primary = 0;
+  int64_t secondary = 0;
+  Time submit;
+  JobId id;  // last: ties always break on the job id
+  friend auto operator<=>(const OrderKey&, const OrderKey&) = default;
+};
+
+class OrderPolicy {
+ public:
+  virtual ~OrderPolicy() = default;
+  virtual std::string_view name() const = 0;
+  virtual OrderKey Key(const JobInfo& job, Time now) const = 0;
+  // Preemptive policies may stop running jobs so that a pending job runs.
+  virtual bool preemptive() const { return false; }
+  // Whether `pending` is entitled to preempt `running` now. Must imply that the running
+  // job's key is greater than the pending job's (so victims never outrank preemptors and
+  // the two cannot preempt each other back and forth).
+  virtual bool MayPreempt(const JobInfo& /*pending*/, const JobInfo& /*running*/,
+                          Time /*now*/) const {
+    return false;
+  }
+  // For a running job: the next time its key changes in a way that may allow a
+  // preemption (a LAS queue boundary), or nullopt. Drivers run a round then.
+  virtual std::optional<Time> NextKeyChange(const JobInfo& /*running*/, Time /*now*/) const {
+    return std::nullopt;
+  }
+};
+
+// order/las: Tiresias-style discretized two-dimensional least attained service.
+// Service = GPUs x wall time run. Jobs sit in queues by service (queue i holds jobs
+// with thresholds[i-1] <= service < thresholds[i]); lower queues go first, FIFO by
+// submit time within a queue. A pending job preempts running jobs of strictly higher
+// queues. Discretizing keeps jobs of one queue from preempting each other back and forth.
+struct LasOptions {
+  // Queue boundaries in GPU-seconds, ascending. Default: 1 GPU-hour and 10 GPU-hours.
+  std::vector<int64_t> thresholds_gpu_s = {3600, 36000};
+};
+
+}  // namespace baton::sched

@@ -1,0 +1,45 @@
+// Placement policies: where a gang goes, once the order policy has picked it.
+//
+// Place() is called only when ClusterState::TaskCapacity(type, g) >= tasks, which is
+// exactly the condition for some placement to exist (tasks are independent per node),
+// so the built-in policies always succeed; the bool return leaves room for policies with
+// harder constraints. A policy allocates in `state` as it goes and records each task in
+// `out`; on failure the scheduler releases whatever `out` holds.
+//
+// Policies: placement/binpack, placement/spread, placement/topology. Create them by name
+// with MakePlacementPolicy (registry.h).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "baton/common/ids.h"
+#include "baton/sched/cluster_state.h"
+#include "baton/sched/job.h"
+
+namespace baton::sched {
+
+class PlacementPolicy {
+ public:
+  virtual ~PlacementPolicy() = default;
+  virtual std::string_view name() const = 0;
+  virtual bool Place(ClusterState& state, JobId job, int tasks, int gpus_per_task,
+                     GpuTypeId type, Allocation* out) const = 0;
+};
+
+// The `g` lowest-numbered GPUs of `free_mask` (requires popcount(free_mask) >= g).
+uint64_t PickLowestGpus(uint64_t free_mask, int g);
+// `g` GPUs of `free_mask` on `node` touching as few of the node's NVLink domains as
+// possible: the fullest-fitting single domain if one has room (best fit, so larger free
+// domains stay whole), else the domains with the most free GPUs first.
+uint64_t PickGpusByDomain(const model::Node& node, uint64_t free_mask, int g);
+
+// Number of distinct NVLink domains, nodes and racks an allocation touches.
+struct Footprint {
+  int domains = 0;
+  int nodes = 0;
+  int racks = 0;
+};
+Footprint FootprintOf(const model::Cluster& cluster, const Allocation& alloc);
+
+}  // namespace baton::sched
