@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include <fmt/format.h>
+
 namespace baton {
 
 Result<Quantity> Quantity::Parse(std::string_view text) {
@@ -25,31 +27,30 @@ Result<Quantity> Quantity::Parse(std::string_view text) {
     ++i;
     for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
       if (++frac_digits > 3) {
-        return InvalidArgument("'" + std::string(text) + "' has more than 3 decimal places");
+        return InvalidArgument(fmt::format("'{}' has more than 3 decimal places", text));
       }
       frac = frac * 10 + (text[i] - '0');
     }
     for (size_t k = frac_digits; k < 3; ++k) frac *= 10;
   }
   if (i != text.size() || (whole_digits == 0 && frac_digits == 0)) {
-    return InvalidArgument("'" + std::string(text) + "' is not a number");
+    return InvalidArgument(fmt::format("'{}' is not a number", text));
   }
   int64_t milli = whole * kScale + frac;
   return Quantity(negative ? -milli : milli);
 }
 
 std::string Quantity::ToString() const {
-  int64_t m = milli_ < 0 ? -milli_ : milli_;
-  std::string out = milli_ < 0 ? "-" : "";
-  out += std::to_string(m / kScale);
+  const int64_t m = milli_ < 0 ? -milli_ : milli_;
   int64_t frac = m % kScale;
-  if (frac != 0) {
-    std::string f = std::to_string(frac);
-    f.insert(0, 3 - f.size(), '0');
-    while (!f.empty() && f.back() == '0') f.pop_back();
-    out += "." + f;
+  int digits = 3;
+  while (frac != 0 && frac % 10 == 0) {
+    frac /= 10;
+    --digits;
   }
-  return out;
+  const char* sign = milli_ < 0 ? "-" : "";
+  if (frac == 0) return fmt::format("{}{}", sign, m / kScale);
+  return fmt::format("{}{}.{:0{}}", sign, m / kScale, frac, digits);
 }
 
 }  // namespace baton

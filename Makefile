@@ -1,0 +1,65 @@
+# baton — the two set-up commands on a fresh Debian 12 machine are `make up` and
+# `make test`; both install what they need first (`make setup`, idempotent).
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+SHARED ?= ../shared
+PHILLY := $(SHARED)/data/philly/philly.csv
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Every Debian package the build, tests and benchmarks need.
+APT_PACKAGES := build-essential cmake ninja-build pkg-config git \
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev \
+  libgtest-dev libgmock-dev googletest libbenchmark-dev clang-format
+
+.PHONY: setup build release asan test up bench format clean
+
+setup:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "setup: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "setup: all $(words $(APT_PACKAGES)) packages present"; fi
+
+build:
+	cmake --preset dev
+	cmake --build --preset dev
+
+release:
+	cmake --preset release
+	cmake --build --preset release
+
+asan:
+	cmake --preset asan
+	cmake --build --preset asan
+	ctest --preset asan -j2
+
+test: setup build
+	ctest --preset dev -j2
+
+# Until the control plane exists, `up` runs the simulator demo: the whole Philly trace
+# under every order policy when ../shared is present, else the small example trace.
+up: setup build
+	@if [ -f "$(PHILLY)" ]; then \
+	  ./build/bin/baton sim --cluster examples/clusters/philly.yaml --trace $(PHILLY) \
+	    --policy fifo,sjf,srtf,las; \
+	else \
+	  echo "($(PHILLY) not found: running the small example trace)"; \
+	  ./build/bin/baton sim --cluster examples/clusters/small.yaml \
+	    --trace examples/traces/small.jsonl --policy fifo,sjf,srtf,las; \
+	fi
+
+# Benchmarks on the optimized build; results are written under bench/results/.
+bench: setup release
+	./build-release/bin/sched_bench --benchmark_out=bench/results/sched_bench.json \
+	  --benchmark_out_format=json
+
+format:
+	find src programs tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf build build-release build-asan
