@@ -87,6 +87,10 @@ Result<model::Cluster> LoadCluster(const SimFlags& f) {
     if (!c.ok()) return c.status().WithPrefix(f.cluster_file);
     return c;
   }
+  if (!shorthand) {
+    return InvalidArgument(
+        "no cluster given: use --cluster FILE.yaml, or --nodes N --gpus-per-node G");
+  }
   if (f.nodes <= 0) return InvalidArgument("--nodes: must be a positive number of nodes");
   if (f.gpus_per_node <= 0) return InvalidArgument("--gpus-per-node: must be positive");
   auto c = model::Cluster::Homogeneous(f.nodes, f.gpus_per_node, f.gpu_type, f.rack_size);

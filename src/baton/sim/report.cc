@@ -93,7 +93,7 @@ std::string SummarizeCluster(const model::Cluster& cluster) {
     if (!types.empty()) types += ", ";
     types += fmt::format("{} {}", n, name);
   }
-  return fmt::format("{} nodes in {} racks, {} GPUs ({})", cluster.nodes().size(),
+  return fmt::format("{} node(s) in {} rack(s), {} GPUs ({})", cluster.nodes().size(),
                      cluster.racks().size(), cluster.total_gpus(), types);
 }
 
