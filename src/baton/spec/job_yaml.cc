@@ -1,0 +1,125 @@
+#include "baton/spec/job_yaml.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "baton/spec/yaml_util.h"
+
+namespace baton::spec {
+namespace {
+
+using model::JobSpec;
+
+const std::vector<std::string_view> kJobFields = {"name",    "queue",    "priority",       "tasks",
+                                                  "gpus",    "gpu_type", "gpu_preference", "gang",
+                                                  "runtime", "command"};
+
+// Bounds for the integer fields before ValidateJobSpec sees them: the parser reports the
+// same ranges itself so the error points at the field's own line.
+constexpr int64_t kMaxTasks = model::kMaxTasksPerJob;
+
+// Parses one job mapping. `item.path` is "" for a single-job file, else "jobs[i]".
+Result<JobSpec> ParseJob(const SpecReader& r, const Field& item) {
+  JobSpec job;
+  BATON_ASSIGN_OR_RETURN(std::vector<Field> entries, r.Entries(item, kJobFields));
+  std::map<std::string, Field> given;  // fields present, to place ValidateJobSpec's errors
+  for (const Field& f : entries) {
+    if (f.is_null()) continue;  // null = not given: keep the default
+    given.emplace(f.key, f);
+    if (f.key == "name") {
+      BATON_ASSIGN_OR_RETURN(job.name, r.String(f));
+    } else if (f.key == "queue") {
+      BATON_ASSIGN_OR_RETURN(job.queue, r.String(f));
+    } else if (f.key == "priority") {
+      BATON_ASSIGN_OR_RETURN(job.priority, r.Int(f, model::kMinPriority, model::kMaxPriority));
+    } else if (f.key == "tasks") {
+      BATON_ASSIGN_OR_RETURN(job.tasks, r.Int(f, 1, kMaxTasks));
+    } else if (f.key == "gpus") {
+      BATON_ASSIGN_OR_RETURN(job.gpus_per_task, r.QuantityValue(f));
+    } else if (f.key == "gpu_type") {
+      BATON_ASSIGN_OR_RETURN(job.gpu_types, r.StringList(f, SpecReader::ScalarForm::kOneItem));
+      if (job.gpu_types.empty()) return r.Error(f, "must name at least one GPU type");
+    } else if (f.key == "gpu_preference") {
+      BATON_ASSIGN_OR_RETURN(job.gpu_preference, r.StringList(f, SpecReader::ScalarForm::kOneItem));
+    } else if (f.key == "gang") {
+      BATON_ASSIGN_OR_RETURN(job.gang, r.Bool(f));
+    } else if (f.key == "runtime") {
+      BATON_ASSIGN_OR_RETURN(job.estimated_runtime, r.DurationValue(f));
+    } else if (f.key == "command") {
+      BATON_ASSIGN_OR_RETURN(job.command,
+                             r.StringList(f, SpecReader::ScalarForm::kSplitOnWhitespace));
+    }
+  }
+
+  // The model's own checks. Its messages start with the field name ("gpus: ..."); point
+  // at that field's line when the field was given, else at the job.
+  Status valid = model::ValidateJobSpec(job);
+  if (!valid.ok()) {
+    const std::string& message = valid.message();
+    size_t colon = message.find(": ");
+    if (colon != std::string::npos) {
+      std::string key = message.substr(0, colon);
+      if (key == "gpus" || key == "tasks" || key == "priority" || key == "queue" ||
+          key == "runtime" || key == "gpu_preference" || key == "gpu_type") {
+        auto it = given.find(key);
+        int line = it != given.end() ? it->second.line : item.line;
+        return r.Error(line, JoinPath(item.path, key), message.substr(colon + 2));
+      }
+    }
+    return r.Error(item, message);
+  }
+  return job;
+}
+
+Result<std::vector<JobSpec>> ParseJobs(const SpecReader& r, std::string_view text) {
+  BATON_ASSIGN_OR_RETURN(Field root,
+                         r.ParseDocument(text, "a job (a mapping of job fields) or jobs:"));
+  // "jobs" is known in both forms so that a typo such as `job:` gets a suggestion.
+  std::vector<std::string_view> known = kJobFields;
+  known.push_back("jobs");
+  BATON_ASSIGN_OR_RETURN(std::vector<Field> entries, r.Entries(root, known));
+  auto list =
+      std::find_if(entries.begin(), entries.end(), [](const Field& f) { return f.key == "jobs"; });
+  std::vector<JobSpec> jobs;
+  if (list == entries.end()) {  // a single job
+    BATON_ASSIGN_OR_RETURN(JobSpec job, ParseJob(r, root));
+    jobs.push_back(std::move(job));
+    return jobs;
+  }
+  // A list file: `jobs:` is its only field.
+  for (const Field& f : entries) {
+    if (f.key != "jobs") {
+      return r.Error(f, "not allowed next to jobs:; set it inside each job of the list");
+    }
+  }
+  if (list->is_null()) return r.Error(*list, "must list at least one job");
+  BATON_ASSIGN_OR_RETURN(std::vector<Field> items, r.Items(*list));
+  if (items.empty()) return r.Error(*list, "must list at least one job");
+  for (const Field& item : items) {
+    BATON_ASSIGN_OR_RETURN(JobSpec job, ParseJob(r, item));
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
+}
+
+}  // namespace
+
+Result<std::vector<JobSpec>> ParseJobYaml(std::string_view text, std::string_view source) {
+  SpecReader reader(source);
+  std::vector<JobSpec> jobs;
+  Status status = GuardYaml(source, [&]() -> Status {
+    BATON_ASSIGN_OR_RETURN(jobs, ParseJobs(reader, text));
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return jobs;
+}
+
+Result<std::vector<JobSpec>> LoadJobYaml(const std::string& path) {
+  BATON_ASSIGN_OR_RETURN(std::string text, ReadFileText(path));
+  return ParseJobYaml(text, path);
+}
+
+}  // namespace baton::spec
