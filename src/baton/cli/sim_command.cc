@@ -15,6 +15,7 @@
 #include "baton/sim/report.h"
 #include "baton/sim/simulator.h"
 #include "baton/sim/trace.h"
+#include "baton/sim/workload.h"
 #include "baton/spec/cluster_yaml.h"
 
 namespace baton::cli {
@@ -99,6 +100,22 @@ Result<model::Cluster> LoadCluster(const SimFlags& f) {
 }
 
 Result<std::vector<sim::TraceJob>> LoadTrace(const SimFlags& f) {
+  if (!f.workload.empty() && !f.trace_file.empty()) {
+    return InvalidArgument("give either --trace FILE or --workload NAME, not both");
+  }
+  if (f.workload == "poisson") {
+    sim::PoissonWorkload w;
+    w.jobs_per_hour = f.rate_per_hour;
+    w.jobs = f.workload_jobs;
+    w.mean_duration_s = f.mean_duration_s;
+    w.gpus = f.workload_gpus;
+    w.seed = f.seed;
+    return sim::GeneratePoisson(w);
+  }
+  if (!f.workload.empty()) {
+    return InvalidArgument("--workload: unknown workload '" + f.workload + "'; known: poisson");
+  }
+  if (f.trace_file.empty()) return InvalidArgument("no jobs given: use --trace FILE or --workload poisson");
   std::string format = f.trace_format;
   if (format.empty()) {
     if (f.trace_file.ends_with(".csv")) format = "philly-csv";
@@ -148,7 +165,13 @@ CLI::App* AddSimCommand(CLI::App& app, SimFlags& f) {
   cmd->add_option("--gpus-per-node", f.gpus_per_node, "Shorthand cluster: GPUs per node");
   cmd->add_option("--gpu-type", f.gpu_type, "Shorthand cluster: GPU model")->capture_default_str();
   cmd->add_option("--rack-size", f.rack_size, "Shorthand cluster: nodes per rack (0 = one rack)");
-  cmd->add_option("--trace", f.trace_file, "Job trace file")->required();
+  cmd->add_option("--trace", f.trace_file, "Job trace file");
+  cmd->add_option("--workload", f.workload, "Generate jobs instead of a trace: poisson");
+  cmd->add_option("--rate", f.rate_per_hour, "Workload: arrivals per hour")->capture_default_str();
+  cmd->add_option("--jobs", f.workload_jobs, "Workload: number of jobs")->capture_default_str();
+  cmd->add_option("--mean-duration", f.mean_duration_s, "Workload: mean run time, seconds")
+      ->capture_default_str();
+  cmd->add_option("--gpus", f.workload_gpus, "Workload: GPUs per job")->capture_default_str();
   cmd->add_option("--trace-format", f.trace_format,
                   "philly-csv or jsonl (default: from the file extension)");
   cmd->add_option("--vc", f.vcs, "Keep only these virtual clusters / queues")->delimiter(',');
@@ -212,7 +235,8 @@ int RunSim(const SimFlags& f, std::ostream& out, std::ostream& err) {
   sim::ReportOptions ropts;
   ropts.stable = f.stable;
   ropts.cluster_summary = sim::SummarizeCluster(*cluster);
-  ropts.trace_summary = sim::SummarizeTrace(f.trace_file, *trace);
+  ropts.trace_summary =
+      sim::SummarizeTrace(f.workload.empty() ? f.trace_file : "workload " + f.workload, *trace);
   if (f.format == "json") {
     sim::WriteJson(ok, ropts, out);
   } else {

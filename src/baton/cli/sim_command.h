@@ -17,6 +17,11 @@ struct SimFlags {
   std::string gpu_type = "GPU";
   int32_t rack_size = 0;
   std::string trace_file;
+  std::string workload;  // "poisson": a generated trace instead of --trace
+  double rate_per_hour = 60;
+  int64_t workload_jobs = 1000;
+  double mean_duration_s = 3600;
+  int32_t workload_gpus = 1;
   std::string trace_format;  // "" = from the file extension
   std::vector<std::string> vcs;
   std::string from, to;
