@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <set>
 
 #include "baton/sched/registry.h"
 
@@ -49,17 +48,21 @@ uint64_t PickGpusByDomain(const model::Node& node, uint64_t free_mask, int g) {
 }
 
 Footprint FootprintOf(const model::Cluster& cluster, const Allocation& alloc) {
-  std::set<uint32_t> domains, nodes, racks;
+  // Gangs are small: sorted vectors beat node-based sets here.
+  std::vector<uint32_t> domains, nodes, racks;
   for (const auto& t : alloc.tasks) {
     const auto& node = cluster.node(t.node);
-    nodes.insert(t.node.value());
-    racks.insert(node.rack.value());
+    nodes.push_back(t.node.value());
+    racks.push_back(node.rack.value());
     for (uint64_t m = t.gpus; m != 0; m &= m - 1) {
-      domains.insert(node.gpus[std::countr_zero(m)].domain.value());
+      domains.push_back(node.gpus[std::countr_zero(m)].domain.value());
     }
   }
-  return {static_cast<int>(domains.size()), static_cast<int>(nodes.size()),
-          static_cast<int>(racks.size())};
+  auto distinct = [](std::vector<uint32_t>& v) {
+    std::sort(v.begin(), v.end());
+    return static_cast<int>(std::unique(v.begin(), v.end()) - v.begin());
+  };
+  return {distinct(domains), distinct(nodes), distinct(racks)};
 }
 
 namespace {
@@ -156,6 +159,7 @@ class TopologyPlacement final : public PlacementPolicy {
         if (cap >= tasks && cap < best_cap) {
           best = gi;
           best_cap = cap;
+          if (cap == tasks) break;  // an exact fit cannot be beaten
         }
       }
       if (best != UINT32_MAX) return FillGroup(state, job, best, tasks, g, out) == 0;

@@ -178,7 +178,13 @@ bool Scheduler::TryPreempt(Entry& e, Time now, RoundScratch& s, Allocation* out,
   if (s.preempt_failed.count(shape)) return false;
   if (!s.victims_built) {
     s.victims_built = true;
-    for (JobId id : running_) s.victims.emplace_back(order_->Key(jobs_.at(id).info, now), id);
+    // Only jobs ranked below this one can ever be victims in this round: later pending
+    // jobs rank lower still, and MayPreempt requires a victim's key to be greater.
+    const OrderKey floor = order_->Key(e.info, now);
+    for (JobId id : running_) {
+      OrderKey k = order_->Key(jobs_.at(id).info, now);
+      if (k > floor) s.victims.emplace_back(k, id);
+    }
     std::sort(s.victims.begin(), s.victims.end(),
               [](const auto& a, const auto& b) { return a.first > b.first; });
   }
