@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "baton/cli/sim_command.h"
+#include "baton/cli/validate_command.h"
 
 namespace baton::cli {
 
@@ -13,6 +14,8 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   SimFlags sim_flags;
   CLI::App* sim = AddSimCommand(app, sim_flags);
   CLI::App* version = app.add_subcommand("version", "Print the version");
+  ValidateFlags validate_flags;
+  CLI::App* validate = AddValidateCommand(app, validate_flags);
 
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
@@ -23,6 +26,7 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
     return code == 0 ? 0 : 2;
   }
   if (sim->parsed()) return RunSim(sim_flags, out, err);
+  if (validate->parsed()) return RunValidate(validate_flags, out, err);
   if (version->parsed()) {
     out << "baton 0.1.0\n";
     return 0;
