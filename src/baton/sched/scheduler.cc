@@ -123,7 +123,11 @@ void Scheduler::Enqueue(Entry& e, Time now) {
 
 void Scheduler::Dequeue(Entry& e) {
   pending_.erase(e.queued_key);
-  auto it = pending_shapes_.find(ShapeOf(e.info.req));
+  ForgetShape(e.info.req);
+}
+
+void Scheduler::ForgetShape(const JobRequest& r) {
+  auto it = pending_shapes_.find(ShapeOf(r));
   if (--it->second == 0) pending_shapes_.erase(it);
 }
 
@@ -298,8 +302,7 @@ RoundResult Scheduler::RunRound(Time now, Rng& /*rng*/) {
       continue;
     }
     it = pending_.erase(it);
-    auto shape_it = pending_shapes_.find(ShapeOf(e.info.req));
-    if (--shape_it->second == 0) pending_shapes_.erase(shape_it);
+    ForgetShape(e.info.req);
     result.placed.push_back({e.info.req.id, alloc, PlacementReason(alloc)});
     Start(e, std::move(alloc), now);
     // Placing only lowers capacity; a preemption may also raise it.

@@ -117,6 +117,7 @@ class Scheduler {
   std::vector<GpuTypeId> TypeOrder(const JobRequest& r) const;
   void Enqueue(Entry& e, Time now);
   void Dequeue(Entry& e);
+  void ForgetShape(const JobRequest& r);
   bool TryPlace(Entry& e, Allocation* out);
   bool TryPreempt(Entry& e, Time now, RoundScratch& scratch, Allocation* out,
                   RoundResult* result);

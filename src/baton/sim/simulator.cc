@@ -100,7 +100,6 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
       r.tasks = TasksFor(j.gpus, max_node);
     }
     r.gpus_per_task = j.gpus / r.tasks;
-    if (r.gpus_per_task > model::kMaxGpusPerNode) r.gpus_per_task = model::kMaxGpusPerNode + 1;
   }
 
   SimResult res;
@@ -154,7 +153,16 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
     }
     while (next_arrival < trace.size() && trace[next_arrival].submit == now) {
       const size_t i = next_arrival++;
-      auto adm = scheduler.Submit(requests[i], now);
+      sched::Admission too_wide;
+      if (requests[i].gpus_per_task > model::kMaxGpusPerNode) {
+        // The core refuses such a request as malformed; in a trace it is a job that
+        // can never fit, reported like any other.
+        too_wide.reason = fmt::format("needs {} GPUs per task on one node; no node has more "
+                                      "than {}",
+                                      requests[i].gpus_per_task, model::kMaxGpusPerNode);
+      }
+      auto adm = too_wide.reason.empty() ? scheduler.Submit(requests[i], now)
+                                         : Result<sched::Admission>(too_wide);
       if (!adm.ok()) return adm.status();
       if (!adm->queued) {
         res.records[i].infeasible = true;
