@@ -10,7 +10,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Every Debian package the build, tests and benchmarks need.
 APT_PACKAGES := build-essential cmake ninja-build pkg-config git \
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev \
-  libgtest-dev libgmock-dev googletest libbenchmark-dev clang-format libsqlite3-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev clang-format libsqlite3-dev \
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
 
 .PHONY: setup build release asan test up bench format clean
 
