@@ -63,6 +63,39 @@ void WatchHub::Publish(const std::vector<WatchEvent>& events) {
   queues_.resize(kept);
 }
 
+Txn PutTxn(std::string_view key, std::string_view value,
+           std::optional<int64_t> expected_mod_revision) {
+  store::Txn txn;
+  if (expected_mod_revision.has_value()) {
+    txn.compares.push_back(*expected_mod_revision == 0
+                               ? Compare{std::string(key), Compare::kNotExists, 0}
+                               : Compare{std::string(key), Compare::kModRevisionEquals,
+                                         *expected_mod_revision});
+  }
+  txn.ops.push_back(Op{Op::kPut, std::string(key), std::string(value)});
+  return txn;
+}
+
+Txn DeleteTxn(std::string_view key, std::optional<int64_t> expected_mod_revision) {
+  store::Txn txn;
+  if (expected_mod_revision.has_value()) {
+    txn.compares.push_back(
+        Compare{std::string(key), Compare::kModRevisionEquals, *expected_mod_revision});
+  }
+  txn.ops.push_back(Op{Op::kDelete, std::string(key), ""});
+  return txn;
+}
+
+Status PutConflict(int64_t expected) {
+  return FailedPrecondition(expected == 0
+                                ? std::string("put: key already exists")
+                                : "put: key's mod_revision is not " + std::to_string(expected));
+}
+
+Status DeleteConflict(int64_t expected) {
+  return FailedPrecondition("delete: key's mod_revision is not " + std::to_string(expected));
+}
+
 bool HasPrefix(std::string_view key, std::string_view prefix) {
   return key.substr(0, prefix.size()) == prefix;
 }

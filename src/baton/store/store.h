@@ -165,6 +165,14 @@ class Store {
 };
 
 // Helpers shared by backends.
+// Put and Delete are one-op transactions; every backend builds them, and words their
+// compare failures, the same way.
+Txn PutTxn(std::string_view key, std::string_view value,
+           std::optional<int64_t> expected_mod_revision);
+Txn DeleteTxn(std::string_view key, std::optional<int64_t> expected_mod_revision);
+Status PutConflict(int64_t expected_mod_revision);
+Status DeleteConflict(int64_t expected_mod_revision);
+
 bool HasPrefix(std::string_view key, std::string_view prefix);
 // The smallest key greater than every key with this prefix, or nullopt if there is none
 // (empty prefix, or all bytes 0xff).

@@ -67,41 +67,23 @@ TxnResult MemoryStore::ApplyLocked(const store::Txn& txn) {
 
 Result<int64_t> MemoryStore::Put(std::string_view key, std::string_view value,
                                  std::optional<int64_t> expected_mod_revision) {
-  store::Txn txn;
-  if (expected_mod_revision.has_value()) {
-    if (*expected_mod_revision == 0) {
-      txn.compares.push_back(Compare{std::string(key), Compare::kNotExists, 0});
-    } else {
-      txn.compares.push_back(
-          Compare{std::string(key), Compare::kModRevisionEquals, *expected_mod_revision});
-    }
-  }
-  txn.ops.push_back(Op{Op::kPut, std::string(key), std::string(value)});
+  const store::Txn txn = PutTxn(key, value, expected_mod_revision);
   std::lock_guard<std::mutex> lock(mu_);
   TxnResult r = ApplyLocked(txn);
   if (!r.succeeded) {
-    return FailedPrecondition(*expected_mod_revision == 0
-                                  ? std::string("put: key already exists")
-                                  : "put: key's mod_revision is not " +
-                                        std::to_string(*expected_mod_revision));
+    return PutConflict(*expected_mod_revision);
   }
   return r.revision;
 }
 
 Result<int64_t> MemoryStore::Delete(std::string_view key,
                                     std::optional<int64_t> expected_mod_revision) {
-  store::Txn txn;
-  if (expected_mod_revision.has_value()) {
-    txn.compares.push_back(
-        Compare{std::string(key), Compare::kModRevisionEquals, *expected_mod_revision});
-  }
-  txn.ops.push_back(Op{Op::kDelete, std::string(key), ""});
+  const store::Txn txn = DeleteTxn(key, expected_mod_revision);
   std::lock_guard<std::mutex> lock(mu_);
   if (kv_.find(key) == kv_.end()) return NotFound("delete: no such key");
   TxnResult r = ApplyLocked(txn);
   if (!r.succeeded) {
-    return FailedPrecondition("delete: key's mod_revision is not " +
-                              std::to_string(*expected_mod_revision));
+    return DeleteConflict(*expected_mod_revision);
   }
   return r.revision;
 }

@@ -285,39 +285,21 @@ Result<TxnResult> SqliteStore::Commit(const store::Txn& txn, const std::string* 
 
 Result<int64_t> SqliteStore::Put(std::string_view key, std::string_view value,
                                  std::optional<int64_t> expected_mod_revision) {
-  store::Txn txn;
-  if (expected_mod_revision.has_value()) {
-    if (*expected_mod_revision == 0) {
-      txn.compares.push_back(Compare{std::string(key), Compare::kNotExists, 0});
-    } else {
-      txn.compares.push_back(
-          Compare{std::string(key), Compare::kModRevisionEquals, *expected_mod_revision});
-    }
-  }
-  txn.ops.push_back(Op{Op::kPut, std::string(key), std::string(value)});
+  const store::Txn txn = PutTxn(key, value, expected_mod_revision);
   BATON_ASSIGN_OR_RETURN(TxnResult r, Commit(txn, nullptr));
   if (!r.succeeded) {
-    return FailedPrecondition(*expected_mod_revision == 0
-                                  ? std::string("put: key already exists")
-                                  : "put: key's mod_revision is not " +
-                                        std::to_string(*expected_mod_revision));
+    return PutConflict(*expected_mod_revision);
   }
   return r.revision;
 }
 
 Result<int64_t> SqliteStore::Delete(std::string_view key,
                                     std::optional<int64_t> expected_mod_revision) {
-  store::Txn txn;
-  if (expected_mod_revision.has_value()) {
-    txn.compares.push_back(
-        Compare{std::string(key), Compare::kModRevisionEquals, *expected_mod_revision});
-  }
-  txn.ops.push_back(Op{Op::kDelete, std::string(key), ""});
+  const store::Txn txn = DeleteTxn(key, expected_mod_revision);
   const std::string k(key);
   BATON_ASSIGN_OR_RETURN(TxnResult r, Commit(txn, &k));
   if (!r.succeeded) {
-    return FailedPrecondition("delete: key's mod_revision is not " +
-                              std::to_string(*expected_mod_revision));
+    return DeleteConflict(*expected_mod_revision);
   }
   return r.revision;
 }
