@@ -181,48 +181,45 @@ int32_t CountedAttempts(const JobRecord& job) {
                                             }));
 }
 
-JobEventData JobEventData::Scheduled(int32_t attempt, std::vector<TaskPlacement> placements) {
+namespace {
+
+// The part every event factory shares: which event, for which attempt.
+JobEventData EventFor(JobEvent event, int32_t attempt) {
   JobEventData ev;
-  ev.event = JobEvent::kScheduled;
+  ev.event = event;
   ev.attempt = attempt;
+  return ev;
+}
+
+}  // namespace
+
+JobEventData JobEventData::Scheduled(int32_t attempt, std::vector<TaskPlacement> placements) {
+  JobEventData ev = EventFor(JobEvent::kScheduled, attempt);
   ev.placements = std::move(placements);
   return ev;
 }
 
 JobEventData JobEventData::Starting(int32_t attempt) {
-  JobEventData ev;
-  ev.event = JobEvent::kStarting;
-  ev.attempt = attempt;
-  return ev;
+  return EventFor(JobEvent::kStarting, attempt);
 }
 
 JobEventData JobEventData::AllTasksRunning(int32_t attempt) {
-  JobEventData ev;
-  ev.event = JobEvent::kAllTasksRunning;
-  ev.attempt = attempt;
-  return ev;
+  return EventFor(JobEvent::kAllTasksRunning, attempt);
 }
 
 JobEventData JobEventData::TaskExited(int32_t attempt, int32_t task, int32_t exit_code) {
-  JobEventData ev;
-  ev.event = JobEvent::kTaskExited;
-  ev.attempt = attempt;
+  JobEventData ev = EventFor(JobEvent::kTaskExited, attempt);
   ev.task = task;
   ev.exit_code = exit_code;
   return ev;
 }
 
 JobEventData JobEventData::Preempted(int32_t attempt) {
-  JobEventData ev;
-  ev.event = JobEvent::kPreempted;
-  ev.attempt = attempt;
-  return ev;
+  return EventFor(JobEvent::kPreempted, attempt);
 }
 
 JobEventData JobEventData::NodeLost(int32_t attempt, std::string node) {
-  JobEventData ev;
-  ev.event = JobEvent::kNodeLost;
-  ev.attempt = attempt;
+  JobEventData ev = EventFor(JobEvent::kNodeLost, attempt);
   ev.node = std::move(node);
   return ev;
 }
@@ -234,10 +231,7 @@ JobEventData JobEventData::CancelRequested() {
 }
 
 JobEventData JobEventData::StartTimeout(int32_t attempt) {
-  JobEventData ev;
-  ev.event = JobEvent::kStartTimeout;
-  ev.attempt = attempt;
-  return ev;
+  return EventFor(JobEvent::kStartTimeout, attempt);
 }
 
 Result<JobRecord> Apply(const JobRecord& job, const JobEventData& ev, Time now) {
