@@ -24,6 +24,7 @@ Status ToProtoFieldPath(const Status& s) {
   }
   if (field == "gpus") field = "gpus_per_task";
   if (field == "runtime") field = "estimated_runtime_s";
+  if (field == "simulate_duration") field = "simulate_duration_ms";
   if (field.empty()) return Status(s.code(), fmt::format("spec: {}", msg));
   return Status(s.code(), fmt::format("spec.{}: {}", field, rest));
 }
@@ -68,6 +69,16 @@ Result<model::JobSpec> FromProto(const v1::JobSpec& proto) {
   }
   if (runtime_s > 0) spec.estimated_runtime = Seconds(runtime_s);
   spec.command.assign(proto.command().begin(), proto.command().end());
+  for (const auto& [k, v] : proto.env()) spec.env[k] = v;
+  if (proto.ranks_per_task() != 0) spec.ranks_per_task = proto.ranks_per_task();
+  if (proto.max_attempts() != 0) spec.max_attempts = proto.max_attempts();
+  if (proto.simulate_duration_ms() < 0 ||
+      proto.simulate_duration_ms() > kMaxEstimatedRuntimeS * 1000) {
+    return InvalidArgument(fmt::format(
+        "spec.simulate_duration_ms: must be between 0 and {}, got {}",
+        kMaxEstimatedRuntimeS * 1000, proto.simulate_duration_ms()));
+  }
+  spec.simulate_duration = std::chrono::milliseconds(proto.simulate_duration_ms());
   BATON_RETURN_IF_ERROR(ToProtoFieldPath(model::ValidateJobSpec(spec)));
   return spec;
 }
@@ -87,6 +98,11 @@ v1::JobSpec ToProto(const model::JobSpec& spec) {
         std::chrono::ceil<std::chrono::seconds>(*spec.estimated_runtime).count());
   }
   for (const auto& c : spec.command) proto.add_command(c);
+  for (const auto& [k, v] : spec.env) (*proto.mutable_env())[k] = v;
+  proto.set_ranks_per_task(spec.ranks_per_task);
+  proto.set_max_attempts(spec.max_attempts);
+  proto.set_simulate_duration_ms(
+      std::chrono::ceil<std::chrono::milliseconds>(spec.simulate_duration).count());
   return proto;
 }
 

@@ -44,6 +44,37 @@ Status ValidateJobSpec(const JobSpec& spec) {
       }
     }
   }
+  if (spec.ranks_per_task < 1 || spec.ranks_per_task > kMaxRanksPerTask) {
+    return InvalidArgument(fmt::format("ranks_per_task: must be between 1 and {}, got {}",
+                                       kMaxRanksPerTask, spec.ranks_per_task));
+  }
+  if (spec.max_attempts < 1 || spec.max_attempts > kMaxAttemptsLimit) {
+    return InvalidArgument(fmt::format("max_attempts: must be between 1 and {}, got {}",
+                                       kMaxAttemptsLimit, spec.max_attempts));
+  }
+  if (spec.simulate_duration < Duration::zero()) {
+    return InvalidArgument("simulate_duration: must not be negative");
+  }
+  if (spec.command.size() > kMaxCommandArgs) {
+    return InvalidArgument(fmt::format("command: at most {} arguments", kMaxCommandArgs));
+  }
+  if (spec.env.size() > kMaxEnvVars) {
+    return InvalidArgument(fmt::format("env: at most {} variables", kMaxEnvVars));
+  }
+  for (const auto& [name, value] : spec.env) {
+    bool ok = !name.empty() && !(name[0] >= '0' && name[0] <= '9');
+    for (char c : name) {
+      ok = ok && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '_');
+    }
+    if (!ok) return InvalidArgument(fmt::format("env: '{}' is not a valid variable name", name));
+    if (name.rfind("BATON_", 0) == 0) {
+      return InvalidArgument(fmt::format("env: '{}' is reserved (BATON_* is set by baton)", name));
+    }
+    if (value.find('\0') != std::string::npos) {
+      return InvalidArgument(fmt::format("env: value of '{}' contains a NUL byte", name));
+    }
+  }
   return Status::Ok();
 }
 

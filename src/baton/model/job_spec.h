@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,10 @@ namespace baton::model {
 constexpr int32_t kMinPriority = -1000;
 constexpr int32_t kMaxPriority = 1000;
 constexpr int32_t kMaxTasksPerJob = 100000;
+constexpr int32_t kMaxRanksPerTask = 1024;
+constexpr int32_t kMaxAttemptsLimit = 1000;
+constexpr size_t kMaxCommandArgs = 4096;
+constexpr size_t kMaxEnvVars = 4096;
 
 struct JobSpec {
   std::string name;                  // a person's label; need not be unique
@@ -34,7 +39,14 @@ struct JobSpec {
   // All tasks start together or none does. A job with one task is trivially a gang.
   bool gang = true;
   std::optional<Duration> estimated_runtime;
-  std::vector<std::string> command;  // what each task runs (used by agents, issue 4)
+  std::vector<std::string> command;  // argv each rank of each task runs
+  // Extra environment for every process; names are shell identifiers not starting with
+  // BATON_ (those are the agent's).
+  std::map<std::string, std::string> env;
+  int32_t ranks_per_task = 1;        // processes per task; WORLD_SIZE = tasks * ranks
+  int32_t max_attempts = 1;          // failed attempts allowed before the job fails
+  // Simulated agents only: how long each task "runs" before exiting 0.
+  Duration simulate_duration{0};
 };
 
 // Checks ranges and consistency; the message names the field ("tasks: must be > 0").

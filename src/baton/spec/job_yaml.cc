@@ -14,7 +14,9 @@ using model::JobSpec;
 
 const std::vector<std::string_view> kJobFields = {"name",    "queue",    "priority",       "tasks",
                                                   "gpus",    "gpu_type", "gpu_preference", "gang",
-                                                  "runtime", "command"};
+                                                  "runtime", "command",
+                                                  "env",     "ranks_per_task", "max_attempts",
+                                                  "simulate_duration"};
 
 // Bounds for the integer fields before ValidateJobSpec sees them: the parser reports the
 // same ranges itself so the error points at the field's own line.
@@ -50,6 +52,17 @@ Result<JobSpec> ParseJob(const SpecReader& r, const Field& item) {
     } else if (f.key == "command") {
       BATON_ASSIGN_OR_RETURN(job.command,
                              r.StringList(f, SpecReader::ScalarForm::kSplitOnWhitespace));
+    } else if (f.key == "env") {
+      BATON_ASSIGN_OR_RETURN(std::vector<Field> vars, r.Entries(f, {}));
+      for (const Field& v : vars) {
+        BATON_ASSIGN_OR_RETURN(job.env[v.key], r.String(v));
+      }
+    } else if (f.key == "ranks_per_task") {
+      BATON_ASSIGN_OR_RETURN(job.ranks_per_task, r.Int(f, 1, model::kMaxRanksPerTask));
+    } else if (f.key == "max_attempts") {
+      BATON_ASSIGN_OR_RETURN(job.max_attempts, r.Int(f, 1, model::kMaxAttemptsLimit));
+    } else if (f.key == "simulate_duration") {
+      BATON_ASSIGN_OR_RETURN(job.simulate_duration, r.DurationValue(f));
     }
   }
 
@@ -62,7 +75,9 @@ Result<JobSpec> ParseJob(const SpecReader& r, const Field& item) {
     if (colon != std::string::npos) {
       std::string key = message.substr(0, colon);
       if (key == "gpus" || key == "tasks" || key == "priority" || key == "queue" ||
-          key == "runtime" || key == "gpu_preference" || key == "gpu_type") {
+          key == "runtime" || key == "gpu_preference" || key == "gpu_type" ||
+          key == "env" || key == "command" || key == "ranks_per_task" ||
+          key == "max_attempts" || key == "simulate_duration") {
         auto it = given.find(key);
         int line = it != given.end() ? it->second.line : item.line;
         return r.Error(line, JoinPath(item.path, key), message.substr(colon + 2));

@@ -284,7 +284,7 @@ Result<std::vector<Field>> SpecReader::Entries(const Field& map,
     }
     std::string name = key.Scalar();
     std::string path = JoinPath(map.path, name);
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
+    if (!known.empty() && std::find(known.begin(), known.end(), name) == known.end()) {
       std::string suggestion = SuggestName(name, known);
       if (!suggestion.empty()) {
         return Error(line, path, fmt::format("unknown field; did you mean {}?", suggestion));

@@ -79,7 +79,8 @@ class SpecReader {
   Result<Field> ParseDocument(std::string_view text, std::string_view expected) const;
 
   // The entries of a mapping in file order, each a Field with key, path and line.
-  // Errors: not a mapping, a non-scalar or duplicate key, a key not in `known`.
+  // Errors: not a mapping, a non-scalar or duplicate key, a key not in `known` (an empty
+  // `known` accepts any key).
   Result<std::vector<Field>> Entries(const Field& map,
                                      const std::vector<std::string_view>& known) const;
   // The items of a sequence, paths "path[0]", "path[1]", ...; errors if not a sequence.
