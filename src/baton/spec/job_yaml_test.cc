@@ -189,7 +189,8 @@ TEST(JobErrorTest, UnknownFields) {
   EXPECT_EQ(ParseError("job:\n  - name: x\n"), "j.yaml:1: job: unknown field; did you mean jobs?");
   EXPECT_EQ(ParseError("name: x\nimage: ubuntu\n"),
             "j.yaml:2: image: unknown field; expected one of: name, queue, priority, tasks, "
-            "gpus, gpu_type, gpu_preference, gang, runtime, command, jobs");
+            "gpus, gpu_type, gpu_preference, gang, runtime, command, env, ranks_per_task, "
+            "max_attempts, simulate_duration, jobs");
 }
 
 TEST(JobErrorTest, ListFileShape) {
