@@ -1,10 +1,12 @@
 #include "baton/api/convert.h"
 
+#include <charconv>
 #include <chrono>
 #include <string>
 #include <string_view>
 
 #include <fmt/format.h>
+#include <google/protobuf/util/time_util.h>
 
 namespace baton::api {
 namespace {
@@ -124,6 +126,156 @@ v1::Node ToProto(const model::Node& node, const model::Cluster& cluster,
     gpu->set_nvlink_domain(g.domain.valid() ? static_cast<int32_t>(g.domain.value()) : -1);
   }
   return proto;
+}
+
+namespace {
+
+google::protobuf::Timestamp ToTimestamp(Time t) {
+  return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+      t.time_since_epoch().count());
+}
+
+Time FromTimestamp(const google::protobuf::Timestamp& ts) {
+  return Time(std::chrono::microseconds(
+      google::protobuf::util::TimeUtil::TimestampToMicroseconds(ts)));
+}
+
+model::AttemptEndReason EndReasonFromName(std::string_view name, bool* ok) {
+  using R = model::AttemptEndReason;
+  *ok = true;
+  for (R r : {R::kNone, R::kSucceeded, R::kTaskFailed, R::kNodeLost, R::kPreempted,
+              R::kCancelled, R::kStartTimeout}) {
+    if (name == model::AttemptEndReasonName(r)) return r;
+  }
+  if (name.empty()) return R::kNone;
+  *ok = false;
+  return R::kNone;
+}
+
+}  // namespace
+
+v1::JobState ToProto(model::JobState state) {
+  switch (state) {
+    case model::JobState::kPending: return v1::JOB_STATE_PENDING;
+    case model::JobState::kScheduled: return v1::JOB_STATE_SCHEDULED;
+    case model::JobState::kStarting: return v1::JOB_STATE_STARTING;
+    case model::JobState::kRunning: return v1::JOB_STATE_RUNNING;
+    case model::JobState::kSucceeded: return v1::JOB_STATE_SUCCEEDED;
+    case model::JobState::kFailed: return v1::JOB_STATE_FAILED;
+    case model::JobState::kCancelled: return v1::JOB_STATE_CANCELLED;
+  }
+  return v1::JOB_STATE_UNSPECIFIED;
+}
+
+Result<model::JobState> FromProto(v1::JobState state) {
+  switch (state) {
+    case v1::JOB_STATE_PENDING: return model::JobState::kPending;
+    case v1::JOB_STATE_SCHEDULED: return model::JobState::kScheduled;
+    case v1::JOB_STATE_STARTING: return model::JobState::kStarting;
+    case v1::JOB_STATE_RUNNING: return model::JobState::kRunning;
+    case v1::JOB_STATE_SUCCEEDED: return model::JobState::kSucceeded;
+    case v1::JOB_STATE_FAILED: return model::JobState::kFailed;
+    case v1::JOB_STATE_CANCELLED: return model::JobState::kCancelled;
+    default: break;
+  }
+  return InvalidArgument(fmt::format("state: {} is not a job state", static_cast<int>(state)));
+}
+
+v1::Job ToProto(const model::JobRecord& job) {
+  v1::Job proto;
+  proto.set_id(std::to_string(job.id.value()));
+  *proto.mutable_spec() = ToProto(job.spec);
+  proto.mutable_spec()->set_max_attempts(job.max_attempts);
+  proto.set_state(ToProto(job.state));
+  proto.set_reason(job.reason);
+  *proto.mutable_submit_time() = ToTimestamp(job.submit_time);
+  for (const model::Attempt& a : job.attempts) {
+    v1::Attempt* pa = proto.add_attempts();
+    pa->set_number(a.number);
+    for (size_t i = 0; i < a.placements.size(); ++i) {
+      v1::TaskAssignment* ta = pa->add_assignments();
+      ta->set_task_index(static_cast<int32_t>(i));
+      ta->set_node(a.placements[i].node);
+      for (int32_t g : a.placements[i].gpus) ta->add_gpu_indices(g);
+    }
+    *pa->mutable_start_time() = ToTimestamp(a.start_time);
+    if (a.end_time) *pa->mutable_end_time() = ToTimestamp(*a.end_time);
+    pa->set_exit_code(a.exit_code.value_or(0));
+    if (a.end_reason != model::AttemptEndReason::kNone) {
+      pa->set_end_reason(std::string(model::AttemptEndReasonName(a.end_reason)));
+    }
+    pa->set_counts_toward_limit(a.counts_toward_limit);
+    if (a.failed_task) pa->set_failed_task(*a.failed_task);
+    for (size_t t = 0; t < a.task_exit_codes.size(); ++t) {
+      if (!a.task_exit_codes[t]) continue;
+      v1::TaskExit* te = pa->add_task_exits();
+      te->set_task_index(static_cast<int32_t>(t));
+      te->set_exit_code(*a.task_exit_codes[t]);
+    }
+  }
+  if (!job.attempts.empty()) {
+    *proto.mutable_start_time() = ToTimestamp(job.attempts.front().start_time);
+    if (model::IsTerminal(job.state) && job.attempts.back().end_time) {
+      *proto.mutable_end_time() = ToTimestamp(*job.attempts.back().end_time);
+    }
+  }
+  return proto;
+}
+
+Result<model::JobRecord> FromProto(const v1::Job& proto) {
+  model::JobRecord job;
+  uint64_t id = 0;
+  auto [ptr, ec] = std::from_chars(proto.id().data(), proto.id().data() + proto.id().size(), id);
+  if (ec != std::errc() || ptr != proto.id().data() + proto.id().size() || id == 0) {
+    return InvalidArgument(fmt::format("job.id: '{}' is not a job id", proto.id()));
+  }
+  job.id = JobId(id);
+  auto spec = FromProto(proto.spec());
+  if (!spec.ok()) return spec.status().WithPrefix("job");
+  job.spec = *std::move(spec);
+  job.max_attempts = job.spec.max_attempts;
+  auto state = FromProto(proto.state());
+  if (!state.ok()) return state.status().WithPrefix("job");
+  job.state = *state;
+  job.reason = proto.reason();
+  job.submit_time = FromTimestamp(proto.submit_time());
+  for (int i = 0; i < proto.attempts_size(); ++i) {
+    const v1::Attempt& pa = proto.attempts(i);
+    const std::string path = fmt::format("job.attempts[{}]", i);
+    model::Attempt a;
+    a.number = pa.number();
+    if (a.number != i + 1) {
+      return InvalidArgument(fmt::format("{}.number: expected {}, got {}", path, i + 1, a.number));
+    }
+    for (int t = 0; t < pa.assignments_size(); ++t) {
+      const v1::TaskAssignment& ta = pa.assignments(t);
+      if (ta.task_index() != t) {
+        return InvalidArgument(fmt::format("{}.assignments[{}].task_index: expected {}", path, t, t));
+      }
+      a.placements.push_back({ta.node(), {ta.gpu_indices().begin(), ta.gpu_indices().end()}});
+    }
+    a.start_time = FromTimestamp(pa.start_time());
+    if (pa.has_end_time()) a.end_time = FromTimestamp(pa.end_time());
+    bool ok = false;
+    a.end_reason = EndReasonFromName(pa.end_reason(), &ok);
+    if (!ok) {
+      return InvalidArgument(
+          fmt::format("{}.end_reason: '{}' is not an end reason", path, pa.end_reason()));
+    }
+    if (a.end_reason == model::AttemptEndReason::kTaskFailed) a.exit_code = pa.exit_code();
+    a.counts_toward_limit = pa.counts_toward_limit();
+    if (pa.has_failed_task()) a.failed_task = pa.failed_task();
+    a.task_exit_codes.assign(static_cast<size_t>(job.spec.tasks), std::nullopt);
+    for (const v1::TaskExit& te : pa.task_exits()) {
+      if (te.task_index() < 0 || te.task_index() >= job.spec.tasks) {
+        return InvalidArgument(fmt::format("{}.task_exits: task {} out of range", path,
+                                           te.task_index()));
+      }
+      a.task_exit_codes[static_cast<size_t>(te.task_index())] = te.exit_code();
+    }
+    job.attempts.push_back(std::move(a));
+  }
+  return job;
 }
 
 v1::Queue ToProto(const model::QueueSpec& queue) {

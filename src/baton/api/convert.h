@@ -14,6 +14,7 @@
 #include "baton/common/status.h"
 #include "baton/model/cluster.h"
 #include "baton/model/cluster_spec.h"
+#include "baton/model/job_lifecycle.h"
 #include "baton/model/job_spec.h"
 #include "baton/v1/types.pb.h"
 
@@ -32,6 +33,16 @@ v1::JobSpec ToProto(const model::JobSpec& spec);
 // and drain state live outside the model, so the caller passes the state to report.
 v1::Node ToProto(const model::Node& node, const model::Cluster& cluster,
                  v1::NodeState state = v1::NODE_STATE_READY);
+
+// A job record as the API shows it and as the control plane stores it (the encoding is
+// lossless: FromProto(ToProto(r)) == r for any record Apply() produced).
+v1::Job ToProto(const model::JobRecord& job);
+// Decodes a stored job; errors name the field ("job.attempts[1].number: ...").
+Result<model::JobRecord> FromProto(const v1::Job& proto);
+
+v1::JobState ToProto(model::JobState state);
+// JOB_STATE_UNSPECIFIED and unknown values are InvalidArgument.
+Result<model::JobState> FromProto(v1::JobState state);
 
 // Encodes a queue.
 v1::Queue ToProto(const model::QueueSpec& queue);

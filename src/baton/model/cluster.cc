@@ -186,6 +186,86 @@ Result<Cluster> Cluster::Build(const ClusterSpec& spec) {
   return c;
 }
 
+Result<Cluster> Cluster::FromNodes(const std::vector<NodeInventory>& nodes) {
+  Cluster c;
+  c.name_ = "fleet";
+  std::vector<std::pair<std::string, RackId>> racks;  // label -> id, in first-seen order
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const NodeInventory& in = nodes[i];
+    if (in.name.empty()) return InvalidArgument(fmt::format("nodes[{}]: name is empty", i));
+    for (size_t j = 0; j < i; ++j) {
+      if (nodes[j].name == in.name) {
+        return InvalidArgument(fmt::format("node {}: registered twice", in.name));
+      }
+    }
+    if (in.gpus.empty() || in.gpus.size() > static_cast<size_t>(kMaxGpusPerNode)) {
+      return InvalidArgument(fmt::format("node {}: has {} GPUs; a schedulable node has 1 to {}",
+                                         in.name, in.gpus.size(), kMaxGpusPerNode));
+    }
+    if (in.gpu_model.empty()) {
+      return InvalidArgument(fmt::format("node {}: GPU model is empty", in.name));
+    }
+    GpuTypeId type = c.FindGpuType(in.gpu_model);
+    if (!type.valid()) {
+      if (c.gpu_types_.size() >= static_cast<size_t>(kMaxGpuTypes)) {
+        return InvalidArgument(fmt::format("node {}: more than {} GPU types in the fleet",
+                                           in.name, kMaxGpuTypes));
+      }
+      type = GpuTypeId(static_cast<uint16_t>(c.gpu_types_.size()));
+      int64_t mem = in.gpus[0].memory_mib > 0 ? in.gpus[0].memory_mib
+                                              : DefaultGpuMemoryMib(in.gpu_model);
+      c.gpu_types_.push_back({in.gpu_model, mem});
+      c.gpus_by_type_.push_back(0);
+      c.max_gpus_by_type_.push_back(0);
+    }
+    const std::string rack_name = in.rack.empty() ? "default" : in.rack;
+    RackId rack;
+    for (const auto& [name, id] : racks) {
+      if (name == rack_name) rack = id;
+    }
+    if (!rack.valid()) {
+      Rack r;
+      r.id = RackId(static_cast<uint32_t>(c.racks_.size()));
+      r.name = rack_name;
+      r.gpu_type = type;
+      racks.emplace_back(rack_name, r.id);
+      rack = r.id;
+      c.racks_.push_back(std::move(r));
+    }
+    Node node;
+    node.id = NodeId(static_cast<uint32_t>(c.nodes_.size()));
+    node.name = in.name;
+    node.pool = "agents";
+    node.rack = rack;
+    node.gpu_type = type;
+    node.cpus = in.cpus;
+    node.memory_mib = in.memory_mib;
+    Domain dm;
+    dm.id = DomainId(static_cast<uint32_t>(c.domains_.size()));
+    dm.gpu_type = type;
+    dm.nodes.push_back(node.id);
+    dm.gpus = static_cast<int>(in.gpus.size());
+    for (size_t g = 0; g < in.gpus.size(); ++g) {
+      GpuDevice dev;
+      dev.index = static_cast<int>(g);
+      dev.uuid = in.gpus[g].uuid;
+      dev.type = type;
+      dev.memory_mib = in.gpus[g].memory_mib;
+      dev.domain = dm.id;
+      node.gpus.push_back(std::move(dev));
+    }
+    node.domain_masks.push_back(node.all_gpus_mask());
+    c.domains_.push_back(std::move(dm));
+    c.racks_[rack.value()].nodes.push_back(node.id);
+    const int n = node.gpu_count();
+    c.total_gpus_ += n;
+    c.gpus_by_type_[type.value()] += n;
+    c.max_gpus_by_type_[type.value()] = std::max(c.max_gpus_by_type_[type.value()], n);
+    c.nodes_.push_back(std::move(node));
+  }
+  return c;
+}
+
 Result<Cluster> Cluster::Homogeneous(int32_t nodes, int32_t gpus_per_node, std::string gpu_type,
                                      int32_t nodes_per_rack) {
   ClusterSpec spec;

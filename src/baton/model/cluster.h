@@ -76,6 +76,20 @@ struct Domain {
   int gpus = 0;
 };
 
+// One machine as its agent reported it, for Cluster::FromNodes.
+struct NodeInventory {
+  std::string name;
+  std::string rack;                  // "" = the default rack
+  std::string gpu_model;             // every GPU of a node has one model
+  struct Gpu {
+    std::string uuid;
+    int64_t memory_mib = 0;
+  };
+  std::vector<Gpu> gpus;             // in index order: gpus[i] has index i
+  int32_t cpus = 0;
+  int64_t memory_mib = 0;
+};
+
 class Cluster {
  public:
   // Validates the spec (names, ranges, domain sizes) and lays out the fleet.
@@ -84,6 +98,11 @@ class Cluster {
   // `nodes_per_rack` (0 = one rack), one NVLink domain per node.
   static Result<Cluster> Homogeneous(int32_t nodes, int32_t gpus_per_node,
                                      std::string gpu_type, int32_t nodes_per_rack);
+  // The fleet the control plane knows: nodes as registered by their agents, in the given
+  // order (NodeId i is nodes[i]). Each node is one NVLink domain (NVML topology comes with
+  // its own issue); racks are grouped by label. Nodes must have 1..64 GPUs and unique
+  // names; errors name the node.
+  static Result<Cluster> FromNodes(const std::vector<NodeInventory>& nodes);
 
   const std::string& name() const { return name_; }
   const std::vector<Node>& nodes() const { return nodes_; }

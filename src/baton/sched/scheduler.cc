@@ -139,6 +139,37 @@ void Scheduler::Reallocate(JobId id, const Allocation& alloc) {
   for (const auto& t : alloc.tasks) state_.Allocate(id, t.node, t.gpus);
 }
 
+Status Scheduler::Adopt(const JobRequest& req, Allocation alloc, Time run_start) {
+  if (!req.id.valid()) return InvalidArgument("job id is not set");
+  if (jobs_.count(req.id)) {
+    return InvalidArgument(fmt::format("job {} is already known to the scheduler", req.id));
+  }
+  if (static_cast<int32_t>(alloc.tasks.size()) != req.tasks) {
+    return InvalidArgument(fmt::format("job {}: allocation has {} tasks, the job {}", req.id,
+                                       alloc.tasks.size(), req.tasks));
+  }
+  // Check every task before booking any, so a refused adoption changes nothing.
+  std::map<uint32_t, uint64_t> wanted;
+  for (const auto& t : alloc.tasks) {
+    if (!t.node.valid() || t.node.value() >= cluster_->nodes().size()) {
+      return InvalidArgument(fmt::format("job {}: allocation names an unknown node", req.id));
+    }
+    const model::Node& n = cluster_->node(t.node);
+    if ((t.gpus & ~n.all_gpus_mask()) != 0 || (wanted[t.node.value()] & t.gpus) != 0 ||
+        (state_.free_mask(t.node) & t.gpus) != t.gpus) {
+      return FailedPrecondition(fmt::format(
+          "job {}: GPUs on {} are out of range or already allocated", req.id, n.name));
+    }
+    wanted[t.node.value()] |= t.gpus;
+  }
+  Entry& e = jobs_[req.id];
+  e.info.req = req;
+  e.info.pending_since = req.submit;
+  Reallocate(req.id, alloc);
+  Start(e, std::move(alloc), run_start);
+  return Status::Ok();
+}
+
 Status Scheduler::Remove(JobId id) {
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return NotFound(fmt::format("job {} is not known to the scheduler", id));

@@ -77,6 +77,11 @@ class Scheduler {
 
   // Errors: a malformed request (duplicate or invalid id, tasks or GPUs out of range).
   Result<Admission> Submit(const JobRequest& req, Time now);
+  // Books a job that is already running with `alloc` since `run_start` (a control plane
+  // recovering its state, or rebuilding the scheduler for a changed fleet). Errors: a
+  // malformed request, a known id, or an allocation that is out of range or overlaps GPUs
+  // already allocated.
+  Status Adopt(const JobRequest& req, Allocation alloc, Time run_start);
   // The job ended (finished, failed or cancelled): its GPUs are freed and it is forgotten.
   Status Remove(JobId id);
   RoundResult RunRound(Time now, Rng& rng);
