@@ -1,0 +1,158 @@
+#include "baton/metrics/http_server.h"
+
+#include <sys/socket.h>
+
+#include <charconv>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <httplib.h>
+
+#include "baton/metrics/registry.h"
+
+namespace baton::metrics {
+namespace {
+
+// httplib sets SO_REUSEPORT by default, which lets a second server bind a port that is
+// already listening and silently share its traffic. SO_REUSEADDR alone still allows a quick
+// restart over TIME_WAIT sockets but makes a live listener's port an error.
+void ReuseAddrOnly(int sock) {
+  int yes = 1;
+  setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+}
+
+// Worker threads for connections; /metrics and health checks need few.
+constexpr size_t kWorkerThreads = 4;
+// Idle keep-alive connections hold Stop() for up to this long.
+constexpr time_t kKeepAliveSeconds = 1;
+
+// Splits "host:port" / "[v6]:port".
+Status ParseAddress(std::string_view address, std::string* host, int* port) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return InvalidArgument("http address '" + std::string(address) + "': want host:port");
+  }
+  std::string_view h = address.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  const std::string_view p = address.substr(colon + 1);
+  int value = -1;
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (p.empty() || ec != std::errc() || end != p.data() + p.size() || value < 0 ||
+      value > 65535) {
+    return InvalidArgument("http address '" + std::string(address) + "': bad port");
+  }
+  *host = std::string(h);
+  *port = value;
+  return Status::Ok();
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  httplib::Server server;
+  std::mutex mu;  // guards everything below and Start/Stop transitions
+  enum class State { kNew, kRunning, kStopped } state = State::kNew;
+  int port = 0;
+  std::thread thread;
+};
+
+HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
+  impl_->server.set_socket_options(ReuseAddrOnly);
+  impl_->server.set_keep_alive_timeout(kKeepAliveSeconds);
+  impl_->server.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
+  // Handlers are wrapped below and do not throw; this keeps a stray exception a 500.
+  impl_->server.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        res.status = 500;
+        res.set_content("internal error\n", "text/plain; charset=utf-8");
+      });
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Handle(std::string_view path, HttpHandler handler) {
+  if (path.empty() || path.front() != '/') {
+    return InvalidArgument("http path '" + std::string(path) + "' must start with '/'");
+  }
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->state != Impl::State::kNew) {
+    return FailedPrecondition("http handlers must be added before Start()");
+  }
+  // httplib matches patterns as regular expressions; escape so the path matches exactly.
+  std::string pattern;
+  for (char c : path) {
+    if (std::string_view(".^$|()[]{}*+?\\").find(c) != std::string_view::npos) {
+      pattern.push_back('\\');
+    }
+    pattern.push_back(c);
+  }
+  impl_->server.Get(pattern, [handler = std::move(handler)](const httplib::Request& req,
+                                                            httplib::Response& res) {
+    HttpRequest request;
+    request.path = req.path;
+    for (const auto& [k, v] : req.params) request.params.emplace(k, v);
+    HttpResponse response;
+    try {
+      response = handler(request);
+    } catch (const std::exception& e) {
+      response = HttpResponse{500, "text/plain; charset=utf-8",
+                              std::string("internal error: ") + e.what() + "\n"};
+    }
+    res.status = response.status;
+    res.set_content(std::move(response.body), response.content_type.c_str());
+  });
+  return Status::Ok();
+}
+
+Result<int> HttpServer::Start(std::string_view address) {
+  std::string host;
+  int port = 0;
+  BATON_RETURN_IF_ERROR(ParseAddress(address, &host, &port));
+
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->state != Impl::State::kNew) {
+    return FailedPrecondition("http server already started");
+  }
+  int bound = -1;
+  if (port == 0) {
+    bound = impl_->server.bind_to_any_port(host);
+  } else if (impl_->server.bind_to_port(host, port)) {
+    bound = port;
+  }
+  if (bound <= 0) {
+    return Status(StatusCode::kUnavailable,
+                  "http server: cannot bind " + std::string(address) +
+                      " (address in use or unknown host)");
+  }
+  impl_->port = bound;
+  impl_->state = Impl::State::kRunning;
+  impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
+  // httplib's stop() does nothing until the accept loop has marked itself running; wait for
+  // that here so a Stop() right after Start() cannot be lost.
+  while (!impl_->server.is_running()) std::this_thread::yield();
+  return bound;
+}
+
+void HttpServer::Stop() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->state != Impl::State::kRunning) return;
+  impl_->server.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->state = Impl::State::kStopped;
+  impl_->port = 0;
+}
+
+int HttpServer::port() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->port;
+}
+
+Status ServeMetrics(HttpServer& server, const Registry& registry) {
+  return server.Handle("/metrics", [&registry](const HttpRequest&) {
+    return HttpResponse{200, std::string(kPrometheusContentType), registry.Render()};
+  });
+}
+
+}  // namespace baton::metrics

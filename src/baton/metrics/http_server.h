@@ -1,0 +1,76 @@
+// HttpServer: a small HTTP/1.1 server for GET endpoints such as /metrics and /healthz.
+//
+// Wraps cpp-httplib behind baton's own request/response types so callers need neither
+// httplib's headers nor its exceptions. Start() binds synchronously (so a busy port is an
+// error the caller sees, not a log line) and then serves on a thread of its own; handlers
+// run on httplib's worker pool. Stop() closes the listening socket and joins the threads;
+// it returns within about a second even with idle keep-alive connections open.
+//
+// Not responsible for: TLS, authentication, POST bodies, routing patterns (paths match
+// exactly).
+//
+// Thread-safety: Handle() must be called before Start(). Start(), Stop() and port() may be
+// called from any thread; handlers must be thread-safe, as several may run at once.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "baton/common/status.h"
+
+namespace baton::metrics {
+
+class Registry;
+
+struct HttpRequest {
+  std::string path;
+  // Query parameters; a repeated key keeps its first value.
+  std::map<std::string, std::string> params;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+class HttpServer {
+ public:
+  HttpServer();
+  ~HttpServer();  // Stop()s
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Serves GET `path` (an exact match) with `handler`. Fails with FailedPrecondition once
+  // the server has started, and InvalidArgument for a path not starting with '/'.
+  Status Handle(std::string_view path, HttpHandler handler);
+
+  // Binds "host:port" ("[::1]:9090" for IPv6; port 0 picks a free one) and starts serving.
+  // Returns the bound port. Fails with Unavailable if the address cannot be bound (in use,
+  // unknown host), InvalidArgument for a malformed address, FailedPrecondition if already
+  // started or stopped (a stopped server does not restart).
+  Result<int> Start(std::string_view address);
+
+  // Stops serving and joins the server threads. Idempotent; a no-op before Start().
+  void Stop();
+
+  // The bound port, or 0 when not serving.
+  int port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Content type of the Prometheus text exposition format.
+inline constexpr std::string_view kPrometheusContentType = "text/plain; version=0.0.4";
+
+// Serves `registry` at /metrics. `registry` must outlive `server`'s serving.
+Status ServeMetrics(HttpServer& server, const Registry& registry);
+
+}  // namespace baton::metrics

@@ -1,0 +1,112 @@
+#include "baton/metrics/http_server.h"
+
+#include <chrono>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include "baton/metrics/registry.h"
+
+namespace baton::metrics {
+namespace {
+
+TEST(HttpServerTest, ServesMetricsAnd404) {
+  Registry registry;
+  registry.AddCounter("baton_test_requests_total", "Requests.").Inc(7);
+  HttpServer server;
+  ASSERT_TRUE(ServeMetrics(server, registry).ok());
+  ASSERT_TRUE(server.Handle("/healthz", [](const HttpRequest& req) {
+                      return HttpResponse{200, "text/plain", "ok " + req.params.at("x") + "\n"};
+                    }).ok());
+  Result<int> port = server.Start("127.0.0.1:0");
+  ASSERT_TRUE(port.ok()) << port.status().ToString();
+  EXPECT_GT(*port, 0);
+  EXPECT_EQ(server.port(), *port);
+
+  httplib::Client client("127.0.0.1", *port);
+  auto res = client.Get("/metrics");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "text/plain; version=0.0.4");
+  EXPECT_EQ(res->body, registry.Render());
+  EXPECT_NE(res->body.find("baton_test_requests_total 7\n"), std::string::npos);
+
+  res = client.Get("/healthz?x=1");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->body, "ok 1\n");
+
+  res = client.Get("/nope");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  res = client.Get("/metricsX");  // paths match exactly, not as prefixes
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+
+  server.Stop();
+  server.Stop();  // idempotent
+  EXPECT_EQ(server.port(), 0);
+}
+
+TEST(HttpServerTest, HandlerExceptionIsA500) {
+  HttpServer server;
+  ASSERT_TRUE(server.Handle("/boom", [](const HttpRequest&) -> HttpResponse {
+                      throw std::runtime_error("kaboom");
+                    }).ok());
+  Result<int> port = server.Start("127.0.0.1:0");
+  ASSERT_TRUE(port.ok());
+  httplib::Client client("127.0.0.1", *port);
+  auto res = client.Get("/boom");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 500);
+}
+
+TEST(HttpServerTest, AddressInUseIsAnError) {
+  HttpServer first;
+  Result<int> port = first.Start("127.0.0.1:0");
+  ASSERT_TRUE(port.ok());
+  HttpServer second;
+  Result<int> again = second.Start("127.0.0.1:" + std::to_string(*port));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kUnavailable);
+  second.Stop();  // harmless on a server that never started
+}
+
+TEST(HttpServerTest, BadAddressesAndStates) {
+  HttpServer server;
+  EXPECT_EQ(server.Start("no-port").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(server.Start("127.0.0.1:99999").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(server.Start("127.0.0.1:x").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(server.Handle("metrics", nullptr).code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  EXPECT_EQ(server.Start("127.0.0.1:0").status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(server.Handle("/late", [](const HttpRequest&) { return HttpResponse{}; }).code(),
+            StatusCode::kFailedPrecondition);
+  server.Stop();
+  EXPECT_EQ(server.Start("127.0.0.1:0").status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(HttpServerTest, StopIsPromptWithAnOpenKeepAliveConnection) {
+  HttpServer server;
+  ASSERT_TRUE(server.Handle("/", [](const HttpRequest&) { return HttpResponse{}; }).ok());
+  Result<int> port = server.Start("127.0.0.1:0");
+  ASSERT_TRUE(port.ok());
+  httplib::Client client("127.0.0.1", *port);
+  client.set_keep_alive(true);
+  ASSERT_TRUE(client.Get("/"));
+  const auto start = std::chrono::steady_clock::now();
+  server.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+}
+
+TEST(HttpServerTest, StopRightAfterStartAndDestructorStop) {
+  for (int i = 0; i < 20; ++i) {
+    HttpServer server;
+    ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+    if (i % 2 == 0) server.Stop();  // odd rounds rely on the destructor
+  }
+}
+
+}  // namespace
+}  // namespace baton::metrics
