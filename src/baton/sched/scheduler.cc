@@ -76,11 +76,24 @@ Result<Admission> Scheduler::Submit(const JobRequest& req, Time now) {
     return InvalidArgument(fmt::format("job {}: gpus per task must be between 1 and {}", req.id,
                                        model::kMaxGpusPerNode));
   }
+  Admission adm = Feasibility(req);
+  if (!adm.reason.empty()) return adm;
+  Entry& e = jobs_[req.id];
+  e.info.req = req;
+  e.info.pending_since = now;
+  Enqueue(e, now);
+  adm.queued = true;
+  return adm;
+}
+
+Admission Scheduler::Feasibility(const JobRequest& req) const {
   Admission adm;
+  adm.queued = true;  // feasible unless shown otherwise below
   const auto types = TypeOrder(req);
   if (types.empty()) {
     adm.reason = fmt::format("none of the job's GPU types exist in this cluster (it has {})",
                              cluster_->GpuTypeNames());
+    adm.queued = false;
     return adm;
   }
   int64_t best_cap = -1;
@@ -104,13 +117,10 @@ Result<Admission> Scheduler::Submit(const JobRequest& req, Time now) {
           "such tasks on {}",
           req.tasks, req.gpus_per_task, req.gpus(), best_cap, type_name);
     }
+    adm.queued = false;
     return adm;
   }
-  Entry& e = jobs_[req.id];
-  e.info.req = req;
-  e.info.pending_since = now;
-  Enqueue(e, now);
-  adm.queued = true;
+  adm.reason.clear();
   return adm;
 }
 

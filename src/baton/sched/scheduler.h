@@ -77,6 +77,8 @@ class Scheduler {
 
   // Errors: a malformed request (duplicate or invalid id, tasks or GPUs out of range).
   Result<Admission> Submit(const JobRequest& req, Time now);
+  // Whether `req` could ever fit this cluster (Submit's check, without queueing it).
+  Admission Feasibility(const JobRequest& req) const;
   // Books a job that is already running with `alloc` since `run_start` (a control plane
   // recovering its state, or rebuilding the scheduler for a changed fleet). Errors: a
   // malformed request, a known id, or an allocation that is out of range or overlaps GPUs

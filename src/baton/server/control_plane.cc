@@ -1,0 +1,604 @@
+// ControlPlane: jobs, persistence, the scheduler and the loop. Agents and nodes are in
+// control_plane_agents.cc.
+#include "baton/server/control_plane.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "baton/api/convert.h"
+#include "baton/sched/registry.h"
+#include "baton/server/control_plane_internal.h"
+
+namespace baton::server {
+
+std::string JobKey(JobId id) { return fmt::format("jobs/{:020}", id.value()); }
+std::string NodeKey(std::string_view name) { return fmt::format("nodes/{}", name); }
+
+ControlPlane::ControlPlane(ControlPlaneOptions options, store::Store* store, Clock* clock)
+    : options_(std::move(options)),
+      store_(store),
+      clock_(clock),
+      committer_(store),
+      rng_(options_.seed) {}
+
+ControlPlane::~ControlPlane() { committer_.Flush(); }
+
+Status ControlPlane::Recover() {
+  // Policies are checked here so a bad --policy fails at start, not at the first node.
+  auto name = sched::ParsePolicyName(options_.policy, "placement/binpack");
+  if (!name.ok()) return name.status().WithPrefix("policy");
+  BATON_ASSIGN_OR_RETURN(auto order, sched::MakeOrderPolicy(name->order));
+  BATON_ASSIGN_OR_RETURN(auto placement, sched::MakePlacementPolicy(name->placement));
+  (void)order;
+  (void)placement;
+
+  BATON_ASSIGN_OR_RETURN(std::vector<store::KeyValue> nodes, store_->List("nodes/"));
+  BATON_ASSIGN_OR_RETURN(std::vector<store::KeyValue> jobs, store_->List("jobs/"));
+  std::lock_guard<std::mutex> lock(mu_);
+  const Time now = clock_->Now();
+  for (const auto& kv : nodes) {
+    auto n = std::make_unique<NodeEntry>();
+    if (!n->info.ParseFromString(kv.value) || n->info.name().empty()) {
+      return Internal(fmt::format("store: {} does not hold a node record", kv.key));
+    }
+    n->state = v1::NODE_STATE_NOT_READY;
+    n->reason = "waiting for the agent to reconnect after a control-plane restart";
+    n->last_seen = now;
+    nodes_[n->info.name()] = std::move(n);
+  }
+  for (const auto& kv : jobs) {
+    v1::Job proto;
+    if (!proto.ParseFromString(kv.value)) {
+      return Internal(fmt::format("store: {} does not hold a job record", kv.key));
+    }
+    auto rec = api::FromProto(proto);
+    if (!rec.ok()) return rec.status().WithPrefix(fmt::format("store: {}", kv.key));
+    auto e = std::make_unique<JobEntry>();
+    e->rec = *std::move(rec);
+    const JobId id = e->rec.id;
+    next_job_id_ = std::max(next_job_id_, id.value() + 1);
+    if (!model::IsTerminal(e->rec.state)) {
+      active_.insert(id);
+      if (const model::Attempt* a = model::OpenAttempt(e->rec)) {
+        // Whatever the agents still run of it is unknown until they report: assume all.
+        e->live_attempt = a->number;
+        e->alive.assign(a->placements.size(), 1);
+        e->alive_count = static_cast<int32_t>(a->placements.size());
+        e->running.assign(a->placements.size(), 0);
+        e->starting_since = now;
+        if (e->rec.state == model::JobState::kStarting ||
+            e->rec.state == model::JobState::kScheduled) {
+          starting_.insert(id);
+        }
+      }
+    }
+    jobs_[id] = std::move(e);
+  }
+  fleet_dirty_ = true;
+  spdlog::info("recovered {} jobs ({} active) and {} nodes", jobs_.size(), active_.size(),
+               nodes_.size());
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------
+// Persistence and events.
+
+void ControlPlane::Persist(JobEntry& e, v1::JobEvent::Kind kind, Action on_durable) {
+  v1::JobEvent ev;
+  ev.set_kind(kind);
+  *ev.mutable_job() = api::ToProto(e.rec);
+  std::string bytes = ev.job().SerializeAsString();
+  const JobId id = e.rec.id;
+  committer_.Put(JobKey(id), std::move(bytes),
+                 [this, id, ev = std::move(ev), on_durable = std::move(on_durable)](
+                     const Status& s) { OnPersisted(id, s, ev, on_durable); });
+}
+
+void ControlPlane::OnPersisted(JobId id, const Status& s, const v1::JobEvent& ev,
+                               const Action& on_durable) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!s.ok()) {
+    // The in-memory record is ahead of the disk. Write it again from Tick; directives
+    // that wait for it go out once it is durable.
+    spdlog::error("job {}: cannot persist its record: {}", id, s.ToString());
+    auto it = jobs_.find(id);
+    if (it != jobs_.end()) {
+      if (on_durable) it->second->deferred.push_back(on_durable);
+      retry_persist_.insert(id);
+    }
+    work_ = true;
+    work_cv_.notify_all();
+    return;
+  }
+  Publish(ev);
+  if (on_durable) on_durable();
+}
+
+void ControlPlane::Publish(const v1::JobEvent& ev) {
+  v1::JobEvent out = ev;
+  out.set_sequence(++event_sequence_);
+  for (auto& [id, w] : watchers_) {
+    const JobFilter& f = w.first;
+    if (f.job && ev.job().id() != std::to_string(f.job->value())) continue;
+    if (!f.queue.empty() && ev.job().spec().queue() != f.queue) continue;
+    w.second(out);
+  }
+}
+
+int64_t ControlPlane::Watch(JobFilter filter, WatchFn fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t id = next_watch_++;
+  watchers_.emplace(id, std::make_pair(std::move(filter), std::move(fn)));
+  return id;
+}
+
+void ControlPlane::Unwatch(int64_t watch_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  watchers_.erase(watch_id);
+}
+
+void ControlPlane::Flush() { committer_.Flush(); }
+
+void ControlPlane::Wake() {
+  std::lock_guard<std::mutex> lock(mu_);
+  work_ = true;
+  work_cv_.notify_all();
+}
+
+void ControlPlane::WaitForWork(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  work_cv_.wait_for(lock, timeout, [&] { return work_; });
+  work_ = false;
+}
+
+// ---------------------------------------------------------------------------------------
+// Jobs API.
+
+void ControlPlane::Submit(model::JobSpec spec, JobDone done) {
+  Status valid = model::ValidateJobSpec(spec);
+  if (!valid.ok()) {
+    done(valid);
+    return;
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  const Time now = clock_->Now();
+  auto e = std::make_unique<JobEntry>();
+  const int32_t max_attempts = spec.max_attempts;
+  e->rec = model::NewJobRecord(JobId(next_job_id_), std::move(spec), max_attempts, now);
+  if (sched_ && cluster_ && !cluster_->nodes().empty()) {
+    sched::Admission adm = sched_->Feasibility(MakeRequest(*e));
+    if (!adm.queued) {
+      lock.unlock();
+      done(FailedPrecondition(fmt::format("job can never run on this fleet: {}", adm.reason)));
+      return;
+    }
+  }
+  next_job_id_++;
+  e->rec.reason = "waiting for the scheduler";
+  v1::JobEvent ev;
+  ev.set_kind(v1::JobEvent::KIND_SUBMITTED);
+  *ev.mutable_job() = api::ToProto(e->rec);
+  std::string bytes = ev.job().SerializeAsString();
+  const JobId id = e->rec.id;
+  std::shared_ptr<JobEntry> pending(e.release());
+  committer_.Put(JobKey(id), std::move(bytes),
+                 [this, pending, ev = std::move(ev), done = std::move(done)](const Status& s) {
+                   if (!s.ok()) {
+                     done(Status(StatusCode::kUnavailable,
+                                 fmt::format("job not accepted: cannot persist it: {}",
+                                             s.message())));
+                     return;
+                   }
+                   v1::Job reply;
+                   {
+                     std::lock_guard<std::mutex> lock(mu_);
+                     const JobId jid = pending->rec.id;
+                     auto owned = std::make_unique<JobEntry>(std::move(*pending));
+                     JobEntry& entry = *owned;
+                     jobs_[jid] = std::move(owned);
+                     active_.insert(jid);
+                     stats_.submitted++;
+                     SubmitToScheduler(entry, clock_->Now());
+                     Publish(ev);
+                     reply = Render(entry, clock_->Now());
+                     work_ = true;
+                     work_cv_.notify_all();
+                   }
+                   done(std::move(reply));
+                 });
+}
+
+Result<v1::Job> ControlPlane::Get(JobId id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return NotFound(fmt::format("job {} not found", id));
+  return Render(*it->second, clock_->Now());
+}
+
+bool ControlPlane::Matches(const JobFilter& f, const JobEntry& e) const {
+  if (!f.queue.empty() && e.rec.spec.queue != f.queue) return false;
+  if (f.state && e.rec.state != *f.state) return false;
+  if (f.job && e.rec.id != *f.job) return false;
+  return true;
+}
+
+Result<ControlPlane::Page> ControlPlane::List(const JobFilter& filter, int32_t page_size,
+                                              std::string_view token) const {
+  if (page_size < 0) return InvalidArgument("page_size: must not be negative");
+  const size_t limit = page_size == 0 ? 100 : std::min(page_size, 1000);
+  uint64_t before = UINT64_MAX;
+  if (!token.empty()) {
+    auto [p, ec] = std::from_chars(token.data(), token.data() + token.size(), before);
+    if (ec != std::errc() || p != token.data() + token.size()) {
+      return InvalidArgument(fmt::format("page_token: '{}' is not a token from List", token));
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  const Time now = clock_->Now();
+  Page page;
+  auto it = jobs_.lower_bound(JobId(before));
+  while (it != jobs_.begin()) {
+    --it;
+    if (!Matches(filter, *it->second)) continue;
+    if (page.jobs.size() == limit) {
+      page.next_page_token = page.jobs.back().id();  // the next page starts below it
+      break;
+    }
+    page.jobs.push_back(Render(*it->second, now));
+  }
+  return page;
+}
+
+void ControlPlane::Cancel(JobId id, std::string reason, JobDone done) {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) {
+    lock.unlock();
+    done(NotFound(fmt::format("job {} not found", id)));
+    return;
+  }
+  JobEntry& e = *it->second;
+  const Time now = clock_->Now();
+  if (model::IsTerminal(e.rec.state)) {
+    v1::Job reply = Render(e, now);
+    lock.unlock();
+    done(std::move(reply));
+    return;
+  }
+  model::JobEventData ev = model::JobEventData::CancelRequested();
+  ev.detail = reason.empty() ? "cancelled by request" : reason;
+  const bool was_pending = e.rec.state == model::JobState::kPending;
+  if (!Transition(e, ev, now)) {
+    lock.unlock();
+    done(Internal(fmt::format("job {}: cancel refused by the lifecycle", id)));
+    return;
+  }
+  if (was_pending) {
+    Release(e);
+  } else {
+    AfterAttemptEnded(e, /*scheduler_requeued=*/false);
+  }
+  Persist(e, v1::JobEvent::KIND_STATE_CHANGED, [this, id, done = std::move(done)] {
+    auto j = jobs_.find(id);
+    done(Render(*j->second, clock_->Now()));
+  });
+  work_ = true;
+  work_cv_.notify_all();
+}
+
+// ---------------------------------------------------------------------------------------
+// Lifecycle plumbing.
+
+bool ControlPlane::Transition(JobEntry& e, const model::JobEventData& ev, Time now) {
+  const model::JobState before = e.rec.state;
+  auto next = model::Apply(e.rec, ev, now);
+  if (!next.ok()) {
+    spdlog::debug("job {}: {} ignored: {}", e.rec.id, model::JobEventName(ev.event),
+                  next.status().message());
+    return false;
+  }
+  e.rec = *std::move(next);
+  const model::JobState after = e.rec.state;
+  if (after == model::JobState::kStarting) {
+    starting_.insert(e.rec.id);
+  } else {
+    starting_.erase(e.rec.id);
+  }
+  if (model::IsTerminal(after) && !model::IsTerminal(before)) {
+    active_.erase(e.rec.id);
+    stats_.finished++;
+  }
+  return true;
+}
+
+// The open attempt just ended (the job is pending again or terminal). Stops what still
+// runs of it; the GPUs go back once every task is confirmed gone.
+void ControlPlane::AfterAttemptEnded(JobEntry& e, bool scheduler_requeued) {
+  for (int32_t t = 0; t < static_cast<int32_t>(e.alive.size()); ++t) {
+    if (e.alive[static_cast<size_t>(t)]) SendStop(e, t);
+  }
+  if (scheduler_requeued) return;  // the scheduler already took the GPUs back
+  if (e.alive_count == 0) {
+    Release(e);
+  } else {
+    e.release_pending = true;
+  }
+}
+
+void ControlPlane::TaskGone(JobEntry& e, int32_t attempt, int32_t task) {
+  if (attempt != e.live_attempt || task < 0 || task >= static_cast<int32_t>(e.alive.size())) {
+    return;
+  }
+  if (!e.alive[static_cast<size_t>(task)]) return;
+  e.alive[static_cast<size_t>(task)] = 0;
+  e.alive_count--;
+  if (e.alive_count == 0 && e.release_pending) Release(e);
+}
+
+// Hands the job's GPUs back, and queues it again if it is pending (a retry).
+void ControlPlane::Release(JobEntry& e) {
+  e.release_pending = false;
+  if (e.in_sched && sched_) {
+    Status s = sched_->Remove(e.rec.id);
+    if (!s.ok()) spdlog::warn("job {}: {}", e.rec.id, s.message());
+  }
+  e.in_sched = false;
+  if (e.rec.state == model::JobState::kPending) SubmitToScheduler(e, clock_->Now());
+  work_ = true;
+  work_cv_.notify_all();
+}
+
+sched::JobRequest ControlPlane::MakeRequest(const JobEntry& e) const {
+  const model::JobSpec& spec = e.rec.spec;
+  sched::JobRequest r;
+  r.id = e.rec.id;
+  r.queue = QueueId(0);
+  r.priority = spec.priority;
+  r.submit = e.rec.submit_time;
+  r.tasks = spec.tasks;
+  r.gpus_per_task = static_cast<int32_t>(spec.gpus_per_task.milli() / 1000);
+  if (spec.estimated_runtime) r.runtime_estimate = *spec.estimated_runtime;
+  if (cluster_ && !spec.gpu_types.empty()) {
+    r.allowed = 0;
+    for (const auto& t : spec.gpu_types) {
+      GpuTypeId id = cluster_->FindGpuType(t);
+      if (id.valid()) r.allowed |= model::GpuTypeMask{1} << id.value();
+    }
+    for (const auto& t : spec.gpu_preference) {
+      GpuTypeId id = cluster_->FindGpuType(t);
+      if (id.valid()) r.preference.push_back(id);
+    }
+  }
+  return r;
+}
+
+void ControlPlane::SubmitToScheduler(JobEntry& e, Time now) {
+  if (!sched_ || e.in_sched) return;
+  auto adm = sched_->Submit(MakeRequest(e), now);
+  if (!adm.ok()) {
+    spdlog::error("job {}: scheduler refused it: {}", e.rec.id, adm.status().message());
+    return;
+  }
+  if (!adm->queued) {
+    e.unplaceable = adm->reason;
+    return;
+  }
+  e.unplaceable.clear();
+  e.in_sched = true;
+}
+
+v1::Job ControlPlane::Render(const JobEntry& e, Time now) const {
+  v1::Job job = api::ToProto(e.rec);
+  if (e.rec.state == model::JobState::kPending) {
+    if (!sched_ || !cluster_ || cluster_->nodes().empty()) {
+      job.set_reason("waiting for nodes: no agent with GPUs has registered");
+    } else if (!e.unplaceable.empty()) {
+      job.set_reason(fmt::format("cannot run on the current fleet: {}", e.unplaceable));
+    } else if (e.release_pending) {
+      job.set_reason("waiting for the previous attempt's tasks to stop");
+    } else if (e.in_sched) {
+      job.set_reason(sched_->Explain(e.rec.id, now));
+    }
+  }
+  return job;
+}
+
+// ---------------------------------------------------------------------------------------
+// The loop.
+
+void ControlPlane::Tick() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const Time now = clock_->Now();
+  for (JobId id : std::exchange(retry_persist_, {})) {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) continue;
+    JobEntry& e = *it->second;
+    auto deferred = std::exchange(e.deferred, {});
+    Persist(e, v1::JobEvent::KIND_STATE_CHANGED, [deferred = std::move(deferred)] {
+      for (const auto& a : deferred) a();
+    });
+  }
+  CheckTimeouts(now);
+  if (fleet_dirty_) RebuildScheduler(now);
+  RunRound(now);
+}
+
+void ControlPlane::RunRound(Time now) {
+  if (!sched_ || sched_->pending_count() == 0) return;
+  const Time t0 = SystemClock().Now();
+  sched::RoundResult result = sched_->RunRound(now, rng_);
+  stats_.rounds++;
+  for (const sched::PreemptedJob& p : result.preempted) {
+    auto it = jobs_.find(p.job);
+    if (it == jobs_.end()) continue;
+    JobEntry& e = *it->second;
+    const model::Attempt* open = model::OpenAttempt(e.rec);
+    if (!open) continue;
+    model::JobEventData ev = model::JobEventData::Preempted(open->number);
+    ev.detail = p.reason;
+    if (Transition(e, ev, now)) {
+      AfterAttemptEnded(e, /*scheduler_requeued=*/true);
+      Persist(e, v1::JobEvent::KIND_STATE_CHANGED);
+    }
+  }
+  for (sched::PlacedJob& p : result.placed) {
+    auto it = jobs_.find(p.job);
+    if (it == jobs_.end()) continue;
+    JobEntry& e = *it->second;
+    std::vector<model::TaskPlacement> placements;
+    for (const sched::TaskPlacement& t : p.alloc.tasks) {
+      model::TaskPlacement tp;
+      const model::Node& node = cluster_->node(t.node);
+      tp.node = node.name;
+      for (int g = 0; g < node.gpu_count(); ++g) {
+        if (t.gpus & (uint64_t{1} << g)) tp.gpus.push_back(g);
+      }
+      placements.push_back(std::move(tp));
+    }
+    const int32_t attempt = model::NextAttemptNumber(e.rec);
+    model::JobEventData scheduled = model::JobEventData::Scheduled(attempt, placements);
+    scheduled.detail = p.reason;
+    if (!Transition(e, scheduled, now) ||
+        !Transition(e, model::JobEventData::Starting(attempt), now)) {
+      spdlog::error("job {}: placed but the lifecycle refused it; giving the GPUs back",
+                    e.rec.id);
+      (void)sched_->Remove(e.rec.id);
+      e.in_sched = false;
+      continue;
+    }
+    stats_.placed++;
+    e.live_attempt = attempt;
+    e.alive.assign(placements.size(), 1);
+    e.running.assign(placements.size(), 0);
+    e.alive_count = static_cast<int32_t>(placements.size());
+    e.starting_since = now;
+    const JobId id = e.rec.id;
+    Persist(e, v1::JobEvent::KIND_STATE_CHANGED,
+            [this, id, attempt] { SendStarts(id, attempt, {}); });
+  }
+  stats_.last_round = SystemClock().Now() - t0;
+}
+
+void ControlPlane::CheckTimeouts(Time now) {
+  std::vector<JobId> expired;
+  for (JobId id : starting_) {
+    const JobEntry& e = *jobs_.at(id);
+    if (now - e.starting_since >= options_.start_timeout) expired.push_back(id);
+  }
+  for (JobId id : expired) {
+    JobEntry& e = *jobs_.at(id);
+    const model::Attempt* open = model::OpenAttempt(e.rec);
+    if (!open) continue;
+    model::JobEventData ev = model::JobEventData::StartTimeout(open->number);
+    ev.detail = fmt::format("not every task was running after {}",
+                            FormatDuration(options_.start_timeout));
+    if (Transition(e, ev, now)) {
+      AfterAttemptEnded(e, false);
+      Persist(e, v1::JobEvent::KIND_STATE_CHANGED);
+    }
+  }
+  for (auto& [name, node] : nodes_) {
+    if (node->state == v1::NODE_STATE_LOST || node->state == v1::NODE_STATE_DRAINED) continue;
+    const Duration silent = now - node->last_seen;
+    if (silent >= options_.lost_after) {
+      NodeLost(*node, now, fmt::format("no heartbeat for {}", FormatDuration(silent)));
+    } else if (silent >= options_.not_ready_after && node->state == v1::NODE_STATE_READY) {
+      SetNodeState(*node, v1::NODE_STATE_NOT_READY,
+                   fmt::format("no heartbeat for {}", FormatDuration(silent)));
+    }
+  }
+}
+
+void ControlPlane::RebuildScheduler(Time now) {
+  fleet_dirty_ = false;
+  std::vector<model::NodeInventory> inv;
+  std::vector<NodeEntry*> members;
+  for (auto& [name, n] : nodes_) {
+    if (n->info.gpus_size() == 0) continue;  // nothing to schedule there
+    model::NodeInventory ni;
+    ni.name = name;
+    ni.rack = n->info.rack();
+    ni.gpu_model = n->info.gpus(0).model();
+    for (const v1::Gpu& g : n->info.gpus()) ni.gpus.push_back({g.uuid(), g.memory_mib()});
+    ni.cpus = n->info.cpus();
+    ni.memory_mib = n->info.memory_mib();
+    inv.push_back(std::move(ni));
+    members.push_back(n.get());
+  }
+  auto cluster = model::Cluster::FromNodes(inv);
+  if (!cluster.ok()) {
+    spdlog::error("fleet: {}", cluster.status().message());
+    return;
+  }
+  auto name = sched::ParsePolicyName(options_.policy, "placement/binpack");
+  auto order = sched::MakeOrderPolicy(name->order);
+  auto placement = sched::MakePlacementPolicy(name->placement);
+  auto new_cluster = std::make_unique<model::Cluster>(*std::move(cluster));
+  auto new_sched = std::make_unique<sched::Scheduler>(*new_cluster, std::move(*order),
+                                                      std::move(*placement));
+  sched_ = std::move(new_sched);
+  cluster_ = std::move(new_cluster);
+  node_ids_.clear();
+  for (size_t i = 0; i < members.size(); ++i) {
+    const NodeId id(static_cast<uint32_t>(i));
+    node_ids_[members[i]->info.name()] = id;
+    sched_->mutable_state().SetSchedulable(id, members[i]->state == v1::NODE_STATE_READY);
+  }
+  // Book what runs (or is still stopping) first, then queue the rest in submit order.
+  for (JobId id : active_) jobs_.at(id)->in_sched = false;
+  std::vector<JobEntry*> to_queue;
+  for (auto& [id, ep] : jobs_) {
+    JobEntry& e = *ep;
+    e.in_sched = false;
+    const bool holds = model::OpenAttempt(e.rec) != nullptr || e.release_pending;
+    if (holds && !e.rec.attempts.empty()) {
+      const model::Attempt& a = e.rec.attempts.back();
+      sched::Allocation alloc;
+      bool ok = true;
+      for (const model::TaskPlacement& tp : a.placements) {
+        auto nid = node_ids_.find(tp.node);
+        if (nid == node_ids_.end()) {
+          ok = false;
+          break;
+        }
+        uint64_t mask = 0;
+        for (int32_t g : tp.gpus) mask |= uint64_t{1} << g;
+        alloc.type = cluster_->node(nid->second).gpu_type;
+        alloc.tasks.push_back({nid->second, mask});
+      }
+      Status s = ok ? sched_->Adopt(MakeRequest(e), std::move(alloc), a.start_time)
+                    : FailedPrecondition("a node of its placement is not in the fleet");
+      if (s.ok()) {
+        e.in_sched = true;
+      } else {
+        spdlog::warn("job {}: cannot re-book its GPUs: {}", id, s.message());
+      }
+    } else if (e.rec.state == model::JobState::kPending) {
+      to_queue.push_back(&e);
+    }
+  }
+  for (JobEntry* e : to_queue) SubmitToScheduler(*e, now);
+  spdlog::info("fleet: {} nodes, {} GPUs; {} jobs queued", cluster_->nodes().size(),
+               cluster_->total_gpus(), sched_->pending_count());
+}
+
+ControlPlaneStats ControlPlane::Stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  ControlPlaneStats s = stats_;
+  s.active = static_cast<int64_t>(active_.size());
+  s.pending = sched_ ? static_cast<int64_t>(sched_->pending_count()) : 0;
+  for (const auto& [name, n] : nodes_) {
+    if (n->state == v1::NODE_STATE_READY) s.nodes_ready++;
+    if (n->state == v1::NODE_STATE_NOT_READY) s.nodes_not_ready++;
+    if (n->state == v1::NODE_STATE_LOST) s.nodes_lost++;
+  }
+  if (cluster_) s.gpus_total = cluster_->total_gpus();
+  if (sched_) s.gpus_allocated = sched_->state().AllocatedGpus();
+  s.commits = committer_.stats();
+  return s;
+}
+
+}  // namespace baton::server

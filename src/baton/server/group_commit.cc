@@ -1,0 +1,108 @@
+#include "baton/server/group_commit.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <utility>
+
+namespace baton::server {
+
+GroupCommitter::GroupCommitter(store::Store* store, size_t max_batch)
+    : store_(store), max_batch_(std::max<size_t>(1, max_batch)) {
+  writer_ = std::thread([this] { Run(); });
+}
+
+GroupCommitter::~GroupCommitter() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  writer_.join();
+}
+
+void GroupCommitter::Put(std::string key, std::string value, Done done) {
+  store::Op op;
+  op.type = store::Op::kPut;
+  op.key = std::move(key);
+  op.value = std::move(value);
+  Enqueue({std::move(op), std::move(done)});
+}
+
+void GroupCommitter::Delete(std::string key, Done done) {
+  store::Op op;
+  op.type = store::Op::kDelete;
+  op.key = std::move(key);
+  Enqueue({std::move(op), std::move(done)});
+}
+
+void GroupCommitter::Enqueue(Write w) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(w));
+    ++enqueued_;
+  }
+  cv_.notify_one();
+}
+
+void GroupCommitter::Flush() {
+  std::unique_lock<std::mutex> lock(mu_);
+  const int64_t ticket = enqueued_;
+  flushed_.wait(lock, [&] { return completed_ >= ticket; });
+}
+
+GroupCommitStats GroupCommitter::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void GroupCommitter::Run() {
+  std::vector<Write> batch;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping with nothing left
+      const size_t n = std::min(queue_.size(), max_batch_);
+      batch.assign(std::make_move_iterator(queue_.begin()),
+                   std::make_move_iterator(queue_.begin() + static_cast<ptrdiff_t>(n)));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
+    }
+
+    // Later writes to a key replace earlier ones in the same transaction.
+    store::Txn txn;
+    std::unordered_map<std::string_view, size_t> slot;
+    txn.ops.reserve(batch.size());
+    for (const Write& w : batch) {
+      auto [it, inserted] = slot.emplace(w.op.key, txn.ops.size());
+      if (inserted) {
+        txn.ops.push_back(w.op);
+      } else {
+        txn.ops[it->second] = w.op;
+      }
+    }
+    Status status;
+    auto result = store_->Txn(txn);
+    if (!result.ok()) {
+      status = result.status();
+    } else if (!result->succeeded) {
+      status = Internal("group commit: transaction without compares did not apply");
+    }
+
+    for (Write& w : batch) {
+      if (w.done) w.done(status);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      completed_ += static_cast<int64_t>(batch.size());
+      stats_.batches++;
+      stats_.writes += static_cast<int64_t>(batch.size());
+      if (!status.ok()) stats_.failed_batches++;
+      stats_.largest_batch = std::max<int64_t>(stats_.largest_batch,
+                                               static_cast<int64_t>(batch.size()));
+    }
+    flushed_.notify_all();
+    batch.clear();
+  }
+}
+
+}  // namespace baton::server

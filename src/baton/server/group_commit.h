@@ -1,0 +1,81 @@
+// GroupCommitter: makes the control plane's writes durable in batches.
+//
+// Every change the control plane acknowledges must be on disk first, but one fsync per
+// change would cap the API at a few hundred changes a second. Callers enqueue writes with a
+// completion callback; one writer thread takes everything queued so far, writes it as one
+// Store transaction (one fsync), then runs the callbacks in enqueue order. Under load the
+// batches grow by themselves; with one caller the latency is a single transaction.
+//
+// Two writes to the same key in one batch collapse to the later one (both callbacks run):
+// the store sees each key at most once per transaction, as Txn requires.
+//
+// Not responsible for: retrying a failed transaction (each callback gets the error and
+// decides), ordering against writes made to the store directly.
+//
+// Thread-safety: Enqueue may be called from any thread, including from a callback.
+// Callbacks run on the writer thread with no lock of this class held.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "baton/common/status.h"
+#include "baton/store/store.h"
+
+namespace baton::server {
+
+struct GroupCommitStats {
+  int64_t batches = 0;
+  int64_t writes = 0;
+  int64_t failed_batches = 0;
+  int64_t largest_batch = 0;
+};
+
+class GroupCommitter {
+ public:
+  using Done = std::function<void(const Status&)>;
+
+  // `max_batch` bounds one transaction's size; more waits for the next one.
+  explicit GroupCommitter(store::Store* store, size_t max_batch = 4096);
+  // Flushes what is queued, then stops the writer.
+  ~GroupCommitter();
+  GroupCommitter(const GroupCommitter&) = delete;
+  GroupCommitter& operator=(const GroupCommitter&) = delete;
+
+  // Puts `value` at `key` durably, then calls `done` (may be empty).
+  void Put(std::string key, std::string value, Done done);
+  // Deletes `key` durably (absent keys are fine), then calls `done`.
+  void Delete(std::string key, Done done);
+  // Blocks until everything enqueued before the call has been written and its callbacks
+  // have run. For tests and shutdown.
+  void Flush();
+
+  GroupCommitStats stats() const;
+
+ private:
+  struct Write {
+    store::Op op;
+    Done done;
+  };
+  void Enqueue(Write w);
+  void Run();
+
+  store::Store* store_;
+  const size_t max_batch_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;        // writer waits for work
+  std::condition_variable flushed_;   // Flush waits for completed_ to pass its ticket
+  std::vector<Write> queue_;
+  int64_t enqueued_ = 0;              // writes ever enqueued
+  int64_t completed_ = 0;             // writes whose callbacks have run
+  bool stopping_ = false;
+  GroupCommitStats stats_;
+  std::thread writer_;
+};
+
+}  // namespace baton::server
