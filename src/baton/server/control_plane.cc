@@ -168,6 +168,7 @@ void ControlPlane::Submit(model::JobSpec spec, JobDone done) {
   auto e = std::make_unique<JobEntry>();
   const int32_t max_attempts = spec.max_attempts;
   e->rec = model::NewJobRecord(JobId(next_job_id_), std::move(spec), max_attempts, now);
+  if (fleet_dirty_) RebuildScheduler(now);
   if (sched_ && cluster_ && !cluster_->nodes().empty()) {
     sched::Admission adm = sched_->Feasibility(MakeRequest(*e));
     if (!adm.queued) {
