@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "baton/cli/client_commands.h"
 #include "baton/cli/sim_command.h"
 #include "baton/cli/validate_command.h"
 
@@ -16,6 +17,8 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   CLI::App* version = app.add_subcommand("version", "Print the version");
   ValidateFlags validate_flags;
   CLI::App* validate = AddValidateCommand(app, validate_flags);
+  ClientCommands client_commands;
+  AddClientCommands(app, client_commands);
 
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
@@ -27,6 +30,9 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   }
   if (sim->parsed()) return RunSim(sim_flags, out, err);
   if (validate->parsed()) return RunValidate(validate_flags, out, err);
+  if (auto code = RunClientCommands(client_commands, out, err, SystemClock()); code) {
+    return *code;
+  }
   if (version->parsed()) {
     out << "baton 0.1.0\n";
     return 0;

@@ -1,0 +1,116 @@
+// The `baton` client commands' connection to the control plane (batond) and the helpers
+// that render v1 API objects for people (tables, ages, lower-case states) and for
+// programs (protobuf JSON with the proto's own field names).
+//
+// Not responsible for: parsing command lines or deciding exit codes (client_commands.h).
+// Thread-safety: ControlPlane's stubs may be used from several threads at once (gRPC
+// stubs are thread-safe); the rendering helpers are free functions over values.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "baton/common/status.h"
+#include "baton/common/time.h"
+#include "baton/v1/cluster.grpc.pb.h"
+#include "baton/v1/jobs.grpc.pb.h"
+
+namespace baton::cli {
+
+// Where the client looks for batond when neither --server nor BATON_SERVER says.
+inline constexpr std::string_view kDefaultServer = "127.0.0.1:7070";
+// How long connecting may take before the command gives up.
+inline constexpr std::chrono::seconds kConnectTimeout{5};
+// Deadline for each unary call once connected.
+inline constexpr std::chrono::seconds kCallTimeout{30};
+
+// Options every client command takes.
+struct ClientFlags {
+  std::string server;              // empty = $BATON_SERVER, else kDefaultServer
+  std::string output = "table";    // "table" or "json"
+  bool json() const { return output == "json"; }
+};
+
+// The address to dial: the flag, else $BATON_SERVER, else kDefaultServer.
+std::string ResolveServer(const std::string& flag);
+
+// A connected client of batond's Jobs and Cluster services.
+class ControlPlane {
+ public:
+  // Dials `address` and waits up to `timeout` for the connection. Unavailable with
+  // "cannot reach the control plane at ADDR: <gRPC's reason>" if it does not come up.
+  static Result<std::unique_ptr<ControlPlane>> Connect(
+      const std::string& address, std::chrono::milliseconds timeout = kConnectTimeout);
+
+  v1::Jobs::Stub& jobs() { return *jobs_; }
+  v1::Cluster::Stub& cluster() { return *cluster_; }
+  const std::string& address() const { return address_; }
+
+  // Describes a failed call for people. UNAVAILABLE reads "cannot reach the control
+  // plane at ADDR: message"; anything else "CODE: message" (prefix with the command).
+  std::string Describe(const grpc::Status& status) const;
+  bool IsUnreachable(const grpc::Status& status) const {
+    return status.error_code() == grpc::StatusCode::UNAVAILABLE;
+  }
+
+ private:
+  ControlPlane() = default;
+  std::string address_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Jobs::Stub> jobs_;
+  std::unique_ptr<v1::Cluster::Stub> cluster_;
+};
+
+// Gives a unary call the standard deadline.
+void SetCallDeadline(grpc::ClientContext& ctx);
+
+// "INVALID_ARGUMENT", "NOT_FOUND", ...
+std::string_view GrpcCodeName(grpc::StatusCode code);
+
+// Job states as people type and read them: "pending", "running", "succeeded", ...
+std::string JobStateName(v1::JobState state);
+// The inverse of JobStateName; nullopt for anything else.
+std::optional<v1::JobState> ParseJobState(std::string_view name);
+// Every name ParseJobState accepts, in lifecycle order.
+std::vector<std::string> JobStateNames();
+bool IsTerminal(v1::JobState state);
+// "ready", "not-ready", "lost", "drained".
+std::string NodeStateName(v1::NodeState state);
+
+// A proto timestamp on baton's timeline; nullopt when unset (all zero).
+std::optional<Time> FromTimestamp(const google::protobuf::Timestamp& ts);
+// "3m12s" since `ts`, or "-" when unset.
+std::string FormatAge(const google::protobuf::Timestamp& ts, Time now);
+// "2026-11-21 03:04:05" (UTC), or "-" when unset.
+std::string FormatTimestamp(const google::protobuf::Timestamp& ts);
+// Total GPUs a job asks for: tasks x gpus_per_task, wire defaults applied ("16", "0.5").
+std::string JobGpus(const v1::JobSpec& spec);
+// "node-a:0,1,2,3"; "node-a:-" for a task without GPUs.
+std::string FormatAssignment(const v1::TaskAssignment& assignment);
+// The exit status `baton wait` reports for a terminal job: 0 succeeded; failed: the last
+// attempt's exit code if it is 1..255, else 1; cancelled: 130. Non-terminal: 1.
+int JobExitStatus(const v1::Job& job);
+
+// One protobuf JSON object on one line, field names as in the .proto, every field shown.
+std::string ToJson(const google::protobuf::Message& message);
+
+// A plain text table: a header and rows, columns padded to their widest cell and two
+// spaces apart; empty cells print as "-"; no trailing spaces.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header);
+  void AddRow(std::vector<std::string> row);
+  void Print(std::ostream& out) const;
+
+ private:
+  std::vector<std::vector<std::string>> rows_;  // rows_[0] is the header
+};
+
+}  // namespace baton::cli
