@@ -1,0 +1,62 @@
+// baton-agent: the node agent. Connects to the control plane (batond) and runs the tasks
+// it is told to; or, with --simulate N, runs N simulated agents in one process.
+// The work is done by baton::agent::RunAgentProcess (src/baton/agent/grpc_agent.h).
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <stop_token>
+#include <string>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "baton/agent/grpc_agent.h"
+
+int main(int argc, char** argv) {
+  baton::agent::AgentProcessOptions o;
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) == 0) o.name = host;
+  int orphan_grace_s = 600;
+
+  CLI::App app{"baton-agent: baton's node agent"};
+  app.add_option("--server", o.server, "control plane address (host:port)")->required();
+  app.add_option("--name", o.name, "node name (default: hostname)");
+  app.add_option("--fake-gpus", o.fake_gpus, "made-up GPUs instead of NVML, e.g. 8xH100");
+  app.add_option("--simulate", o.simulate, "run N simulated agents named <name>-<i>");
+  app.add_option("--data-dir", o.data_dir, "task logs etc. (default /tmp/baton-agent-<name>)");
+  app.add_option("--address", o.address, "address other nodes reach this one at");
+  app.add_option("--rack", o.rack, "rack label for topology-aware placement");
+  app.add_option("--log-listen", o.log_listen, "AgentLogs listen address (host:port)");
+  app.add_option("--orphan-grace-s", orphan_grace_s,
+                 "stop tasks after this many seconds without a control plane");
+  CLI11_PARSE(app, argc, argv);
+  o.orphan_grace = baton::Seconds(orphan_grace_s);
+
+  // SIGINT/SIGTERM: waited for on a thread (sigwait), so no async handler is needed.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);  // inherited by every thread made after
+  std::stop_source stop;
+  std::jthread waiter([&set, &stop](std::stop_token) {
+    int sig = 0;
+    sigwait(&set, &sig);
+    spdlog::info("baton-agent: signal {}, shutting down", sig);
+    stop.request_stop();
+  });
+
+  baton::Status s = baton::agent::RunAgentProcess(o, stop.get_token());
+  if (!stop.stop_requested()) {
+    // Wake the waiter so it can be joined.
+    stop.request_stop();
+    pthread_kill(waiter.native_handle(), SIGTERM);
+  }
+  if (!s.ok()) {
+    std::fprintf(stderr, "baton-agent: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,427 @@
+#include "baton/agent/agent.h"
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace baton::agent {
+namespace {
+
+// Ended tasks remembered (for duplicate StartTasks and Register) beyond those that ended
+// since the last Register. Simulated agents run many short tasks and keep fewer.
+constexpr size_t kMaxEndedTasks = 1024;
+constexpr size_t kMaxEndedTasksSimulated = 64;
+
+// A job id becomes a directory name: refuse anything that could escape data_dir.
+bool SafePathPart(const std::string& s) {
+  return !s.empty() && s != "." && s != ".." && s.find('/') == std::string::npos &&
+         s.find('\0') == std::string::npos;
+}
+
+std::string DescribeGpus(const Inventory& inv) {
+  if (inv.gpus.empty()) return "it has no GPUs";
+  std::vector<std::string> idx;
+  for (const auto& g : inv.gpus) idx.push_back(std::to_string(g.index));
+  return fmt::format("it has GPUs {}", fmt::join(idx, ","));
+}
+
+v1::TaskStatus KeyStatus(const std::string& job_id, int attempt, int task_index) {
+  v1::TaskStatus s;
+  s.set_job_id(job_id);
+  s.set_attempt(attempt);
+  s.set_task_index(task_index);
+  return s;
+}
+
+}  // namespace
+
+Agent::Agent(AgentOptions options, GpuDiscovery& discovery, Launcher& launcher,
+             const Clock& clock, SendFn send)
+    : options_(std::move(options)),
+      discovery_(discovery),
+      launcher_(launcher),
+      clock_(clock),
+      send_(std::move(send)) {
+  auto inv = discovery_.Discover();
+  if (inv.ok()) {
+    inventory_ = std::move(inv).value();
+    if (inventory_.gpus.empty() && !options_.simulated) {
+      spdlog::warn("agent {}: no GPUs{}{}", options_.node_name,
+                   inventory_.note.empty() ? "" : ": ", inventory_.note);
+    }
+  } else {
+    spdlog::warn("agent {}: GPU discovery failed: {}; reporting no GPUs", options_.node_name,
+                 inv.status().ToString());
+  }
+  disconnected_since_ = clock_.Now();
+}
+
+void Agent::set_log_endpoint(std::string endpoint) {
+  std::lock_guard lock(mu_);
+  options_.log_endpoint = std::move(endpoint);
+}
+
+bool Agent::Ended(const Task& t) const {
+  auto s = t.status.state();
+  return s == v1::TASK_STATE_EXITED || s == v1::TASK_STATE_FAILED_TO_START ||
+         s == v1::TASK_STATE_STOPPED;
+}
+
+v1::AgentMessage Agent::BuildRegister() {
+  std::lock_guard lock(mu_);
+  v1::AgentMessage msg;
+  auto* reg = msg.mutable_register_();
+  reg->set_node_name(options_.node_name);
+  reg->set_agent_version(kAgentVersion);
+  reg->set_address(options_.address);
+  reg->set_log_endpoint(options_.log_endpoint);
+  reg->set_rack(options_.rack);
+  auto* inv = reg->mutable_inventory();
+  for (const auto& g : inventory_.gpus) {
+    auto* gpu = inv->add_gpus();
+    gpu->set_index(g.index);
+    gpu->set_uuid(g.uuid);
+    gpu->set_model(g.name);
+    gpu->set_memory_mib(g.memory_mib);
+  }
+  for (const auto& [key, task] : tasks_) {
+    if (!Ended(task) || task.ended_epoch == register_epoch_) *reg->add_tasks() = task.status;
+  }
+  ++register_epoch_;
+  heartbeat_sequence_ = 0;
+  return msg;
+}
+
+v1::AgentMessage Agent::BuildHeartbeat() {
+  std::lock_guard lock(mu_);
+  v1::AgentMessage msg;
+  auto* hb = msg.mutable_heartbeat();
+  hb->set_sequence(++heartbeat_sequence_);
+  for (const auto& g : inventory_.gpus) hb->add_gpus()->set_uuid(g.uuid);
+  return msg;
+}
+
+void Agent::OnConnected() {
+  std::lock_guard lock(mu_);
+  connected_ = true;
+  orphan_stopped_ = false;
+}
+
+void Agent::OnDisconnected() {
+  std::lock_guard lock(mu_);
+  if (!connected_) return;
+  connected_ = false;
+  disconnected_since_ = clock_.Now();
+}
+
+void Agent::Tick() {
+  {
+    std::lock_guard lock(mu_);
+    if (connected_ || orphan_stopped_) return;
+    if (clock_.Now() - disconnected_since_ < options_.orphan_grace) return;
+    orphan_stopped_ = true;
+    std::string why = fmt::format("orphaned: no control plane for {}",
+                                  FormatDuration(options_.orphan_grace));
+    int n = 0;
+    for (auto& [key, task] : tasks_) {
+      if (Ended(task)) continue;
+      StopTaskLocked(key, options_.sibling_stop_grace, why);
+      ++n;
+    }
+    if (n > 0) spdlog::warn("agent {}: {}; stopping {} task(s)", options_.node_name, why, n);
+  }
+  Flush();
+}
+
+void Agent::StopAll(Duration grace) {
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [key, task] : tasks_) {
+      if (!Ended(task)) StopTaskLocked(key, grace, "agent shutting down");
+    }
+  }
+  Flush();
+}
+
+int Agent::running_tasks() const {
+  std::lock_guard lock(mu_);
+  int n = 0;
+  for (const auto& [key, task] : tasks_) n += Ended(task) ? 0 : 1;
+  return n;
+}
+
+bool Agent::WaitForNoTasks(std::chrono::steady_clock::time_point deadline) const {
+  std::unique_lock lock(mu_);
+  return ended_cv_.wait_until(lock, deadline, [&] {
+    for (const auto& [key, task] : tasks_) {
+      if (!Ended(task)) return false;
+    }
+    return true;
+  });
+}
+
+std::vector<v1::TaskStatus> Agent::Tasks() const {
+  std::lock_guard lock(mu_);
+  std::vector<v1::TaskStatus> out;
+  for (const auto& [key, task] : tasks_) out.push_back(task.status);
+  return out;
+}
+
+void Agent::HandleDirective(const v1::Directive& directive) {
+  {
+    std::lock_guard lock(mu_);
+    switch (directive.directive_case()) {
+      case v1::Directive::kStartTask:
+        StartTaskLocked(directive.start_task());
+        break;
+      case v1::Directive::kStopTask: {
+        const auto& stop = directive.stop_task();
+        TaskKey key{stop.job_id(), stop.attempt(), stop.task_index()};
+        auto it = tasks_.find(key);
+        if (it == tasks_.end()) {
+          auto s = KeyStatus(stop.job_id(), stop.attempt(), stop.task_index());
+          s.set_state(v1::TASK_STATE_STOPPED);
+          s.set_message(fmt::format("task not running on node {}", options_.node_name));
+          QueueStatusLocked(s);
+        } else if (Ended(it->second)) {
+          QueueStatusLocked(it->second.status);
+        } else {
+          StopTaskLocked(key, Seconds(std::max(0, stop.grace_period_s())),
+                         "stopped by the control plane");
+        }
+        break;
+      }
+      case v1::Directive::kSignal: {
+        const auto& sig = directive.signal();
+        auto it = tasks_.find(TaskKey{sig.job_id(), sig.attempt(), sig.task_index()});
+        if (it == tasks_.end() || Ended(it->second)) break;
+        for (const auto& rank : it->second.ranks) {
+          if (rank.exited) continue;
+          Status s = launcher_.Signal(rank.pid, sig.signal_number());
+          if (!s.ok()) spdlog::warn("agent {}: {}", options_.node_name, s.ToString());
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  Flush();
+}
+
+std::filesystem::path Agent::TaskDir(const std::string& job_id, int attempt,
+                                     int task_index) const {
+  return options_.data_dir / "tasks" / job_id / std::to_string(attempt) /
+         fmt::format("task-{}", task_index);
+}
+
+void Agent::StartTaskLocked(const v1::StartTask& start) {
+  TaskKey key{start.job_id(), start.attempt(), start.task_index()};
+  if (auto it = tasks_.find(key); it != tasks_.end()) {
+    QueueStatusLocked(it->second.status);  // duplicate: report, never start twice
+    return;
+  }
+  Task& task = tasks_[key];
+  task.status = KeyStatus(start.job_id(), start.attempt(), start.task_index());
+  task.status.set_state(v1::TASK_STATE_STARTING);
+  auto fail = [&](std::string why) {
+    spdlog::warn("agent {}: task {}/{}/{} failed to start: {}", options_.node_name,
+                 start.job_id(), start.attempt(), start.task_index(), why);
+    EndLocked(task, v1::TASK_STATE_FAILED_TO_START, 127, std::move(why));
+  };
+
+  if (!SafePathPart(start.job_id())) return fail("invalid job_id \"" + start.job_id() + "\"");
+  if (start.command().empty()) return fail("empty command");
+  std::set<int> have;
+  for (const auto& g : inventory_.gpus) have.insert(g.index);
+  std::vector<std::string> visible;
+  for (int idx : start.gpu_indices()) {
+    if (!have.contains(idx)) {
+      return fail(fmt::format("gpu index {} is not on node {} ({})", idx, options_.node_name,
+                              DescribeGpus(inventory_)));
+    }
+    visible.push_back(std::to_string(idx));
+  }
+  int node_rank = 0;
+  if (auto it = start.env().find("NODE_RANK"); it != start.env().end()) {
+    const std::string& v = it->second;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), node_rank);
+    if (ec != std::errc() || p != v.data() + v.size() || node_rank < 0) {
+      return fail("NODE_RANK is not a non-negative integer: \"" + v + "\"");
+    }
+  }
+  const int ranks = std::max(1, start.ranks());
+  std::filesystem::path dir;
+  if (!options_.simulated) {
+    std::error_code ec;
+    if (!start.checkpoint_dir().empty()) {
+      std::filesystem::create_directories(start.checkpoint_dir(), ec);
+      if (ec) {
+        return fail(fmt::format("create checkpoint_dir {}: {}", start.checkpoint_dir(),
+                                ec.message()));
+      }
+    }
+    dir = TaskDir(start.job_id(), start.attempt(), start.task_index());
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return fail(fmt::format("create {}: {}", dir.string(), ec.message()));
+  }
+
+  task.ranks.resize(ranks);
+  for (int r = 0; r < ranks; ++r) {
+    ProcessSpec spec;
+    spec.argv.assign(start.command().begin(), start.command().end());
+    spec.env.insert(start.env().begin(), start.env().end());
+    spec.env["RANK"] = std::to_string(node_rank * ranks + r);
+    spec.env["LOCAL_RANK"] = std::to_string(r);
+    spec.env["CUDA_VISIBLE_DEVICES"] = fmt::format("{}", fmt::join(visible, ","));
+    spec.env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID";
+    if (!options_.simulated) spec.log_path = (dir / fmt::format("rank-{}.log", r)).string();
+    spec.cgroup_name = fmt::format("{}.{}.{}.r{}", start.job_id(), start.attempt(),
+                                   start.task_index(), r);
+    spec.simulate_duration = std::chrono::milliseconds(start.simulate_duration_ms());
+    auto pid = launcher_.Start(
+        spec, [this, key, r](ProcessId, int code) { OnRankExit(key, r, code); });
+    if (!pid.ok()) {
+      for (int i = 0; i < r; ++i) (void)launcher_.Stop(task.ranks[i].pid, Duration(0));
+      task.exited += ranks - r;  // ranks never started count as gone
+      for (int i = r; i < ranks; ++i) task.ranks[i].exited = true;
+      return fail(ranks > 1 ? fmt::format("rank {}: {}", r, pid.status().message())
+                            : pid.status().message());
+    }
+    task.ranks[r].pid = *pid;
+  }
+  task.status.set_state(v1::TASK_STATE_RUNNING);
+  QueueStatusLocked(task.status);
+}
+
+void Agent::StopTaskLocked(const TaskKey& key, Duration grace, const std::string& why) {
+  Task& task = tasks_.at(key);
+  if (!task.stop_requested) task.status.set_message(why);
+  task.stop_requested = true;
+  for (const auto& rank : task.ranks) {
+    if (!rank.exited) (void)launcher_.Stop(rank.pid, grace);
+  }
+}
+
+void Agent::OnRankExit(const TaskKey& key, int r, int code) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = tasks_.find(key);
+    if (it == tasks_.end()) return;
+    Task& task = it->second;
+    if (r >= static_cast<int>(task.ranks.size()) || task.ranks[r].exited) return;
+    task.ranks[r].exited = true;
+    task.ranks[r].exit_code = code;
+    ++task.exited;
+    if (Ended(task)) return;  // a failed start cleaning up
+    if (code != 0 && !task.first_failure) {
+      task.first_failure = code;
+      if (!task.stop_requested && task.exited < static_cast<int>(task.ranks.size())) {
+        task.status.set_message(
+            fmt::format("rank {} exited with code {}; stopped the other ranks", r, code));
+        for (const auto& rank : task.ranks) {
+          if (!rank.exited) (void)launcher_.Stop(rank.pid, options_.sibling_stop_grace);
+        }
+      }
+    }
+    if (task.exited == static_cast<int>(task.ranks.size())) {
+      EndLocked(task, task.stop_requested ? v1::TASK_STATE_STOPPED : v1::TASK_STATE_EXITED,
+                task.first_failure.value_or(0), task.status.message());
+    }
+  }
+  Flush();
+}
+
+void Agent::EndLocked(Task& task, v1::TaskState state, int exit_code, std::string message) {
+  task.status.set_state(state);
+  task.status.set_exit_code(exit_code);
+  task.status.set_message(std::move(message));
+  task.ended_epoch = register_epoch_;
+  task.ended_at = clock_.Now();
+  QueueStatusLocked(task.status);
+  PruneLocked();
+  ended_cv_.notify_all();
+}
+
+void Agent::QueueStatusLocked(const v1::TaskStatus& status) {
+  v1::AgentMessage msg;
+  *msg.mutable_task_status() = status;
+  outbox_.push_back(std::move(msg));
+}
+
+void Agent::PruneLocked() {
+  const size_t cap = options_.simulated ? kMaxEndedTasksSimulated : kMaxEndedTasks;
+  std::vector<std::pair<Time, TaskKey>> old;
+  for (const auto& [key, task] : tasks_) {
+    if (Ended(task) && task.ended_epoch != register_epoch_) old.emplace_back(task.ended_at, key);
+  }
+  if (old.size() <= cap) return;
+  std::sort(old.begin(), old.end());
+  for (size_t i = 0; i + cap < old.size(); ++i) tasks_.erase(old[i].second);
+}
+
+void Agent::Flush() {
+  std::lock_guard send_lock(send_mu_);
+  while (true) {
+    std::vector<v1::AgentMessage> batch;
+    {
+      std::lock_guard lock(mu_);
+      batch.swap(outbox_);
+    }
+    if (batch.empty()) return;
+    for (const auto& m : batch) {
+      if (send_) send_(m);
+    }
+  }
+}
+
+Result<LogLocation> Agent::FindLog(const std::string& job_id, int attempt, int task_index,
+                                   int rank) const {
+  auto not_found = [&](const std::string& why) {
+    return NotFound(fmt::format("no log for job {} attempt {} task {} rank {} on node {}: {}",
+                                job_id, attempt, task_index, rank, options_.node_name, why));
+  };
+  if (!SafePathPart(job_id)) return not_found("invalid job id");
+  if (options_.simulated) return not_found("simulated agents keep no logs");
+  std::lock_guard lock(mu_);
+  if (attempt <= 0) {
+    attempt = 0;
+    for (const auto& [key, task] : tasks_) {
+      if (std::get<0>(key) == job_id && std::get<2>(key) == task_index) {
+        attempt = std::max(attempt, std::get<1>(key));
+      }
+    }
+    std::error_code ec;
+    for (const auto& e :
+         std::filesystem::directory_iterator(options_.data_dir / "tasks" / job_id, ec)) {
+      int a = 0;
+      std::string name = e.path().filename().string();
+      auto [p, err] = std::from_chars(name.data(), name.data() + name.size(), a);
+      if (err == std::errc() && p == name.data() + name.size() &&
+          std::filesystem::exists(e.path() / fmt::format("task-{}", task_index))) {
+        attempt = std::max(attempt, a);
+      }
+    }
+    if (attempt == 0) return not_found("the job has no task with that index here");
+  }
+  LogLocation loc;
+  loc.path = TaskDir(job_id, attempt, task_index) / fmt::format("rank-{}.log", rank);
+  auto it = tasks_.find(TaskKey{job_id, attempt, task_index});
+  if (it != tasks_.end()) {
+    if (rank < 0 || rank >= static_cast<int>(it->second.ranks.size())) {
+      return not_found(fmt::format("the task has {} rank(s)", it->second.ranks.size()));
+    }
+    loc.finished = Ended(it->second);
+    return loc;
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(loc.path, ec)) return not_found("unknown task");
+  loc.finished = true;
+  return loc;
+}
+
+}  // namespace baton::agent

@@ -1,0 +1,345 @@
+#include "baton/agent/agent.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "baton/agent/gpu/fake_gpu_discovery.h"
+#include "baton/agent/launch/process_launcher.h"
+#include "baton/agent/launch/simulated_launcher.h"
+
+namespace baton::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using ::testing::HasSubstr;
+
+// The agent's `send`: records every message; tests wait for one with a deadline.
+class Outbox {
+ public:
+  Agent::SendFn Fn() {
+    return [this](const v1::AgentMessage& m) {
+      std::lock_guard lock(mu_);
+      messages_.push_back(m);
+      cv_.notify_all();
+    };
+  }
+  // The first task status at or after index `from` matching `pred`.
+  std::optional<v1::TaskStatus> WaitStatus(std::function<bool(const v1::TaskStatus&)> pred,
+                                           milliseconds timeout = milliseconds(4000)) {
+    std::unique_lock lock(mu_);
+    std::optional<v1::TaskStatus> found;
+    cv_.wait_for(lock, timeout, [&] {
+      for (const auto& m : messages_) {
+        if (m.has_task_status() && pred(m.task_status())) {
+          found = m.task_status();
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+  std::optional<v1::TaskStatus> WaitState(v1::TaskState state, const std::string& job = "") {
+    return WaitStatus([&](const v1::TaskStatus& s) {
+      return s.state() == state && (job.empty() || s.job_id() == job);
+    });
+  }
+  std::vector<v1::TaskStatus> Statuses() {
+    std::lock_guard lock(mu_);
+    std::vector<v1::TaskStatus> out;
+    for (const auto& m : messages_) {
+      if (m.has_task_status()) out.push_back(m.task_status());
+    }
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<v1::AgentMessage> messages_;
+};
+
+std::string ReadAll(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Polls `pred` until true or 4 s pass (waits on a condition; no timing assumptions).
+template <typename Pred>
+bool WaitFor(Pred pred) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  return true;
+}
+
+v1::Directive Start(const std::string& job, std::vector<std::string> command, int ranks = 1) {
+  v1::Directive d;
+  auto* s = d.mutable_start_task();
+  s->set_job_id(job);
+  s->set_attempt(1);
+  s->set_task_index(0);
+  for (auto& c : command) s->add_command(c);
+  s->set_ranks(ranks);
+  return d;
+}
+
+v1::Directive Stop(const std::string& job, int grace_s) {
+  v1::Directive d;
+  auto* s = d.mutable_stop_task();
+  s->set_job_id(job);
+  s->set_attempt(1);
+  s->set_task_index(0);
+  s->set_grace_period_s(grace_s);
+  return d;
+}
+
+class AgentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("baton-agent-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    AgentOptions o;
+    o.node_name = "n1";
+    o.data_dir = dir_;
+    o.sibling_stop_grace = Seconds(2);
+    agent_ = std::make_unique<Agent>(o, gpus_, launcher_, clock_, outbox_.Fn());
+  }
+  void TearDown() override {
+    agent_->StopAll(Duration(0));
+    agent_->WaitForNoTasks(std::chrono::steady_clock::now() + Seconds(3));
+    fs::remove_all(dir_);
+  }
+  fs::path Log(const std::string& job, int rank) {
+    return dir_ / "tasks" / job / "1" / "task-0" / ("rank-" + std::to_string(rank) + ".log");
+  }
+
+  fs::path dir_;
+  FakeGpuDiscovery gpus_ = FakeGpuDiscovery::FromSpec("8xH100").value();
+  ProcessLauncher launcher_{ProcessLauncher::Options{.use_cgroups = false}};
+  SystemClock clock_;
+  Outbox outbox_;
+  std::unique_ptr<Agent> agent_;
+};
+
+TEST_F(AgentTest, StartRunsEveryRankWithItsEnvironment) {
+  auto d = Start("j1", {"/bin/sh", "-c", "env | sort"}, 2);
+  auto* s = d.mutable_start_task();
+  (*s->mutable_env())["NODE_RANK"] = "1";
+  (*s->mutable_env())["WORLD_SIZE"] = "4";
+  s->add_gpu_indices(2);
+  s->add_gpu_indices(3);
+  s->set_checkpoint_dir((dir_ / "ckpt" / "j1").string());
+  agent_->HandleDirective(d);
+
+  auto running = outbox_.WaitState(v1::TASK_STATE_RUNNING);
+  ASSERT_TRUE(running);
+  auto exited = outbox_.WaitState(v1::TASK_STATE_EXITED);
+  ASSERT_TRUE(exited);
+  EXPECT_EQ(exited->exit_code(), 0);
+  EXPECT_EQ(exited->job_id(), "j1");
+  auto statuses = outbox_.Statuses();
+  ASSERT_EQ(statuses.size(), 2u);
+  EXPECT_EQ(statuses[0].state(), v1::TASK_STATE_RUNNING);  // RUNNING comes first
+
+  std::string r0 = ReadAll(Log("j1", 0));
+  EXPECT_THAT(r0, HasSubstr("\nRANK=2\n"));
+  EXPECT_THAT(r0, HasSubstr("\nLOCAL_RANK=0\n"));
+  EXPECT_THAT(r0, HasSubstr("\nCUDA_VISIBLE_DEVICES=2,3\n"));
+  EXPECT_THAT(r0, HasSubstr("\nCUDA_DEVICE_ORDER=PCI_BUS_ID\n"));
+  EXPECT_THAT(r0, HasSubstr("\nWORLD_SIZE=4\n"));
+  std::string r1 = ReadAll(Log("j1", 1));
+  EXPECT_THAT(r1, HasSubstr("\nRANK=3\n"));
+  EXPECT_THAT(r1, HasSubstr("\nLOCAL_RANK=1\n"));
+  EXPECT_TRUE(fs::is_directory(dir_ / "ckpt" / "j1"));
+  EXPECT_EQ(agent_->running_tasks(), 0);
+}
+
+TEST_F(AgentTest, DuplicateStartReReportsAndNeverStartsTwice) {
+  auto marker = dir_ / "starts";
+  auto d = Start("j2", {"/bin/sh", "-c", "echo x >> " + marker.string() + "; exec sleep 30"});
+  agent_->HandleDirective(d);
+  ASSERT_TRUE(outbox_.WaitState(v1::TASK_STATE_RUNNING));
+  ASSERT_TRUE(WaitFor([&] { return ReadAll(marker) == "x\n"; }));
+  agent_->HandleDirective(d);
+  auto statuses = outbox_.Statuses();
+  ASSERT_EQ(statuses.size(), 2u);
+  EXPECT_EQ(statuses[1].state(), v1::TASK_STATE_RUNNING);
+  EXPECT_EQ(agent_->Tasks().size(), 1u);
+
+  agent_->HandleDirective(Stop("j2", 5));
+  auto stopped = outbox_.WaitState(v1::TASK_STATE_STOPPED);
+  ASSERT_TRUE(stopped);
+  EXPECT_EQ(stopped->exit_code(), 128 + SIGTERM);
+  EXPECT_EQ(ReadAll(marker), "x\n");
+  // A duplicate after the end re-reports the end.
+  agent_->HandleDirective(d);
+  EXPECT_EQ(outbox_.Statuses().back().state(), v1::TASK_STATE_STOPPED);
+  EXPECT_EQ(ReadAll(marker), "x\n");
+}
+
+TEST_F(AgentTest, FailedRankStopsItsSiblings) {
+  auto d = Start("j3",
+                 {"/bin/sh", "-c", "if [ \"$LOCAL_RANK\" = 1 ]; then exit 3; fi; exec sleep 30"},
+                 3);
+  auto start = std::chrono::steady_clock::now();
+  agent_->HandleDirective(d);
+  auto exited = outbox_.WaitState(v1::TASK_STATE_EXITED);
+  ASSERT_TRUE(exited);
+  EXPECT_EQ(exited->exit_code(), 3);  // the first non-zero code, not the siblings' 143
+  EXPECT_THAT(exited->message(), HasSubstr("rank 1 exited with code 3"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, Seconds(2));
+}
+
+TEST_F(AgentTest, RefusesGpusTheNodeDoesNotHave) {
+  auto d = Start("j4", {"/bin/true"});
+  d.mutable_start_task()->add_gpu_indices(9);
+  agent_->HandleDirective(d);
+  auto failed = outbox_.WaitState(v1::TASK_STATE_FAILED_TO_START);
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->message(), "gpu index 9 is not on node n1 (it has GPUs 0,1,2,3,4,5,6,7)");
+}
+
+TEST_F(AgentTest, ExecFailureIsFailedToStart) {
+  agent_->HandleDirective(Start("j5", {"baton-no-such-program"}, 2));
+  auto failed = outbox_.WaitState(v1::TASK_STATE_FAILED_TO_START);
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->message(), "rank 0: exec baton-no-such-program: No such file or directory");
+  EXPECT_EQ(agent_->running_tasks(), 0);
+}
+
+TEST_F(AgentTest, RegisterReportsRunningAndRecentlyEndedTasks) {
+  agent_->HandleDirective(Start("run", {"/bin/sh", "-c", "exec sleep 30"}));
+  agent_->HandleDirective(Start("quick", {"/bin/sh", "-c", "exit 5"}));
+  ASSERT_TRUE(outbox_.WaitState(v1::TASK_STATE_EXITED, "quick"));
+
+  auto reg = agent_->BuildRegister();
+  ASSERT_TRUE(reg.has_register_());
+  EXPECT_EQ(reg.register_().node_name(), "n1");
+  EXPECT_EQ(reg.register_().agent_version(), "0.1.0");
+  EXPECT_EQ(reg.register_().address(), "127.0.0.1");
+  EXPECT_EQ(reg.register_().inventory().gpus_size(), 8);
+  ASSERT_EQ(reg.register_().tasks_size(), 2);
+  EXPECT_EQ(reg.register_().tasks(0).job_id(), "quick");
+  EXPECT_EQ(reg.register_().tasks(0).state(), v1::TASK_STATE_EXITED);
+  EXPECT_EQ(reg.register_().tasks(0).exit_code(), 5);
+  EXPECT_EQ(reg.register_().tasks(1).job_id(), "run");
+  EXPECT_EQ(reg.register_().tasks(1).state(), v1::TASK_STATE_RUNNING);
+
+  // The next Register: the ended task was reported already; the running one again.
+  reg = agent_->BuildRegister();
+  ASSERT_EQ(reg.register_().tasks_size(), 1);
+  EXPECT_EQ(reg.register_().tasks(0).job_id(), "run");
+
+  auto hb = agent_->BuildHeartbeat();
+  EXPECT_EQ(hb.heartbeat().sequence(), 1);
+  EXPECT_EQ(hb.heartbeat().gpus_size(), 8);
+  EXPECT_EQ(agent_->BuildHeartbeat().heartbeat().sequence(), 2);
+}
+
+TEST_F(AgentTest, SignalReachesEveryRank) {
+  agent_->HandleDirective(Start("sig", {"/bin/sh", "-c", "exec sleep 30"}, 2));
+  ASSERT_TRUE(outbox_.WaitState(v1::TASK_STATE_RUNNING));
+  v1::Directive d;
+  d.mutable_signal()->set_job_id("sig");
+  d.mutable_signal()->set_attempt(1);
+  d.mutable_signal()->set_signal_number(SIGUSR1);
+  agent_->HandleDirective(d);
+  auto exited = outbox_.WaitState(v1::TASK_STATE_EXITED);
+  ASSERT_TRUE(exited);
+  EXPECT_EQ(exited->exit_code(), 128 + SIGUSR1);
+}
+
+TEST_F(AgentTest, StopOfAnUnknownTaskSaysSo) {
+  agent_->HandleDirective(Stop("ghost", 1));
+  auto s = outbox_.WaitState(v1::TASK_STATE_STOPPED);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->message(), "task not running on node n1");
+}
+
+// Simulated agents: ManualClock + SimulatedLauncher, all on the test's thread.
+class SimulatedAgentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    AgentOptions o;
+    o.node_name = "sim-0";
+    o.simulated = true;
+    o.orphan_grace = Seconds(600);
+    agent_ = std::make_unique<Agent>(o, gpus_, launcher_, clock_, outbox_.Fn());
+  }
+  ManualClock clock_{TimeFromSeconds(1'000'000)};
+  SimulatedLauncher launcher_{clock_};
+  FakeGpuDiscovery gpus_ = FakeGpuDiscovery::FromSpec("8xH100").value();
+  Outbox outbox_;
+  std::unique_ptr<Agent> agent_;
+};
+
+TEST_F(SimulatedAgentTest, TaskExitsAfterItsSimulatedDuration) {
+  auto d = Start("s1", {"train"}, 4);
+  d.mutable_start_task()->set_simulate_duration_ms(5000);
+  agent_->HandleDirective(d);
+  EXPECT_EQ(outbox_.Statuses().back().state(), v1::TASK_STATE_RUNNING);
+  clock_.Advance(Seconds(4));
+  launcher_.Poll();
+  EXPECT_EQ(outbox_.Statuses().size(), 1u);
+  clock_.Advance(Seconds(1));
+  EXPECT_EQ(launcher_.Poll(), 4);
+  ASSERT_EQ(outbox_.Statuses().size(), 2u);
+  EXPECT_EQ(outbox_.Statuses().back().state(), v1::TASK_STATE_EXITED);
+  EXPECT_EQ(outbox_.Statuses().back().exit_code(), 0);
+  EXPECT_EQ(agent_->FindLog("s1", 1, 0, 0).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(SimulatedAgentTest, OrphanedTasksAreStoppedAfterTheGrace) {
+  auto d = Start("s2", {"train"});
+  d.mutable_start_task()->set_simulate_duration_ms(3'600'000);
+  agent_->HandleDirective(d);
+  agent_->OnConnected();
+  agent_->OnDisconnected();
+  clock_.Advance(Seconds(599));
+  agent_->Tick();
+  launcher_.Poll();
+  EXPECT_EQ(outbox_.Statuses().back().state(), v1::TASK_STATE_RUNNING);
+  clock_.Advance(Seconds(1));
+  agent_->Tick();
+  launcher_.Poll();
+  auto last = outbox_.Statuses().back();
+  EXPECT_EQ(last.state(), v1::TASK_STATE_STOPPED);
+  EXPECT_THAT(last.message(), HasSubstr("orphaned"));
+
+  // Reconnected in time: nothing is stopped.
+  auto d2 = Start("s3", {"train"});
+  d2.mutable_start_task()->set_simulate_duration_ms(3'600'000);
+  agent_->HandleDirective(d2);
+  agent_->OnConnected();
+  agent_->OnDisconnected();
+  clock_.Advance(Seconds(300));
+  agent_->OnConnected();
+  clock_.Advance(Seconds(600));
+  agent_->Tick();
+  launcher_.Poll();
+  EXPECT_EQ(agent_->running_tasks(), 1);
+}
+
+}  // namespace
+}  // namespace baton::agent

@@ -1,0 +1,357 @@
+#include "baton/agent/grpc_agent.h"
+
+#include <deque>
+#include <functional>
+#include <mutex>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "baton/agent/gpu/fake_gpu_discovery.h"
+#include "baton/agent/gpu/nvml_gpu_discovery.h"
+#include "baton/agent/launch/process_launcher.h"
+#include "baton/agent/launch/simulated_launcher.h"
+#include "baton/agent/log_service.h"
+
+namespace baton::agent {
+
+// One Connect call. Owned by gRPC from StartCall until OnDone, where it deletes itself;
+// it keeps its AgentConnection alive until then.
+class AgentConnection::Stream final
+    : public grpc::ClientBidiReactor<v1::AgentMessage, v1::Directive> {
+ public:
+  Stream(std::shared_ptr<AgentConnection> owner, uint64_t generation)
+      : owner_(std::move(owner)), generation_(generation) {}
+
+  uint64_t generation() const { return generation_; }
+
+  void Begin(const v1::AgentMessage& register_message) {
+    owner_->stub_->async()->Connect(&context_, this);
+    Enqueue(register_message);
+    StartRead(&in_);
+    StartCall();
+  }
+
+  // Queues a write; one write is in flight at a time (a gRPC rule).
+  void Enqueue(const v1::AgentMessage& message) {
+    std::lock_guard lock(mu_);
+    if (broken_) return;
+    out_.push_back(message);  // deque: references to queued elements stay valid
+    if (!writing_) {
+      writing_ = true;
+      StartWrite(&out_.front());
+    }
+  }
+
+  void Cancel() { context_.TryCancel(); }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard lock(mu_);
+    out_.pop_front();
+    if (!ok) {
+      broken_ = true;  // the stream is failing; OnDone follows
+      out_.clear();
+      writing_ = false;
+      return;
+    }
+    if (out_.empty()) {
+      writing_ = false;
+    } else {
+      StartWrite(&out_.front());
+    }
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the server ended the stream; OnDone follows
+    owner_->OnDirective(this, in_);
+    StartRead(&in_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    owner_->OnStreamDone(this, status);
+    delete this;
+  }
+
+ private:
+  std::shared_ptr<AgentConnection> owner_;
+  const uint64_t generation_;
+  grpc::ClientContext context_;
+  v1::Directive in_;
+  std::mutex mu_;
+  std::deque<v1::AgentMessage> out_;
+  bool writing_ = false;
+  bool broken_ = false;
+};
+
+std::shared_ptr<AgentConnection> AgentConnection::Create(std::shared_ptr<grpc::Channel> channel,
+                                                         TimerThread& timers,
+                                                         ConnectionOptions options) {
+  return std::shared_ptr<AgentConnection>(
+      new AgentConnection(std::move(channel), timers, options));
+}
+
+AgentConnection::AgentConnection(std::shared_ptr<grpc::Channel> channel, TimerThread& timers,
+                                 ConnectionOptions options)
+    : channel_(std::move(channel)),
+      stub_(v1::Agent::NewStub(channel_)),
+      timers_(timers),
+      options_(options),
+      heartbeat_(options.default_heartbeat),
+      backoff_(options.initial_backoff) {}
+
+AgentConnection::~AgentConnection() = default;
+
+void AgentConnection::Start(Agent* agent) {
+  {
+    std::lock_guard lock(mu_);
+    agent_ = agent;
+    rng_.seed(static_cast<uint32_t>(std::hash<std::string>()(agent->options().node_name)));
+  }
+  Connect();
+  ScheduleTick();
+}
+
+bool AgentConnection::registered() const {
+  std::lock_guard lock(mu_);
+  return registered_;
+}
+
+int AgentConnection::registrations() const {
+  std::lock_guard lock(mu_);
+  return registrations_;
+}
+
+void AgentConnection::Connect() {
+  // Built before taking mu_: the agent's lock is never taken under ours from here.
+  v1::AgentMessage reg = agent_->BuildRegister();
+  std::lock_guard lock(mu_);
+  if (shutting_down_ || stream_ != nullptr) return;
+  auto* stream = new Stream(shared_from_this(), ++generation_);
+  stream_ = stream;
+  stream->Begin(reg);
+}
+
+void AgentConnection::Send(const v1::AgentMessage& message) {
+  std::lock_guard lock(mu_);
+  if (stream_ != nullptr && !shutting_down_) stream_->Enqueue(message);
+}
+
+void AgentConnection::OnDirective(Stream* stream, const v1::Directive& directive) {
+  if (directive.has_registered()) {
+    bool first;
+    {
+      std::lock_guard lock(mu_);
+      if (stream != stream_ || shutting_down_) return;
+      first = registrations_ == 0 || outage_logged_;
+      registered_ = true;
+      ++registrations_;
+      outage_logged_ = false;
+      backoff_ = options_.initial_backoff;
+      int64_t ms = directive.registered().heartbeat_interval_ms();
+      heartbeat_ = ms > 0 ? Duration(std::chrono::milliseconds(std::max<int64_t>(ms, 10)))
+                          : options_.default_heartbeat;
+    }
+    agent_->OnConnected();
+    if (first) {
+      spdlog::debug("agent {}: registered (heartbeat every {} ms)", agent_->options().node_name,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(heartbeat_).count());
+    }
+    ScheduleHeartbeat(stream->generation());
+    return;
+  }
+  agent_->HandleDirective(directive);
+}
+
+void AgentConnection::ScheduleHeartbeat(uint64_t generation) {
+  std::lock_guard lock(mu_);
+  if (shutting_down_ || generation != generation_) return;
+  std::weak_ptr<AgentConnection> weak = weak_from_this();
+  heartbeat_timer_ = timers_.ScheduleAfter(heartbeat_, [weak, generation] {
+    auto self = weak.lock();
+    if (!self) return;
+    {
+      std::lock_guard lock(self->mu_);
+      if (self->shutting_down_ || self->generation_ != generation || !self->registered_) return;
+    }
+    self->Send(self->agent_->BuildHeartbeat());
+    self->ScheduleHeartbeat(generation);
+  });
+}
+
+void AgentConnection::ScheduleTick() {
+  std::lock_guard lock(mu_);
+  if (shutting_down_) return;
+  std::weak_ptr<AgentConnection> weak = weak_from_this();
+  tick_timer_ = timers_.ScheduleAfter(options_.tick_interval, [weak] {
+    auto self = weak.lock();
+    if (!self) return;
+    {
+      std::lock_guard lock(self->mu_);
+      if (self->shutting_down_) return;
+    }
+    self->agent_->Tick();
+    self->ScheduleTick();
+  });
+}
+
+void AgentConnection::OnStreamDone(Stream* stream, const grpc::Status& status) {
+  bool was_registered;
+  {
+    std::lock_guard lock(mu_);
+    if (stream != stream_) return;
+    stream_ = nullptr;
+    was_registered = registered_;
+    registered_ = false;
+    timers_.Cancel(heartbeat_timer_);
+    if (shutting_down_) {
+      done_cv_.notify_all();
+      return;
+    }
+    // Next attempt after the backoff, +-20% jitter so N agents do not reconnect in step.
+    std::uniform_real_distribution<double> jitter(0.8, 1.2);
+    auto delay = std::chrono::duration_cast<Duration>(backoff_ * jitter(rng_));
+    backoff_ = std::min(backoff_ * 2, options_.max_backoff);
+    if (!outage_logged_) {
+      outage_logged_ = true;
+      spdlog::warn("agent {}: control plane stream ended ({}: {}); reconnecting, tasks keep "
+                   "running",
+                   agent_->options().node_name, static_cast<int>(status.error_code()),
+                   status.error_message());
+    }
+    std::weak_ptr<AgentConnection> weak = weak_from_this();
+    reconnect_timer_ = timers_.ScheduleAfter(delay, [weak] {
+      if (auto self = weak.lock()) self->Connect();
+    });
+  }
+  if (was_registered) agent_->OnDisconnected();
+}
+
+void AgentConnection::Shutdown() {
+  std::unique_lock lock(mu_);
+  shutting_down_ = true;
+  timers_.Cancel(heartbeat_timer_);
+  timers_.Cancel(reconnect_timer_);
+  timers_.Cancel(tick_timer_);
+  if (stream_ != nullptr) stream_->Cancel();
+  done_cv_.wait(lock, [&] { return stream_ == nullptr; });
+}
+
+namespace {
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server) {
+  grpc::ChannelArguments args;
+  // Each channel gets its own connection, so many simulated agents spread over several.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  return grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), args);
+}
+
+// Blocks until `stop` is requested.
+void WaitForStop(std::stop_token stop) {
+  std::mutex m;
+  std::condition_variable_any cv;
+  std::unique_lock lock(m);
+  cv.wait(lock, stop, [] { return false; });
+}
+
+// Streams per channel for simulated agents.
+constexpr int kStreamsPerChannel = 100;
+
+Status RunSimulated(const AgentProcessOptions& o, std::stop_token stop) {
+  std::string spec = o.fake_gpus.empty() ? "8xH100" : o.fake_gpus;
+  auto probe = FakeGpuDiscovery::FromSpec(spec);
+  if (!probe.ok()) return probe.status().WithPrefix("--fake-gpus");
+  SystemClock clock;
+  std::vector<std::unique_ptr<FakeGpuDiscovery>> gpus;
+  std::vector<std::unique_ptr<Agent>> agents;
+  std::vector<std::shared_ptr<AgentConnection>> conns;
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  {
+    auto timers_owner = std::make_unique<TimerThread>();
+    TimerThread& timers = *timers_owner;
+    SimulatedLauncher launcher(clock, &timers);
+    for (int i = 0; i < o.simulate; ++i) {
+      if (i % kStreamsPerChannel == 0) channels.push_back(MakeChannel(o.server));
+      auto conn = AgentConnection::Create(channels.back(), timers, o.connection);
+      AgentOptions ao;
+      ao.node_name = fmt::format("{}-{}", o.name, i);
+      ao.address = o.address;
+      ao.rack = o.rack;
+      ao.orphan_grace = o.orphan_grace;
+      ao.simulated = true;
+      gpus.push_back(std::make_unique<FakeGpuDiscovery>(*probe));
+      agents.push_back(std::make_unique<Agent>(
+          ao, *gpus.back(), launcher, clock,
+          [conn](const v1::AgentMessage& m) { conn->Send(m); }));
+      conn->Start(agents.back().get());
+      conns.push_back(conn);
+    }
+    spdlog::info("baton-agent: {} simulated agents ({}-0 .. {}-{}, {} each) connecting to {}",
+                 o.simulate, o.name, o.name, o.simulate - 1, spec, o.server);
+    WaitForStop(stop);
+    spdlog::info("baton-agent: stopping {} simulated agents", o.simulate);
+    for (auto& a : agents) a->StopAll(Duration(0));
+    auto deadline = std::chrono::steady_clock::now() + Seconds(2);
+    for (auto& a : agents) a->WaitForNoTasks(deadline);
+    for (auto& c : conns) c->Shutdown();
+    // The timer thread goes first: no callback reaches the launcher or the agents after.
+    timers_owner.reset();
+  }
+  return Status::Ok();
+}
+
+Status RunReal(const AgentProcessOptions& o, std::stop_token stop) {
+  std::unique_ptr<GpuDiscovery> discovery;
+  if (!o.fake_gpus.empty()) {
+    auto fake = FakeGpuDiscovery::FromSpec(o.fake_gpus);
+    if (!fake.ok()) return fake.status().WithPrefix("--fake-gpus");
+    discovery = std::make_unique<FakeGpuDiscovery>(std::move(fake).value());
+  } else {
+    discovery = std::make_unique<NvmlGpuDiscovery>();
+  }
+  SystemClock clock;
+  AgentOptions ao;
+  ao.node_name = o.name;
+  ao.address = o.address;
+  ao.rack = o.rack;
+  ao.orphan_grace = o.orphan_grace;
+  ao.data_dir = o.data_dir.empty() ? "/tmp/baton-agent-" + o.name : o.data_dir;
+  auto channel = MakeChannel(o.server);
+  auto timers = std::make_unique<TimerThread>();
+  auto conn = AgentConnection::Create(channel, *timers, o.connection);
+  auto launcher = std::make_unique<ProcessLauncher>();
+  auto agent = std::make_unique<Agent>(ao, *discovery, *launcher, clock,
+                                       [conn](const v1::AgentMessage& m) { conn->Send(m); });
+  std::unique_ptr<LogServer> logs;
+  if (!o.log_listen.empty()) {
+    auto started = LogServer::Start(o.log_listen, *agent);
+    if (!started.ok()) return started.status().WithPrefix("--log-listen");
+    logs = std::move(started).value();
+    agent->set_log_endpoint(fmt::format("{}:{}", o.address, logs->port()));
+  }
+  spdlog::info("baton-agent {}: data in {}, logs served on port {}, control plane {}", o.name,
+               ao.data_dir.string(), logs ? logs->port() : 0, o.server);
+  conn->Start(agent.get());
+  WaitForStop(stop);
+
+  spdlog::info("baton-agent {}: stopping ({} task(s) running)", o.name, agent->running_tasks());
+  agent->StopAll(o.shutdown_grace);
+  agent->WaitForNoTasks(std::chrono::steady_clock::now() + o.shutdown_grace + Seconds(2));
+  conn->Shutdown();
+  timers.reset();  // no heartbeat or tick reaches the agent after this
+  if (logs) logs->Shutdown();
+  launcher.reset();  // joins the reaper: no exit callback reaches the agent after this
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status RunAgentProcess(const AgentProcessOptions& options, std::stop_token stop) {
+  if (options.server.empty()) return InvalidArgument("--server: required");
+  if (options.name.empty()) return InvalidArgument("--name: must not be empty");
+  if (options.simulate < 0) return InvalidArgument("--simulate: must be >= 0");
+  if (options.simulate > 0) return RunSimulated(options, stop);
+  return RunReal(options, stop);
+}
+
+}  // namespace baton::agent

@@ -1,0 +1,118 @@
+// The agent's gRPC transport: AgentConnection keeps one Agent connected to the control
+// plane over the Agent.Connect stream; RunAgentProcess is a whole `baton-agent` (one real
+// agent, or N simulated ones) as a library call, so `baton up` can run one in-process.
+//
+// Protocol (agent.proto): open Connect, send Register first, wait for
+// Directive.registered (which sets the heartbeat interval), then heartbeat at that
+// interval, forward task status as it happens and execute directives. When the stream
+// fails, tasks keep running; the connection retries with capped exponential backoff
+// (with jitter) and re-registers with its current tasks.
+//
+// Built on gRPC's callback API (ClientBidiReactor): an open stream costs no thread, so
+// `--simulate 1000` runs 1000 streams, and one TimerThread drives all their heartbeats,
+// reconnects and simulated task exits.
+//
+// Thread-safety: AgentConnection's methods may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <stop_token>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "baton/agent/agent.h"
+#include "baton/agent/launch/timer_thread.h"
+#include "baton/common/status.h"
+#include "baton/common/time.h"
+#include "baton/v1/agent.grpc.pb.h"
+
+namespace baton::agent {
+
+struct ConnectionOptions {
+  Duration initial_backoff = std::chrono::milliseconds(250);
+  Duration max_backoff = Seconds(30);
+  // How often Agent::Tick runs (orphan grace check).
+  Duration tick_interval = Seconds(1);
+  // Heartbeat interval until the control plane says otherwise.
+  Duration default_heartbeat = Seconds(5);
+};
+
+// Create with AgentConnection::Create, give the agent a send function that calls Send,
+// then Start(agent). Call Shutdown before destroying the agent.
+class AgentConnection : public std::enable_shared_from_this<AgentConnection> {
+ public:
+  static std::shared_ptr<AgentConnection> Create(std::shared_ptr<grpc::Channel> channel,
+                                                 TimerThread& timers,
+                                                 ConnectionOptions options = {});
+  ~AgentConnection();
+
+  // Starts connecting for `agent` (which must outlive Shutdown()).
+  void Start(Agent* agent);
+  // Sends a message on the current stream; dropped when there is none (Register on the
+  // next stream reports the tasks' state then).
+  void Send(const v1::AgentMessage& message);
+  // Stops reconnecting, cancels the stream and waits until it is finished.
+  void Shutdown();
+  // True between Registered and the end of that stream.
+  bool registered() const;
+  // Streams that reached Registered so far.
+  int registrations() const;
+
+ private:
+  class Stream;
+  AgentConnection(std::shared_ptr<grpc::Channel> channel, TimerThread& timers,
+                  ConnectionOptions options);
+  void Connect();
+  void OnDirective(Stream* stream, const v1::Directive& directive);
+  void OnStreamDone(Stream* stream, const grpc::Status& status);
+  void ScheduleHeartbeat(uint64_t generation);
+  void ScheduleTick();
+
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Agent::Stub> stub_;
+  TimerThread& timers_;
+  ConnectionOptions options_;
+  Agent* agent_ = nullptr;
+
+  mutable std::mutex mu_;
+  std::condition_variable done_cv_;
+  Stream* stream_ = nullptr;  // the live stream, if any
+  uint64_t generation_ = 0;   // counts streams; stale timers compare against it
+  bool registered_ = false;
+  int registrations_ = 0;
+  bool shutting_down_ = false;
+  bool outage_logged_ = false;
+  Duration heartbeat_;
+  Duration backoff_;
+  std::minstd_rand rng_;
+  TimerThread::TimerId heartbeat_timer_ = 0;
+  TimerThread::TimerId reconnect_timer_ = 0;
+  TimerThread::TimerId tick_timer_ = 0;
+};
+
+// Everything `baton-agent` takes on its command line.
+struct AgentProcessOptions {
+  std::string server;               // control plane address, host:port
+  std::string name;                 // node name (simulated: "<name>-<i>")
+  std::string fake_gpus;            // "8xH100"; empty = NVML (real) / "8xH100" (simulated)
+  int simulate = 0;                 // > 0: run this many simulated agents
+  std::string data_dir;             // empty = /tmp/baton-agent-<name>
+  std::string address = "127.0.0.1";
+  std::string rack;
+  std::string log_listen = "0.0.0.0:0";
+  Duration orphan_grace = Seconds(600);
+  Duration shutdown_grace = Seconds(10);  // for tasks still running at shutdown
+  ConnectionOptions connection;
+};
+
+// Runs agent(s) until `stop` is requested; then stops the tasks (SIGTERM, grace, SIGKILL),
+// reports them, disconnects and returns. Errors: bad options, a fake GPU spec that does
+// not parse, a log address that cannot be bound.
+Status RunAgentProcess(const AgentProcessOptions& options, std::stop_token stop);
+
+}  // namespace baton::agent

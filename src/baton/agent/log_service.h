@@ -1,0 +1,64 @@
+// AgentLogsService: the agent's AgentLogs.Read, which streams one rank's log file.
+//
+// Read sends the file from `offset` in chunks. With follow = true it keeps polling the
+// file (every ~100 ms) and sends what is appended until the task has ended and
+// everything is sent, or the client cancels, or the service shuts down. An unknown task
+// is NOT_FOUND with a message naming job, attempt, task and rank.
+//
+// It is a synchronous gRPC service: each open Read holds one server thread, which is
+// fine for the handful of readers a node sees. Simulated agents do not serve logs.
+//
+// Thread-safety: gRPC calls Read concurrently; the agent it reads from is thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "baton/agent/agent.h"
+#include "baton/common/status.h"
+#include "baton/v1/agent.grpc.pb.h"
+
+namespace baton::agent {
+
+class AgentLogsService final : public v1::AgentLogs::Service {
+ public:
+  explicit AgentLogsService(const Agent& agent,
+                            std::chrono::milliseconds poll = std::chrono::milliseconds(100))
+      : agent_(agent), poll_(poll) {}
+
+  grpc::Status Read(grpc::ServerContext* context, const v1::LogsRequest* request,
+                    grpc::ServerWriter<v1::LogChunk>* writer) override;
+
+  // Makes open follow streams end (with what they have sent) at their next poll.
+  void Shutdown() { stopping_ = true; }
+
+ private:
+  const Agent& agent_;
+  std::chrono::milliseconds poll_;
+  std::atomic<bool> stopping_{false};
+};
+
+// A gRPC server carrying an AgentLogsService, bound to `listen` ("0.0.0.0:0" = any free
+// port).
+class LogServer {
+ public:
+  // Unavailable when the address cannot be bound.
+  static Result<std::unique_ptr<LogServer>> Start(const std::string& listen, const Agent& agent);
+  ~LogServer();  // Shutdown()
+  // Ends open streams and stops serving. Idempotent.
+  void Shutdown();
+  int port() const { return port_; }
+
+ private:
+  explicit LogServer(const Agent& agent) : service_(agent) {}
+  AgentLogsService service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace baton::agent
