@@ -1,0 +1,68 @@
+// batond: baton's control plane. See src/baton/server/batond.h.
+#include <csignal>
+#include <iostream>
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "baton/server/batond.h"
+
+namespace {
+volatile std::sig_atomic_t g_stop = 0;
+void OnSignal(int) { g_stop = 1; }
+}  // namespace
+
+int main(int argc, char** argv) {
+  baton::server::BatondOptions opts;
+  CLI::App app{"batond: baton's control plane", "batond"};
+  app.add_option("--data-dir", opts.data_dir, "State directory (SQLite database, checkpoints)");
+  app.add_option("--listen", opts.listen, "gRPC address (port 0 picks one)")
+      ->capture_default_str();
+  app.add_option("--http", opts.http_listen, "HTTP address for /healthz and /metrics ('' = off)")
+      ->capture_default_str();
+  app.add_option("--store", opts.store, "sqlite or memory")->capture_default_str();
+  app.add_option("--policy", opts.control_plane.policy, "Scheduling policy, e.g. fifo+binpack")
+      ->capture_default_str();
+  double lost_s = 10, not_ready_s = 4;
+  app.add_option("--node-lost-after", lost_s, "Seconds without heartbeat before a node is lost")
+      ->capture_default_str();
+  app.add_option("--node-not-ready-after", not_ready_s,
+                 "Seconds without heartbeat before a node takes no new work")
+      ->capture_default_str();
+  std::string port_file;
+  app.add_option("--port-file", port_file, "Write the bound gRPC port here once serving");
+  CLI11_PARSE(app, argc, argv);
+  if (opts.store == "sqlite" && opts.data_dir.empty()) {
+    std::cerr << "batond: --data-dir is required (or --store memory)\n";
+    return 2;
+  }
+  opts.control_plane.lost_after = baton::Duration(static_cast<int64_t>(lost_s * 1e6));
+  opts.control_plane.not_ready_after = baton::Duration(static_cast<int64_t>(not_ready_s * 1e6));
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGPIPE, SIG_IGN);
+  auto b = baton::server::Batond::Start(opts);
+  if (!b.ok()) {
+    std::cerr << "batond: " << b.status().message() << "\n";
+    return 1;
+  }
+  std::cout << "batond: gRPC on " << (*b)->grpc_address();
+  if ((*b)->http_port()) std::cout << ", HTTP on port " << (*b)->http_port();
+  std::cout << std::endl;
+  if (!port_file.empty()) {
+    std::string tmp = port_file + ".tmp";
+    FILE* f = std::fopen(tmp.c_str(), "w");
+    if (f) {
+      std::fprintf(f, "%d\n", (*b)->grpc_port());
+      std::fclose(f);
+      std::rename(tmp.c_str(), port_file.c_str());
+    }
+  }
+  while (!g_stop) pause();
+  spdlog::info("batond: shutting down");
+  (*b)->Shutdown();
+  return 0;
+}

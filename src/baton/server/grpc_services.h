@@ -1,0 +1,73 @@
+// The v1 gRPC services of batond over a ControlPlane: Jobs, Cluster and Agent.
+//
+// They use gRPC's callback API so that a thousand agent streams, watchers and
+// waiting submits cost no thread each. Each handler converts the request (api/convert.h
+// validates it and names the bad field), calls the ControlPlane, and maps Status codes to
+// gRPC codes. Jobs.Logs is answered by streaming from the agent that runs the task
+// (AgentLogs.Read), one thread per open log stream.
+//
+// Thread-safety: the services are stateless apart from the ControlPlane they share.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include "baton/common/status.h"
+#include "baton/server/control_plane.h"
+#include "baton/v1/agent.grpc.pb.h"
+#include "baton/v1/cluster.grpc.pb.h"
+#include "baton/v1/jobs.grpc.pb.h"
+
+namespace baton::server {
+
+grpc::Status ToGrpc(const Status& s);
+
+class JobsService final : public v1::Jobs::CallbackService {
+ public:
+  explicit JobsService(ControlPlane* cp) : cp_(cp) {}
+
+  grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* ctx, const v1::SubmitRequest* req,
+                                   v1::SubmitResponse* resp) override;
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* ctx, const v1::GetJobRequest* req,
+                                v1::Job* resp) override;
+  grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* ctx,
+                                 const v1::ListJobsRequest* req,
+                                 v1::ListJobsResponse* resp) override;
+  grpc::ServerUnaryReactor* Cancel(grpc::CallbackServerContext* ctx,
+                                   const v1::CancelJobRequest* req, v1::Job* resp) override;
+  grpc::ServerWriteReactor<v1::JobEvent>* Watch(grpc::CallbackServerContext* ctx,
+                                                const v1::WatchJobsRequest* req) override;
+  grpc::ServerWriteReactor<v1::LogChunk>* Logs(grpc::CallbackServerContext* ctx,
+                                               const v1::LogsRequest* req) override;
+
+ private:
+  ControlPlane* cp_;
+};
+
+class ClusterService final : public v1::Cluster::CallbackService {
+ public:
+  explicit ClusterService(ControlPlane* cp) : cp_(cp) {}
+  grpc::ServerUnaryReactor* ListNodes(grpc::CallbackServerContext* ctx,
+                                      const v1::ListNodesRequest* req,
+                                      v1::ListNodesResponse* resp) override;
+  grpc::ServerUnaryReactor* ListQueues(grpc::CallbackServerContext* ctx,
+                                       const v1::ListQueuesRequest* req,
+                                       v1::ListQueuesResponse* resp) override;
+
+ private:
+  ControlPlane* cp_;
+};
+
+class AgentService final : public v1::Agent::CallbackService {
+ public:
+  explicit AgentService(ControlPlane* cp) : cp_(cp) {}
+  grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive>* Connect(
+      grpc::CallbackServerContext* ctx) override;
+
+ private:
+  ControlPlane* cp_;
+};
+
+// "42" -> JobId(42); InvalidArgument naming `field` otherwise.
+Result<JobId> ParseJobId(std::string_view text, std::string_view field);
+
+}  // namespace baton::server
