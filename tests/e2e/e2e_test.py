@@ -1,0 +1,251 @@
+"""Multi-process end-to-end tests: batond + baton-agent processes + the baton CLI on 127.0.0.1.
+
+Every server binds port 0 and reports its port (batond --port-file); nothing sleeps to
+synchronise: each wait polls a condition with a deadline. Run by ctest as `e2e_*` (see
+tests/e2e/CMakeLists.txt) with BATON_BIN_DIR pointing at the built binaries; any python3
+works (only the DDP case needs /usr/bin/python3 with torch, and skips without it).
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+BIN = os.environ.get("BATON_BIN_DIR", os.path.join(os.path.dirname(__file__), "../../build/bin"))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+DEADLINE_S = 60
+
+
+def wait_for(what, fn, timeout=DEADLINE_S, interval=0.05):
+    """Polls fn() until it returns a truthy value or the deadline passes."""
+    end = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class Cluster:
+    """One batond and its agents, each a child process, in a temporary directory."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.data = os.path.join(tmp, "batond")
+        self.batond = None
+        self.agents = {}
+        self.port = None
+
+    def start_batond(self, extra=()):
+        port_file = os.path.join(self.tmp, "batond.port")
+        if os.path.exists(port_file):
+            os.remove(port_file)
+        log = open(os.path.join(self.tmp, "batond.log"), "ab")
+        self.batond = subprocess.Popen(
+            [os.path.join(BIN, "batond"), "--data-dir", self.data, "--listen",
+             f"127.0.0.1:{self.port or 0}", "--http", "127.0.0.1:0", "--port-file", port_file,
+             "--node-not-ready-after", "2", "--node-lost-after", "30", *extra],
+            stdout=log, stderr=subprocess.STDOUT)
+        wait_for("batond's port file", lambda: os.path.exists(port_file) or self._died())
+        self.port = int(open(port_file).read())
+        return self.batond
+
+    def _died(self):
+        if self.batond.poll() is not None:
+            raise AssertionError("batond exited: " + self.log("batond"))
+        return False
+
+    def start_agent(self, name, gpus="1xH100"):
+        log = open(os.path.join(self.tmp, f"agent-{name}.log"), "ab")
+        p = subprocess.Popen(
+            [os.path.join(BIN, "baton-agent"), "--server", f"127.0.0.1:{self.port}", "--name",
+             name, "--fake-gpus", gpus, "--data-dir", os.path.join(self.tmp, f"agent-{name}"),
+             "--log-listen", "127.0.0.1:0"],
+            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        self.agents[name] = p
+        wait_for(f"agent {name} ready",
+                 lambda: any(n["name"] == name and n.get("state") == "NODE_STATE_READY"
+                             for n in self.nodes()))
+        return p
+
+    def log(self, what):
+        path = os.path.join(self.tmp, f"{what}.log")
+        return open(path, errors="replace").read()[-4000:] if os.path.exists(path) else ""
+
+    def baton(self, *args, check=True, timeout=DEADLINE_S):
+        env = dict(os.environ, BATON_SERVER=f"127.0.0.1:{self.port}")
+        r = subprocess.run([os.path.join(BIN, "baton"), *args], capture_output=True, text=True,
+                           env=env, timeout=timeout, cwd=ROOT)
+        if check and r.returncode != 0:
+            raise AssertionError(f"baton {' '.join(args)} exited {r.returncode}: "
+                                 f"{r.stdout}{r.stderr}")
+        return r
+
+    def json(self, *args):
+        out = self.baton(*args, "--output", "json").stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def nodes(self):
+        try:
+            return self.json("nodes")
+        except AssertionError:
+            return []
+
+    def job(self, job_id):
+        return self.json("show", job_id)[0]
+
+    def state(self, job_id):
+        return self.job(job_id).get("state", "")
+
+    def run(self, *cmd, flags=()):
+        return self.json("run", *flags, "--", *cmd)[0]["id"]
+
+    def stop(self):
+        for p in list(self.agents.values()) + ([self.batond] if self.batond else []):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in list(self.agents.values()) + ([self.batond] if self.batond else []):
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+class E2E(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="baton-e2e-")
+        self.c = Cluster(self.tmp)
+        self.c.start_batond()
+
+    def tearDown(self):
+        self.c.stop()
+        if sys.exc_info()[0] is None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        else:
+            print(f"kept {self.tmp}", file=sys.stderr)
+
+    def test_submit_run_logs_exit_code(self):
+        c = self.c
+        c.start_agent("a")
+        r = c.baton("run", "--wait", "--", "sh", "-c",
+                    'echo "hello from $BATON_JOB_ID rank $RANK of $WORLD_SIZE"; exit 3',
+                    check=False)
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        jobs = c.json("ps", "--all")
+        self.assertEqual(len(jobs), 1)
+        job_id = jobs[0]["id"]
+        self.assertEqual(jobs[0]["state"], "JOB_STATE_FAILED")
+        logs = c.baton("logs", job_id).stdout
+        self.assertIn(f"hello from {job_id} rank 0 of 1", logs)
+        ok = c.baton("run", "--wait", "--", "true", check=False)
+        self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+        # Bad input: unknown job, a job no node can hold.
+        self.assertNotEqual(c.baton("show", "999", check=False).returncode, 0)
+        big = c.baton("run", "--gpus", "8", "--", "true", check=False)
+        self.assertNotEqual(big.returncode, 0)
+        self.assertIn("never", big.stderr + big.stdout)
+
+    def test_gang_across_two_agents_starts_together_or_not_at_all(self):
+        c = self.c
+        c.start_agent("a")
+        c.start_agent("b")
+        # A long job holds agent a's only GPU; a 2-task gang must not start half.
+        blocker = os.path.join(self.tmp, "release-blocker")
+        long_id = c.run("sh", "-c", f"while [ ! -e {blocker} ]; do sleep 0.05; done")
+        wait_for("blocker running", lambda: c.state(long_id) == "JOB_STATE_RUNNING")
+        gang = c.run("sh", "-c", 'echo "rank $RANK/$WORLD_SIZE node $NODE_RANK '
+                     'master $MASTER_ADDR:$MASTER_PORT"', flags=("--nodes", "2"))
+        wait_for("gang considered", lambda: c.job(gang).get("reason", "").strip()
+                 and c.job(gang)["state"] == "JOB_STATE_PENDING")
+        self.assertEqual(c.job(gang).get("attempts", []), [])
+        open(blocker, "w").close()
+        wait_for("gang done", lambda: c.state(gang) == "JOB_STATE_SUCCEEDED")
+        job = c.job(gang)
+        nodes = sorted(a["node"] for a in job["attempts"][0]["assignments"])
+        self.assertEqual(nodes, ["a", "b"])
+        out = c.baton("logs", gang, "--task", "0").stdout + \
+            c.baton("logs", gang, "--task", "1").stdout
+        self.assertIn("rank 0/2 node 0", out)
+        self.assertIn("rank 1/2 node 1", out)
+
+    def test_cancel_kills_the_whole_process_tree(self):
+        c = self.c
+        c.start_agent("a")
+        pid_file = os.path.join(self.tmp, "grandchild.pid")
+        job = c.run("sh", "-c", f"sleep 1000 & echo $! > {pid_file}; wait")
+        wait_for("grandchild pid", lambda: os.path.exists(pid_file) and
+                 open(pid_file).read().strip())
+        pid = int(open(pid_file).read())
+        os.kill(pid, 0)  # alive
+        c.baton("cancel", job)
+        wait_for("cancelled", lambda: c.state(job) == "JOB_STATE_CANCELLED")
+
+        def gone():
+            try:
+                os.kill(pid, 0)
+                # A zombie is gone for our purpose (it is reaped by its parent's reaper).
+                with open(f"/proc/{pid}/stat") as f:
+                    return f.read().split(")")[-1].split()[0] == "Z"
+            except (ProcessLookupError, FileNotFoundError):
+                return True
+        wait_for("grandchild killed", gone, timeout=30)
+
+    def test_kill_9_batond_restart_loses_and_duplicates_nothing(self):
+        c = self.c
+        c.start_agent("a", gpus="2xH100")
+        trigger = os.path.join(self.tmp, "finish")
+        counter = os.path.join(self.tmp, "starts")
+        running = c.run("sh", "-c", f"echo started >> {counter}; "
+                        f"while [ ! -e {trigger} ]; do sleep 0.05; done")
+        queued = [c.run("true", flags=("--gpus", "2")) for _ in range(3)]
+        wait_for("running", lambda: c.state(running) == "JOB_STATE_RUNNING")
+        c.batond.send_signal(signal.SIGKILL)
+        c.batond.wait()
+        c.start_batond()
+        wait_for("agent back", lambda: any(n["name"] == "a" and n["state"] == "NODE_STATE_READY"
+                                           for n in c.nodes()))
+        self.assertEqual(c.state(running), "JOB_STATE_RUNNING")
+        open(trigger, "w").close()
+        for j in [running, *queued]:
+            wait_for(f"job {j} done", lambda j=j: c.state(j) == "JOB_STATE_SUCCEEDED")
+        self.assertEqual(len(c.json("ps", "--all")), 4)
+        self.assertEqual(open(counter).read().count("started"), 1)
+        self.assertEqual(len(c.job(running)["attempts"]), 1)
+
+    @unittest.skipUnless(
+        os.path.exists("/usr/bin/python3") and subprocess.run(
+            ["/usr/bin/python3", "-c", "import torch"], capture_output=True).returncode == 0,
+        "needs torch for /usr/bin/python3 (python3-torch)")
+    def test_ddp_example_trains_as_a_gang_and_resumes_from_checkpoint(self):
+        c = self.c
+        c.start_agent("a")
+        c.start_agent("b")
+        # The example's spec, made to fail once on purpose so attempt 2 must resume.
+        spec = open(os.path.join(ROOT, "examples/ddp/ddp.yaml")).read()
+        spec = spec.replace('"--steps", "600"', '"--steps", "300", "--fail-at-step", "250"')
+        self.assertIn("--fail-at-step", spec)
+        path = os.path.join(self.tmp, "ddp.yaml")
+        open(path, "w").write(spec)
+        r = c.json("submit", path)
+        job = r[0]["id"]
+        wait_for("ddp done", lambda: c.state(job) in ("JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED"),
+                 timeout=240, interval=0.5)
+        final = c.job(job)
+        logs = c.baton("logs", job, "--task", "0").stdout
+        self.assertEqual(final["state"], "JOB_STATE_SUCCEEDED", logs[-2000:])
+        self.assertIn("done: step=", logs)
+        # Attempt 1 failed on purpose (--fail-at-step); attempt 2 resumed.
+        self.assertEqual(len(final["attempts"]), 2, logs[-2000:])
+        self.assertIn("resumed from step", logs)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
