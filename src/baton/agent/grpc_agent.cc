@@ -213,10 +213,12 @@ void AgentConnection::OnStreamDone(Stream* stream, const grpc::Status& status) {
     backoff_ = std::min(backoff_ * 2, options_.max_backoff);
     if (!outage_logged_) {
       outage_logged_ = true;
-      spdlog::warn("agent {}: control plane stream ended ({}: {}); reconnecting, tasks keep "
-                   "running",
-                   agent_->options().node_name, static_cast<int>(status.error_code()),
-                   status.error_message());
+      // Simulated agents come in hundreds: one line each would drown the log.
+      spdlog::log(agent_->options().simulated ? spdlog::level::debug : spdlog::level::warn,
+                  "agent {}: control plane stream ended ({}: {}); reconnecting, tasks keep "
+                  "running",
+                  agent_->options().node_name, static_cast<int>(status.error_code()),
+                  status.error_message());
     }
     std::weak_ptr<AgentConnection> weak = weak_from_this();
     reconnect_timer_ = timers_.ScheduleAfter(delay, [weak] {

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <condition_variable>
 #include <filesystem>
 #include <map>
@@ -181,7 +183,9 @@ TEST_F(GrpcAgentTest, ManySimulatedAgentsShareOneTimerThread) {
   service_.directives.push_back(d);
   StartServer();
 
-  constexpr int kAgents = 50;
+  // BATON_SIM_AGENTS=1000 checks the --simulate scale by hand; 50 keeps the test fast.
+  const char* env = std::getenv("BATON_SIM_AGENTS");
+  const int kAgents = env != nullptr ? std::atoi(env) : 50;
   SystemClock clock;
   auto timers = std::make_unique<TimerThread>();
   SimulatedLauncher launcher(clock, timers.get());
@@ -200,6 +204,10 @@ TEST_F(GrpcAgentTest, ManySimulatedAgentsShareOneTimerThread) {
   }
   ASSERT_TRUE(service_.Wait([&](FakeAgentService& f) {
     int exited = 0;
+    if (env != nullptr) {
+      std::fprintf(stderr, "registers %zu statuses %zu heartbeats %d\n", f.registers_.size(),
+                   f.statuses_.size(), f.heartbeats_);
+    }
     for (const auto& st : f.statuses_) exited += st.state() == v1::TASK_STATE_EXITED;
     return static_cast<int>(f.registers_.size()) == kAgents && exited == kAgents;
   }));
