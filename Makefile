@@ -14,7 +14,7 @@ APT_PACKAGES := build-essential cmake ninja-build pkg-config git \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
   libcpp-httplib-dev python3-torch
 
-.PHONY: setup build release asan test up bench format clean
+.PHONY: setup build release asan test up bench bench-e2e format clean
 
 setup:
 	@missing=""; \
@@ -54,6 +54,11 @@ up: setup build
 	  ./build/bin/baton sim --cluster examples/clusters/small.yaml \
 	    --trace examples/traces/small.jsonl --policy fifo,sjf,srtf,las; \
 	fi
+
+# End-to-end: 1,000 simulated agents x 8 GPUs, 100,000 short jobs over gRPC with durable
+# state. The last line printed is one JSON object (jobs, jobs_per_s, p50/p99 latency).
+bench-e2e: setup release
+	./build-release/bin/e2e_bench --agents 1000 --gpus 8 --jobs 100000
 
 # Benchmarks on the optimized build; results are written under bench/results/.
 bench: setup release

@@ -1,0 +1,248 @@
+// e2e_bench: end-to-end control-plane throughput. Starts `batond` (SQLite, durable state)
+// and `baton-agent --simulate N` (N virtual agents, each with its own gRPC stream and
+// fake GPUs) as child processes, then submits J short jobs over gRPC with a window of
+// requests in flight and follows them on a Jobs.Watch stream.
+//
+// Reports: sustained jobs/s from the first submit to the last completion, and the
+// submit-to-running latency (client send time to the RUNNING event seen on the watch
+// stream) at p50 and p99. The last line of output is one JSON object (`make bench-e2e`).
+//
+// It measures the whole system on this machine: all three processes share its cores.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <grpcpp/grpcpp.h>
+
+#include "baton/v1/cluster.grpc.pb.h"
+#include "baton/v1/jobs.grpc.pb.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    FILE* f = std::fopen(log.c_str(), "w");
+    if (f) {
+      dup2(fileno(f), 1);
+      dup2(fileno(f), 2);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int agents = 1000;
+  int gpus = 8;
+  int jobs = 100000;
+  int window = 512;
+  int duration_ms = 50;
+  std::string bin_dir = std::filesystem::path(argv[0]).parent_path().string();
+  std::string work = "/tmp/baton-e2e-bench";
+  CLI::App app{"e2e_bench: submit-to-completion throughput of batond + simulated agents"};
+  app.add_option("--agents", agents, "simulated agents")->capture_default_str();
+  app.add_option("--gpus", gpus, "GPUs per agent")->capture_default_str();
+  app.add_option("--jobs", jobs, "jobs to submit")->capture_default_str();
+  app.add_option("--window", window, "submits in flight")->capture_default_str();
+  app.add_option("--duration-ms", duration_ms, "how long each job runs")->capture_default_str();
+  app.add_option("--bin-dir", bin_dir, "where batond and baton-agent are");
+  app.add_option("--work-dir", work, "scratch directory (wiped)")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  std::filesystem::remove_all(work);
+  std::filesystem::create_directories(work);
+  const std::string port_file = work + "/port";
+  pid_t batond = Spawn({bin_dir + "/batond", "--data-dir", work + "/batond", "--listen",
+                        "127.0.0.1:0", "--http", "", "--port-file", port_file},
+                       work + "/batond.log");
+  auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (!std::filesystem::exists(port_file)) {
+    if (Clock::now() > deadline) {
+      std::cerr << "batond did not start; see " << work << "/batond.log\n";
+      kill(batond, SIGKILL);
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  int port = 0;
+  std::ifstream(port_file) >> port;
+  const std::string addr = fmt::format("127.0.0.1:{}", port);
+  pid_t agent = Spawn({bin_dir + "/baton-agent", "--server", addr, "--name", "sim", "--simulate",
+                       std::to_string(agents), "--fake-gpus", fmt::format("{}xH100", gpus),
+                       "--data-dir", work + "/agent"},
+                      work + "/agent.log");
+  auto cleanup = [&] {
+    kill(agent, SIGTERM);
+    kill(batond, SIGTERM);
+    waitpid(agent, nullptr, 0);
+    waitpid(batond, nullptr, 0);
+  };
+
+  auto channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+  auto jobs_stub = baton::v1::Jobs::NewStub(channel);
+  auto cluster_stub = baton::v1::Cluster::NewStub(channel);
+  const auto t_register = Clock::now();
+  deadline = Clock::now() + std::chrono::seconds(120);
+  for (;;) {
+    grpc::ClientContext ctx;
+    baton::v1::ListNodesRequest req;
+    req.set_state(baton::v1::NODE_STATE_READY);
+    baton::v1::ListNodesResponse resp;
+    if (cluster_stub->ListNodes(&ctx, req, &resp).ok() && resp.nodes_size() >= agents) break;
+    if (Clock::now() > deadline) {
+      std::cerr << "agents did not register in time\n";
+      cleanup();
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const double register_s =
+      std::chrono::duration<double>(Clock::now() - t_register).count();
+  std::cerr << fmt::format("{} agents ready in {:.1f}s\n", agents, register_s);
+
+  // Follow every job's state on one watch stream.
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, Clock::time_point> sent_at;  // by job id, once the reply names it
+  std::vector<Clock::time_point> submit_time(static_cast<size_t>(jobs));
+  std::vector<double> to_running_ms;
+  std::map<std::string, Clock::time_point> running_at;  // RUNNING seen before the reply
+  int64_t done = 0, failed = 0;
+  Clock::time_point last_done;
+  grpc::ClientContext watch_ctx;
+  baton::v1::WatchJobsRequest wreq;
+  auto watch = jobs_stub->Watch(&watch_ctx, wreq);
+  std::thread watcher([&] {
+    baton::v1::JobEvent ev;
+    while (watch->Read(&ev)) {
+      const auto now = Clock::now();
+      std::lock_guard<std::mutex> lock(mu);
+      const auto state = ev.job().state();
+      if (state == baton::v1::JOB_STATE_RUNNING) {
+        auto it = sent_at.find(ev.job().id());
+        if (it != sent_at.end()) {
+          to_running_ms.push_back(
+              std::chrono::duration<double, std::milli>(now - it->second).count());
+        } else {
+          running_at[ev.job().id()] = now;
+        }
+      } else if (state == baton::v1::JOB_STATE_SUCCEEDED ||
+                 state == baton::v1::JOB_STATE_FAILED ||
+                 state == baton::v1::JOB_STATE_CANCELLED) {
+        if (state != baton::v1::JOB_STATE_SUCCEEDED) failed++;
+        done++;
+        last_done = now;
+        cv.notify_all();
+      }
+    }
+  });
+
+  baton::v1::SubmitRequest proto;
+  proto.mutable_spec()->set_name("bench");
+  proto.mutable_spec()->set_gpus_per_task("1");
+  proto.mutable_spec()->add_command("true");
+  proto.mutable_spec()->set_simulate_duration_ms(duration_ms);
+
+  std::atomic<int> in_flight{0};
+  std::atomic<int> submit_errors{0};
+  std::mutex wmu;
+  std::condition_variable wcv;
+  struct Call {
+    grpc::ClientContext ctx;
+    baton::v1::SubmitResponse resp;
+    Clock::time_point t0;
+  };
+  const auto t_start = Clock::now();
+  for (int i = 0; i < jobs; ++i) {
+    {
+      std::unique_lock<std::mutex> lock(wmu);
+      wcv.wait(lock, [&] { return in_flight.load() < window; });
+    }
+    in_flight++;
+    auto* call = new Call;
+    call->t0 = Clock::now();
+    jobs_stub->async()->Submit(&call->ctx, &proto, &call->resp, [&, call](grpc::Status s) {
+      if (!s.ok()) {
+        if (submit_errors.fetch_add(1) < 5) std::cerr << "submit: " << s.error_message() << "\n";
+        std::lock_guard<std::mutex> lock(mu);
+        done++;
+        failed++;
+        cv.notify_all();
+      } else {
+        std::lock_guard<std::mutex> lock(mu);
+        const std::string& id = call->resp.job().id();
+        auto r = running_at.find(id);
+        if (r != running_at.end()) {
+          to_running_ms.push_back(
+              std::chrono::duration<double, std::milli>(r->second - call->t0).count());
+          running_at.erase(r);
+        } else {
+          sent_at[id] = call->t0;
+        }
+      }
+      delete call;
+      in_flight--;
+      std::lock_guard<std::mutex> lock(wmu);
+      wcv.notify_one();
+    });
+  }
+  const double submit_s = std::chrono::duration<double>(Clock::now() - t_start).count();
+  bool complete;
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    complete = cv.wait_for(lock, std::chrono::seconds(600), [&] { return done >= jobs; });
+  }
+  watch_ctx.TryCancel();
+  watcher.join();
+  cleanup();
+
+  std::lock_guard<std::mutex> lock(mu);
+  const double total_s = std::chrono::duration<double>(last_done - t_start).count();
+  const double jobs_per_s = total_s > 0 ? static_cast<double>(done) / total_s : 0;
+  std::cerr << fmt::format(
+      "submitted {} jobs in {:.2f}s ({:.0f}/s); {} finished ({} failed) in {:.2f}s{}\n", jobs,
+      submit_s, jobs / submit_s, done, failed, total_s, complete ? "" : " (TIMED OUT)");
+  std::cout << fmt::format(
+                   "{{\"jobs\": {}, \"agents\": {}, \"gpus_per_agent\": {}, \"job_duration_ms\": "
+                   "{}, \"window\": {}, \"finished\": {}, \"failed\": {}, \"seconds\": {:.3f}, "
+                   "\"jobs_per_s\": {:.1f}, \"submit_per_s\": {:.1f}, "
+                   "\"p50_submit_to_running_ms\": {:.2f}, \"p99_submit_to_running_ms\": {:.2f}, "
+                   "\"running_samples\": {}, \"agents_register_s\": {:.2f}}}",
+                   jobs, agents, gpus, duration_ms, window, done, failed, total_s, jobs_per_s,
+                   jobs / submit_s, Percentile(to_running_ms, 0.5),
+                   Percentile(to_running_ms, 0.99), to_running_ms.size(), register_s)
+            << std::endl;
+  return complete && failed == 0 ? 0 : 1;
+}
