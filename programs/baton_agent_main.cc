@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   std::jthread waiter([&set, &stop](std::stop_token) {
     int sig = 0;
     sigwait(&set, &sig);
+    if (stop.stop_requested()) return;  // main woke us to exit
     spdlog::info("baton-agent: signal {}, shutting down", sig);
     stop.request_stop();
   });

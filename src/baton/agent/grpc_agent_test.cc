@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -213,6 +214,90 @@ TEST_F(GrpcAgentTest, ManySimulatedAgentsShareOneTimerThread) {
   }));
   for (auto& c : conns) c->Shutdown();
   timers.reset();
+}
+
+TEST_F(GrpcAgentTest, RunAgentProcessServesLogsAndStopsCleanly) {
+  fs::path dir = fs::temp_directory_path() / ("baton-run-agent-test-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  v1::Directive d;
+  auto* s = d.mutable_start_task();
+  s->set_job_id("j1");
+  s->set_attempt(1);
+  s->add_command("/bin/sh");
+  s->add_command("-c");
+  s->add_command("echo hi; exec sleep 30");
+  service_.directives.push_back(d);
+  StartServer();
+
+  AgentProcessOptions o;
+  o.server = "127.0.0.1:" + std::to_string(port_);
+  o.name = "real";
+  o.fake_gpus = "2xH100";
+  o.data_dir = dir.string();
+  o.log_listen = "127.0.0.1:0";
+  o.shutdown_grace = Seconds(2);
+  Status result;
+  std::jthread run([&](std::stop_token stop) { result = RunAgentProcess(o, stop); });
+  ASSERT_TRUE(service_.Wait([](FakeAgentService& f) {
+    return !f.registers_.empty() && Has(f.statuses_, v1::TASK_STATE_RUNNING);
+  }));
+  std::string endpoint;
+  service_.Wait([&](FakeAgentService& f) {
+    endpoint = f.registers_[0].log_endpoint();
+    return true;
+  });
+  ASSERT_EQ(endpoint.rfind("127.0.0.1:", 0), 0u) << endpoint;
+  auto logs = v1::AgentLogs::NewStub(
+      grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
+  std::string data;
+  {
+    // follow: waits for the output instead of polling; cancelled once it arrived.
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(4));
+    v1::LogsRequest req;
+    req.set_job_id("j1");
+    req.set_follow(true);
+    auto reader = logs->Read(&ctx, req);
+    v1::LogChunk chunk;
+    while (data != "hi\n" && reader->Read(&chunk)) data += chunk.data();
+    ctx.TryCancel();
+    while (reader->Read(&chunk)) {
+    }
+    (void)reader->Finish();
+  }
+  EXPECT_EQ(data, "hi\n");
+
+  run.request_stop();  // stops the task (SIGTERM), reports it, disconnects
+  run.join();
+  EXPECT_TRUE(result.ok()) << result.ToString();
+  ASSERT_TRUE(service_.Wait([](FakeAgentService& f) {
+    return Has(f.statuses_, v1::TASK_STATE_STOPPED);
+  }));
+  fs::remove_all(dir);
+}
+
+TEST_F(GrpcAgentTest, RunAgentProcessSimulatesNAgents) {
+  StartServer();
+  AgentProcessOptions o;
+  o.server = "127.0.0.1:" + std::to_string(port_);
+  o.name = "sim";
+  o.simulate = 3;
+  Status result;
+  std::jthread run([&](std::stop_token stop) { result = RunAgentProcess(o, stop); });
+  ASSERT_TRUE(service_.Wait([](FakeAgentService& f) { return f.registers_.size() == 3; }));
+  service_.Wait([](FakeAgentService& f) {
+    std::set<std::string> names;
+    for (const auto& r : f.registers_) {
+      names.insert(r.node_name());
+      EXPECT_EQ(r.log_endpoint(), "");
+      EXPECT_EQ(r.inventory().gpus_size(), 8);
+    }
+    EXPECT_EQ(names, (std::set<std::string>{"sim-0", "sim-1", "sim-2"}));
+    return true;
+  });
+  run.request_stop();
+  run.join();
+  EXPECT_TRUE(result.ok()) << result.ToString();
 }
 
 }  // namespace
