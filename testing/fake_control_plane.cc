@@ -54,6 +54,7 @@ class FakeControlPlane::JobsService final : public v1::Jobs::Service {
 
   grpc::Status Submit(grpc::ServerContext*, const v1::SubmitRequest* req,
                       v1::SubmitResponse* resp) override {
+    fake_->CountCall("Submit");
     auto spec = api::FromProto(req->spec());
     if (!spec.ok()) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, spec.status().message());
@@ -71,6 +72,8 @@ class FakeControlPlane::JobsService final : public v1::Jobs::Service {
   grpc::Status Get(grpc::ServerContext*, const v1::GetJobRequest* req,
                    v1::Job* resp) override {
     auto job = fake_->job(req->id());
+    // Counted once answered, so a test that waits for the call knows what it saw.
+    fake_->CountCall("Get");
     if (!job) return NotFoundJob(req->id());
     *resp = *job;
     return grpc::Status::OK;
@@ -78,8 +81,8 @@ class FakeControlPlane::JobsService final : public v1::Jobs::Service {
 
   grpc::Status List(grpc::ServerContext*, const v1::ListJobsRequest* req,
                     v1::ListJobsResponse* resp) override {
+    fake_->CountCall("List");
     std::lock_guard lock(fake_->mu_);
-    ++fake_->list_calls_;
     std::vector<const v1::Job*> matching;
     for (auto it = fake_->jobs_.rbegin(); it != fake_->jobs_.rend(); ++it) {
       const v1::Job& j = it->second;
@@ -106,6 +109,7 @@ class FakeControlPlane::JobsService final : public v1::Jobs::Service {
 
   grpc::Status Cancel(grpc::ServerContext*, const v1::CancelJobRequest* req,
                       v1::Job* resp) override {
+    fake_->CountCall("Cancel");
     auto n = ParseId(req->id());
     std::lock_guard lock(fake_->mu_);
     auto it = n ? fake_->jobs_.find(*n) : fake_->jobs_.end();
@@ -123,6 +127,7 @@ class FakeControlPlane::JobsService final : public v1::Jobs::Service {
 
   grpc::Status Watch(grpc::ServerContext* ctx, const v1::WatchJobsRequest* req,
                      grpc::ServerWriter<v1::JobEvent>* writer) override {
+    fake_->CountCall("Watch");
     Subscriber sub{req->job_id(), req->queue(), {}};
     std::unique_lock lock(fake_->mu_);
     fake_->subscribers_.push_back(&sub);
@@ -148,6 +153,7 @@ class FakeControlPlane::JobsService final : public v1::Jobs::Service {
 
   grpc::Status Logs(grpc::ServerContext*, const v1::LogsRequest* req,
                     grpc::ServerWriter<v1::LogChunk>* writer) override {
+    fake_->CountCall("Logs");
     std::vector<std::string> chunks;
     {
       std::lock_guard lock(fake_->mu_);
@@ -239,6 +245,7 @@ void FakeControlPlane::PublishLocked(v1::JobEvent::Kind kind, const v1::Job& job
   event.set_kind(kind);
   *event.mutable_job() = job;
   event.set_sequence(++sequence_);
+  if (drop_watch_events_) return;
   for (Subscriber* s : subscribers_) {
     if (!s->job_id.empty() && s->job_id != job.id()) continue;
     if (!s->queue.empty() && s->queue != job.spec().queue()) continue;
@@ -338,9 +345,32 @@ void FakeControlPlane::set_default_page_size(int32_t n) {
   default_page_size_ = n;
 }
 
-int FakeControlPlane::list_calls() const {
+void FakeControlPlane::set_drop_watch_events(bool drop) {
   std::lock_guard lock(mu_);
-  return list_calls_;
+  drop_watch_events_ = drop;
+}
+
+void FakeControlPlane::CountCall(const std::string& method) {
+  {
+    std::lock_guard lock(mu_);
+    ++calls_[method];
+  }
+  cv_.notify_all();
+}
+
+int FakeControlPlane::calls(const std::string& method) const {
+  std::lock_guard lock(mu_);
+  auto it = calls_.find(method);
+  return it == calls_.end() ? 0 : it->second;
+}
+
+bool FakeControlPlane::WaitForCalls(const std::string& method, int n,
+                                    std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] {
+    auto it = calls_.find(method);
+    return it != calls_.end() && it->second >= n;
+  });
 }
 
 bool FakeControlPlane::WaitForWatchers(int n, std::chrono::milliseconds timeout) const {

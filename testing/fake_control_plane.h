@@ -63,8 +63,14 @@ class FakeControlPlane {
   std::optional<v1::LogsRequest> last_logs_request() const;
   // Page size List uses when the request says 0.
   void set_default_page_size(int32_t n);
-  // How many List calls were served (to check that a client pages).
-  int list_calls() const;
+  // How many calls of `method` ("Get", "List", "Watch", ...) have been received.
+  int calls(const std::string& method) const;
+  // Waits until at least `n` calls of `method` have been received; false at the deadline.
+  bool WaitForCalls(const std::string& method, int n, std::chrono::milliseconds timeout) const;
+
+  // When true, Watch streams stay open but deliver nothing (a server that lost events),
+  // so clients must notice changes some other way.
+  void set_drop_watch_events(bool drop);
 
   // Waits until at least `n` Watch streams are open; false at the deadline.
   bool WaitForWatchers(int n, std::chrono::milliseconds timeout) const;
@@ -75,6 +81,8 @@ class FakeControlPlane {
   struct Subscriber;
 
   FakeControlPlane();
+  // Counts one call of `method` and wakes WaitForCalls.
+  void CountCall(const std::string& method);
   // Records `job` and tells every matching watcher. Caller holds mu_.
   void PublishLocked(v1::JobEvent::Kind kind, const v1::Job& job);
 
@@ -89,7 +97,8 @@ class FakeControlPlane {
   std::map<std::string, std::vector<std::string>> logs_;  // "job/task/rank" -> chunks
   std::optional<v1::LogsRequest> last_logs_request_;
   int32_t default_page_size_ = 100;
-  int list_calls_ = 0;
+  std::map<std::string, int> calls_;  // by method name
+  bool drop_watch_events_ = false;
   std::vector<Subscriber*> subscribers_;
 
   std::unique_ptr<JobsService> jobs_service_;

@@ -53,6 +53,11 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Connect(
                 fmt::format("cannot reach the control plane at {}: {}", address, why));
 }
 
+bool ControlPlane::IsUnreachable(const grpc::Status& status) const {
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+         channel_->GetState(/*try_to_connect=*/false) != GRPC_CHANNEL_READY;
+}
+
 std::string ControlPlane::Describe(const grpc::Status& status) const {
   if (IsUnreachable(status)) {
     return fmt::format("cannot reach the control plane at {}: {}", address_,

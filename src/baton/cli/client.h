@@ -53,12 +53,14 @@ class ControlPlane {
   v1::Cluster::Stub& cluster() { return *cluster_; }
   const std::string& address() const { return address_; }
 
-  // Describes a failed call for people. UNAVAILABLE reads "cannot reach the control
-  // plane at ADDR: message"; anything else "CODE: message" (prefix with the command).
+  // Describes a failed call for people. A lost connection reads "cannot reach the
+  // control plane at ADDR: message"; anything else "CODE: message" (the caller prefixes
+  // the command).
   std::string Describe(const grpc::Status& status) const;
-  bool IsUnreachable(const grpc::Status& status) const {
-    return status.error_code() == grpc::StatusCode::UNAVAILABLE;
-  }
+  // Whether `status` means the control plane itself could not be reached: UNAVAILABLE
+  // while the channel is not connected. UNAVAILABLE on a live connection came from the
+  // server (e.g. a node's agent is down while reading logs) and is reported as such.
+  bool IsUnreachable(const grpc::Status& status) const;
 
  private:
   ControlPlane() = default;

@@ -170,10 +170,15 @@ int WaitForJob(ControlPlane& cp, const std::string& id, double timeout_s,
       }
     });
     bool ended = false;
+    bool deleted = false;
     v1::JobEvent event;
     while (reader->Read(&event)) {
       if (event.job().id() != id) continue;
       job = event.job();
+      if (event.kind() == v1::JobEvent::KIND_DELETED) {
+        deleted = true;
+        break;
+      }
       if (IsTerminal(job.state())) {
         ended = true;
         break;
@@ -185,6 +190,10 @@ int WaitForJob(ControlPlane& cp, const std::string& id, double timeout_s,
     }
     cv.notify_all();
     resync.join();
+    if (deleted) {
+      abandon_watch();
+      return Fail(err, cmd, fmt::format("job {} was deleted", id));
+    }
     if (ended) {
       abandon_watch();
     } else {
@@ -506,13 +515,16 @@ void AddClientCommands(CLI::App& app, ClientCommands& c) {
 
   c.run = app.add_subcommand("run", "Submit one job built from flags: baton run [flags] -- CMD...");
   c.run->add_option("--gpus", c.run_gpus, "GPUs per task (\"1\", \"8\", \"0.5\"; default 1)");
-  c.run->add_option("--gpu-type", c.run_gpu_types, "Allowed GPU type (repeatable)");
+  // One value per occurrence, so `--env A=1 python x.py` leaves the command alone.
+  c.run->add_option("--gpu-type", c.run_gpu_types, "Allowed GPU type (repeatable)")
+      ->allow_extra_args(false);
   c.run->add_option("--nodes,--tasks", c.run_tasks, "Tasks (one per node for a gang)");
   c.run->add_option("--ranks-per-task", c.run_ranks_per_task, "Processes per task");
   c.run->add_option("--name", c.run_name, "Job name (default: the command's file name)");
   c.run->add_option("--queue", c.run_queue, "Queue to charge (default: \"default\")");
   c.run->add_option("--priority", c.run_priority, "Priority, -1000..1000");
-  c.run->add_option("--env", c.run_env, "Environment NAME=VALUE (repeatable)");
+  c.run->add_option("--env", c.run_env, "Environment NAME=VALUE (repeatable)")
+      ->allow_extra_args(false);
   c.run->add_option("--max-attempts", c.run_max_attempts, "Attempts allowed to fail");
   c.run->add_flag("--wait", c.run_wait, "Wait for the job to end; exit status follows it");
   c.run->add_option("command", c.run_command, "What each rank runs (after --)")->required();

@@ -188,6 +188,16 @@ TEST_F(ClientTest, RunNamesJobAfterCommandAndReturnsAtOnce) {
   EXPECT_EQ(fake_->job("1")->state(), v1::JOB_STATE_PENDING);
 }
 
+TEST_F(ClientTest, RunRepeatableFlagsTakeOneValueEach) {
+  Outcome o = Baton("run", {"--env", "A=1", "--gpu-type", "H100", "python", "x.py"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  const v1::JobSpec s = fake_->job("1")->spec();
+  EXPECT_EQ(s.env_size(), 1);
+  EXPECT_EQ(s.gpu_types_size(), 1);
+  ASSERT_EQ(s.command_size(), 2);
+  EXPECT_EQ(s.command(0), "python");
+}
+
 TEST_F(ClientTest, RunBadEnvIsUsageError) {
   Outcome o = Baton("run", {"--env", "NOEQUALS", "--", "true"});
   EXPECT_EQ(o.code, 2);
@@ -225,6 +235,19 @@ TEST_F(ClientTest, WaitSucceeded) {
   Outcome o = result.get();
   EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_EQ(o.out, "job 1 succeeded\n");
+}
+
+TEST_F(ClientTest, WaitNoticesEndWithoutAnEvent) {
+  // The job ends but the watch says nothing: wait's periodic re-read must catch it.
+  fake_->set_drop_watch_events(true);
+  const std::string id = AddJob("a", v1::JOB_STATE_RUNNING);
+  auto result = std::async(std::launch::async, [&] { return Baton("wait", {id}); });
+  ASSERT_TRUE(fake_->WaitForWatchers(1, kWatchTimeout));
+  ASSERT_TRUE(fake_->WaitForCalls("Get", 1, kWatchTimeout));  // wait saw it running
+  ASSERT_TRUE(fake_->FinishJob(id, v1::JOB_STATE_FAILED, 42, "task-failed").ok());
+  Outcome o = result.get();
+  EXPECT_EQ(o.code, 42) << o.err;
+  EXPECT_EQ(o.out, "job 1 failed: exit code 42 (task-failed)\n");
 }
 
 TEST_F(ClientTest, WaitOnFinishedJobReturnsAtOnce) {
@@ -313,7 +336,7 @@ TEST_F(ClientTest, PsFollowsPageTokens) {
   ASSERT_EQ(items.size(), 5u);
   EXPECT_EQ(items[0]["id"], "5");
   EXPECT_EQ(items[4]["id"], "1");
-  EXPECT_EQ(fake_->list_calls(), 3);
+  EXPECT_EQ(fake_->calls("List"), 3);
 }
 
 TEST_F(ClientTest, ShowPrintsSpecAndAttempts) {

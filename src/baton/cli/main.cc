@@ -4,6 +4,7 @@
 
 #include "baton/cli/client_commands.h"
 #include "baton/cli/sim_command.h"
+#include "baton/cli/up_command.h"
 #include "baton/cli/validate_command.h"
 
 namespace baton::cli {
@@ -17,6 +18,8 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   CLI::App* version = app.add_subcommand("version", "Print the version");
   ValidateFlags validate_flags;
   CLI::App* validate = AddValidateCommand(app, validate_flags);
+  UpFlags up_flags;
+  CLI::App* up = AddUpCommand(app, up_flags);
   ClientCommands client_commands;
   AddClientCommands(app, client_commands);
 
@@ -30,6 +33,7 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   }
   if (sim->parsed()) return RunSim(sim_flags, out, err);
   if (validate->parsed()) return RunValidate(validate_flags, out, err);
+  if (up->parsed()) return RunUp(up_flags, out, err);
   if (auto code = RunClientCommands(client_commands, out, err, SystemClock()); code) {
     return *code;
   }
