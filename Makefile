@@ -14,7 +14,7 @@ APT_PACKAGES := build-essential cmake ninja-build pkg-config git \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
   libcpp-httplib-dev python3-torch
 
-.PHONY: setup build release asan test up bench bench-e2e format clean
+.PHONY: setup build release asan test up sim-demo bench bench-e2e format clean
 
 setup:
 	@missing=""; \
@@ -43,9 +43,15 @@ asan:
 test: setup build
 	ctest --preset dev -j2
 
-# Until the control plane exists, `up` runs the simulator demo: the whole Philly trace
-# under every order policy when ../shared is present, else the small example trace.
+# The embedded default: a control plane (SQLite under ~/.local/state/baton) and a local
+# agent (NVML GPUs, else 8 fake H100s) in one process, until Ctrl-C. Override with
+# `make up UP_FLAGS="--fake-gpus 4xA100 --data-dir /tmp/baton"`.
 up: setup build
+	./build/bin/baton up $(UP_FLAGS)
+
+# The simulator demo that `make up` ran before the control plane existed: the whole Philly
+# trace under every order policy when ../shared is present, else the small example trace.
+sim-demo: setup build
 	@if [ -f "$(PHILLY)" ]; then \
 	  ./build/bin/baton sim --cluster examples/clusters/philly.yaml --trace $(PHILLY) \
 	    --policy fifo,sjf,srtf,las; \

@@ -54,7 +54,8 @@ class Cluster:
              "--node-not-ready-after", "2", "--node-lost-after", "30", *extra],
             stdout=log, stderr=subprocess.STDOUT)
         wait_for("batond's port file", lambda: os.path.exists(port_file) or self._died())
-        self.port = int(open(port_file).read())
+        with open(port_file) as f:
+            self.port = int(f.read())
         return self.batond
 
     def _died(self):
@@ -89,7 +90,7 @@ class Cluster:
         return r
 
     def json(self, *args):
-        out = self.baton(*args, "--output", "json").stdout
+        out = self.baton(args[0], "--output", "json", *args[1:]).stdout
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
     def nodes(self):

@@ -1,0 +1,134 @@
+#include "baton/cli/up_command.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "baton/agent/gpu/nvml_gpu_discovery.h"
+#include "baton/agent/grpc_agent.h"
+#include "baton/server/batond.h"
+
+namespace baton::cli {
+namespace {
+
+std::string DefaultDataDir() {
+  if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) return fmt::format("{}/baton", x);
+  if (const char* h = std::getenv("HOME"); h && *h) return fmt::format("{}/.local/state/baton", h);
+  return "/tmp/baton";
+}
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0') return "local";
+  std::string name(buf);
+  for (char& c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_';
+    if (!ok) c = '-';
+  }
+  return name;
+}
+
+// Restores the signal mask RunUp changed, whichever way it returns.
+struct MaskGuard {
+  sigset_t old;
+  ~MaskGuard() { pthread_sigmask(SIG_SETMASK, &old, nullptr); }
+};
+
+}  // namespace
+
+CLI::App* AddUpCommand(CLI::App& app, UpFlags& flags) {
+  CLI::App* up = app.add_subcommand(
+      "up", "Start a control plane and a local agent on this machine (Ctrl-C stops both)");
+  up->add_option("--fake-gpus", flags.fake_gpus,
+                 "Made-up GPUs for the local agent, e.g. 8xH100 (default: NVML, else 8xH100)");
+  up->add_option("--data-dir", flags.data_dir,
+                 "State directory (default $XDG_STATE_HOME/baton or ~/.local/state/baton)");
+  up->add_option("--listen", flags.listen, "gRPC address")->capture_default_str();
+  up->add_option("--http", flags.http, "HTTP address (/metrics, /healthz)")->capture_default_str();
+  up->add_option("--policy", flags.policy, "Scheduling policy")->capture_default_str();
+  up->add_option("--name", flags.name, "Node name of the local agent (default: host name)");
+  return up;
+}
+
+int RunUp(const UpFlags& flags, std::ostream& out, std::ostream& err) {
+  // Every thread started below inherits a mask with SIGINT/SIGTERM blocked, so only the
+  // sigwait at the end sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  MaskGuard guard;
+  pthread_sigmask(SIG_BLOCK, &stop_signals, &guard.old);
+
+  const std::string data_dir = flags.data_dir.empty() ? DefaultDataDir() : flags.data_dir;
+  server::BatondOptions bo;
+  bo.data_dir = data_dir;
+  bo.listen = flags.listen;
+  bo.http_listen = flags.http;
+  bo.control_plane.policy = flags.policy;
+  auto batond = server::Batond::Start(bo);
+  if (!batond.ok()) {
+    err << "baton up: " << batond.status().message() << "\n";
+    return 1;
+  }
+
+  agent::AgentProcessOptions ao;
+  ao.server = (*batond)->grpc_address();
+  ao.name = flags.name.empty() ? HostName() : flags.name;
+  ao.data_dir = data_dir + "/agent";
+  ao.address = "127.0.0.1";
+  ao.log_listen = "127.0.0.1:0";
+  ao.fake_gpus = flags.fake_gpus;
+  std::string gpu_note;
+  if (ao.fake_gpus.empty()) {
+    agent::NvmlGpuDiscovery nvml;
+    auto inv = nvml.Discover();
+    if (!inv.ok() || inv->gpus.empty()) {
+      ao.fake_gpus = "8xH100";
+      gpu_note = fmt::format(" (no NVML GPU found{}; using 8 fake H100s)",
+                             inv.ok() ? "" : ": " + inv.status().message());
+    } else {
+      gpu_note = fmt::format(" ({} GPU(s) from NVML)", inv->gpus.size());
+    }
+  } else {
+    gpu_note = fmt::format(" (fake GPUs {})", ao.fake_gpus);
+  }
+  Status agent_status;
+  std::jthread agent_thread([&](std::stop_token st) {
+    agent_status = agent::RunAgentProcess(ao, st);
+  });
+
+  const std::string api = (*batond)->grpc_address();
+  out << "baton up: control plane (gRPC) at " << api << ", state in " << data_dir << "\n";
+  if ((*batond)->http_port()) {
+    out << "baton up: metrics at http://127.0.0.1:" << (*batond)->http_port()
+        << "/metrics, health at /healthz\n";
+  }
+  out << "baton up: local agent '" << ao.name << "'" << gpu_note << "\n";
+  out << "baton up: try `BATON_SERVER=" << api
+      << " baton run --wait -- echo hello`; Ctrl-C stops\n";
+  out.flush();
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  out << "baton up: stopping (signal " << sig << ")\n";
+  out.flush();
+  agent_thread.request_stop();
+  agent_thread.join();
+  (*batond)->Shutdown();
+  if (!agent_status.ok()) {
+    err << "baton up: agent: " << agent_status.message() << "\n";
+    return 1;
+  }
+  out << "baton up: stopped\n";
+  return 0;
+}
+
+}  // namespace baton::cli
