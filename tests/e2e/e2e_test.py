@@ -248,5 +248,44 @@ class E2E(unittest.TestCase):
         self.assertIn("resumed from step", logs)
 
 
+class Up(unittest.TestCase):
+    """`baton up`: control plane and local agent in one process, stopped by Ctrl-C."""
+
+    def test_up_runs_a_job_and_stops_cleanly_on_sigint(self):
+        tmp = tempfile.mkdtemp(prefix="baton-up-")
+        out_path = os.path.join(tmp, "up.out")
+        with open(out_path, "w") as out:
+            up = subprocess.Popen(
+                [os.path.join(BIN, "baton"), "up", "--data-dir", os.path.join(tmp, "state"),
+                 "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--fake-gpus", "2xH100",
+                 "--name", "local"], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        try:
+            def address():
+                for line in open(out_path):
+                    if "control plane (gRPC) at " in line:
+                        return line.split(" at ")[1].split(",")[0].strip()
+                if up.poll() is not None:
+                    raise AssertionError("baton up exited: " + open(out_path).read())
+                return None
+            server = wait_for("baton up's address", address)
+            self.assertIn("metrics at http://127.0.0.1:", open(out_path).read())
+            env = dict(os.environ, BATON_SERVER=server)
+            wait_for("local agent ready", lambda: "NODE_STATE_READY" in subprocess.run(
+                [os.path.join(BIN, "baton"), "nodes", "--output", "json"], env=env,
+                capture_output=True, text=True).stdout)
+            r = subprocess.run([os.path.join(BIN, "baton"), "run", "--wait", "--", "sh", "-c",
+                                "echo up-ok"], env=env, capture_output=True, text=True,
+                               timeout=DEADLINE_S)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            up.send_signal(signal.SIGINT)
+            self.assertEqual(up.wait(timeout=30), 0, open(out_path).read())
+            self.assertIn("baton up: stopped", open(out_path).read())
+        finally:
+            if up.poll() is None:
+                up.kill()
+                up.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
