@@ -1,5 +1,6 @@
 #include "baton/cli/client_commands.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>

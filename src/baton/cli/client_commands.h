@@ -10,7 +10,8 @@
 //   nodes / queues          the cluster's nodes and queues
 //
 // Each takes --server ADDR (else $BATON_SERVER, else 127.0.0.1:7070) and --output
-// table|json. Exit status: 0 success; 1 failure (unreachable server, gRPC error, bad spec
+// table|json: json prints protobuf JSON with the proto's field names, one object per line
+// (each item of a list; the created job for submit/run); `logs` always writes raw bytes. Exit status: 0 success; 1 failure (unreachable server, gRPC error, bad spec
 // file); 2 usage error; `wait` (and `run --wait`): 0 succeeded, the failed attempt's exit
 // code (1..255, else 1), 130 cancelled, 124 timed out.
 //
