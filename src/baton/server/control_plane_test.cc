@@ -405,3 +405,55 @@ TEST(ControlPlaneSqliteTest, JobsSurviveReopeningTheDatabase) {
 
 }  // namespace
 }  // namespace baton::server
+
+namespace baton::server {
+namespace {
+
+// A store whose writes fail while `full` is set, as on a full disk.
+class FullDiskStore : public store::MemoryStore {
+ public:
+  std::atomic<bool> full{false};
+  Result<store::TxnResult> Txn(const store::Txn& txn) override {
+    if (full.load()) return ResourceExhausted("database or disk is full");
+    return store::MemoryStore::Txn(txn);
+  }
+};
+
+TEST(ControlPlaneFaultTest, FullDiskRefusesNewJobsAndKeepsServingAcceptedOnes) {
+  FullDiskStore store;
+  ManualClock clock(Time(std::chrono::seconds(100)));
+  ControlPlane cp({}, &store, &clock);
+  ASSERT_TRUE(cp.Recover().ok());
+  auto submit = [&] {
+    std::promise<Result<v1::Job>> p;
+    cp.Submit(Spec(1, 1), [&](Result<v1::Job> r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  };
+  auto accepted = submit();
+  ASSERT_TRUE(accepted.ok());
+  store.full = true;
+  auto refused = submit();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(refused.status().message().find("disk is full"), std::string::npos);
+  // What was accepted is still served; the refused job does not exist.
+  EXPECT_TRUE(cp.Get(JobId(std::stoull(accepted->id()))).ok());
+  auto page = cp.List({}, 0, "");
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->jobs.size(), 1u);
+  // Transitions made while the disk is full are written once it has room again.
+  auto sink = std::make_shared<RecordingSink>();
+  auto session = cp.RegisterAgent(MakeRegister("node-a", 1), sink);
+  ASSERT_TRUE(session.ok());
+  cp.Tick();
+  cp.Flush();
+  EXPECT_TRUE(Starts(sink->Take()).empty());  // not durable yet: nothing sent
+  store.full = false;
+  cp.Tick();
+  cp.Flush();
+  EXPECT_EQ(Starts(sink->Take()).size(), 1u);
+  EXPECT_TRUE(submit().ok());
+}
+
+}  // namespace
+}  // namespace baton::server

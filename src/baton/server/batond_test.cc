@@ -1,0 +1,96 @@
+#include "baton/server/batond.h"
+
+#include <gtest/gtest.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <future>
+
+#include "baton/v1/jobs.grpc.pb.h"
+
+namespace baton::server {
+namespace {
+
+std::unique_ptr<Batond> StartMemoryBatond() {
+  BatondOptions opts;
+  opts.store = "memory";
+  opts.listen = "127.0.0.1:0";
+  opts.http_listen = "";
+  auto b = Batond::Start(opts);
+  EXPECT_TRUE(b.ok()) << b.status().ToString();
+  return b.ok() ? std::move(*b) : nullptr;
+}
+
+// Sends raw bytes as the request of `method`; returns the call's status.
+grpc::Status CallRaw(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                     const std::string& bytes) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) { done.set_value(s); });
+  return done.get_future().get();
+}
+
+TEST(BatondTest, GarbageAndOversizedRequestsAreRefusedAndServingGoesOn) {
+  auto b = StartMemoryBatond();
+  ASSERT_NE(b, nullptr);
+  auto channel = grpc::CreateChannel(b->grpc_address(), grpc::InsecureChannelCredentials());
+
+  // Bytes that are not a SubmitRequest.
+  grpc::Status garbage = CallRaw(channel, "/baton.v1.Jobs/Submit", std::string("\xff\xff\xff\x0f", 4));
+  EXPECT_FALSE(garbage.ok());
+  // A message over the 4 MiB limit.
+  grpc::Status huge = CallRaw(channel, "/baton.v1.Jobs/Submit", std::string(5 << 20, 'x'));
+  EXPECT_EQ(huge.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // An unknown method.
+  EXPECT_EQ(CallRaw(channel, "/baton.v1.Jobs/Nope", "").error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+
+  auto stub = v1::Jobs::NewStub(channel);
+  {
+    grpc::ClientContext ctx;
+    v1::SubmitRequest req;
+    req.mutable_spec()->set_gpus_per_task("1.5");
+    v1::SubmitResponse resp;
+    grpc::Status s = stub->Submit(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(s.error_message().find("spec.gpus_per_task"), std::string::npos);
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::GetJobRequest req;
+    req.set_id("not-a-number");
+    v1::Job resp;
+    grpc::Status s = stub->Get(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  // Still serving.
+  grpc::ClientContext ctx;
+  v1::SubmitRequest req;
+  req.mutable_spec()->add_command("true");
+  v1::SubmitResponse resp;
+  ASSERT_TRUE(stub->Submit(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.job().id(), "1");
+  EXPECT_EQ(resp.job().state(), v1::JOB_STATE_PENDING);
+}
+
+TEST(BatondTest, SecondBatondOnOneDataDirIsRefused) {
+  const std::string dir = ::testing::TempDir() + "/batond_lock_test";
+  BatondOptions opts;
+  opts.data_dir = dir;
+  opts.listen = "127.0.0.1:0";
+  opts.http_listen = "127.0.0.1:0";
+  auto first = Batond::Start(opts);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto second = Batond::Start(opts);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find("in use"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace baton::server
