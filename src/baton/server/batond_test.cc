@@ -4,6 +4,8 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include <httplib.h>
+
 #include <future>
 
 #include "baton/v1/jobs.grpc.pb.h"
@@ -77,6 +79,24 @@ TEST(BatondTest, GarbageAndOversizedRequestsAreRefusedAndServingGoesOn) {
   ASSERT_TRUE(stub->Submit(&ctx, req, &resp).ok());
   EXPECT_EQ(resp.job().id(), "1");
   EXPECT_EQ(resp.job().state(), v1::JOB_STATE_PENDING);
+}
+
+TEST(BatondTest, ServesHealthAndPrometheusMetrics) {
+  BatondOptions opts;
+  opts.store = "memory";
+  opts.listen = "127.0.0.1:0";
+  opts.http_listen = "127.0.0.1:0";
+  auto b = Batond::Start(opts);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  httplib::Client http("127.0.0.1", (*b)->http_port());
+  auto health = http.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  auto metrics = http.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->body.find("# TYPE baton_jobs_active gauge"), std::string::npos);
+  EXPECT_NE(metrics->body.find("baton_nodes{state=\"ready\"} 0"), std::string::npos);
 }
 
 TEST(BatondTest, SecondBatondOnOneDataDirIsRefused) {
