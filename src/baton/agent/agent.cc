@@ -157,6 +157,7 @@ int Agent::running_tasks() const {
 bool Agent::WaitForNoTasks(std::chrono::steady_clock::time_point deadline) const {
   std::unique_lock lock(mu_);
   return ended_cv_.wait_until(lock, deadline, [&] {
+    if (flushing_ || !outbox_.empty()) return false;
     for (const auto& [key, task] : tasks_) {
       if (!Ended(task)) return false;
     }
@@ -371,8 +372,12 @@ void Agent::Flush() {
     {
       std::lock_guard lock(mu_);
       batch.swap(outbox_);
+      flushing_ = !batch.empty();
+      if (!flushing_) {
+        ended_cv_.notify_all();  // WaitForNoTasks also waits for the reports to leave
+        return;
+      }
     }
-    if (batch.empty()) return;
     for (const auto& m : batch) {
       if (send_) send_(m);
     }

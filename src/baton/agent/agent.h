@@ -103,7 +103,8 @@ class Agent {
   void StopAll(Duration grace);
   // Tasks not yet ended.
   int running_tasks() const;
-  // Waits until no task is running or `deadline` passes; true when none is running.
+  // Waits until no task is running and every status has been handed to `send`, or
+  // `deadline` passes; true when none is running.
   bool WaitForNoTasks(std::chrono::steady_clock::time_point deadline) const;
   // Current status of every task the agent remembers, in (job, attempt, task) order.
   std::vector<v1::TaskStatus> Tasks() const;
@@ -158,6 +159,7 @@ class Agent {
   Time disconnected_since_;
   bool orphan_stopped_ = false;
   std::vector<v1::AgentMessage> outbox_;
+  bool flushing_ = false;  // a Flush is handing messages to send_
 
   std::mutex send_mu_;  // serialises Flush so messages leave in order
 };

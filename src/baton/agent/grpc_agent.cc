@@ -15,13 +15,15 @@
 
 namespace baton::agent {
 
-// One Connect call. Owned by gRPC from StartCall until OnDone, where it deletes itself;
-// it keeps its AgentConnection alive until then.
+// One Connect call. Owned by gRPC from StartCall until OnDone, where it deletes itself
+// and then tells its AgentConnection (which Shutdown keeps alive until then). It holds no
+// reference to the connection or the channel: dropping the last reference to a channel
+// on a gRPC callback thread makes gRPC shut its callback queue down from inside itself
+// (grpc/grpc#32584), which crashes.
 class AgentConnection::Stream final
     : public grpc::ClientBidiReactor<v1::AgentMessage, v1::Directive> {
  public:
-  Stream(std::shared_ptr<AgentConnection> owner, uint64_t generation)
-      : owner_(std::move(owner)), generation_(generation) {}
+  Stream(AgentConnection* owner, uint64_t generation) : owner_(owner), generation_(generation) {}
 
   uint64_t generation() const { return generation_; }
 
@@ -35,7 +37,7 @@ class AgentConnection::Stream final
   // Queues a write; one write is in flight at a time (a gRPC rule).
   void Enqueue(const v1::AgentMessage& message) {
     std::lock_guard lock(mu_);
-    if (broken_) return;
+    if (broken_ || closing_) return;
     out_.push_back(message);  // deque: references to queued elements stay valid
     if (!writing_) {
       writing_ = true;
@@ -44,6 +46,14 @@ class AgentConnection::Stream final
   }
 
   void Cancel() { context_.TryCancel(); }
+
+  // Half-closes once the queued writes are done.
+  void Close() {
+    std::lock_guard lock(mu_);
+    if (closing_) return;
+    closing_ = true;
+    if (!writing_ && !broken_) StartWritesDone();
+  }
 
   void OnWriteDone(bool ok) override {
     std::lock_guard lock(mu_);
@@ -56,6 +66,7 @@ class AgentConnection::Stream final
     }
     if (out_.empty()) {
       writing_ = false;
+      if (closing_) StartWritesDone();
     } else {
       StartWrite(&out_.front());
     }
@@ -68,12 +79,14 @@ class AgentConnection::Stream final
   }
 
   void OnDone(const grpc::Status& status) override {
-    owner_->OnStreamDone(this, status);
+    AgentConnection* owner = owner_;
+    uint64_t generation = generation_;
     delete this;
+    owner->OnStreamDone(generation, status);
   }
 
  private:
-  std::shared_ptr<AgentConnection> owner_;
+  AgentConnection* const owner_;
   const uint64_t generation_;
   grpc::ClientContext context_;
   v1::Directive in_;
@@ -81,6 +94,7 @@ class AgentConnection::Stream final
   std::deque<v1::AgentMessage> out_;
   bool writing_ = false;
   bool broken_ = false;
+  bool closing_ = false;  // WritesDone once out_ drains
 };
 
 std::shared_ptr<AgentConnection> AgentConnection::Create(std::shared_ptr<grpc::Channel> channel,
@@ -99,7 +113,8 @@ AgentConnection::AgentConnection(std::shared_ptr<grpc::Channel> channel, TimerTh
       heartbeat_(options.default_heartbeat),
       backoff_(options.initial_backoff) {}
 
-AgentConnection::~AgentConnection() = default;
+// A safety net: normally Shutdown ran already and this returns at once.
+AgentConnection::~AgentConnection() { Shutdown(); }
 
 void AgentConnection::Start(Agent* agent) {
   {
@@ -122,11 +137,15 @@ int AgentConnection::registrations() const {
 }
 
 void AgentConnection::Connect() {
-  // Built before taking mu_: the agent's lock is never taken under ours from here.
+  {
+    std::lock_guard lock(mu_);
+    if (shutting_down_) return;
+  }
+  // Built before taking mu_ again (BuildRegister may take a while with many tasks).
   v1::AgentMessage reg = agent_->BuildRegister();
   std::lock_guard lock(mu_);
   if (shutting_down_ || stream_ != nullptr) return;
-  auto* stream = new Stream(shared_from_this(), ++generation_);
+  auto* stream = new Stream(this, ++generation_);
   stream_ = stream;
   stream->Begin(reg);
 }
@@ -194,11 +213,11 @@ void AgentConnection::ScheduleTick() {
   });
 }
 
-void AgentConnection::OnStreamDone(Stream* stream, const grpc::Status& status) {
+void AgentConnection::OnStreamDone(uint64_t generation, const grpc::Status& status) {
   bool was_registered;
   {
     std::lock_guard lock(mu_);
-    if (stream != stream_) return;
+    if (stream_ == nullptr || generation != generation_) return;
     stream_ = nullptr;
     was_registered = registered_;
     registered_ = false;
@@ -224,18 +243,28 @@ void AgentConnection::OnStreamDone(Stream* stream, const grpc::Status& status) {
     reconnect_timer_ = timers_.ScheduleAfter(delay, [weak] {
       if (auto self = weak.lock()) self->Connect();
     });
+    // Under mu_: once it is released, Shutdown may return and the agent go away.
+    if (was_registered) agent_->OnDisconnected();
   }
-  if (was_registered) agent_->OnDisconnected();
 }
 
-void AgentConnection::Shutdown() {
-  std::unique_lock lock(mu_);
+void AgentConnection::BeginShutdown() {
+  std::lock_guard lock(mu_);
+  if (shutting_down_) return;  // once: the TimerThread may be gone by a second call
   shutting_down_ = true;
   timers_.Cancel(heartbeat_timer_);
   timers_.Cancel(reconnect_timer_);
   timers_.Cancel(tick_timer_);
-  if (stream_ != nullptr) stream_->Cancel();
-  done_cv_.wait(lock, [&] { return stream_ == nullptr; });
+  if (stream_ != nullptr) stream_->Close();
+}
+
+void AgentConnection::Shutdown(std::chrono::steady_clock::time_point flush_deadline) {
+  BeginShutdown();
+  std::unique_lock lock(mu_);
+  if (!done_cv_.wait_until(lock, flush_deadline, [&] { return stream_ == nullptr; })) {
+    stream_->Cancel();
+    done_cv_.wait(lock, [&] { return stream_ == nullptr; });
+  }
 }
 
 namespace {
@@ -295,7 +324,9 @@ Status RunSimulated(const AgentProcessOptions& o, std::stop_token stop) {
     for (auto& a : agents) a->StopAll(Duration(0));
     auto deadline = std::chrono::steady_clock::now() + Seconds(2);
     for (auto& a : agents) a->WaitForNoTasks(deadline);
-    for (auto& c : conns) c->Shutdown();
+    for (auto& c : conns) c->BeginShutdown();
+    auto flush_deadline = std::chrono::steady_clock::now() + Seconds(2);
+    for (auto& c : conns) c->Shutdown(flush_deadline);
     // The timer thread goes first: no callback reaches the launcher or the agents after.
     timers_owner.reset();
   }

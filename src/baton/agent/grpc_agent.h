@@ -43,7 +43,7 @@ struct ConnectionOptions {
 };
 
 // Create with AgentConnection::Create, give the agent a send function that calls Send,
-// then Start(agent). Call Shutdown before destroying the agent.
+// then Start(agent). Call Shutdown before destroying the agent or the connection.
 class AgentConnection : public std::enable_shared_from_this<AgentConnection> {
  public:
   static std::shared_ptr<AgentConnection> Create(std::shared_ptr<grpc::Channel> channel,
@@ -56,8 +56,13 @@ class AgentConnection : public std::enable_shared_from_this<AgentConnection> {
   // Sends a message on the current stream; dropped when there is none (Register on the
   // next stream reports the tasks' state then).
   void Send(const v1::AgentMessage& message);
-  // Stops reconnecting, cancels the stream and waits until it is finished.
-  void Shutdown();
+  // Stops reconnecting and half-closes the stream once what is queued has been written
+  // (so final task statuses reach the control plane). Returns at once.
+  void BeginShutdown();
+  // BeginShutdown, then waits for the control plane to end the stream until
+  // `flush_deadline`, cancels it after that, and returns once it is finished.
+  void Shutdown(std::chrono::steady_clock::time_point flush_deadline);
+  void Shutdown() { Shutdown(std::chrono::steady_clock::now() + std::chrono::seconds(2)); }
   // True between Registered and the end of that stream.
   bool registered() const;
   // Streams that reached Registered so far.
@@ -69,7 +74,8 @@ class AgentConnection : public std::enable_shared_from_this<AgentConnection> {
                   ConnectionOptions options);
   void Connect();
   void OnDirective(Stream* stream, const v1::Directive& directive);
-  void OnStreamDone(Stream* stream, const grpc::Status& status);
+  // The stream of `generation` is finished and deleted.
+  void OnStreamDone(uint64_t generation, const grpc::Status& status);
   void ScheduleHeartbeat(uint64_t generation);
   void ScheduleTick();
 

@@ -169,7 +169,13 @@ TEST_F(GrpcAgentTest, RegistersRunsATaskAndReconnects) {
     }
     return true;
   }));
-  EXPECT_TRUE(conn->registered() || conn->registrations() >= 2);
+  // The server saw the second Register; the agent sees the answer a moment later.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+  while (conn->registrations() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  EXPECT_EQ(conn->registrations(), 2);
+  EXPECT_TRUE(conn->registered());
   conn->Shutdown();
   fs::remove_all(dir);
 }

@@ -43,8 +43,10 @@ void TimerThread::Loop() {
       continue;
     }
     auto it = timers_.begin();
-    if (it->first.first > std::chrono::steady_clock::now()) {
-      cv_.wait_until(lock, it->first.first);
+    // A copy: the node can be cancelled (erased) while we wait.
+    const SteadyTime at = it->first.first;
+    if (at > std::chrono::steady_clock::now()) {
+      cv_.wait_until(lock, at);
       continue;
     }
     auto fn = std::move(it->second);
