@@ -1,9 +1,12 @@
 #include "baton/agent/agent.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
 #include <set>
 #include <system_error>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -81,6 +84,9 @@ v1::AgentMessage Agent::BuildRegister() {
   reg->set_log_endpoint(options_.log_endpoint);
   reg->set_rack(options_.rack);
   auto* inv = reg->mutable_inventory();
+  inv->set_cpus(static_cast<int32_t>(std::thread::hardware_concurrency()));
+  inv->set_memory_mib(static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE) /
+                      (1024 * 1024));
   for (const auto& g : inventory_.gpus) {
     auto* gpu = inv->add_gpus();
     gpu->set_index(g.index);

@@ -239,6 +239,9 @@ TEST_F(AgentTest, RegisterReportsRunningAndRecentlyEndedTasks) {
   EXPECT_EQ(reg.register_().agent_version(), "0.1.0");
   EXPECT_EQ(reg.register_().address(), "127.0.0.1");
   EXPECT_EQ(reg.register_().inventory().gpus_size(), 8);
+  EXPECT_EQ(reg.register_().inventory().gpus(3).index(), 3);
+  EXPECT_GT(reg.register_().inventory().cpus(), 0);
+  EXPECT_GT(reg.register_().inventory().memory_mib(), 0);
   ASSERT_EQ(reg.register_().tasks_size(), 2);
   EXPECT_EQ(reg.register_().tasks(0).job_id(), "quick");
   EXPECT_EQ(reg.register_().tasks(0).state(), v1::TASK_STATE_EXITED);
