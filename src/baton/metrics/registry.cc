@@ -332,22 +332,10 @@ std::string FormatValue(double value) {
   return std::string(buf, end);
 }
 
-std::string EscapeHelp(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if (c == '\\') {
-      out.append("\\\\");
-    } else if (c == '\n') {
-      out.append("\\n");
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
+namespace {
 
-std::string EscapeLabelValue(std::string_view text) {
+// Help text escapes backslash and newline; label values also escape the double quote.
+std::string Escape(std::string_view text, bool quote) {
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
@@ -355,7 +343,7 @@ std::string EscapeLabelValue(std::string_view text) {
       out.append("\\\\");
     } else if (c == '\n') {
       out.append("\\n");
-    } else if (c == '"') {
+    } else if (quote && c == '"') {
       out.append("\\\"");
     } else {
       out.push_back(c);
@@ -363,6 +351,12 @@ std::string EscapeLabelValue(std::string_view text) {
   }
   return out;
 }
+
+}  // namespace
+
+std::string EscapeHelp(std::string_view text) { return Escape(text, false); }
+
+std::string EscapeLabelValue(std::string_view text) { return Escape(text, true); }
 
 namespace {
 bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }

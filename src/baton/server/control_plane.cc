@@ -549,7 +549,6 @@ void ControlPlane::RebuildScheduler(Time now) {
     sched_->mutable_state().SetSchedulable(id, members[i]->state == v1::NODE_STATE_READY);
   }
   // Book what runs (or is still stopping) first, then queue the rest in submit order.
-  for (JobId id : active_) jobs_.at(id)->in_sched = false;
   std::vector<JobEntry*> to_queue;
   for (auto& [id, ep] : jobs_) {
     JobEntry& e = *ep;
