@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "baton/common/quantity.h"
+
 namespace baton::agent {
 namespace {
 
@@ -262,6 +264,18 @@ void Agent::StartTaskLocked(const v1::StartTask& start) {
     }
   }
   const int ranks = std::max(1, start.ranks());
+  // The task's limits are shared evenly by its ranks: each rank has its own cgroup.
+  ProcessLimits limits;
+  if (!start.cpus().empty()) {
+    auto cpus = Quantity::Parse(start.cpus());
+    if (!cpus.ok() || *cpus < Quantity()) return fail("invalid cpus \"" + start.cpus() + "\"");
+    limits.cpu_max_cores = static_cast<double>(cpus->milli()) / Quantity::kScale / ranks;
+  }
+  if (start.memory_bytes() < 0) {
+    return fail(fmt::format("invalid memory_bytes {}", start.memory_bytes()));
+  }
+  limits.memory_max_bytes = start.memory_bytes() / ranks;
+  if (start.memory_bytes() > 0 && limits.memory_max_bytes == 0) limits.memory_max_bytes = 1;
   std::filesystem::path dir;
   if (!options_.simulated) {
     std::error_code ec;
@@ -290,6 +304,7 @@ void Agent::StartTaskLocked(const v1::StartTask& start) {
     spec.cgroup_name = fmt::format("{}.{}.{}.r{}", start.job_id(), start.attempt(),
                                    start.task_index(), r);
     spec.simulate_duration = std::chrono::milliseconds(start.simulate_duration_ms());
+    spec.limits = limits;
     auto pid = launcher_.Start(
         spec, [this, key, r](ProcessId, int code) { OnRankExit(key, r, code); });
     if (!pid.ok()) {

@@ -112,6 +112,31 @@ v1::Directive Stop(const std::string& job, int grace_s) {
   return d;
 }
 
+// A launcher that records every ProcessSpec and runs it with a real launcher.
+class RecordingLauncher final : public Launcher {
+ public:
+  explicit RecordingLauncher(Launcher& inner) : inner_(inner) {}
+  Result<ProcessId> Start(const ProcessSpec& spec, ExitCallback on_exit) override {
+    {
+      std::lock_guard lock(mu_);
+      specs_.push_back(spec);
+    }
+    return inner_.Start(spec, std::move(on_exit));
+  }
+  Status Stop(ProcessId id, Duration grace) override { return inner_.Stop(id, grace); }
+  Status Signal(ProcessId id, int signal) override { return inner_.Signal(id, signal); }
+  std::optional<int> ExitCode(ProcessId id) override { return inner_.ExitCode(id); }
+  std::vector<ProcessSpec> specs() {
+    std::lock_guard lock(mu_);
+    return specs_;
+  }
+
+ private:
+  Launcher& inner_;
+  std::mutex mu_;
+  std::vector<ProcessSpec> specs_;
+};
+
 class AgentTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -342,6 +367,41 @@ TEST_F(SimulatedAgentTest, OrphanedTasksAreStoppedAfterTheGrace) {
   agent_->Tick();
   launcher_.Poll();
   EXPECT_EQ(agent_->running_tasks(), 1);
+}
+
+// The task's CPU and memory limits reach the launcher, shared evenly by its ranks.
+TEST(AgentLimitsTest, TaskLimitsAreSplitAcrossRanks) {
+  ManualClock clock(TimeFromSeconds(1'000'000));
+  SimulatedLauncher sim(clock);
+  RecordingLauncher launcher(sim);
+  FakeGpuDiscovery gpus = FakeGpuDiscovery::FromSpec("8xH100").value();
+  Outbox outbox;
+  AgentOptions o;
+  o.node_name = "sim-0";
+  o.simulated = true;
+  Agent agent(o, gpus, launcher, clock, outbox.Fn());
+
+  auto d = Start("lim", {"train"}, 2);
+  d.mutable_start_task()->set_cpus("3");
+  d.mutable_start_task()->set_memory_bytes(int64_t{2} << 30);
+  agent.HandleDirective(d);
+  ASSERT_TRUE(outbox.WaitState(v1::TASK_STATE_RUNNING, "lim"));
+  auto specs = launcher.specs();
+  ASSERT_EQ(specs.size(), 2u);
+  for (const auto& s : specs) {
+    EXPECT_DOUBLE_EQ(s.limits.cpu_max_cores, 1.5);
+    EXPECT_EQ(s.limits.memory_max_bytes, int64_t{1} << 30);
+  }
+
+  auto bad = Start("bad", {"train"});
+  bad.mutable_start_task()->set_cpus("lots");
+  agent.HandleDirective(bad);
+  auto failed = outbox.WaitState(v1::TASK_STATE_FAILED_TO_START, "bad");
+  ASSERT_TRUE(failed);
+  EXPECT_THAT(failed->message(), HasSubstr("invalid cpus \"lots\""));
+  EXPECT_EQ(launcher.specs().size(), 2u);  // nothing started for it
+  agent.StopAll(Duration(0));
+  sim.Poll();
 }
 
 }  // namespace

@@ -27,6 +27,8 @@ Status ToProtoFieldPath(const Status& s) {
   if (field == "gpus") field = "gpus_per_task";
   if (field == "runtime") field = "estimated_runtime_s";
   if (field == "simulate_duration") field = "simulate_duration_ms";
+  if (field == "cpus") field = "cpus_per_task";
+  if (field == "memory") field = "memory_bytes_per_task";
   if (field.empty()) return Status(s.code(), fmt::format("spec: {}", msg));
   return Status(s.code(), fmt::format("spec.{}: {}", field, rest));
 }
@@ -81,6 +83,12 @@ Result<model::JobSpec> FromProto(const v1::JobSpec& proto) {
         kMaxEstimatedRuntimeS * 1000, proto.simulate_duration_ms()));
   }
   spec.simulate_duration = std::chrono::milliseconds(proto.simulate_duration_ms());
+  if (!proto.cpus_per_task().empty()) {
+    auto q = Quantity::Parse(proto.cpus_per_task());
+    if (!q.ok()) return q.status().WithPrefix("spec.cpus_per_task");
+    spec.cpus_per_task = *q;
+  }
+  spec.memory_bytes_per_task = proto.memory_bytes_per_task();
   BATON_RETURN_IF_ERROR(ToProtoFieldPath(model::ValidateJobSpec(spec)));
   return spec;
 }
@@ -105,6 +113,8 @@ v1::JobSpec ToProto(const model::JobSpec& spec) {
   proto.set_max_attempts(spec.max_attempts);
   proto.set_simulate_duration_ms(
       std::chrono::ceil<std::chrono::milliseconds>(spec.simulate_duration).count());
+  if (spec.cpus_per_task != Quantity()) proto.set_cpus_per_task(spec.cpus_per_task.ToString());
+  proto.set_memory_bytes_per_task(spec.memory_bytes_per_task);
   return proto;
 }
 

@@ -30,6 +30,8 @@ model::JobSpec FullSpec() {
   s.gang = false;
   s.estimated_runtime = Seconds(3600);
   s.command = {"python", "train.py", "--lr=3e-4"};
+  s.cpus_per_task = Quantity::FromMilli(2500);
+  s.memory_bytes_per_task = int64_t{64} << 30;
   return s;
 }
 
@@ -44,6 +46,8 @@ void ExpectSameSpec(const model::JobSpec& a, const model::JobSpec& b) {
   EXPECT_EQ(a.gang, b.gang);
   EXPECT_EQ(a.estimated_runtime, b.estimated_runtime);
   EXPECT_EQ(a.command, b.command);
+  EXPECT_EQ(a.cpus_per_task, b.cpus_per_task);
+  EXPECT_EQ(a.memory_bytes_per_task, b.memory_bytes_per_task);
 }
 
 TEST(ConvertJobSpec, RoundTripsFullSpec) {
@@ -51,6 +55,8 @@ TEST(ConvertJobSpec, RoundTripsFullSpec) {
   v1::JobSpec proto = ToProto(spec);
   EXPECT_EQ(proto.gpus_per_task(), "8");
   EXPECT_EQ(proto.estimated_runtime_s(), 3600);
+  EXPECT_EQ(proto.cpus_per_task(), "2.5");
+  EXPECT_EQ(proto.memory_bytes_per_task(), int64_t{64} << 30);
   auto back = FromProto(proto);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   ExpectSameSpec(spec, *back);
@@ -148,7 +154,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadField{"empty_gpu_type", [](v1::JobSpec& p) { p.add_gpu_types(""); },
                  "spec.gpu_types[2]"},
         BadField{"empty_preference", [](v1::JobSpec& p) { p.add_gpu_preference(""); },
-                 "spec.gpu_preference[1]"}),
+                 "spec.gpu_preference[1]"},
+        BadField{"cpus_unparsable", [](v1::JobSpec& p) { p.set_cpus_per_task("many"); },
+                 "spec.cpus_per_task"},
+        BadField{"cpus_negative", [](v1::JobSpec& p) { p.set_cpus_per_task("-1"); },
+                 "spec.cpus_per_task"},
+        BadField{"memory_negative", [](v1::JobSpec& p) { p.set_memory_bytes_per_task(-1); },
+                 "spec.memory_bytes_per_task"}),
     [](const ::testing::TestParamInfo<BadField>& info) { return info.param.label; });
 
 // Anything the protobuf parser accepts must either convert or give a clean error.

@@ -9,8 +9,10 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "baton/api/convert.h"
+#include "baton/common/quantity.h"
 #include "baton/spec/job_yaml.h"
 
 namespace baton::cli {
@@ -265,6 +267,15 @@ int RunRun(const ClientCommands& c, std::ostream& out, std::ostream& err) {
   for (const auto& a : c.run_command) spec.add_command(a);
   spec.set_ranks_per_task(c.run_ranks_per_task);
   spec.set_max_attempts(c.run_max_attempts);
+  spec.set_cpus_per_task(c.run_cpus);
+  if (!c.run_memory.empty()) {
+    auto bytes = ParseByteSize(c.run_memory);
+    if (!bytes.ok()) {
+      err << fmt::format("baton: run: --memory: {}\n", bytes.status().message());
+      return 2;
+    }
+    spec.set_memory_bytes_per_task(*bytes);
+  }
 
   auto cp = Dial(c.common, err);
   if (!cp) return 1;
@@ -344,6 +355,14 @@ void PrintJob(const v1::Job& job, Time now, std::ostream& out) {
     types += fmt::format(" (prefer {})", JoinStrings(s.gpu_preference(), ", "));
   }
   field("GPU types", types);
+  std::vector<std::string> limits;
+  if (!s.cpus_per_task().empty() && s.cpus_per_task() != "0") {
+    limits.push_back(fmt::format("{} CPU(s)", s.cpus_per_task()));
+  }
+  if (s.memory_bytes_per_task() > 0) {
+    limits.push_back(fmt::format("{} memory", FormatByteSize(s.memory_bytes_per_task())));
+  }
+  field("Limits", limits.empty() ? "none" : fmt::format("{} per task", fmt::join(limits, ", ")));
   field("Command", JoinStrings(s.command(), " "));
   std::vector<std::pair<std::string, std::string>> env(s.env().begin(), s.env().end());
   std::sort(env.begin(), env.end());  // the proto map has no stable order
@@ -527,6 +546,8 @@ void AddClientCommands(CLI::App& app, ClientCommands& c) {
   c.run->add_option("--env", c.run_env, "Environment NAME=VALUE (repeatable)")
       ->allow_extra_args(false);
   c.run->add_option("--max-attempts", c.run_max_attempts, "Attempts allowed to fail");
+  c.run->add_option("--cpus", c.run_cpus, "CPU limit per task (\"4\", \"0.5\"; default none)");
+  c.run->add_option("--memory", c.run_memory, "Memory limit per task (\"16Gi\", \"512Mi\")");
   c.run->add_flag("--wait", c.run_wait, "Wait for the job to end; exit status follows it");
   c.run->add_option("command", c.run_command, "What each rank runs (after --)")->required();
 

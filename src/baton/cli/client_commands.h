@@ -48,6 +48,8 @@ struct ClientCommands {
   int32_t run_priority = 0;
   std::vector<std::string> run_env;
   int32_t run_max_attempts = 0;
+  std::string run_cpus;
+  std::string run_memory;
   bool run_wait = false;
   std::vector<std::string> run_command;
 

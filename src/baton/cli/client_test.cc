@@ -157,7 +157,8 @@ TEST_F(ClientTest, RunBuildsSpecFromFlags) {
   Outcome o = Baton("run", {"--gpus", "4", "--gpu-type", "H100", "--nodes", "2",
                             "--ranks-per-task", "4", "--name", "ddp", "--queue", "team-a",
                             "--priority", "5", "--env", "A=1", "--env", "B=x=y",
-                            "--max-attempts", "3", "-o", "json", "--", "torchrun",
+                            "--max-attempts", "3", "--cpus", "12.5", "--memory", "64Gi",
+                            "-o", "json", "--", "torchrun",
                             "train.py", "--lr", "3"});
   ASSERT_EQ(o.code, 0) << o.err;
   auto items = JsonLines(o.out);
@@ -175,10 +176,19 @@ TEST_F(ClientTest, RunBuildsSpecFromFlags) {
   EXPECT_EQ(s.gpu_types(0), "H100");
   EXPECT_EQ(s.ranks_per_task(), 4);
   EXPECT_EQ(s.max_attempts(), 3);
+  EXPECT_EQ(s.cpus_per_task(), "12.5");
+  EXPECT_EQ(s.memory_bytes_per_task(), int64_t{64} << 30);
   EXPECT_EQ(s.env().at("A"), "1");
   EXPECT_EQ(s.env().at("B"), "x=y");
   ASSERT_EQ(s.command_size(), 4);
   EXPECT_EQ(s.command(2), "--lr");
+}
+
+TEST_F(ClientTest, RunRefusesABadMemorySize) {
+  Outcome o = Baton("run", {"--memory", "lots", "--", "/bin/true"});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_THAT(o.err, HasSubstr("--memory: 'lots' is not a byte size"));
+  EXPECT_FALSE(fake_->job("1").has_value());
 }
 
 TEST_F(ClientTest, RunNamesJobAfterCommandAndReturnsAtOnce) {

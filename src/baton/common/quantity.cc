@@ -53,4 +53,50 @@ std::string Quantity::ToString() const {
   return fmt::format("{}{}.{:0{}}", sign, m / kScale, frac, digits);
 }
 
+Result<int64_t> ParseByteSize(std::string_view text) {
+  struct Suffix {
+    std::string_view name;
+    int64_t factor;
+  };
+  static constexpr Suffix kSuffixes[] = {
+      {"Ki", int64_t{1} << 10}, {"Mi", int64_t{1} << 20}, {"Gi", int64_t{1} << 30},
+      {"Ti", int64_t{1} << 40}, {"Pi", int64_t{1} << 50}, {"k", 1000},
+      {"K", 1000},              {"M", 1000000},           {"G", 1000000000},
+      {"T", 1000000000000},     {"P", 1000000000000000}};
+  const std::string bad = fmt::format(
+      "'{}' is not a byte size; use bytes or a suffix Ki, Mi, Gi, Ti (or k, M, G, T): 512Mi, 16Gi",
+      text);
+  std::string_view number = text;
+  int64_t factor = 1;
+  for (const Suffix& s : kSuffixes) {
+    if (text.size() > s.name.size() && text.ends_with(s.name)) {
+      number = text.substr(0, text.size() - s.name.size());
+      factor = s.factor;
+      break;
+    }
+  }
+  if (number.empty() || number[0] == '-' || number[0] == '+') return InvalidArgument(bad);
+  Result<Quantity> q = Quantity::Parse(number);
+  if (!q.ok()) return InvalidArgument(bad);
+  // milli-units x factor must be a whole number of bytes and fit in int64.
+  const __int128 milli_bytes = static_cast<__int128>(q->milli()) * factor;
+  if (milli_bytes % Quantity::kScale != 0) {
+    return InvalidArgument(fmt::format("'{}' is not a whole number of bytes", text));
+  }
+  const __int128 bytes = milli_bytes / Quantity::kScale;
+  if (bytes > INT64_MAX) return InvalidArgument(fmt::format("'{}' is too large", text));
+  return static_cast<int64_t>(bytes);
+}
+
+std::string FormatByteSize(int64_t bytes) {
+  static constexpr std::string_view kUnits[] = {"Ki", "Mi", "Gi", "Ti", "Pi"};
+  if (bytes == 0 || bytes % 1024 != 0) return std::to_string(bytes);
+  int unit = -1;
+  while (unit + 1 < 5 && bytes % 1024 == 0) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return fmt::format("{}{}", bytes, kUnits[unit]);
+}
+
 }  // namespace baton

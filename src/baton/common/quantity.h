@@ -43,4 +43,12 @@ class Quantity {
   int64_t milli_ = 0;
 };
 
+// Parses a byte size the way Kubernetes writes memory: a whole number of bytes ("1048576")
+// or a number with a binary (Ki, Mi, Gi, Ti, Pi) or decimal (k, K, M, G, T, P) suffix:
+// "512Mi", "16Gi", "1.5Gi", "2G". Fractions must come out to whole bytes. Errors name
+// nothing (the caller adds the field).
+Result<int64_t> ParseByteSize(std::string_view text);
+// The shortest exact form of a byte count with a binary suffix: 17179869184 -> "16Gi".
+std::string FormatByteSize(int64_t bytes);
+
 }  // namespace baton

@@ -52,6 +52,14 @@ Status ValidateJobSpec(const JobSpec& spec) {
     return InvalidArgument(fmt::format("max_attempts: must be between 1 and {}, got {}",
                                        kMaxAttemptsLimit, spec.max_attempts));
   }
+  if (spec.cpus_per_task < Quantity() || spec.cpus_per_task > Quantity::Whole(kMaxCpusPerTask)) {
+    return InvalidArgument(fmt::format("cpus: must be between 0 and {} (0 = no limit), got {}",
+                                       kMaxCpusPerTask, spec.cpus_per_task.ToString()));
+  }
+  if (spec.memory_bytes_per_task < 0 || spec.memory_bytes_per_task > kMaxMemoryBytesPerTask) {
+    return InvalidArgument(fmt::format("memory: must be between 0 and 1Pi (0 = no limit), got {}",
+                                       spec.memory_bytes_per_task));
+  }
   if (spec.simulate_duration < Duration::zero()) {
     return InvalidArgument("simulate_duration: must not be negative");
   }

@@ -25,6 +25,8 @@ constexpr int32_t kMaxRanksPerTask = 1024;
 constexpr int32_t kMaxAttemptsLimit = 1000;
 constexpr size_t kMaxCommandArgs = 4096;
 constexpr size_t kMaxEnvVars = 4096;
+constexpr int64_t kMaxCpusPerTask = 4096;
+constexpr int64_t kMaxMemoryBytesPerTask = int64_t{1} << 50;  // 1 PiB
 
 struct JobSpec {
   std::string name;                  // a person's label; need not be unique
@@ -47,6 +49,10 @@ struct JobSpec {
   int32_t max_attempts = 1;          // failed attempts allowed before the job fails
   // Simulated agents only: how long each task "runs" before exiting 0.
   Duration simulate_duration{0};
+  // Limits on each task (all its ranks together), enforced by the agent with cgroup v2
+  // (cpu.max, memory.max) where the machine allows; zero = no limit.
+  Quantity cpus_per_task;
+  int64_t memory_bytes_per_task = 0;
 };
 
 // Checks ranges and consistency; the message names the field ("tasks: must be > 0").

@@ -372,6 +372,8 @@ v1::StartTask ControlPlane::MakeStart(const JobEntry& e, int32_t task) const {
   st.set_ranks(spec.ranks_per_task);
   st.set_simulate_duration_ms(
       std::chrono::duration_cast<std::chrono::milliseconds>(spec.simulate_duration).count());
+  if (spec.cpus_per_task != Quantity()) st.set_cpus(spec.cpus_per_task.ToString());
+  st.set_memory_bytes(spec.memory_bytes_per_task);
   auto* env = st.mutable_env();
   for (const auto& [k, v] : spec.env) (*env)[k] = v;
   (*env)["BATON_JOB_ID"] = st.job_id();

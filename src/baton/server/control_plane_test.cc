@@ -160,6 +160,24 @@ TEST_F(ControlPlaneTest, JobRunsToSuccessWithTorchrunEnvironment) {
   EXPECT_EQ(cp_->Stats().gpus_allocated, 0);
 }
 
+TEST_F(ControlPlaneTest, StartTaskCarriesTheTaskLimits) {
+  auto sink = std::make_shared<RecordingSink>();
+  Connect("node-a", 8, sink);
+  sink->Take();
+  model::JobSpec limited = Spec(1, 1);
+  limited.cpus_per_task = Quantity::FromMilli(1500);
+  limited.memory_bytes_per_task = int64_t{8} << 30;
+  ASSERT_TRUE(SubmitSync(limited).ok());
+  ASSERT_TRUE(SubmitSync(Spec(1, 1)).ok());
+  Tick();
+  auto starts = Starts(sink->Take());
+  ASSERT_EQ(starts.size(), 2u);
+  EXPECT_EQ(starts[0].cpus(), "1.5");
+  EXPECT_EQ(starts[0].memory_bytes(), int64_t{8} << 30);
+  EXPECT_EQ(starts[1].cpus(), "");  // no limit
+  EXPECT_EQ(starts[1].memory_bytes(), 0);
+}
+
 TEST_F(ControlPlaneTest, GangSpansTwoAgentsAllOrNothing) {
   auto a = std::make_shared<RecordingSink>();
   auto b = std::make_shared<RecordingSink>();

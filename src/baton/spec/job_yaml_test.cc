@@ -114,6 +114,26 @@ TEST(JobParseTest, RuntimeSpellings) {
   EXPECT_EQ(ParseOne("runtime: '45'\n").estimated_runtime, Seconds(45));
 }
 
+TEST(JobParseTest, CpuAndMemoryLimits) {
+  JobSpec j = ParseOne("cpus: 4\nmemory: 16Gi\n");
+  EXPECT_EQ(j.cpus_per_task, Quantity::Whole(4));
+  EXPECT_EQ(j.memory_bytes_per_task, int64_t{16} << 30);
+  EXPECT_EQ(ParseOne("cpus: 0.5\nmemory: 1.5Gi\n").memory_bytes_per_task, int64_t{3} << 29);
+  EXPECT_EQ(ParseOne("memory: 2G\n").memory_bytes_per_task, 2000000000);
+  EXPECT_EQ(ParseOne("memory: 4096\n").memory_bytes_per_task, 4096);
+  JobSpec none = ParseOne("name: x\n");
+  EXPECT_EQ(none.cpus_per_task, Quantity());
+  EXPECT_EQ(none.memory_bytes_per_task, 0);
+  EXPECT_EQ(ParseError("memory: 16GB\n"),
+            "j.yaml:1: memory: '16GB' is not a byte size; use bytes or a suffix Ki, Mi, Gi, Ti "
+            "(or k, M, G, T): 512Mi, 16Gi");
+  EXPECT_EQ(ParseError("memory: 0.3\n"), "j.yaml:1: memory: '0.3' is not a whole number of bytes");
+  EXPECT_EQ(ParseError("name: x\ncpus: -2\n"),
+            "j.yaml:2: cpus: must be between 0 and 4096 (0 = no limit), got -2");
+  EXPECT_EQ(ParseError("memory: 2Pi\n"),
+            "j.yaml:1: memory: must be between 0 and 1Pi (0 = no limit), got 2251799813685248");
+}
+
 TEST(JobParseTest, GpuTypeAndCommandForms) {
   JobSpec j = ParseOne("gpu_type: A100-80GB\ncommand: python  -m  train\n");
   EXPECT_EQ(j.gpu_types, Strings{"A100-80GB"});
@@ -190,7 +210,7 @@ TEST(JobErrorTest, UnknownFields) {
   EXPECT_EQ(ParseError("name: x\nimage: ubuntu\n"),
             "j.yaml:2: image: unknown field; expected one of: name, queue, priority, tasks, "
             "gpus, gpu_type, gpu_preference, gang, runtime, command, env, ranks_per_task, "
-            "max_attempts, simulate_duration, jobs");
+            "max_attempts, simulate_duration, cpus, memory, jobs");
 }
 
 TEST(JobErrorTest, ListFileShape) {

@@ -385,6 +385,15 @@ Result<Duration> SpecReader::DurationValue(const Field& f) const {
   return d;
 }
 
+Result<int64_t> SpecReader::ByteSizeValue(const Field& f) const {
+  if (!f.node.IsScalar()) {
+    return Error(f, fmt::format("expected a byte size (512Mi, 16Gi), got {}", Describe(f.node)));
+  }
+  Result<int64_t> bytes = ParseByteSize(f.node.Scalar());
+  if (!bytes.ok()) return Error(f, bytes.status().message());
+  return bytes;
+}
+
 Result<std::vector<std::string>> SpecReader::StringList(const Field& f,
                                                         ScalarForm scalar_form) const {
   std::vector<std::string> out;

@@ -96,6 +96,8 @@ class SpecReader {
   Result<Quantity> QuantityValue(const Field& f) const;
   // A duration: a plain integer of seconds, or a string accepted by ParseDurationText.
   Result<Duration> DurationValue(const Field& f) const;
+  // A byte size: bytes or 512Mi, 16Gi, 2G (ParseByteSize).
+  Result<int64_t> ByteSizeValue(const Field& f) const;
   // A list of non-empty strings. A single scalar instead of a list is refused (kReject),
   // taken as a one-item list (kOneItem: `gpu_type: H100`), or split on whitespace
   // (kSplitOnWhitespace: `command: python train.py`).

@@ -105,6 +105,13 @@ CgroupV2 CgroupV2::Detect(const std::string& root_override) {
   return cg;
 }
 
+CgroupV2 CgroupV2::AtDirectory(const std::string& dir) {
+  CgroupV2 cg;
+  cg.available_ = true;
+  cg.root_ = dir;
+  return cg;
+}
+
 Result<std::string> CgroupV2::Create(const std::string& name,
                                      const ProcessLimits& limits) const {
   if (!available_) return FailedPrecondition("cgroups unavailable: " + reason_);

@@ -23,6 +23,10 @@ class CgroupV2 {
   // Probes the machine. `root_override`, when set, is used as the parent directory
   // instead of the agent's own group (for tests and for operators with a delegated tree).
   static CgroupV2 Detect(const std::string& root_override = "");
+  // Uses `dir` as the parent of the groups without probing anything: for tests, where a
+  // plain directory stands in for a delegated cgroup2 tree and the files written
+  // (memory.max, cpu.max, cgroup.procs) can be read back.
+  static CgroupV2 AtDirectory(const std::string& dir);
 
   bool available() const { return available_; }
   // Why cgroups are unavailable ("cgroup2 at /sys/fs/cgroup/unified lacks ...").

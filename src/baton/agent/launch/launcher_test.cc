@@ -221,6 +221,44 @@ TEST(CgroupV2Test, DetectNeverFailsAndSaysWhy) {
   EXPECT_EQ(exits.Wait(*id), 4);
 }
 
+// The limits reach the group's files. A plain directory stands in for cgroupfs (this
+// machine's cgroups may be hybrid), so what the launcher wrote can be read back.
+TEST(CgroupV2Test, LimitsAreWrittenToTheProcessGroup) {
+  const fs::path root = fs::temp_directory_path() / ("baton-cgroup-test-" + std::to_string(getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root);
+  {
+    ProcessLauncher launcher(ProcessLauncher::Options{.cgroups = CgroupV2::AtDirectory(root)});
+    Exits exits;
+    ProcessSpec spec;
+    spec.argv = {"/bin/sh", "-c", "exit 0"};
+    spec.cgroup_name = "7.1.0.r0";
+    spec.limits.memory_max_bytes = int64_t{3} << 29;  // 1.5 GiB
+    spec.limits.cpu_max_cores = 1.5;
+    auto id = launcher.Start(spec, exits.Callback());
+    ASSERT_TRUE(id.ok()) << id.status().ToString();
+    EXPECT_EQ(exits.Wait(*id), 0);
+
+    ProcessSpec unlimited;
+    unlimited.argv = {"/bin/sh", "-c", "exit 0"};
+    unlimited.cgroup_name = "8.1.0.r0";
+    auto id2 = launcher.Start(unlimited, exits.Callback());
+    ASSERT_TRUE(id2.ok()) << id2.status().ToString();
+    EXPECT_EQ(exits.Wait(*id2), 0);
+  }
+  auto read = [](const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  EXPECT_EQ(read(root / "7.1.0.r0" / "memory.max"), "1610612736");
+  EXPECT_EQ(read(root / "7.1.0.r0" / "cpu.max"), "150000 100000");
+  EXPECT_FALSE(fs::exists(root / "8.1.0.r0" / "memory.max"));  // no limit, no file
+  EXPECT_FALSE(fs::exists(root / "8.1.0.r0" / "cpu.max"));
+  fs::remove_all(root);
+}
+
 TEST(SimulatedLauncherTest, ExitsAtTheSimulatedDeadline) {
   ManualClock clock(TimeFromSeconds(1000));
   SimulatedLauncher launcher(clock);

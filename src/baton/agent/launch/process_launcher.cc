@@ -83,7 +83,9 @@ void NoteInLog(const std::string& log_path, const std::string& line) {
 ProcessLauncher::ProcessLauncher() : ProcessLauncher(Options{}) {}
 
 ProcessLauncher::ProcessLauncher(Options options) {
-  if (options.use_cgroups) {
+  if (options.cgroups) {
+    cgroups_ = *options.cgroups;
+  } else if (options.use_cgroups) {
     cgroups_ = CgroupV2::Detect(options.cgroup_root);
     if (cgroups_.available()) {
       spdlog::info("launcher: cgroup v2 limits under {}", cgroups_.root());

@@ -37,6 +37,8 @@ class ProcessLauncher final : public Launcher {
     bool use_cgroups = true;
     // Parent directory for the groups; empty = the agent's own group (see CgroupV2).
     std::string cgroup_root;
+    // When set, used as is instead of probing the machine (tests: CgroupV2::AtDirectory).
+    std::optional<CgroupV2> cgroups;
   };
 
   ProcessLauncher();
