@@ -106,5 +106,22 @@ TEST(RngTest, DistributionsHaveTheRightMean) {
   }
 }
 
+TEST(ByteSizeTest, ParsesAndFormats) {
+  EXPECT_EQ(*ParseByteSize("512Mi"), int64_t{512} << 20);
+  EXPECT_EQ(*ParseByteSize("1.5Gi"), int64_t{3} << 29);
+  EXPECT_EQ(*ParseByteSize("2k"), 2000);
+  EXPECT_EQ(*ParseByteSize("7"), 7);
+  EXPECT_FALSE(ParseByteSize("").ok());
+  EXPECT_FALSE(ParseByteSize("Gi").ok());
+  EXPECT_FALSE(ParseByteSize("-1Gi").ok());
+  EXPECT_FALSE(ParseByteSize("1.0001k").ok());  // finer than Quantity allows
+  EXPECT_FALSE(ParseByteSize("0.5").ok());      // half a byte
+  EXPECT_FALSE(ParseByteSize("9000000Pi").ok());  // overflows int64
+  EXPECT_EQ(FormatByteSize(int64_t{16} << 30), "16Gi");
+  EXPECT_EQ(FormatByteSize(1536), "1536");
+  EXPECT_EQ(FormatByteSize(int64_t{3} << 29), "1536Mi");
+  EXPECT_EQ(FormatByteSize(0), "0");
+}
+
 }  // namespace
 }  // namespace baton
