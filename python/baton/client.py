@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Iterator, List, Optional, Union
+from typing import Callable, Iterator, List, Optional, Union
 
 import grpc
 
-from baton.errors import BatonError, InvalidArgument, InvalidSpec, WaitTimeout, from_rpc_error
+from baton.errors import (InvalidArgument, InvalidSpec, Unavailable, WaitTimeout, WatchLost,
+                          from_rpc_error)
 from baton.spec import SpecLike, as_spec
 from baton.types import Job, JobEvent, JobState, Node, NodeState, Queue
 from baton.v1 import cluster_pb2, cluster_pb2_grpc, jobs_pb2, jobs_pb2_grpc, types_pb2
@@ -211,13 +212,19 @@ class Client:
         Follows the job's events, and re-reads it every `resync` seconds so that neither a
         missed event nor a control-plane restart leaves it waiting. Raises WaitTimeout
         (with the last known job) after `timeout` seconds, JobNotFound for an unknown id."""
-        job_id = _job_id(job)
+        return self._wait_until(_job_id(job), lambda j: j.done, "finish", timeout, resync)
+
+    def _wait_until(self, job_id: str, done: Callable[[Job], bool], what: str,
+                    timeout: Optional[float], resync: float) -> Job:
+        """Blocks until done(job) holds; see wait()."""
+        if resync <= 0:
+            raise InvalidArgument(f"resync: must be positive, got {resync}")
         deadline = None if timeout is None else time.monotonic() + timeout
         last: Optional[Job] = None
         while True:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
-                raise WaitTimeout(f"wait: job {job_id} did not finish within {timeout:g}s"
+                raise WaitTimeout(f"wait: job {job_id} did not {what} within {timeout:g}s"
                                   + (f" (still {last.state.value})" if last else ""), job=last)
             window = resync if remaining is None else min(resync, remaining)
             # The watch opens before the Get, so a change between the two is not missed.
@@ -225,26 +232,23 @@ class Client:
             try:
                 try:
                     last = self.get(job_id)
-                except BatonError as e:
-                    if e.code != "UNAVAILABLE":
-                        raise
-                    # The control plane is away (restarting?): retry until the deadline.
+                except Unavailable:
+                    # The control plane is away (restarting?): try again until the deadline.
                     if remaining is not None and remaining <= window:
                         raise
                     time.sleep(min(window, 0.2))
                     continue
-                if last.done:
+                if done(last):
                     return last
                 try:
                     for event in stream:
                         if event.job.id != job_id:
                             continue
                         last = event.job
-                        if last.done:
+                        if done(last):
                             return last
-                except BatonError as e:
-                    if e.code not in ("UNAVAILABLE", "RESOURCE_EXHAUSTED"):
-                        raise
+                except (Unavailable, WatchLost):
+                    pass  # re-read and watch again
             finally:
                 stream.close()
 
@@ -252,13 +256,22 @@ class Client:
                     offset: int = 0, follow: bool = True,
                     timeout: Optional[float] = None) -> LogStream:
         """One task rank's output (stdout and stderr as written) as byte chunks. With
-        `follow`, keeps streaming until the task ends. `attempt` 0 = the latest.
-        Raises LogsUnavailable when the job has not started or its agent serves no logs."""
+        `follow`, first waits for the job to start, then keeps streaming until the task
+        ends; `timeout` bounds both. `attempt` 0 = the latest. Raises LogsUnavailable when
+        the job has not started (without `follow`) or its agent serves no logs."""
         job_id = _job_id(job)
         for name, value in (("task", task), ("rank", rank), ("attempt", attempt),
                             ("offset", offset)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise InvalidArgument(f"{name}: must be a non-negative integer, got {value!r}")
+        if follow:
+            # Following from before the task starts: wait until it runs (or has ended), as
+            # the agent has no log to follow before that.
+            started = time.monotonic()
+            self._wait_until(job_id, lambda j: j.state is JobState.RUNNING or j.done, "start",
+                             timeout, 2.0)
+            if timeout is not None:
+                timeout = max(0.001, timeout - (time.monotonic() - started))
         call = self._jobs.Logs(types_pb2.LogsRequest(
             job_id=job_id, task_index=task, rank=rank, attempt=attempt, offset=offset,
             follow=follow), timeout=timeout)

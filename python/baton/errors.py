@@ -84,10 +84,12 @@ def from_rpc_error(err: grpc.RpcError, *, what: str = "", job_id: str = "",
     name = code.name if code is not None else "UNKNOWN"
     prefix = f"{what}: " if what else ""
     kw = dict(code=name, details=details)
-    if code == grpc.StatusCode.NOT_FOUND and job_id:
-        return JobNotFound(f"{prefix}job {job_id} not found", job_id=job_id, **kw)
+    if code == grpc.StatusCode.NOT_FOUND and logs and not details.startswith("job "):
+        # The job exists but its agent has no such log (not started there yet, wrong rank).
+        return LogsUnavailable(f"{prefix}{details}", **kw)
     if code == grpc.StatusCode.NOT_FOUND:
-        return JobNotFound(f"{prefix}{details}", **kw)
+        return JobNotFound(f"{prefix}{details or f'job {job_id} not found'}", job_id=job_id,
+                           **kw)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         cls = InvalidSpec if details.startswith("spec") else InvalidArgument
         return cls(f"{prefix}{details}", **kw)

@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(HERE))  # the SDK from the source tree
 
 import baton  # noqa: E402
 
-BIN = os.environ.get("BATON_BIN_DIR", os.path.join(ROOT, "build", "bin"))
+BIN = os.path.abspath(os.environ.get("BATON_BIN_DIR", os.path.join(ROOT, "build", "bin")))
 DEADLINE_S = 60
 
 

@@ -42,6 +42,7 @@ def test_a_failing_command_fails_with_its_exit_code(client, queue):
 
 
 def test_stream_logs_follows_until_the_task_ends(client, queue):
+    # Asked for right after submitting: the stream waits for the task to start.
     job = client.submit(JobSpec_lines(queue))
     with client.stream_logs(job, follow=True, timeout=60) as stream:
         data = b"".join(stream)
@@ -168,7 +169,9 @@ def test_nodes_and_queues(client, queue):
     assert set(nodes) == {"real", "sim-0", "sim-1"}
     assert all(n.state is baton.NodeState.READY for n in nodes.values())
     assert [g.model for g in nodes["real"].gpus] == [H100, H100]
-    assert len(nodes["sim-0"].gpus) == 4 and nodes["sim-0"].last_heartbeat is not None
+    assert len(nodes["sim-0"].gpus) == 4
+    wait_for("a heartbeat from sim-0", lambda: next(
+        n for n in client.nodes() if n.name == "sim-0").last_heartbeat is not None)
     assert nodes["sim-1"].gpus_idle + nodes["sim-1"].gpus_allocated == 4
     assert [n.name for n in client.nodes("ready")] == sorted(nodes)
     assert client.nodes(baton.NodeState.LOST) == []
