@@ -125,12 +125,12 @@ std::shared_ptr<const ServerMetrics::Scrape> ServerMetrics::Current() const {
   for (const auto& node : s->view.nodes) {
     const bool ready = node.state == v1::NODE_STATE_READY;
     for (const auto& g : node.gpus) {
-      AppendGpuTelemetry(g, {node.name, std::to_string(g.gpu.index()), g.gpu.uuid(),
-                             g.gpu.model()},
-                         ready, &s->gpu);
-      s->gpu.by_family["baton_gpu_allocated"].push_back(metrics::GaugeSample{
-          {node.name, std::to_string(g.gpu.index()), g.gpu.uuid(), g.gpu.model()},
-          g.allocated ? 1.0 : 0.0});
+      std::vector<std::string> labels = {node.name, std::to_string(g.gpu.index())};
+      AppendGpuTelemetry(g, labels, ready, &s->gpu);
+      s->gpu.by_family["baton_gpu_allocated"].push_back(
+          metrics::GaugeSample{labels, g.allocated ? 1.0 : 0.0});
+      s->gpu.by_family["baton_gpu_info"].push_back(metrics::GaugeSample{
+          {node.name, std::to_string(g.gpu.index()), g.gpu.uuid(), g.gpu.model()}, 1.0});
     }
   }
   scrape_ = std::move(s);
@@ -231,6 +231,9 @@ void ServerMetrics::Attach(const ControlPlane* cp, const std::atomic<int64_t>* l
       return it == s->gpu.by_family.end() ? std::vector<metrics::GaugeSample>{} : it->second;
     };
   };
+  reg.AddGaugeFamilyCallback("baton_gpu_info",
+                             "Always 1; labels name each GPU's UUID and model.",
+                             {"node", "gpu", "uuid", "model"}, per_gpu("baton_gpu_info"));
   reg.AddGaugeFamilyCallback("baton_gpu_allocated", "1 if the GPU is allocated to a task.",
                              GpuLabelNames(), per_gpu("baton_gpu_allocated"));
   for (const auto& [name, help] : GpuTelemetryFamilies()) {

@@ -105,8 +105,11 @@ TEST_F(ServerMetricsTest, JobsSchedulerGpusAndTelemetry) {
   cp_->Flush();
 
   const std::string text = registry_.Render();
-  const std::string gpu0 = "{node=\"n1\",gpu=\"0\",uuid=\"GPU-n1-0\",model=\"H100\"}";
-  const std::string gpu1 = "{node=\"n1\",gpu=\"1\",uuid=\"GPU-n1-1\",model=\"H100\"}";
+  const std::string gpu0 = "{node=\"n1\",gpu=\"0\"}";
+  const std::string gpu1 = "{node=\"n1\",gpu=\"1\"}";
+  EXPECT_EQ(Sample(text, "baton_gpu_info{node=\"n1\",gpu=\"1\",uuid=\"GPU-n1-1\","
+                         "model=\"H100\"}"),
+            "1");
   EXPECT_EQ(Sample(text, "baton_jobs{state=\"running\",queue=\"research\"}"), "1") << text;
   EXPECT_EQ(Sample(text, "baton_jobs_submitted_total"), "1");
   EXPECT_EQ(Sample(text, "baton_sched_decisions_total{decision=\"place\"}"), "1");
