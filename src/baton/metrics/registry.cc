@@ -98,12 +98,14 @@ std::vector<std::string> AllLabelNames(const Labels& const_labels,
 }
 
 // A gauge family whose samples come from a callback at scrape time.
-class CallbackGaugeFamily final : public FamilyBase {
+// A gauge or counter family whose samples a callback computes at scrape time.
+class CallbackFamily final : public FamilyBase {
  public:
-  CallbackGaugeFamily(std::string name, std::string help, std::vector<std::string> label_names,
-                      Labels const_labels, std::function<std::vector<GaugeSample>()> fn)
-      : FamilyBase(std::move(name), std::move(help), MetricType::kGauge,
-                   std::move(label_names), std::move(const_labels)),
+  CallbackFamily(std::string name, std::string help, MetricType type,
+                 std::vector<std::string> label_names, Labels const_labels,
+                 std::function<std::vector<GaugeSample>()> fn)
+      : FamilyBase(std::move(name), std::move(help), type, std::move(label_names),
+                   std::move(const_labels)),
         fn_(std::move(fn)) {}
 
  private:
@@ -295,9 +297,29 @@ void Registry::AddGaugeFamilyCallback(std::string_view name, std::string_view he
                                       std::vector<std::string> label_names,
                                       std::function<std::vector<GaugeSample>()> fn,
                                       Labels const_labels) {
-  std::unique_ptr<FamilyBase> fresh = std::make_unique<CallbackGaugeFamily>(
-      std::string(name), std::string(help), std::move(label_names), std::move(const_labels),
-      std::move(fn));
+  InsertCallback(std::make_unique<CallbackFamily>(std::string(name), std::string(help),
+                                                  MetricType::kGauge, std::move(label_names),
+                                                  std::move(const_labels), std::move(fn)));
+}
+
+void Registry::AddCounterCallback(std::string_view name, std::string_view help,
+                                  std::function<double()> fn, Labels const_labels) {
+  AddCounterFamilyCallback(
+      name, help, {},
+      [fn = std::move(fn)] { return std::vector<GaugeSample>{GaugeSample{{}, fn()}}; },
+      std::move(const_labels));
+}
+
+void Registry::AddCounterFamilyCallback(std::string_view name, std::string_view help,
+                                        std::vector<std::string> label_names,
+                                        std::function<std::vector<GaugeSample>()> fn,
+                                        Labels const_labels) {
+  InsertCallback(std::make_unique<CallbackFamily>(std::string(name), std::string(help),
+                                                  MetricType::kCounter, std::move(label_names),
+                                                  std::move(const_labels), std::move(fn)));
+}
+
+void Registry::InsertCallback(std::unique_ptr<FamilyBase> fresh) {
   {
     // A callback cannot be merged with an existing family: its function would be lost.
     std::lock_guard<std::mutex> lock(mu_);

@@ -146,7 +146,7 @@ class Family final : public FamilyBase {
   std::map<std::vector<std::string>, std::unique_ptr<Metric>> children_;  // guarded by mu_
 };
 
-// One sample a callback gauge family reports: label values (one per label name) and value.
+// One sample a callback family reports: label values (one per label name) and value.
 struct GaugeSample {
   std::vector<std::string> label_values;
   double value = 0;
@@ -184,6 +184,14 @@ class Registry {
                               std::vector<std::string> label_names,
                               std::function<std::vector<GaugeSample>()> fn,
                               Labels const_labels = {});
+  // Counters computed at scrape time, from a value that only grows (a count kept
+  // elsewhere); the same rules as the gauge callbacks.
+  void AddCounterCallback(std::string_view name, std::string_view help,
+                          std::function<double()> fn, Labels const_labels = {});
+  void AddCounterFamilyCallback(std::string_view name, std::string_view help,
+                                std::vector<std::string> label_names,
+                                std::function<std::vector<GaugeSample>()> fn,
+                                Labels const_labels = {});
 
   // The whole registry in the Prometheus text format 0.0.4.
   std::string Render() const;
@@ -192,6 +200,8 @@ class Registry {
   // Returns the existing family called `name` if it has the same shape (aborts if not), or
   // stores and returns `fresh`.
   FamilyBase* Insert(std::unique_ptr<FamilyBase> fresh);
+  // Stores a callback family; aborts if the name is taken.
+  void InsertCallback(std::unique_ptr<FamilyBase> fresh);
 
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<FamilyBase>, std::less<>> families_;  // guarded by mu_

@@ -109,6 +109,24 @@ TEST(RegistryTest, CallbackGauges) {
             "baton_queue_jobs{queue=\"research\"} 4\n");
 }
 
+TEST(RegistryTest, CallbackCounters) {
+  Registry r;
+  int64_t rounds = 2;
+  r.AddCounterCallback("baton_sched_rounds_total", "Rounds.", [&] { return double(rounds); });
+  r.AddCounterFamilyCallback("baton_sched_decisions_total", "Decisions.", {"decision"}, [] {
+    return std::vector<GaugeSample>{{{"wait"}, 7}, {{"place"}, 3}};
+  });
+  rounds = 5;
+  EXPECT_EQ(r.Render(),
+            "# HELP baton_sched_decisions_total Decisions.\n"
+            "# TYPE baton_sched_decisions_total counter\n"
+            "baton_sched_decisions_total{decision=\"place\"} 3\n"
+            "baton_sched_decisions_total{decision=\"wait\"} 7\n"
+            "# HELP baton_sched_rounds_total Rounds.\n"
+            "# TYPE baton_sched_rounds_total counter\n"
+            "baton_sched_rounds_total 5\n");
+}
+
 TEST(RegistryTest, SameShapeRegistersOnce) {
   Registry r;
   Counter& a = r.AddCounter("baton_a_total", "A.");

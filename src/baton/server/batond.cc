@@ -13,6 +13,7 @@
 #include "baton/metrics/http_server.h"
 #include "baton/metrics/registry.h"
 #include "baton/server/grpc_services.h"
+#include "baton/server/server_metrics.h"
 #include "baton/store/memory/memory_store.h"
 #include "baton/store/sqlite/sqlite_store.h"
 
@@ -23,12 +24,14 @@ struct Batond::Impl {
   int lock_fd = -1;
   SystemClock clock;
   std::unique_ptr<store::Store> store;
+  // Before cp: the control plane reports to `metrics` until it is destroyed.
+  metrics::Registry registry;
+  std::unique_ptr<ServerMetrics> metrics;
   std::unique_ptr<ControlPlane> cp;
   std::unique_ptr<JobsService> jobs;
   std::unique_ptr<ClusterService> cluster;
   std::unique_ptr<AgentService> agents;
   std::unique_ptr<grpc::Server> server;
-  metrics::Registry registry;
   metrics::HttpServer http;
   std::atomic<bool> stop{false};
   std::atomic<int64_t> loop_beats{0};
@@ -51,47 +54,6 @@ std::string Batond::grpc_address() const {
   if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
   return fmt::format("{}:{}", host, grpc_port_);
 }
-
-namespace {
-
-void AddMetrics(metrics::Registry& reg, ControlPlane* cp, std::atomic<int64_t>* beats) {
-  auto stat = [cp](auto field) { return [cp, field] { return double(field(cp->Stats())); }; };
-  reg.AddGaugeCallback("baton_jobs_submitted_total", "Jobs accepted since the start.",
-                       stat([](const ControlPlaneStats& s) { return s.submitted; }));
-  reg.AddGaugeCallback("baton_jobs_finished_total", "Jobs that reached a terminal state.",
-                       stat([](const ControlPlaneStats& s) { return s.finished; }));
-  reg.AddGaugeCallback("baton_jobs_active", "Jobs not in a terminal state.",
-                       stat([](const ControlPlaneStats& s) { return s.active; }));
-  reg.AddGaugeCallback("baton_jobs_pending", "Jobs waiting in the scheduler's queue.",
-                       stat([](const ControlPlaneStats& s) { return s.pending; }));
-  reg.AddGaugeCallback("baton_sched_rounds_total", "Scheduling rounds run.",
-                       stat([](const ControlPlaneStats& s) { return s.rounds; }));
-  reg.AddGaugeCallback("baton_sched_placed_total", "Jobs placed by the scheduler.",
-                       stat([](const ControlPlaneStats& s) { return s.placed; }));
-  reg.AddGaugeCallback("baton_sched_last_round_seconds", "Duration of the last round.",
-                       [cp] { return std::chrono::duration<double>(cp->Stats().last_round).count(); });
-  reg.AddGaugeCallback("baton_gpus_total", "GPUs on registered nodes.",
-                       stat([](const ControlPlaneStats& s) { return s.gpus_total; }));
-  reg.AddGaugeCallback("baton_gpus_allocated", "GPUs held by tasks.",
-                       stat([](const ControlPlaneStats& s) { return s.gpus_allocated; }));
-  reg.AddGaugeFamilyCallback("baton_nodes", "Nodes by state.", {"state"}, [cp] {
-    ControlPlaneStats s = cp->Stats();
-    return std::vector<metrics::GaugeSample>{
-        {{"ready"}, double(s.nodes_ready)},
-        {{"not-ready"}, double(s.nodes_not_ready)},
-        {{"lost"}, double(s.nodes_lost)}};
-  });
-  reg.AddGaugeCallback("baton_store_commits_total", "Store transactions (group commits).",
-                       stat([](const ControlPlaneStats& s) { return s.commits.batches; }));
-  reg.AddGaugeCallback("baton_store_writes_total", "Records written to the store.",
-                       stat([](const ControlPlaneStats& s) { return s.commits.writes; }));
-  reg.AddGaugeCallback("baton_store_failed_commits_total", "Store transactions that failed.",
-                       stat([](const ControlPlaneStats& s) { return s.commits.failed_batches; }));
-  reg.AddGaugeCallback("baton_loop_iterations_total", "Control loop iterations.",
-                       [beats] { return double(beats->load()); });
-}
-
-}  // namespace
 
 Result<std::unique_ptr<Batond>> Batond::Start(BatondOptions options) {
   std::unique_ptr<Batond> b(new Batond());
@@ -125,7 +87,10 @@ Result<std::unique_ptr<Batond>> Batond::Start(BatondOptions options) {
     return InvalidArgument(
         fmt::format("--store: '{}' is not a store; use sqlite or memory", options.store));
   }
+  d.metrics = std::make_unique<ServerMetrics>(&d.registry);
+  options.control_plane.observer = d.metrics.get();
   d.cp = std::make_unique<ControlPlane>(options.control_plane, d.store.get(), &d.clock);
+  d.metrics->Attach(d.cp.get(), &d.loop_beats);
   BATON_RETURN_IF_ERROR(d.cp->Recover());
   b->cp_ = d.cp.get();
 
@@ -146,7 +111,6 @@ Result<std::unique_ptr<Batond>> Batond::Start(BatondOptions options) {
   }
 
   if (!options.http_listen.empty()) {
-    AddMetrics(d.registry, d.cp.get(), &d.loop_beats);
     BATON_RETURN_IF_ERROR(metrics::ServeMetrics(d.http, d.registry));
     Impl* impl = &d;
     BATON_RETURN_IF_ERROR(d.http.Handle("/healthz", [impl](const metrics::HttpRequest&) {

@@ -21,7 +21,12 @@ ControlPlane::ControlPlane(ControlPlaneOptions options, store::Store* store, Clo
     : options_(std::move(options)),
       store_(store),
       clock_(clock),
-      committer_(store),
+      committer_(store, 4096,
+                 options_.observer == nullptr
+                     ? GroupCommitter::OnCommit()
+                     : [obs = options_.observer](Duration took, int64_t writes, bool ok) {
+                         obs->OnStoreWrite(took, writes, ok);
+                       }),
       rng_(options_.seed) {}
 
 ControlPlane::~ControlPlane() { committer_.Flush(); }
@@ -60,6 +65,9 @@ Status ControlPlane::Recover() {
     e->rec = *std::move(rec);
     const JobId id = e->rec.id;
     next_job_id_ = std::max(next_job_id_, id.value() + 1);
+    // Placed before the restart: its start latency was observed then (or is unknown).
+    e->started = !e->rec.attempts.empty();
+    CountJob(*e, +1);
     if (!model::IsTerminal(e->rec.state)) {
       active_.insert(id);
       if (const model::Attempt* a = model::OpenAttempt(e->rec)) {
@@ -200,6 +208,7 @@ void ControlPlane::Submit(model::JobSpec spec, JobDone done) {
                      auto owned = std::make_unique<JobEntry>(std::move(*pending));
                      JobEntry& entry = *owned;
                      jobs_[jid] = std::move(owned);
+                     CountJob(entry, +1);
                      active_.insert(jid);
                      stats_.submitted++;
                      SubmitToScheduler(entry, clock_->Now());
@@ -301,8 +310,16 @@ bool ControlPlane::Transition(JobEntry& e, const model::JobEventData& ev, Time n
                   next.status().message());
     return false;
   }
+  CountJob(e, -1);
   e.rec = *std::move(next);
+  CountJob(e, +1);
   const model::JobState after = e.rec.state;
+  if (after == model::JobState::kRunning && !e.started) {
+    e.started = true;
+    if (options_.observer) {
+      options_.observer->OnJobStarted(e.rec.spec.queue, now - e.rec.submit_time);
+    }
+  }
   if (after == model::JobState::kStarting) {
     starting_.insert(e.rec.id);
   } else {
@@ -481,6 +498,11 @@ void ControlPlane::RunRound(Time now) {
             [this, id, attempt] { SendStarts(id, attempt, {}); });
   }
   stats_.last_round = SystemClock().Now() - t0;
+  if (options_.observer) {
+    options_.observer->OnRound(stats_.last_round, result.examined,
+                               static_cast<int64_t>(result.placed.size()),
+                               static_cast<int64_t>(result.preempted.size()));
+  }
 }
 
 void ControlPlane::CheckTimeouts(Time now) {
@@ -599,6 +621,59 @@ ControlPlaneStats ControlPlane::Stats() const {
   if (sched_) s.gpus_allocated = sched_->state().AllocatedGpus();
   s.commits = committer_.stats();
   return s;
+}
+
+void ControlPlane::CountJob(const JobEntry& e, int64_t delta) {
+  auto key = std::make_pair(e.rec.state, e.rec.spec.queue);
+  auto it = job_counts_.try_emplace(std::move(key), 0).first;
+  it->second += delta;
+}
+
+ControlPlaneMetricsView ControlPlane::MetricsView() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const Time now = clock_->Now();
+  ControlPlaneMetricsView v;
+  for (const auto& [key, n] : job_counts_) {
+    v.jobs[{std::string(model::JobStateName(key.first)), key.second}] = n;
+  }
+  const bool no_fleet = !sched_ || !cluster_ || cluster_->nodes().empty();
+  for (JobId id : active_) {
+    const JobEntry& e = *jobs_.at(id);
+    if (e.rec.state != model::JobState::kPending) continue;
+    const char* reason = no_fleet                  ? "no-nodes"
+                         : !e.unplaceable.empty()  ? "unplaceable"
+                         : e.release_pending       ? "releasing"
+                         : e.in_sched              ? "resources"
+                                                   : "not-queued";
+    v.pending[{e.rec.spec.queue, reason}]++;
+  }
+  for (const auto& [name, n] : nodes_) {
+    ControlPlaneMetricsView::NodeView nv;
+    nv.name = name;
+    nv.state = n->state;
+    nv.connected = n->session != 0;
+    nv.since_heartbeat = std::max(Duration(0), now - n->last_seen);
+    if (nv.connected) v.agents_connected++;
+    uint64_t allocated = 0;
+    if (auto id = node_ids_.find(name); id != node_ids_.end() && sched_) {
+      const int total = cluster_->node(id->second).gpu_count();
+      allocated = ~sched_->state().free_mask(id->second) &
+                  (total >= 64 ? ~uint64_t{0} : (uint64_t{1} << total) - 1);
+    }
+    // The scheduler's bit i is the node's i-th GPU as registered (as in Nodes()).
+    for (int i = 0; i < n->info.gpus_size(); ++i) {
+      const v1::Gpu& g = n->info.gpus(i);
+      ControlPlaneMetricsView::GpuView gv;
+      gv.gpu = g;
+      gv.allocated = i < 64 && ((allocated >> i) & 1) != 0;
+      for (const v1::GpuTelemetry& t : n->telemetry) {
+        if (t.uuid() == g.uuid()) gv.telemetry = t;
+      }
+      nv.gpus.push_back(std::move(gv));
+    }
+    v.nodes.push_back(std::move(nv));
+  }
+  return v;
 }
 
 }  // namespace baton::server

@@ -51,6 +51,21 @@
 
 namespace baton::server {
 
+// Told of what happens inside the control plane, for metrics (see server_metrics.h). Called
+// with the ControlPlane's lock held or on the store's writer thread: must be quick, must
+// not block and must not call back into the ControlPlane. Not owned by the ControlPlane;
+// must outlive it.
+class ControlPlaneObserver {
+ public:
+  virtual ~ControlPlaneObserver() = default;
+  // One scheduling round: how long it took, jobs examined, placed and preempted.
+  virtual void OnRound(Duration took, int64_t examined, int64_t placed, int64_t preempted) = 0;
+  // A job reached running for the first time, `waited` after it was submitted.
+  virtual void OnJobStarted(const std::string& queue, Duration waited) = 0;
+  // One store transaction (a group commit) of `writes` records.
+  virtual void OnStoreWrite(Duration took, int64_t writes, bool ok) = 0;
+};
+
 struct ControlPlaneOptions {
   // Order and placement policy, as `baton sim --policy` takes them ("fifo+binpack").
   std::string policy = "fifo+binpack";
@@ -69,6 +84,8 @@ struct ControlPlaneOptions {
   int32_t master_port_base = 29500;
   int32_t master_port_span = 10000;
   uint64_t seed = 1;
+  // Told of rounds, job starts and store writes; nullptr = nobody.
+  ControlPlaneObserver* observer = nullptr;
 };
 
 // The outbound half of one agent's stream. Send must not block (queue and return).
@@ -82,6 +99,31 @@ struct JobFilter {
   std::string queue;                     // "" = any
   std::optional<model::JobState> state;  // nullopt = any
   std::optional<JobId> job;              // Watch only
+};
+
+// What the metrics endpoint reads at scrape time (ControlPlane::MetricsView()).
+struct ControlPlaneMetricsView {
+  // Every job the control plane holds, by (state name, queue).
+  std::map<std::pair<std::string, std::string>, int64_t> jobs;
+  // Pending jobs by (queue, reason): "no-nodes" (no agent with GPUs yet), "unplaceable"
+  // (can never fit the current fleet), "releasing" (the previous attempt's tasks are still
+  // stopping), "resources" (queued, waiting for GPUs to free up), "not-queued" (other).
+  std::map<std::pair<std::string, std::string>, int64_t> pending;
+  struct GpuView {
+    v1::Gpu gpu;  // index, uuid, model, memory_mib
+    bool allocated = false;
+    // From the node's last heartbeat; unset when it reported nothing for this GPU.
+    std::optional<v1::GpuTelemetry> telemetry;
+  };
+  struct NodeView {
+    std::string name;
+    v1::NodeState state = v1::NODE_STATE_UNSPECIFIED;
+    bool connected = false;     // has an agent stream now
+    Duration since_heartbeat{0};  // since the agent was last heard from
+    std::vector<GpuView> gpus;
+  };
+  std::vector<NodeView> nodes;  // by name
+  int64_t agents_connected = 0;
 };
 
 struct ControlPlaneStats {
@@ -158,6 +200,9 @@ class ControlPlane {
   };
   Result<LogTarget> FindLogs(JobId job, int32_t task, int32_t attempt) const;
   ControlPlaneStats Stats() const;
+  // Counts for the metrics endpoint; takes the lock once, for time linear in the active
+  // jobs and the nodes (terminal jobs are counted as they finish, not rescanned).
+  ControlPlaneMetricsView MetricsView() const;
 
  private:
   struct JobEntry;
@@ -187,6 +232,7 @@ class ControlPlane {
   void PersistNode(const NodeEntry& node);
   v1::Job Render(const JobEntry& e, Time now) const;
   bool Matches(const JobFilter& f, const JobEntry& e) const;
+  void CountJob(const JobEntry& e, int64_t delta);
 
   const ControlPlaneOptions options_;
   store::Store* store_;
@@ -217,6 +263,8 @@ class ControlPlane {
   int64_t event_sequence_ = 0;
 
   ControlPlaneStats stats_;
+  // Jobs by (state, queue), kept as they change, for MetricsView().
+  std::map<std::pair<model::JobState, std::string>, int64_t> job_counts_;
 };
 
 // Store layout.

@@ -132,6 +132,7 @@ Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
   node.session = next_session_++;
   node.sink = std::move(sink);
   node.last_seen = now;
+  node.telemetry.clear();  // the new stream's heartbeats report afresh
   sessions_[node.session] = &node;
   SetNodeState(node, v1::NODE_STATE_READY, "");
   PersistNode(node);
@@ -167,6 +168,7 @@ Status ControlPlane::OnAgentMessage(int64_t session, const v1::AgentMessage& msg
       *node.info.mutable_last_heartbeat() =
           google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
               now.time_since_epoch().count());
+      node.telemetry.assign(msg.heartbeat().gpus().begin(), msg.heartbeat().gpus().end());
       return Status::Ok();
     case v1::AgentMessage::kTaskStatus:
       HandleTaskStatus(node, msg.task_status(), now);

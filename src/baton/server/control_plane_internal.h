@@ -22,6 +22,7 @@ struct ControlPlane::JobEntry {
   bool release_pending = false;  // attempt over, GPUs held until its tasks are gone
   std::string unplaceable;       // why the current fleet can never run it, if so
   std::vector<std::function<void()>> deferred;  // waiting for a failed write to succeed
+  bool started = false;  // has reached running once (start latency is observed once)
 };
 
 struct ControlPlane::NodeEntry {
@@ -32,6 +33,8 @@ struct ControlPlane::NodeEntry {
   Time last_seen;
   int64_t session = 0;  // 0 = no stream
   std::shared_ptr<AgentSink> sink;
+  // GPU telemetry of the last heartbeat (whatever the agent reports), for metrics.
+  std::vector<v1::GpuTelemetry> telemetry;
 };
 
 }  // namespace baton::server

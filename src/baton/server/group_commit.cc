@@ -6,8 +6,8 @@
 
 namespace baton::server {
 
-GroupCommitter::GroupCommitter(store::Store* store, size_t max_batch)
-    : store_(store), max_batch_(std::max<size_t>(1, max_batch)) {
+GroupCommitter::GroupCommitter(store::Store* store, size_t max_batch, OnCommit on_commit)
+    : store_(store), max_batch_(std::max<size_t>(1, max_batch)), on_commit_(std::move(on_commit)) {
   writer_ = std::thread([this] { Run(); });
 }
 
@@ -81,12 +81,16 @@ void GroupCommitter::Run() {
       }
     }
     Status status;
+    const auto t0 = std::chrono::steady_clock::now();
     auto result = store_->Txn(txn);
+    const Duration took = std::chrono::duration_cast<Duration>(
+        std::chrono::steady_clock::now() - t0);
     if (!result.ok()) {
       status = result.status();
     } else if (!result->succeeded) {
       status = Internal("group commit: transaction without compares did not apply");
     }
+    if (on_commit_) on_commit_(took, static_cast<int64_t>(batch.size()), status.ok());
 
     for (Write& w : batch) {
       if (w.done) w.done(status);

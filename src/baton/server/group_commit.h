@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "baton/common/status.h"
+#include "baton/common/time.h"
 #include "baton/store/store.h"
 
 namespace baton::server {
@@ -39,9 +40,13 @@ struct GroupCommitStats {
 class GroupCommitter {
  public:
   using Done = std::function<void(const Status&)>;
+  // Told of each transaction: how long the store took, how many writes it carried and
+  // whether it succeeded (for metrics). Runs on the writer thread; must be quick.
+  using OnCommit = std::function<void(Duration took, int64_t writes, bool ok)>;
 
   // `max_batch` bounds one transaction's size; more waits for the next one.
-  explicit GroupCommitter(store::Store* store, size_t max_batch = 4096);
+  explicit GroupCommitter(store::Store* store, size_t max_batch = 4096,
+                          OnCommit on_commit = {});
   // Flushes what is queued, then stops the writer.
   ~GroupCommitter();
   GroupCommitter(const GroupCommitter&) = delete;
@@ -67,6 +72,7 @@ class GroupCommitter {
 
   store::Store* store_;
   const size_t max_batch_;
+  const OnCommit on_commit_;
   mutable std::mutex mu_;
   std::condition_variable cv_;        // writer waits for work
   std::condition_variable flushed_;   // Flush waits for completed_ to pass its ticket

@@ -1,0 +1,212 @@
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+JOB_STATE_CANCELLED: JobState
+JOB_STATE_FAILED: JobState
+JOB_STATE_PENDING: JobState
+JOB_STATE_RUNNING: JobState
+JOB_STATE_SCHEDULED: JobState
+JOB_STATE_STARTING: JobState
+JOB_STATE_SUCCEEDED: JobState
+JOB_STATE_UNSPECIFIED: JobState
+NODE_STATE_DRAINED: NodeState
+NODE_STATE_LOST: NodeState
+NODE_STATE_NOT_READY: NodeState
+NODE_STATE_READY: NodeState
+NODE_STATE_UNSPECIFIED: NodeState
+
+class Attempt(_message.Message):
+    __slots__ = ["assignments", "counts_toward_limit", "end_reason", "end_time", "exit_code", "failed_task", "number", "start_time", "task_exits"]
+    ASSIGNMENTS_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_TOWARD_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    END_REASON_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    FAILED_TASK_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    TASK_EXITS_FIELD_NUMBER: _ClassVar[int]
+    assignments: _containers.RepeatedCompositeFieldContainer[TaskAssignment]
+    counts_toward_limit: bool
+    end_reason: str
+    end_time: _timestamp_pb2.Timestamp
+    exit_code: int
+    failed_task: int
+    number: int
+    start_time: _timestamp_pb2.Timestamp
+    task_exits: _containers.RepeatedCompositeFieldContainer[TaskExit]
+    def __init__(self, number: _Optional[int] = ..., assignments: _Optional[_Iterable[_Union[TaskAssignment, _Mapping]]] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., exit_code: _Optional[int] = ..., end_reason: _Optional[str] = ..., counts_toward_limit: bool = ..., failed_task: _Optional[int] = ..., task_exits: _Optional[_Iterable[_Union[TaskExit, _Mapping]]] = ...) -> None: ...
+
+class Gpu(_message.Message):
+    __slots__ = ["index", "memory_mib", "model", "nvlink_domain", "uuid"]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_MIB_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    NVLINK_DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    memory_mib: int
+    model: str
+    nvlink_domain: int
+    uuid: str
+    def __init__(self, index: _Optional[int] = ..., uuid: _Optional[str] = ..., model: _Optional[str] = ..., memory_mib: _Optional[int] = ..., nvlink_domain: _Optional[int] = ...) -> None: ...
+
+class Job(_message.Message):
+    __slots__ = ["attempts", "end_time", "id", "reason", "spec", "start_time", "state", "submit_time"]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    SUBMIT_TIME_FIELD_NUMBER: _ClassVar[int]
+    attempts: _containers.RepeatedCompositeFieldContainer[Attempt]
+    end_time: _timestamp_pb2.Timestamp
+    id: str
+    reason: str
+    spec: JobSpec
+    start_time: _timestamp_pb2.Timestamp
+    state: JobState
+    submit_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., state: _Optional[_Union[JobState, str]] = ..., reason: _Optional[str] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., submit_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class JobSpec(_message.Message):
+    __slots__ = ["command", "env", "estimated_runtime_s", "gang", "gpu_preference", "gpu_types", "gpus_per_task", "max_attempts", "name", "priority", "queue", "ranks_per_task", "simulate_duration_ms", "tasks"]
+    class EnvEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    ENV_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_RUNTIME_S_FIELD_NUMBER: _ClassVar[int]
+    GANG_FIELD_NUMBER: _ClassVar[int]
+    GPUS_PER_TASK_FIELD_NUMBER: _ClassVar[int]
+    GPU_PREFERENCE_FIELD_NUMBER: _ClassVar[int]
+    GPU_TYPES_FIELD_NUMBER: _ClassVar[int]
+    MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_FIELD_NUMBER: _ClassVar[int]
+    RANKS_PER_TASK_FIELD_NUMBER: _ClassVar[int]
+    SIMULATE_DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    command: _containers.RepeatedScalarFieldContainer[str]
+    env: _containers.ScalarMap[str, str]
+    estimated_runtime_s: int
+    gang: bool
+    gpu_preference: _containers.RepeatedScalarFieldContainer[str]
+    gpu_types: _containers.RepeatedScalarFieldContainer[str]
+    gpus_per_task: str
+    max_attempts: int
+    name: str
+    priority: int
+    queue: str
+    ranks_per_task: int
+    simulate_duration_ms: int
+    tasks: int
+    def __init__(self, name: _Optional[str] = ..., queue: _Optional[str] = ..., priority: _Optional[int] = ..., tasks: _Optional[int] = ..., gpus_per_task: _Optional[str] = ..., gpu_types: _Optional[_Iterable[str]] = ..., gpu_preference: _Optional[_Iterable[str]] = ..., gang: bool = ..., estimated_runtime_s: _Optional[int] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ranks_per_task: _Optional[int] = ..., max_attempts: _Optional[int] = ..., simulate_duration_ms: _Optional[int] = ...) -> None: ...
+
+class LogChunk(_message.Message):
+    __slots__ = ["data", "offset"]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    offset: int
+    def __init__(self, data: _Optional[bytes] = ..., offset: _Optional[int] = ...) -> None: ...
+
+class LogsRequest(_message.Message):
+    __slots__ = ["attempt", "follow", "job_id", "offset", "rank", "task_index"]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    TASK_INDEX_FIELD_NUMBER: _ClassVar[int]
+    attempt: int
+    follow: bool
+    job_id: str
+    offset: int
+    rank: int
+    task_index: int
+    def __init__(self, job_id: _Optional[str] = ..., task_index: _Optional[int] = ..., rank: _Optional[int] = ..., attempt: _Optional[int] = ..., offset: _Optional[int] = ..., follow: bool = ...) -> None: ...
+
+class Node(_message.Message):
+    __slots__ = ["address", "cpus", "gpus", "gpus_allocated", "last_heartbeat", "memory_mib", "name", "pool", "rack", "reason", "state"]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    CPUS_FIELD_NUMBER: _ClassVar[int]
+    GPUS_ALLOCATED_FIELD_NUMBER: _ClassVar[int]
+    GPUS_FIELD_NUMBER: _ClassVar[int]
+    LAST_HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_MIB_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    RACK_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    cpus: int
+    gpus: _containers.RepeatedCompositeFieldContainer[Gpu]
+    gpus_allocated: int
+    last_heartbeat: _timestamp_pb2.Timestamp
+    memory_mib: int
+    name: str
+    pool: str
+    rack: str
+    reason: str
+    state: NodeState
+    def __init__(self, name: _Optional[str] = ..., gpus: _Optional[_Iterable[_Union[Gpu, _Mapping]]] = ..., rack: _Optional[str] = ..., pool: _Optional[str] = ..., state: _Optional[_Union[NodeState, str]] = ..., cpus: _Optional[int] = ..., memory_mib: _Optional[int] = ..., address: _Optional[str] = ..., last_heartbeat: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., gpus_allocated: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Queue(_message.Message):
+    __slots__ = ["gpus_in_use", "limit_gpus", "name", "parent", "pending_jobs", "priority", "quota_gpus", "running_jobs", "weight"]
+    GPUS_IN_USE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_GPUS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PENDING_JOBS_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_GPUS_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_JOBS_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    gpus_in_use: str
+    limit_gpus: str
+    name: str
+    parent: str
+    pending_jobs: int
+    priority: int
+    quota_gpus: str
+    running_jobs: int
+    weight: int
+    def __init__(self, name: _Optional[str] = ..., parent: _Optional[str] = ..., quota_gpus: _Optional[str] = ..., limit_gpus: _Optional[str] = ..., weight: _Optional[int] = ..., priority: _Optional[int] = ..., pending_jobs: _Optional[int] = ..., running_jobs: _Optional[int] = ..., gpus_in_use: _Optional[str] = ...) -> None: ...
+
+class TaskAssignment(_message.Message):
+    __slots__ = ["gpu_indices", "node", "task_index"]
+    GPU_INDICES_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    TASK_INDEX_FIELD_NUMBER: _ClassVar[int]
+    gpu_indices: _containers.RepeatedScalarFieldContainer[int]
+    node: str
+    task_index: int
+    def __init__(self, task_index: _Optional[int] = ..., node: _Optional[str] = ..., gpu_indices: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class TaskExit(_message.Message):
+    __slots__ = ["exit_code", "task_index"]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    TASK_INDEX_FIELD_NUMBER: _ClassVar[int]
+    exit_code: int
+    task_index: int
+    def __init__(self, task_index: _Optional[int] = ..., exit_code: _Optional[int] = ...) -> None: ...
+
+class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class NodeState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
