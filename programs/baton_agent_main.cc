@@ -21,7 +21,9 @@ int main(int argc, char** argv) {
   int orphan_grace_s = 600;
 
   CLI::App app{"baton-agent: baton's node agent"};
-  app.add_option("--server", o.server, "control plane address (host:port)")->required();
+  app.add_option("--server", o.server,
+                 "control plane address host:port (HA replicas: all of them, comma-separated)")
+      ->required();
   app.add_option("--name", o.name, "node name (default: hostname)");
   app.add_option("--fake-gpus", o.fake_gpus, "made-up GPUs instead of NVML, e.g. 8xH100");
   app.add_option("--simulate", o.simulate, "run N simulated agents named <name>-<i>");

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "baton/server/batond.h"
+#include "baton/store/etcd/etcd_client.h"
 
 namespace {
 volatile std::sig_atomic_t g_stop = 0;
@@ -22,7 +23,17 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--http", opts.http_listen, "HTTP address for /healthz and /metrics ('' = off)")
       ->capture_default_str();
-  app.add_option("--store", opts.store, "sqlite or memory")->capture_default_str();
+  app.add_option("--store", opts.store, "sqlite, memory or etcd")->capture_default_str();
+  std::string etcd_endpoints;
+  app.add_option("--etcd-endpoints", etcd_endpoints,
+                 "--store etcd: the etcd members' client addresses, host:port,host:port,...");
+  app.add_option("--etcd-prefix", opts.etcd_prefix, "--store etcd: key namespace in etcd")
+      ->capture_default_str();
+  app.add_option("--election-ttl", opts.election_ttl_seconds,
+                 "--store etcd: leader lease TTL in seconds (failover takes about this long)")
+      ->capture_default_str();
+  app.add_option("--advertise", opts.advertise,
+                 "--store etcd: this replica's gRPC address for clients (default: --listen)");
   app.add_option("--policy", opts.control_plane.policy, "Scheduling policy, e.g. fifo+binpack")
       ->capture_default_str();
   double lost_s = 10, not_ready_s = 4;
@@ -38,6 +49,14 @@ int main(int argc, char** argv) {
     std::cerr << "batond: --data-dir is required (or --store memory)\n";
     return 2;
   }
+  if (!etcd_endpoints.empty()) {
+    auto eps = baton::store::ParseEndpoints(etcd_endpoints, "--etcd-endpoints");
+    if (!eps.ok()) {
+      std::cerr << "batond: " << eps.status().message() << "\n";
+      return 2;
+    }
+    opts.etcd_endpoints = *eps;
+  }
   opts.control_plane.lost_after = baton::Duration(static_cast<int64_t>(lost_s * 1e6));
   opts.control_plane.not_ready_after = baton::Duration(static_cast<int64_t>(not_ready_s * 1e6));
 
@@ -48,6 +67,18 @@ int main(int argc, char** argv) {
   if (!b.ok()) {
     std::cerr << "batond: " << b.status().message() << "\n";
     return 1;
+  }
+  // --store etcd: a follower waits here until it leads (or is told to stop).
+  while (!g_stop && !(*b)->WaitUntilServing(std::chrono::milliseconds(200))) {
+    if ((*b)->WaitUntilDeposed(std::chrono::milliseconds(0))) break;
+  }
+  if (g_stop || !(*b)->deposed_reason().empty()) {
+    (*b)->Shutdown();
+    if (!(*b)->deposed_reason().empty()) {
+      std::cerr << "batond: " << (*b)->deposed_reason() << "\n";
+      return 3;
+    }
+    return 0;
   }
   std::cout << "batond: gRPC on " << (*b)->grpc_address();
   if ((*b)->http_port()) std::cout << ", HTTP on port " << (*b)->http_port();
@@ -61,8 +92,16 @@ int main(int argc, char** argv) {
       std::rename(tmp.c_str(), port_file.c_str());
     }
   }
-  while (!g_stop) pause();
+  // Deposed (--store etcd: the lease was lost): the state held here may be stale and every
+  // write already fails, so exit; a supervisor restarts this replica as a follower.
+  bool deposed = false;
+  while (!g_stop && !(deposed = (*b)->WaitUntilDeposed(std::chrono::milliseconds(200)))) {
+  }
   spdlog::info("batond: shutting down");
   (*b)->Shutdown();
+  if (deposed) {
+    std::cerr << "batond: leadership lost: " << (*b)->deposed_reason() << "; exiting\n";
+    return 3;
+  }
   return 0;
 }

@@ -12,6 +12,7 @@
 #include "baton/agent/launch/process_launcher.h"
 #include "baton/agent/launch/simulated_launcher.h"
 #include "baton/agent/log_service.h"
+#include "baton/common/server_target.h"
 
 namespace baton::agent {
 
@@ -379,8 +380,12 @@ Status RunReal(const AgentProcessOptions& o, std::stop_token stop) {
 
 }  // namespace
 
-Status RunAgentProcess(const AgentProcessOptions& options, std::stop_token stop) {
-  if (options.server.empty()) return InvalidArgument("--server: required");
+Status RunAgentProcess(const AgentProcessOptions& given, std::stop_token stop) {
+  if (given.server.empty()) return InvalidArgument("--server: required");
+  // Several addresses (HA replicas): the channel connects to the one that listens, the
+  // leader, and looks again when it goes.
+  AgentProcessOptions options = given;
+  BATON_ASSIGN_OR_RETURN(options.server, ServerTarget(given.server, "--server"));
   if (options.name.empty()) return InvalidArgument("--name: must not be empty");
   if (options.simulate < 0) return InvalidArgument("--simulate: must be >= 0");
   if (options.simulate > 0) return RunSimulated(options, stop);

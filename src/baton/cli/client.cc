@@ -8,6 +8,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "baton/common/quantity.h"
+#include "baton/common/server_target.h"
 
 namespace baton::cli {
 
@@ -23,7 +24,9 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Connect(
     const std::string& address, std::chrono::milliseconds timeout) {
   std::unique_ptr<ControlPlane> cp(new ControlPlane());
   cp->address_ = address;
-  cp->channel_ = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  // Several addresses (HA replicas): connect to the one that listens, the leader.
+  BATON_ASSIGN_OR_RETURN(std::string target, ServerTarget(address, "--server"));
+  cp->channel_ = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
   cp->jobs_ = v1::Jobs::NewStub(cp->channel_);
   cp->cluster_ = v1::Cluster::NewStub(cp->channel_);
 

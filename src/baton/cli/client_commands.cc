@@ -55,8 +55,8 @@ std::unique_ptr<ControlPlane> Dial(const ClientFlags& flags, std::ostream& err) 
 
 void AddCommonFlags(CLI::App* cmd, ClientFlags& f) {
   cmd->add_option("--server", f.server,
-                  "Control plane address host:port (default: $BATON_SERVER, else "
-                  "127.0.0.1:7070)");
+                  "Control plane address host:port, or every HA replica's, comma-separated "
+                  "(default: $BATON_SERVER, else 127.0.0.1:7070)");
   cmd->add_option("--output,-o", f.output, "Output format: table or json")
       ->check(CLI::IsMember({"table", "json"}));
 }

@@ -7,13 +7,16 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
 #include "baton/metrics/http_server.h"
 #include "baton/metrics/registry.h"
 #include "baton/server/grpc_services.h"
+#include "baton/server/leader_election.h"
 #include "baton/server/server_metrics.h"
+#include "baton/store/etcd/etcd_store.h"
 #include "baton/store/memory/memory_store.h"
 #include "baton/store/sqlite/sqlite_store.h"
 
@@ -38,6 +41,16 @@ struct Batond::Impl {
   std::thread loop;
   bool shut = false;
 
+  // store == "etcd" only.
+  store::EtcdStore* etcd_store = nullptr;
+  std::unique_ptr<LeaderElection> election;
+  std::thread campaign;
+  std::mutex role_mu;
+  std::condition_variable role_cv;
+  bool serving = false;
+  bool deposed = false;
+  std::string deposed_reason;
+
   ~Impl() {
     if (lock_fd >= 0) close(lock_fd);
   }
@@ -53,6 +66,48 @@ std::string Batond::grpc_address() const {
   std::string host = colon == std::string::npos ? l : l.substr(0, colon);
   if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
   return fmt::format("{}:{}", host, grpc_port_);
+}
+
+// store == "etcd": the store, fenced later with the epoch, and the election.
+Status Batond::OpenEtcd(BatondOptions& options, Impl& d) {
+  if (options.etcd_endpoints.empty()) {
+    return InvalidArgument("--etcd-endpoints: required with --store etcd");
+  }
+  if (options.advertise.empty()) {
+    const auto colon = options.listen.rfind(':');
+    if (colon == std::string::npos || options.listen.substr(colon + 1) == "0") {
+      return InvalidArgument(fmt::format(
+          "--listen: '{}' needs a fixed port with --store etcd (clients and agents list "
+          "every replica's address), or give --advertise",
+          options.listen));
+    }
+    options.advertise = options.listen;
+  }
+  if (options.election_ttl_seconds < 1) {
+    return InvalidArgument("--election-ttl: must be at least 1 second");
+  }
+  store::EtcdStoreOptions so;
+  so.etcd.endpoints = options.etcd_endpoints;
+  so.prefix = options.etcd_prefix;
+  auto st = store::EtcdStore::Open(so);
+  if (!st.ok()) return st.status().WithPrefix("--etcd-endpoints");
+  d.etcd_store = st->get();
+  d.store = std::move(*st);
+  // The election's requests must answer well within one TTL.
+  store::EtcdOptions eo = so.etcd;
+  eo.request_timeout = std::chrono::milliseconds(
+      std::max<int64_t>(300, options.election_ttl_seconds * 1000 / 3));
+  BATON_ASSIGN_OR_RETURN(auto client, store::EtcdClient::Create(eo));
+  LeaderElectionOptions lo;
+  lo.key = "baton-election/" + options.etcd_prefix;
+  lo.identity = options.advertise;
+  lo.ttl_seconds = options.election_ttl_seconds;
+  d.election = std::make_unique<LeaderElection>(std::move(client), lo);
+  if (!options.data_dir.empty() && options.control_plane.checkpoint_root.empty()) {
+    options.control_plane.checkpoint_root =
+        std::filesystem::absolute(options.data_dir).string() + "/checkpoints";
+  }
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<Batond>> Batond::Start(BatondOptions options) {
@@ -83,38 +138,36 @@ Result<std::unique_ptr<Batond>> Batond::Start(BatondOptions options) {
     }
   } else if (options.store == "memory") {
     d.store = std::make_unique<store::MemoryStore>();
+  } else if (options.store == "etcd") {
+    BATON_RETURN_IF_ERROR(OpenEtcd(options, d));
   } else {
     return InvalidArgument(
-        fmt::format("--store: '{}' is not a store; use sqlite or memory", options.store));
+        fmt::format("--store: '{}' is not a store; use sqlite, memory or etcd", options.store));
   }
   d.metrics = std::make_unique<ServerMetrics>(&d.registry);
   options.control_plane.observer = d.metrics.get();
+  d.options = options;
   d.cp = std::make_unique<ControlPlane>(options.control_plane, d.store.get(), &d.clock);
   d.metrics->Attach(d.cp.get(), &d.loop_beats);
-  BATON_RETURN_IF_ERROR(d.cp->Recover());
   b->cp_ = d.cp.get();
-
-  d.jobs = std::make_unique<JobsService>(d.cp.get());
-  d.cluster = std::make_unique<ClusterService>(d.cp.get());
-  d.agents = std::make_unique<AgentService>(d.cp.get());
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &b->grpc_port_);
-  builder.RegisterService(d.jobs.get());
-  builder.RegisterService(d.cluster.get());
-  builder.RegisterService(d.agents.get());
-  builder.SetMaxReceiveMessageSize(4 << 20);
-  d.server = builder.BuildAndStart();
-  if (!d.server || b->grpc_port_ == 0) {
-    return Status(StatusCode::kUnavailable,
-                  fmt::format("--listen: cannot listen on {} (in use or not a local address)",
-                              options.listen));
-  }
+  if (!d.election) BATON_RETURN_IF_ERROR(b->Serve());
 
   if (!options.http_listen.empty()) {
     BATON_RETURN_IF_ERROR(metrics::ServeMetrics(d.http, d.registry));
     Impl* impl = &d;
     BATON_RETURN_IF_ERROR(d.http.Handle("/healthz", [impl](const metrics::HttpRequest&) {
       metrics::HttpResponse r;
+      if (impl->election) {
+        std::lock_guard<std::mutex> lock(impl->role_mu);
+        if (!impl->serving || impl->deposed) {
+          const std::string leader = impl->election->leader();
+          r.status = 503;
+          r.body = impl->deposed ? fmt::format("deposed: {}\n", impl->deposed_reason)
+                                 : fmt::format("follower; leader: {}\n",
+                                               leader.empty() ? "none yet" : leader);
+          return r;
+        }
+      }
       r.body = "ok\n";
       auto rev = impl->store->Get("nodes/");
       if (!rev.ok()) {
@@ -128,6 +181,59 @@ Result<std::unique_ptr<Batond>> Batond::Start(BatondOptions options) {
     b->http_port_ = *port;
   }
 
+  if (d.election) {
+    // Campaign in the background; the winner serves (Serve) until deposed or shut down.
+    Batond* self = b.get();
+    d.campaign = std::thread([self] {
+      Impl& d = *self->impl_;
+      constexpr auto kForever = std::chrono::hours(24 * 365 * 100);
+      auto epoch = d.election->Campaign(kForever, [&d](const std::string& why) {
+        std::lock_guard<std::mutex> lock(d.role_mu);
+        d.deposed = true;
+        d.deposed_reason = why;
+        d.role_cv.notify_all();
+      });
+      if (!epoch.ok()) return;  // stopped
+      d.etcd_store->SetFence({d.election->key(), *epoch});
+      Status s = self->Serve();
+      std::lock_guard<std::mutex> lock(d.role_mu);
+      if (s.ok()) {
+        d.serving = true;
+      } else {
+        spdlog::error("batond: cannot serve as leader: {}", s.message());
+        d.deposed = true;
+        d.deposed_reason = "cannot serve as leader: " + s.message();
+      }
+      d.role_cv.notify_all();
+    });
+    spdlog::info("batond: campaigning for leadership as {} (etcd {}, lease ttl {} s)",
+                 options.advertise, fmt::join(options.etcd_endpoints, ","),
+                 options.election_ttl_seconds);
+  }
+  return b;
+}
+
+Status Batond::Serve() {
+  Impl& d = *impl_;
+  const BatondOptions& options = d.options;
+  BATON_RETURN_IF_ERROR(d.cp->Recover());
+
+  d.jobs = std::make_unique<JobsService>(d.cp.get());
+  d.cluster = std::make_unique<ClusterService>(d.cp.get());
+  d.agents = std::make_unique<AgentService>(d.cp.get());
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &grpc_port_);
+  builder.RegisterService(d.jobs.get());
+  builder.RegisterService(d.cluster.get());
+  builder.RegisterService(d.agents.get());
+  builder.SetMaxReceiveMessageSize(4 << 20);
+  d.server = builder.BuildAndStart();
+  if (!d.server || grpc_port_ == 0) {
+    return Status(StatusCode::kUnavailable,
+                  fmt::format("--listen: cannot listen on {} (in use or not a local address)",
+                              options.listen));
+  }
+
   d.loop = std::thread([impl = &d] {
     while (!impl->stop.load()) {
       impl->cp->WaitForWork(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -137,9 +243,28 @@ Result<std::unique_ptr<Batond>> Batond::Start(BatondOptions options) {
       impl->loop_beats.fetch_add(1);
     }
   });
-  spdlog::info("batond serving gRPC on port {}{}", b->grpc_port_,
-               b->http_port_ ? fmt::format(", HTTP on port {}", b->http_port_) : "");
-  return b;
+  spdlog::info("batond serving gRPC on port {}{}", grpc_port_,
+               http_port_ ? fmt::format(", HTTP on port {}", http_port_) : "");
+  return Status::Ok();
+}
+
+bool Batond::WaitUntilServing(std::chrono::milliseconds timeout) {
+  Impl& d = *impl_;
+  if (!d.election) return true;
+  std::unique_lock<std::mutex> lock(d.role_mu);
+  return d.role_cv.wait_for(lock, timeout, [&] { return d.serving || d.deposed; }) &&
+         d.serving && !d.deposed;
+}
+
+bool Batond::WaitUntilDeposed(std::chrono::milliseconds timeout) {
+  Impl& d = *impl_;
+  std::unique_lock<std::mutex> lock(d.role_mu);
+  return d.role_cv.wait_for(lock, timeout, [&] { return d.deposed; });
+}
+
+std::string Batond::deposed_reason() const {
+  std::lock_guard<std::mutex> lock(impl_->role_mu);
+  return impl_->deposed_reason;
 }
 
 void Batond::Shutdown() {
@@ -147,12 +272,16 @@ void Batond::Shutdown() {
   if (d.shut) return;
   d.shut = true;
   d.http.Stop();
+  if (d.election) d.election->Stop();  // ends a campaign in progress
+  if (d.campaign.joinable()) d.campaign.join();
   if (d.server) d.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   d.stop.store(true);
   if (d.cp) d.cp->Wake();
   if (d.loop.joinable()) d.loop.join();
   if (d.cp) d.cp->Flush();
   if (d.server) d.server->Wait();
+  // Written everything it acknowledged: hand over at once rather than after the TTL.
+  if (d.election) d.election->Resign();
 }
 
 }  // namespace baton::server

@@ -5,6 +5,13 @@
 // The data directory holds state.db (SQLite, WAL) and checkpoints/; a LOCK file (flock)
 // keeps two control planes off one directory.
 //
+// With store == "etcd" several replicas share one etcd cluster (docs/ha.md): each
+// campaigns (LeaderElection); a follower serves only HTTP (/healthz names the leader) and
+// does not open its gRPC port, so clients and agents given every replica's address reach
+// the leader; the leader loads the state from etcd, fences every write with its epoch
+// and serves. A leader that loses its lease is deposed() and must exit: its in-memory
+// state may be stale, and its writes already fail.
+//
 // Thread-safety: Start and Shutdown from one thread; the rest is internally synchronised.
 #pragma once
 
@@ -12,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "baton/common/status.h"
 #include "baton/common/time.h"
@@ -23,7 +31,14 @@ struct BatondOptions {
   std::string data_dir;                  // required unless store == "memory"
   std::string listen = "127.0.0.1:7070";  // gRPC; port 0 picks one
   std::string http_listen = "127.0.0.1:7071";  // "" = no HTTP endpoint
-  std::string store = "sqlite";          // "sqlite" | "memory"
+  std::string store = "sqlite";          // "sqlite" | "memory" | "etcd"
+  // store == "etcd": the members' client addresses, the key namespace, the lease TTL of
+  // the leader election (failover takes about this long), and the address written into
+  // the election key ("" = `listen`, which then needs a fixed port).
+  std::vector<std::string> etcd_endpoints;
+  std::string etcd_prefix = "baton/";
+  int64_t election_ttl_seconds = 2;
+  std::string advertise;
   // How often the loop runs when nothing wakes it (node and start timeouts).
   Duration tick = std::chrono::milliseconds(200);
   ControlPlaneOptions control_plane;
@@ -37,6 +52,14 @@ class Batond {
   // Stops accepting calls, ends streams, stops the loop and flushes the store.
   void Shutdown();
 
+  // etcd: waits until this replica leads and serves gRPC (true) or `timeout` passes or it
+  // was deposed (false). Other stores: true at once.
+  bool WaitUntilServing(std::chrono::milliseconds timeout);
+  // etcd: waits until leadership is lost (true) or `timeout` passes (false).
+  bool WaitUntilDeposed(std::chrono::milliseconds timeout);
+  // Why leadership was lost ("" while not deposed).
+  std::string deposed_reason() const;
+
   int grpc_port() const { return grpc_port_; }
   int http_port() const { return http_port_; }
   // "127.0.0.1:7070" with the bound port.
@@ -46,6 +69,10 @@ class Batond {
  private:
   struct Impl;
   Batond();
+  // Recovers the state and starts the gRPC server and the loop (the leader's half).
+  Status Serve();
+  // --store etcd: the store and the election.
+  static Status OpenEtcd(BatondOptions& options, Impl& d);
   std::unique_ptr<Impl> impl_;
   ControlPlane* cp_ = nullptr;
   int grpc_port_ = 0;

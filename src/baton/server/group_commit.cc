@@ -55,6 +55,29 @@ GroupCommitStats GroupCommitter::stats() const {
   return stats_;
 }
 
+size_t GroupCommitter::BatchSize() const {
+  size_t n = std::min(queue_.size(), max_batch_);
+  // Stores with per-transaction limits (etcd: 128 ops, 1.5 MiB) get batches that fit;
+  // one write too big on its own still goes alone and gets the store's error.
+  const size_t max_ops = store_->MaxTxnOps();
+  if (max_ops != 0) n = std::min(n, max_ops);
+  const size_t max_bytes = store_->MaxTxnBytes();
+  if (max_bytes != 0) {
+    // Keys and values plus generous room per op for framing and the store's key prefix.
+    constexpr size_t kPerOp = 128;
+    const size_t budget = max_bytes > 8 * kPerOp ? max_bytes - 8 * kPerOp : max_bytes;
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; ++i) {
+      bytes += queue_[i].op.key.size() + queue_[i].op.value.size() + kPerOp;
+      if (bytes > budget) {
+        n = std::max<size_t>(i, 1);
+        break;
+      }
+    }
+  }
+  return n;
+}
+
 void GroupCommitter::Run() {
   std::vector<Write> batch;
   for (;;) {
@@ -62,7 +85,7 @@ void GroupCommitter::Run() {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping with nothing left
-      const size_t n = std::min(queue_.size(), max_batch_);
+      const size_t n = BatchSize();
       batch.assign(std::make_move_iterator(queue_.begin()),
                    std::make_move_iterator(queue_.begin() + static_cast<ptrdiff_t>(n)));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));

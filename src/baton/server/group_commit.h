@@ -7,7 +7,9 @@
 // batches grow by themselves; with one caller the latency is a single transaction.
 //
 // Two writes to the same key in one batch collapse to the later one (both callbacks run):
-// the store sees each key at most once per transaction, as Txn requires.
+// the store sees each key at most once per transaction, as Txn requires. Batches are cut to
+// the store's MaxTxnOps()/MaxTxnBytes() (etcd's request limits); callbacks still run in
+// enqueue order, batch after batch.
 //
 // Not responsible for: retrying a failed transaction (each callback gets the error and
 // decides), ordering against writes made to the store directly.
@@ -69,6 +71,8 @@ class GroupCommitter {
   };
   void Enqueue(Write w);
   void Run();
+  // How many queued writes the next transaction takes (mu_ held).
+  size_t BatchSize() const;
 
   store::Store* store_;
   const size_t max_batch_;

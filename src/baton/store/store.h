@@ -12,7 +12,8 @@
 // yet, so every revision since 0 can be replayed (see docs/store.md).
 //
 // Backends: MemoryStore (memory/, for tests and the simulator), SqliteStore (sqlite/, the
-// embedded default). The conformance suite store_conformance_test.cc runs against both.
+// embedded default), EtcdStore (etcd/, for HA control planes). The conformance suite
+// store_conformance_test.cc runs against all three.
 //
 // Thread-safety: every Store method may be called concurrently; a Watcher may be used from
 // one thread at a time, and Cancel() from any thread.
@@ -162,6 +163,11 @@ class Store {
   // the change log, then live ones.
   virtual Result<std::unique_ptr<Watcher>> Watch(std::string_view prefix,
                                                  int64_t after_revision) = 0;
+  // The most ops, and the most bytes of keys and values (roughly: the encoded request),
+  // one Txn may carry; 0 = no limit. A Txn over them fails with ResourceExhausted. Writers
+  // that batch (GroupCommitter) cut their batches to fit.
+  virtual size_t MaxTxnOps() const { return 0; }
+  virtual size_t MaxTxnBytes() const { return 0; }
 };
 
 // Helpers shared by backends.

@@ -10,9 +10,11 @@
 #include <thread>
 #include <vector>
 
+#include "baton/store/etcd/etcd_store.h"
 #include "baton/store/memory/memory_store.h"
 #include "baton/store/sqlite/sqlite_store.h"
 #include "baton/store/store.h"
+#include "etcd_cluster.h"
 
 namespace baton::store {
 namespace {
@@ -44,6 +46,9 @@ struct Backend {
   // Opens the store kept in dir (a fresh dir per test); persistent backends reopen the
   // same data when called again with the same dir.
   std::function<std::unique_ptr<Store>(const std::filesystem::path& dir)> open;
+  // Optional: starts what the backend needs (a server) in dir before the first open; the
+  // returned handle lives until the test ends.
+  std::function<std::shared_ptr<void>(const std::filesystem::path& dir)> start = nullptr;
 };
 
 std::unique_ptr<Store> OpenSqlite(const std::filesystem::path& dir) {
@@ -53,9 +58,35 @@ std::unique_ptr<Store> OpenSqlite(const std::filesystem::path& dir) {
   return std::move(r).value();
 }
 
+// EtcdStore against a real single-member etcd started per test (revisions start at 0 on
+// a fresh cluster, as the suite expects), so each test costs about half a second more.
+baton::testing::EtcdCluster* g_etcd = nullptr;
+
+std::shared_ptr<void> StartEtcd(const std::filesystem::path& dir) {
+  auto c = baton::testing::EtcdCluster::Start(dir.string(), 1);
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  if (!c.ok()) return nullptr;
+  g_etcd = c->get();
+  return std::shared_ptr<baton::testing::EtcdCluster>(std::move(*c));
+}
+
+std::unique_ptr<Store> OpenEtcd(const std::filesystem::path&) {
+  if (g_etcd == nullptr) return nullptr;
+  EtcdStoreOptions opts;
+  opts.etcd.endpoints = g_etcd->endpoints();
+  auto r = EtcdStore::Open(opts);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  if (!r.ok()) return nullptr;
+  return std::move(r).value();
+}
+
 class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
+    if (GetParam().start) {
+      server_ = GetParam().start(dir_.path());
+      ASSERT_NE(server_, nullptr);
+    }
     store_ = GetParam().open(dir_.path());
     ASSERT_NE(store_, nullptr);
   }
@@ -86,6 +117,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
   }
 
   TempDir dir_;
+  std::shared_ptr<void> server_;  // stopped after store_ closes, before dir_ goes
   std::unique_ptr<Store> store_;
 };
 
@@ -373,7 +405,8 @@ INSTANTIATE_TEST_SUITE_P(
                               [](const std::filesystem::path&) -> std::unique_ptr<Store> {
                                 return std::make_unique<MemoryStore>();
                               }},
-                      Backend{"Sqlite", true, OpenSqlite}),
+                      Backend{"Sqlite", true, OpenSqlite},
+                      Backend{"Etcd", true, OpenEtcd, StartEtcd}),
     [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
 
 TEST(SqliteStoreTest, OpenGarbageFileFails) {
