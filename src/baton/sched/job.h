@@ -6,6 +6,7 @@
 // need not start together is submitted by its driver as several one-task requests.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -17,7 +18,7 @@ namespace baton::sched {
 
 struct JobRequest {
   JobId id;
-  QueueId queue;
+  QueueId queue{0};  // an index into the scheduler's QueueBook
   int32_t priority = 0;
   Time submit;
   int32_t tasks = 1;
@@ -27,6 +28,12 @@ struct JobRequest {
   // Expected run time, used by order/sjf and order/srtf (the simulator passes the true
   // duration: these are oracle baselines). Zero = unknown, ordered last.
   Duration runtime_estimate{0};
+  // How often the job saves a checkpoint while running; a preempted job resumes from its
+  // last one and loses the work since. Zero = it checkpoints continuously (loses nothing).
+  Duration checkpoint_interval{0};
+  // Per task, for fair share (order/drf); zero = not counted.
+  int32_t cpus_per_task = 0;
+  int64_t memory_mib_per_task = 0;
 
   int64_t gpus() const { return int64_t{tasks} * gpus_per_task; }
 };
@@ -44,6 +51,24 @@ struct Allocation {
 
 enum class JobPhase { kPending, kRunning };
 
+// Why a pending job did not start in the round that last examined it; rendered into
+// words by Scheduler::Explain with the numbers of the moment.
+struct WaitReason {
+  enum class Kind : uint8_t {
+    kNone,              // not examined yet
+    kQuota,             // `queue` (the job's or an ancestor) is at its limit
+    kCapacity,          // no placement exists now, and none could be freed by preemption
+    kMinRunTime,        // preemption would free room, but the victims ran too briefly
+    kReservation,       // it holds the backfill reservation, starting by `at`
+    kBehindReservation, // it fits only on GPUs held for job `other` from `at` on
+  };
+  Kind kind = Kind::kNone;
+  Time round;           // the round that set it
+  QueueId queue{0};  // an index into the scheduler's QueueBook
+  JobId other;
+  Time at;
+};
+
 struct JobInfo {
   JobRequest req;
   JobPhase phase = JobPhase::kPending;
@@ -53,6 +78,23 @@ struct JobInfo {
   Duration executed{0};      // wall time of finished runs
   int32_t preemptions = 0;
   JobId last_preempted_by;
+  Time last_checkpoint;      // latest checkpoint reported by the driver (ReportCheckpoint)
+  double lost_gpu_s = 0;     // GPU-seconds of work lost to preemptions so far
+  WaitReason wait;           // while pending: why, as of the last round that examined it
+
+  // Start of the work a preemption now would keep: the latest checkpoint of the current
+  // run (every checkpoint_interval since run_start, or one the driver reported).
+  Time LastCheckpoint(Time now) const {
+    if (req.checkpoint_interval <= Duration::zero()) return now;
+    const auto periods = (now - run_start) / req.checkpoint_interval;
+    return std::max(run_start + periods * req.checkpoint_interval, last_checkpoint);
+  }
+  // GPU-seconds lost if the job were preempted at `now`.
+  double LostGpuSeconds(Time now) const {
+    if (phase != JobPhase::kRunning) return 0;
+    const Time cp = std::max(LastCheckpoint(now), run_start);
+    return ToSeconds(now - std::min(cp, now)) * static_cast<double>(req.gpus());
+  }
 
   // Wall time run so far, the current run included.
   Duration Attained(Time now) const {

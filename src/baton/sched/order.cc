@@ -95,8 +95,20 @@ class LasOrder final : public OrderPolicy {
   LasOptions opts_;
 };
 
+// Dominant-resource fair share across queues (the ranking is the scheduler's, from its
+// QueueBook); within a queue, higher priority first, then submit order.
+class DrfOrder final : public OrderPolicy {
+ public:
+  std::string_view name() const override { return "order/drf"; }
+  OrderKey Key(const JobInfo& j, Time) const override {
+    return {-int64_t{j.req.priority}, 0, j.req.submit, j.req.id};
+  }
+  bool ranks_queues() const override { return true; }
+};
+
 }  // namespace
 
+std::unique_ptr<OrderPolicy> MakeDrfOrder() { return std::make_unique<DrfOrder>(); }
 std::unique_ptr<OrderPolicy> MakeFifoOrder() { return std::make_unique<FifoOrder>(); }
 std::unique_ptr<OrderPolicy> MakePriorityOrder() { return std::make_unique<PriorityOrder>(); }
 std::unique_ptr<OrderPolicy> MakeSjfOrder() { return std::make_unique<SjfOrder>(); }

@@ -6,7 +6,7 @@
 // keeps pending jobs in a sorted set keyed at enqueue time). Keys of running jobs may
 // change with time; preemptive policies use them to pick victims.
 //
-// Policies: order/fifo, order/priority, order/sjf, order/srtf, order/las. Create them by
+// Policies: order/fifo, order/priority, order/sjf, order/srtf, order/las, order/drf. Create them by
 // name with MakeOrderPolicy (registry.h).
 #pragma once
 
@@ -37,6 +37,10 @@ class OrderPolicy {
   virtual OrderKey Key(const JobInfo& job, Time now) const = 0;
   // Preemptive policies may stop running jobs so that a pending job runs.
   virtual bool preemptive() const { return false; }
+  // Policies that rank queues first (order/drf): a round repeatedly takes the next job
+  // of the queue with the smallest fair share (QueueBook::SharePath, recomputed as jobs
+  // start), and Key orders jobs only within a queue.
+  virtual bool ranks_queues() const { return false; }
   // Whether `pending` is entitled to preempt `running` now. Must imply that the running
   // job's key is greater than the pending job's (so victims never outrank preemptors and
   // the two cannot preempt each other back and forth).

@@ -18,6 +18,7 @@ const Entry<OrderPolicy> kOrders[] = {
     {"order/fifo", MakeFifoOrder}, {"order/priority", MakePriorityOrder},
     {"order/sjf", MakeSjfOrder},   {"order/srtf", MakeSrtfOrder},
     {"order/las", MakeDefaultLas},
+    {"order/drf", MakeDrfOrder},
 };
 const Entry<PlacementPolicy> kPlacements[] = {
     {"placement/binpack", MakeBinpackPlacement},

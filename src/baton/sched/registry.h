@@ -19,6 +19,7 @@ std::unique_ptr<OrderPolicy> MakePriorityOrder();
 std::unique_ptr<OrderPolicy> MakeSjfOrder();
 std::unique_ptr<OrderPolicy> MakeSrtfOrder();
 std::unique_ptr<OrderPolicy> MakeLasOrder(LasOptions opts = {});
+std::unique_ptr<OrderPolicy> MakeDrfOrder();
 std::unique_ptr<PlacementPolicy> MakeBinpackPlacement();
 std::unique_ptr<PlacementPolicy> MakeSpreadPlacement();
 std::unique_ptr<PlacementPolicy> MakeTopologyPlacement();

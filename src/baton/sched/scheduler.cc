@@ -1,5 +1,7 @@
 #include "baton/sched/scheduler.h"
 
+#include "baton/sched/round_scratch.h"
+
 #include <algorithm>
 #include <bit>
 
@@ -7,25 +9,22 @@
 
 namespace baton::sched {
 
-// Per-round bookkeeping: how many jobs of each shape are still to be examined and which
-// shapes fit now, so a round stops as soon as nothing left could be placed.
-struct Scheduler::RoundScratch {
-  struct Slot {
-    Shape shape;
-    int64_t unexamined = 0;
-    bool fits = false;
-  };
-  std::vector<Slot> slots;
-  std::map<Shape, size_t> index;
-  int64_t live_fitting = 0;  // slots with fits && unexamined > 0
+Result<BackfillMode> ParseBackfillMode(std::string_view name) {
+  if (name == "none") return BackfillMode::kNone;
+  if (name == "easy") return BackfillMode::kEasy;
+  if (name == "conservative") return BackfillMode::kConservative;
+  return InvalidArgument(
+      fmt::format("unknown backfill mode '{}'; known: none, easy, conservative", name));
+}
 
-  // Victim candidates for preemption, worst key first; built on first need.
-  bool victims_built = false;
-  std::vector<std::pair<OrderKey, JobId>> victims;
-  std::set<Shape> preempt_failed;
-  bool preemption_possible = true;
-  std::vector<JobId> requeue;
-};
+std::string_view BackfillModeName(BackfillMode mode) {
+  switch (mode) {
+    case BackfillMode::kNone: return "none";
+    case BackfillMode::kEasy: return "easy";
+    case BackfillMode::kConservative: return "conservative";
+  }
+  return "none";
+}
 
 Scheduler::Scheduler(const model::Cluster& cluster, std::unique_ptr<OrderPolicy> order,
                      std::unique_ptr<PlacementPolicy> placement, SchedulerOptions options)
@@ -75,6 +74,17 @@ Result<Admission> Scheduler::Submit(const JobRequest& req, Time now) {
   if (req.gpus_per_task < 1 || req.gpus_per_task > model::kMaxGpusPerNode) {
     return InvalidArgument(fmt::format("job {}: gpus per task must be between 1 and {}", req.id,
                                        model::kMaxGpusPerNode));
+  }
+  if (req.priority < kMinPriority || req.priority > kMaxPriority) {
+    return InvalidArgument(fmt::format("job {}: priority: must be between {} and {}, got {}",
+                                       req.id, kMinPriority, kMaxPriority, req.priority));
+  }
+  if (req.checkpoint_interval < Duration::zero() || req.runtime_estimate < Duration::zero()) {
+    return InvalidArgument(
+        fmt::format("job {}: runtime estimate and checkpoint interval must be >= 0", req.id));
+  }
+  if (Status s = queues_.Ensure(req.queue); !s.ok()) {
+    return InvalidArgument(fmt::format("job {}: {}", req.id, s.message()));
   }
   Admission adm = Feasibility(req);
   if (!adm.reason.empty()) return adm;
@@ -126,14 +136,57 @@ Admission Scheduler::Feasibility(const JobRequest& req) const {
 
 void Scheduler::Enqueue(Entry& e, Time now) {
   e.info.phase = JobPhase::kPending;
+  e.info.wait = WaitReason{};
   e.queued_key = order_->Key(e.info, now);
   pending_.insert(e.queued_key);
+  if (order_->ranks_queues()) {
+    const size_t q = e.info.req.queue.value();
+    if (queue_pending_.size() <= q) queue_pending_.resize(q + 1);
+    queue_pending_[q].insert(e.queued_key);
+  }
   pending_shapes_[ShapeOf(e.info.req)]++;
+  pending_priorities_[e.info.req.priority]++;
 }
 
 void Scheduler::Dequeue(Entry& e) {
   pending_.erase(e.queued_key);
+  if (order_->ranks_queues()) queue_pending_[e.info.req.queue.value()].erase(e.queued_key);
   ForgetShape(e.info.req);
+  ForgetPriority(e.info.req.priority);
+}
+
+void Scheduler::ForgetPriority(int32_t priority) {
+  auto it = pending_priorities_.find(priority);
+  if (--it->second == 0) pending_priorities_.erase(it);
+}
+
+Status Scheduler::SetQueues(const std::vector<model::QueueSpec>& specs) {
+  if (!jobs_.empty()) {
+    return FailedPrecondition("queues can only be set before the scheduler knows any job");
+  }
+  BATON_ASSIGN_OR_RETURN(queues_,
+                         QueueBook::Build(specs, *cluster_, options_.fair_share_half_life));
+  return Status::Ok();
+}
+
+void Scheduler::ReportCheckpoint(JobId id, Time at) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  it->second.info.last_checkpoint = std::max(it->second.info.last_checkpoint, at);
+}
+
+Resources Scheduler::ResourcesOf(const JobRequest& r) const {
+  Resources res;
+  res.gpu_milli = r.gpus() * 1000;
+  res.cpus = int64_t{r.tasks} * r.cpus_per_task;
+  res.memory_mib = int64_t{r.tasks} * r.memory_mib_per_task;
+  return res;
+}
+
+void Scheduler::Wait(Entry& e, WaitReason::Kind kind, Time now) {
+  e.info.wait = WaitReason{};
+  e.info.wait.kind = kind;
+  e.info.wait.round = now;
 }
 
 void Scheduler::ForgetShape(const JobRequest& r) {
@@ -153,6 +206,9 @@ Status Scheduler::Adopt(const JobRequest& req, Allocation alloc, Time run_start)
   if (!req.id.valid()) return InvalidArgument("job id is not set");
   if (jobs_.count(req.id)) {
     return InvalidArgument(fmt::format("job {} is already known to the scheduler", req.id));
+  }
+  if (Status s = queues_.Ensure(req.queue); !s.ok()) {
+    return InvalidArgument(fmt::format("job {}: {}", req.id, s.message()));
   }
   if (static_cast<int32_t>(alloc.tasks.size()) != req.tasks) {
     return InvalidArgument(fmt::format("job {}: allocation has {} tasks, the job {}", req.id,
@@ -180,13 +236,14 @@ Status Scheduler::Adopt(const JobRequest& req, Allocation alloc, Time run_start)
   return Status::Ok();
 }
 
-Status Scheduler::Remove(JobId id) {
+Status Scheduler::Remove(JobId id, Time now) {
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return NotFound(fmt::format("job {} is not known to the scheduler", id));
   Entry& e = it->second;
   if (e.info.phase == JobPhase::kRunning) {
     ReleaseAll(id, e.info.alloc);
     running_.erase(id);
+    queues_.Sub(e.info.req.queue, ResourcesOf(e.info.req), std::max(e.info.run_start, now));
   } else {
     Dequeue(e);
   }
@@ -213,99 +270,18 @@ void Scheduler::Start(Entry& e, Allocation alloc, Time now) {
   e.info.phase = JobPhase::kRunning;
   e.info.alloc = std::move(alloc);
   e.info.run_start = now;
+  e.info.wait = WaitReason{};
   running_.insert(e.info.req.id);
-}
-
-bool Scheduler::TryPreempt(Entry& e, Time now, RoundScratch& s, Allocation* out,
-                           RoundResult* result) {
-  const JobRequest& r = e.info.req;
-  const Shape shape = ShapeOf(r);
-  if (s.preempt_failed.count(shape)) return false;
-  if (!s.victims_built) {
-    s.victims_built = true;
-    // Only jobs ranked below this one can ever be victims in this round: later pending
-    // jobs rank lower still, and MayPreempt requires a victim's key to be greater.
-    const OrderKey floor = order_->Key(e.info, now);
-    for (JobId id : running_) {
-      OrderKey k = order_->Key(jobs_.at(id).info, now);
-      if (k > floor) s.victims.emplace_back(k, id);
-    }
-    std::sort(s.victims.begin(), s.victims.end(),
-              [](const auto& a, const auto& b) { return a.first > b.first; });
-  }
-  // Victims are ranked worst first and MayPreempt follows the key order, so if the worst
-  // live victim is out of reach, so is every other, for this and every later job.
-  auto first_live = std::find_if(s.victims.begin(), s.victims.end(), [&](const auto& v) {
-    return jobs_.at(v.second).info.phase == JobPhase::kRunning;
-  });
-  if (first_live == s.victims.end() ||
-      !order_->MayPreempt(e.info, jobs_.at(first_live->second).info, now)) {
-    s.preemption_possible = false;
-    return false;
-  }
-  for (GpuTypeId t : TypeOrder(r)) {
-    std::vector<JobId> released;
-    for (auto it = first_live; it != s.victims.end(); ++it) {
-      if (state_.TaskCapacity(t, r.gpus_per_task) >= r.tasks) break;
-      const JobInfo& v = jobs_.at(it->second).info;
-      if (v.phase != JobPhase::kRunning) continue;
-      if (!order_->MayPreempt(e.info, v, now)) break;
-      if (v.alloc.type != t) continue;
-      ReleaseAll(it->second, v.alloc);
-      released.push_back(it->second);
-    }
-    if (state_.TaskCapacity(t, r.gpus_per_task) < r.tasks) {
-      for (auto it = released.rbegin(); it != released.rend(); ++it) {
-        Reallocate(*it, jobs_.at(*it).info.alloc);
-      }
-      continue;
-    }
-    Allocation alloc;
-    alloc.type = t;
-    if (!placement_->Place(state_, r.id, r.tasks, r.gpus_per_task, t, &alloc)) {
-      ReleaseAll(r.id, alloc);
-      for (auto it = released.rbegin(); it != released.rend(); ++it) {
-        Reallocate(*it, jobs_.at(*it).info.alloc);
-      }
-      continue;
-    }
-    // Give back every victim whose GPUs the preemptor did not take, best-ranked first.
-    for (auto it = released.rbegin(); it != released.rend(); ++it) {
-      const Allocation& va = jobs_.at(*it).info.alloc;
-      bool untouched = std::all_of(va.tasks.begin(), va.tasks.end(), [&](const TaskPlacement& tp) {
-        return (state_.free_mask(tp.node) & tp.gpus) == tp.gpus;
-      });
-      if (untouched) {
-        Reallocate(*it, va);
-        *it = JobId::Invalid();
-      }
-    }
-    for (JobId vid : released) {
-      if (!vid.valid()) continue;
-      Entry& v = jobs_.at(vid);
-      v.info.executed += now - v.info.run_start;
-      v.info.preemptions++;
-      v.info.last_preempted_by = r.id;
-      v.info.pending_since = now;
-      v.info.phase = JobPhase::kPending;
-      v.info.alloc = Allocation{};
-      running_.erase(vid);
-      s.requeue.push_back(vid);
-      result->preempted.push_back(
-          {vid, r.id,
-           fmt::format("preempted by job {} under {}: {} ranks it higher", r.id,
-                       order_->name(), order_->name())});
-    }
-    *out = std::move(alloc);
-    return true;
-  }
-  s.preempt_failed.insert(shape);
-  return false;
+  queues_.Add(e.info.req.queue, ResourcesOf(e.info.req), now);
 }
 
 RoundResult Scheduler::RunRound(Time now, Rng& /*rng*/) {
   RoundResult result;
-  if (pending_.empty()) return result;
+  last_round_ = std::max(last_round_, now);
+  if (pending_.empty()) {
+    reservations_.clear();
+    return result;
+  }
   RoundScratch s;
   for (const auto& [shape, count] : pending_shapes_) {
     s.index[shape] = s.slots.size();
@@ -313,42 +289,169 @@ RoundResult Scheduler::RunRound(Time now, Rng& /*rng*/) {
     s.slots.push_back({shape, count, fits});
     if (fits) s.live_fitting++;
   }
-  const bool preemptive = order_->preemptive();
+  s.min_running_priority = kMaxPriority + 1;
+  if (options_.preempt_lower_priority) {
+    for (JobId id : running_) {
+      s.min_running_priority = std::min(s.min_running_priority, jobs_.at(id).info.req.priority);
+    }
+  }
+  // While reservations hold GPUs, a shape counts as fitting if it would fit on them too:
+  // a job that ends before the reservation starts may use them.
   auto refresh_fits = [&](bool both_ways) {
+    const bool blocking = s.blocking;
+    if (blocking) UnblockReserved(s);
     s.live_fitting = 0;
     for (auto& slot : s.slots) {
       if (slot.fits || both_ways) slot.fits = FitsNow(slot.shape);
       if (slot.fits && slot.unexamined > 0) s.live_fitting++;
     }
+    if (blocking) BlockReserved(s);
   };
+  // Whether any preemption may still happen this round (the early stop's other half).
+  auto preemption_alive = [&] {
+    if (running_.empty()) return false;
+    if (order_->preemptive() && s.order_preemption_possible) return true;
+    if (options_.preempt_lower_priority && !pending_priorities_.empty() &&
+        pending_priorities_.rbegin()->first > s.min_running_priority) {
+      return true;
+    }
+    return options_.reclaim && queues_.has_guarantees() && queues_.AnyBorrowing();
+  };
+  const bool backfill = options_.backfill != BackfillMode::kNone;
+  const size_t max_reservations =
+      options_.backfill == BackfillMode::kConservative
+          ? static_cast<size_t>(std::max(1, options_.max_reservations))
+          : 1;
 
-  auto it = pending_.begin();
-  while (it != pending_.end()) {
-    const bool may_preempt = preemptive && s.preemption_possible && !running_.empty();
-    if (s.live_fitting == 0 && !may_preempt) break;
-    if (options_.max_jobs_per_round > 0 && result.examined >= options_.max_jobs_per_round) break;
-    Entry& e = jobs_.at(it->id);
+  // Examines one pending job; true if it started.
+  auto examine = [&](Entry& e) -> bool {
     ++result.examined;
     auto& slot = s.slots[s.index.at(ShapeOf(e.info.req))];
     if (--slot.unexamined == 0 && slot.fits) s.live_fitting--;
-
+    const JobRequest& r = e.info.req;
+    const int64_t milli = r.gpus() * 1000;
+    // Quota first: a job over its queue's limit does not start however free the cluster.
+    if (auto qb = s.quota_blocked.find(r.queue.value());
+        qb != s.quota_blocked.end() && milli >= qb->second.first) {
+      Wait(e, WaitReason::Kind::kQuota, now);
+      e.info.wait.queue = qb->second.second;
+      return false;
+    }
+    if (auto blocker = queues_.LimitBlocker(r.queue, milli)) {
+      auto [qb, fresh] = s.quota_blocked.try_emplace(r.queue.value(), milli, *blocker);
+      if (!fresh && milli < qb->second.first) qb->second = {milli, *blocker};
+      Wait(e, WaitReason::Kind::kQuota, now);
+      e.info.wait.queue = *blocker;
+      return false;
+    }
     Allocation alloc;
-    bool placed = false, by_preemption = false;
-    if (slot.fits) placed = TryPlace(e, &alloc);
-    if (!placed && may_preempt) {
+    bool placed = false, by_preemption = false, backfilled = false;
+    if (slot.fits) {
+      if (!s.reservations.empty()) {
+        placed = backfilled = TryPlaceAroundReservations(e, now, s, &alloc);
+      } else {
+        placed = TryPlace(e, &alloc);
+      }
+    }
+    bool min_run_blocked = false;
+    if (!placed && PreemptionConceivable(e, now, s)) {
+      const auto wake_before = s.wake_at;
       placed = by_preemption = TryPreempt(e, now, s, &alloc, &result);
+      min_run_blocked = !placed && s.wake_at != wake_before;
+      if (by_preemption) s.quota_blocked.clear();  // victims' queues hold less now
     }
     if (!placed) {
-      ++it;
-      continue;
+      if (backfill && s.reservations.size() < max_reservations && MakeReservation(e, now, s)) {
+        Wait(e, WaitReason::Kind::kReservation, now);
+        e.info.wait.at = s.reservations.back().at;
+        return false;
+      }
+      if (!s.reservations.empty() && slot.fits) {
+        Wait(e, WaitReason::Kind::kBehindReservation, now);
+        e.info.wait.other = s.reservations.front().job;
+        e.info.wait.at = s.reservations.front().at;
+      } else {
+        Wait(e, min_run_blocked ? WaitReason::Kind::kMinRunTime : WaitReason::Kind::kCapacity,
+             now);
+      }
+      return false;
     }
-    it = pending_.erase(it);
-    ForgetShape(e.info.req);
     result.placed.push_back({e.info.req.id, alloc, PlacementReason(alloc)});
+    if (backfilled) ++result.backfilled;
     Start(e, std::move(alloc), now);
     // Placing only lowers capacity; a preemption may also raise it.
     refresh_fits(by_preemption);
+    return true;
+  };
+  // The round goes on while something may still start, be preempted for, or reserve.
+  auto done = [&] {
+    if (s.live_fitting > 0 || preemption_alive()) return false;
+    return !backfill || s.reservations.size() >= max_reservations;
+  };
+  auto out_of_budget = [&] {
+    return options_.max_jobs_per_round > 0 && result.examined >= options_.max_jobs_per_round;
+  };
+
+  if (!order_->ranks_queues()) {
+    auto it = pending_.begin();
+    while (it != pending_.end()) {
+      if (done()) break;
+      if (out_of_budget()) break;
+      Entry& e = jobs_.at(it->id);
+      if (!examine(e)) {
+        ++it;
+        continue;
+      }
+      it = pending_.erase(it);
+      ForgetShape(e.info.req);
+      ForgetPriority(e.info.req.priority);
+    }
+  } else {
+    // Queues by fair share (smallest first), each queue's jobs in key order: the next job
+    // always comes from the queue with the smallest share, recomputed as its jobs start.
+    struct Cursor {
+      std::vector<double> share;
+      OrderKey key;
+      uint32_t queue;
+      std::set<OrderKey>::iterator it;
+    };
+    auto worse = [](const Cursor& a, const Cursor& b) {
+      if (a.share != b.share) return a.share > b.share;
+      return a.key > b.key;
+    };
+    std::vector<Cursor> heap;
+    for (uint32_t q = 0; q < queue_pending_.size(); ++q) {
+      if (queue_pending_[q].empty()) continue;
+      auto it = queue_pending_[q].begin();
+      heap.push_back({queues_.SharePath(QueueId(q), now), *it, q, it});
+    }
+    std::make_heap(heap.begin(), heap.end(), worse);
+    while (!heap.empty()) {
+      if (done()) break;
+      if (out_of_budget()) break;
+      std::pop_heap(heap.begin(), heap.end(), worse);
+      Cursor c = std::move(heap.back());
+      heap.pop_back();
+      auto next = std::next(c.it);
+      Entry& e = jobs_.at(c.it->id);
+      if (examine(e)) {
+        pending_.erase(e.queued_key);
+        queue_pending_[c.queue].erase(c.it);
+        ForgetShape(e.info.req);
+        ForgetPriority(e.info.req.priority);
+      }
+      // A queue with no room left under its limits has nothing more to start this round.
+      if (next == queue_pending_[c.queue].end() || queues_.Headroom(QueueId(c.queue)) < 1000) {
+        continue;
+      }
+      heap.push_back({queues_.SharePath(QueueId(c.queue), now), *next, c.queue, next});
+      std::push_heap(heap.begin(), heap.end(), worse);
+    }
   }
+  if (s.blocking) UnblockReserved(s);
+  reservations_ = s.reservations;
+  result.reservations = s.reservations;
+  result.wake_at = s.wake_at;
   for (JobId vid : s.requeue) Enqueue(jobs_.at(vid), now);
   return result;
 }
@@ -386,35 +489,108 @@ std::string Scheduler::Explain(JobId id, Time now) const {
     return fmt::format("running since {}: {}", FormatTime(j->run_start),
                        PlacementReason(j->alloc));
   }
+  const WaitReason& w = j->wait;
   std::string out;
-  int64_t best_cap = -1;
-  GpuTypeId best;
-  for (GpuTypeId t : TypeOrder(r)) {
-    int64_t cap = state_.TaskCapacity(t, r.gpus_per_task);
-    if (cap >= r.tasks) {
-      out = fmt::format("fits now on {} (room for {} such tasks); it starts at the next round",
-                        cluster_->gpu_type(t).name, cap);
+  auto quota_text = [&](QueueId q) {
+    const int64_t limit = queues_.limit_milli(q);
+    std::string text = fmt::format(
+        "queue {} is at its limit of {} GPUs ({} in use", queues_.name(q),
+        Quantity::FromMilli(limit).ToString(),
+        Quantity::FromMilli(queues_.used_milli(q)).ToString());
+    if (queues_.guarantee_milli(q) > 0) {
+      text += fmt::format(", guarantee {}",
+                          Quantity::FromMilli(queues_.guarantee_milli(q)).ToString());
+    }
+    text += fmt::format("); the job needs {} more", r.gpus());
+    if (q != r.queue) text += fmt::format(" (it is in {}, under {})", queues_.name(r.queue),
+                                          queues_.name(q));
+    return text;
+  };
+  switch (w.kind) {
+    case WaitReason::Kind::kQuota:
+      out = quota_text(w.queue);
       break;
-    }
-    if (cap > best_cap) {
-      best_cap = cap;
-      best = t;
-    }
-  }
-  if (out.empty()) {
-    const int64_t free = state_.FreeGpus(best);
-    out = fmt::format("waiting for GPUs: needs {} task(s) x {} {} GPUs{}; room now for {} such "
-                      "task(s), {} {} GPUs free",
-                      r.tasks, r.gpus_per_task, cluster_->gpu_type(best).name,
-                      r.tasks > 1 ? " started together" : "", best_cap, free,
-                      cluster_->gpu_type(best).name);
-    if (free >= r.gpus()) out += " but split across nodes";
+    case WaitReason::Kind::kReservation:
+      out = fmt::format(
+          "holds the backfill reservation: expected to start by {} when running jobs end by "
+          "their runtime estimates; {}",
+          FormatTime(w.at), CapacityText(r));
+      break;
+    case WaitReason::Kind::kBehindReservation:
+      out = fmt::format(
+          "waiting behind the reservation for job {} at {}: the free GPUs it would use are "
+          "held for that job, and it would still be running then",
+          w.other, FormatTime(w.at));
+      break;
+    case WaitReason::Kind::kMinRunTime:
+      out = fmt::format("{}; it may preempt once jobs have run the minimum run time of {}",
+                        CapacityText(r), FormatDuration(options_.min_run_time));
+      break;
+    case WaitReason::Kind::kCapacity:
+      out = CapacityText(r);
+      break;
+    case WaitReason::Kind::kNone:
+      if (auto q = queues_.LimitBlocker(r.queue, r.gpus() * 1000)) {
+        out = quota_text(*q);
+      } else {
+        out = CapacityText(r);
+      }
+      break;
   }
   if (j->preemptions > 0) {
     out += fmt::format("; preempted {} time(s), last by job {}", j->preemptions,
                        j->last_preempted_by);
   }
   out += fmt::format("; pending for {}", FormatDuration(now - j->pending_since));
+  return out;
+}
+
+std::string Scheduler::CapacityText(const JobRequest& r) const {
+  int64_t best_cap = -1;
+  GpuTypeId best;
+  for (GpuTypeId t : TypeOrder(r)) {
+    int64_t cap = state_.TaskCapacity(t, r.gpus_per_task);
+    if (cap >= r.tasks) {
+      return fmt::format("fits now on {} (room for {} such tasks); it starts at the next round",
+                         cluster_->gpu_type(t).name, cap);
+    }
+    if (cap > best_cap) {
+      best_cap = cap;
+      best = t;
+    }
+  }
+  const std::string& type = cluster_->gpu_type(best).name;
+  const int64_t free = state_.FreeGpus(best);
+  std::string out = fmt::format(
+      "waiting for GPUs: needs {} task(s) x {} {} GPUs{}; room now for {} such task(s), {} {} "
+      "GPUs free",
+      r.tasks, r.gpus_per_task, type, r.tasks > 1 ? " started together" : "", best_cap, free,
+      type);
+  if (free >= r.gpus()) out += " but split across nodes";
+  if (r.tasks > 1) {
+    int64_t block = 0;
+    uint32_t where = 0;
+    for (uint32_t gi : state_.RackGroups(best)) {
+      const int64_t f = state_.GroupTaskCapacity(gi, 1);
+      if (f > block) {
+        block = f;
+        where = gi;
+      }
+    }
+    if (block > 0) {
+      out += fmt::format("; largest free block is {} GPUs in rack {}", block,
+                         cluster_->rack(RackId(state_.group(where).index)).name);
+    }
+  } else {
+    int most = 0;
+    for (int k = state_.max_free(best); k > 0; --k) {
+      if (state_.CountWithFree(best, k) > 0) {
+        most = k;
+        break;
+      }
+    }
+    out += fmt::format("; the emptiest {} node has {} free", type, most);
+  }
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <bit>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -171,10 +172,21 @@ struct RunLog {
 };
 
 // Drives one scheduler through `rounds` random rounds; checks invariants after each.
+// Shared-cluster mode: queues with guarantees and limits, priority preemption, a minimum
+// run time, checkpoints and backfill on top of the policy's own behaviour.
+struct SharedMode {
+  SchedulerOptions options;
+  std::vector<model::QueueSpec> queues;
+};
+
 RunLog RandomRun(const model::Cluster& c, std::string_view order, std::string_view placement,
-                 uint64_t seed, int rounds) {
+                 uint64_t seed, int rounds, const SharedMode* shared = nullptr) {
   RunLog run;
-  Scheduler s(c, OrderNamed(order), PlacementNamed(placement));
+  Scheduler s(c, OrderNamed(order), PlacementNamed(placement),
+              shared ? shared->options : SchedulerOptions{});
+  if (shared) {
+    EXPECT_TRUE(s.SetQueues(shared->queues).ok());
+  }
   Rng rng(seed);
   Rng round_rng(seed + 1000);
   std::set<uint64_t> live;
@@ -201,7 +213,11 @@ RunLog RandomRun(const model::Cluster& c, std::string_view order, std::string_vi
     }
     const int64_t submits = rng.UniformInt(0, 3);
     for (int64_t i = 0; i < submits; ++i) {
-      const JobRequest r = RandomJob(rng, next_id++, now);
+      JobRequest r = RandomJob(rng, next_id++, now);
+      if (shared) {
+        r.queue = QueueId(static_cast<uint32_t>(rng.UniformInt(0, shared->queues.size() - 1)));
+        if (rng.Bernoulli(0.5)) r.checkpoint_interval = Seconds(rng.UniformInt(60, 3600));
+      }
       auto a = s.Submit(r, now);
       if (!a.ok()) {
         ADD_FAILURE() << a.status().ToString();
@@ -238,8 +254,19 @@ RunLog RandomRun(const model::Cluster& c, std::string_view order, std::string_vi
       if (j != nullptr) {
         EXPECT_EQ(j->last_preempted_by, v.by);
         EXPECT_EQ(j->pending_since, now);
+        EXPECT_GE(v.lost_gpu_s, 0);
         // The policy still ranks the preemptor above its victim.
-        EXPECT_TRUE(s.order().MayPreempt(*s.Find(v.by), *j, now)) << "job " << v.job;
+        if (!shared) {
+          EXPECT_TRUE(s.order().MayPreempt(*s.Find(v.by), *j, now)) << "job " << v.job;
+        }
+        if (shared) {
+          const JobInfo* by = s.Find(v.by);
+          const bool priority = by->req.priority > j->req.priority;
+          const bool order_right = s.order().MayPreempt(*by, *j, now);
+          const bool reclaim = v.reason.find("reclaimed") != std::string::npos;
+          EXPECT_TRUE(priority || order_right || reclaim) << v.reason;
+          EXPECT_GE(now - j->run_start, shared->options.min_run_time) << "job " << v.job;
+        }
       }
       run.log += fmt::format("v{}by{} ", v.job.value(), v.by.value());
     }
@@ -248,15 +275,28 @@ RunLog RandomRun(const model::Cluster& c, std::string_view order, std::string_vi
     run.placed += static_cast<int64_t>(res.placed.size());
     run.preempted += static_cast<int64_t>(res.preempted.size());
     EXPECT_TRUE(BooksAgree(s, live));
+    if (shared) {
+      // The queue book holds exactly the running jobs' GPUs, and no limit is exceeded.
+      std::vector<int64_t> used(shared->queues.size(), 0);
+      for (uint64_t id : live) {
+        const JobInfo* j = s.Find(JobId(id));
+        if (j->phase != JobPhase::kRunning) continue;
+        for (QueueId q : s.queues().Path(j->req.queue)) used[q.value()] += j->req.gpus() * 1000;
+      }
+      for (uint32_t q = 0; q < used.size(); ++q) {
+        EXPECT_EQ(s.queues().used_milli(QueueId(q)), used[q]) << "queue " << q;
+        EXPECT_LE(used[q], s.queues().limit_milli(QueueId(q))) << "queue " << q;
+      }
+    }
     if (::testing::Test::HasFailure()) return run;
     // Work conservation: after a round without preemptions nothing pending fits now.
-    if (res.preempted.empty()) {
+    if (res.preempted.empty() && !shared) {
       for (JobId id : s.PendingInOrder()) {
         EXPECT_FALSE(FitsNow(s.state(), s.Find(id)->req)) << "job " << id << " fits but waits";
       }
     }
     // A victim can never preempt its preemptor back.
-    for (const auto& v : res.preempted) {
+    for (const auto& v : shared ? std::vector<PreemptedJob>{} : res.preempted) {
       EXPECT_FALSE(s.order().MayPreempt(*s.Find(v.job), *s.Find(v.by), now))
           << "job " << v.job << " could preempt its preemptor back";
     }
@@ -286,6 +326,45 @@ TEST_P(SchedulerPropertyTest, BooksStayExactAndDecisionsRepeat) {
   EXPECT_GT(placed, 300);
   EXPECT_GT(refused, 0);
   if (MakeOrderPolicy(order).value()->preemptive()) {
+    EXPECT_GT(preempted, 0);
+  }
+}
+
+// The same random workload with queues, guarantees and limits, priority preemption, a
+// minimum run time, checkpoints and backfill: books stay exact, no gang runs partly, no
+// queue exceeds a limit, every victim was preempted by a right, and it all repeats.
+TEST_P(SchedulerPropertyTest, SharedClusterMechanismsKeepTheBooks) {
+  const auto& [order, placement] = GetParam();
+  const model::Cluster c = MixedTestCluster();
+  for (BackfillMode backfill : {BackfillMode::kEasy, BackfillMode::kConservative}) {
+    SharedMode mode;
+    mode.options.preempt_lower_priority = true;
+    mode.options.min_run_time = Seconds(300);
+    mode.options.backfill = backfill;
+    mode.options.fair_share_half_life = Seconds(3600);
+    mode.options.max_reservations = 3;
+    auto q = [](std::string name, std::string parent, std::optional<int> quota,
+                std::optional<int> limit) {
+      model::QueueSpec s;
+      s.name = std::move(name);
+      s.parent = std::move(parent);
+      if (quota) s.quota_gpus = Quantity::Whole(*quota);
+      if (limit) s.limit_gpus = Quantity::Whole(*limit);
+      return s;
+    };
+    mode.queues = {q("org", "", 40, 60), q("team-a", "org", 24, 48), q("team-b", "org", 8, 20),
+                   q("other", "", 16, std::nullopt)};
+    int64_t preempted = 0, placed = 0;
+    for (uint64_t seed : {1u, 2u}) {
+      SCOPED_TRACE(fmt::format("seed {} backfill {}", seed, BackfillModeName(backfill)));
+      const RunLog first = RandomRun(c, order, placement, seed, 200, &mode);
+      ASSERT_FALSE(HasFailure());
+      const RunLog second = RandomRun(c, order, placement, seed, 200, &mode);
+      ASSERT_EQ(first.log, second.log) << "the same calls gave different decisions";
+      preempted += first.preempted;
+      placed += first.placed;
+    }
+    EXPECT_GT(placed, 200);
     EXPECT_GT(preempted, 0);
   }
 }
