@@ -33,8 +33,17 @@ int main(int argc, char** argv) {
   app.add_option("--log-listen", o.log_listen, "AgentLogs listen address (host:port)");
   app.add_option("--orphan-grace-s", orphan_grace_s,
                  "stop tasks after this many seconds without a control plane");
+  app.add_option("--nvml-lib", o.nvml_lib,
+                 "NVML library to load, a soname or a path (default libnvidia-ml.so.1)");
+  int health_check_interval_s = 60;
+  app.add_option("--health-check", o.health_check,
+                 "command (run with /bin/sh -c) that exits non-zero when the node is unwell");
+  app.add_option("--health-check-interval-s", health_check_interval_s,
+                 "seconds between health checks")
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
   o.orphan_grace = baton::Seconds(orphan_grace_s);
+  o.health_check_interval = baton::Seconds(health_check_interval_s);
 
   // SIGINT/SIGTERM: waited for on a thread (sigwait), so no async handler is needed.
   sigset_t set;

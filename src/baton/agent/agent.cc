@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "baton/agent/gpu/xid.h"
 #include "baton/common/quantity.h"
 
 namespace baton::agent {
@@ -89,12 +90,33 @@ v1::AgentMessage Agent::BuildRegister() {
   inv->set_cpus(static_cast<int32_t>(std::thread::hardware_concurrency()));
   inv->set_memory_mib(static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE) /
                       (1024 * 1024));
+  inv->set_driver_version(inventory_.driver_version);
+  inv->set_gpu_note(inventory_.note);
   for (const auto& g : inventory_.gpus) {
     auto* gpu = inv->add_gpus();
     gpu->set_index(g.index);
     gpu->set_uuid(g.uuid);
     gpu->set_model(g.name);
     gpu->set_memory_mib(g.memory_mib);
+    gpu->set_pci_bus_id(g.pci_bus_id);
+    gpu->set_cc_major(g.cc_major);
+    gpu->set_cc_minor(g.cc_minor);
+    gpu->set_power_limit_mw(g.power_limit_mw);
+    gpu->set_mig_enabled(g.mig_enabled);
+    gpu->set_error(g.healthy ? "" : (g.error.empty() ? "unhealthy" : g.error));
+    gpu->set_numa_node(g.numa_node);
+    gpu->set_nvlink_domain(g.nvlink_domain);
+    for (int p : g.nvlink_peers) gpu->add_nvlink_peers(p);
+    gpu->set_nvlink_links(g.nvlink_links);
+    for (const auto& p : g.pcie_path) gpu->add_pcie_path(p);
+    for (const auto& m : g.mig_devices) {
+      auto* md = gpu->add_mig_devices();
+      md->set_uuid(m.uuid);
+      md->set_profile(m.profile);
+      md->set_memory_mib(m.memory_mib);
+      md->set_gpu_instance_id(m.gpu_instance_id);
+      md->set_compute_instance_id(m.compute_instance_id);
+    }
   }
   for (const auto& [key, task] : tasks_) {
     if (!Ended(task) || task.ended_epoch == register_epoch_) *reg->add_tasks() = task.status;
@@ -105,12 +127,112 @@ v1::AgentMessage Agent::BuildRegister() {
 }
 
 v1::AgentMessage Agent::BuildHeartbeat() {
+  // NVML calls take a while: sample before taking the lock.
+  std::vector<GpuSample> samples = options_.simulated ? std::vector<GpuSample>{}
+                                                      : discovery_.Sample();
   std::lock_guard lock(mu_);
   v1::AgentMessage msg;
   auto* hb = msg.mutable_heartbeat();
   hb->set_sequence(++heartbeat_sequence_);
-  for (const auto& g : inventory_.gpus) hb->add_gpus()->set_uuid(g.uuid);
+  hb->set_health_check_error(health_check_error_);
+  // pid -> task, for per-process GPU memory.
+  std::map<ProcessId, const Task*> by_pid;
+  for (const auto& [key, task] : tasks_) {
+    if (Ended(task)) continue;
+    for (const Rank& r : task.ranks) {
+      if (!r.exited) by_pid[r.pid] = &task;
+    }
+  }
+  for (const auto& g : inventory_.gpus) {
+    auto* t = hb->add_gpus();
+    t->set_uuid(g.uuid);
+    t->set_index(g.index);
+    const GpuSample* s = nullptr;
+    for (const GpuSample& x : samples) {
+      if (x.index == g.index) s = &x;
+    }
+    if (s == nullptr) continue;
+    t->set_utilization_percent(s->utilization_percent);
+    t->set_memory_utilization_percent(s->memory_utilization_percent);
+    t->set_memory_used_mib(s->memory_used_mib);
+    t->set_temperature_c(s->temperature_c);
+    t->set_power_w(s->power_w);
+    t->set_sm_clock_mhz(s->sm_clock_mhz);
+    t->set_memory_clock_mhz(s->memory_clock_mhz);
+    t->set_ecc_corrected(s->ecc_corrected);
+    t->set_ecc_uncorrected(s->ecc_uncorrected);
+    t->set_throttle_reasons(s->throttle_reasons);
+    t->set_retired_pages_pending(s->retired_pages_pending);
+    t->set_error(s->error);
+    if (!s->uuid.empty() && s->uuid != g.uuid && s->error.empty()) {
+      t->set_error(fmt::format("GPU {} now reports UUID {} (was {})", g.index, s->uuid, g.uuid));
+    }
+    for (const GpuProcessUsage& p : s->processes) {
+      auto* gp = t->add_processes();
+      gp->set_pid(p.pid);
+      gp->set_used_memory_mib(p.used_memory_mib);
+      if (auto it = by_pid.find(p.pid); it != by_pid.end()) {
+        gp->set_job_id(it->second->status.job_id());
+        gp->set_attempt(it->second->status.attempt());
+        gp->set_task_index(it->second->status.task_index());
+      }
+    }
+  }
   return msg;
+}
+
+void Agent::OnGpuEvent(const GpuEventReport& report) {
+  v1::GpuEvent ev = ToGpuEvent(report);
+  {
+    std::lock_guard lock(mu_);
+    if (report.kind == GpuEventReport::Kind::kWatchFailed) {
+      spdlog::warn("agent {}: GPU event watch failed: {}", options_.node_name, report.detail);
+      return;  // nothing happened to a GPU; the watch is retried
+    }
+    const bool drains = ev.action() == v1::GPU_ACTION_DRAIN_GPU ||
+                        ev.action() == v1::GPU_ACTION_DRAIN_NODE;
+    for (auto& g : inventory_.gpus) {
+      if (g.index == report.index && drains && g.healthy) {
+        g.healthy = false;
+        g.error = ev.description();
+      }
+    }
+    spdlog::warn("agent {}: GPU {} ({}): {} -> {}", options_.node_name, report.index,
+                 report.uuid, ev.description(), v1::GpuAction_Name(ev.action()));
+    v1::AgentMessage msg;
+    *msg.mutable_gpu_event() = std::move(ev);
+    outbox_.push_back(std::move(msg));
+  }
+  Flush();
+}
+
+void Agent::SetHealthCheckResult(std::string error) {
+  {
+    std::lock_guard lock(mu_);
+    if (error == health_check_error_) return;
+    const bool newly_failed = health_check_error_.empty();
+    health_check_error_ = std::move(error);
+    if (health_check_error_.empty()) {
+      spdlog::info("agent {}: health check passes again", options_.node_name);
+      return;
+    }
+    spdlog::warn("agent {}: health check failed: {}", options_.node_name, health_check_error_);
+    if (newly_failed) {
+      v1::AgentMessage msg;
+      auto* ev = msg.mutable_gpu_event();
+      ev->set_kind(v1::GpuEvent::KIND_HEALTH_CHECK);
+      ev->set_index(-1);
+      ev->set_action(v1::GPU_ACTION_DRAIN_NODE);
+      ev->set_description("health check failed: " + health_check_error_);
+      outbox_.push_back(std::move(msg));
+    }
+  }
+  Flush();
+}
+
+Inventory Agent::inventory() const {
+  std::lock_guard lock(mu_);
+  return inventory_;
 }
 
 void Agent::OnConnected() {

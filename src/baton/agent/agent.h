@@ -87,8 +87,21 @@ class Agent {
   // The Register message for a new stream: inventory, and every task running or ended
   // since the previous Register. Resets the heartbeat sequence.
   v1::AgentMessage BuildRegister();
-  // The next Heartbeat (sequence + GPU telemetry; zeros where unknown).
+  // The next Heartbeat: sequence, GPU telemetry (GpuDiscovery::Sample, called without
+  // the agent's lock; processes mapped to the tasks whose ranks they are) and the
+  // health-check result.
   v1::AgentMessage BuildHeartbeat();
+
+  // A GPU health event (GpuDiscovery::WaitForEvents): classified by the Xid table
+  // (gpu/xid.h), logged, and sent to the control plane at once. A GPU whose event
+  // drains it is reported unhealthy from then on.
+  void OnGpuEvent(const GpuEventReport& report);
+  // The node's health-check command's result: "" = healthy, else what it printed. A
+  // change to unhealthy is sent at once as a KIND_HEALTH_CHECK event; every heartbeat
+  // carries the current result.
+  void SetHealthCheckResult(std::string error);
+  // The inventory as discovered at construction.
+  Inventory inventory() const;
 
   // The control plane answered Register / the stream broke. Drive the orphan timer.
   void OnConnected();
@@ -158,6 +171,7 @@ class Agent {
   bool connected_ = false;
   Time disconnected_since_;
   bool orphan_stopped_ = false;
+  std::string health_check_error_;
   std::vector<v1::AgentMessage> outbox_;
   bool flushing_ = false;  // a Flush is handing messages to send_
 

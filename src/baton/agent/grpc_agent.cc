@@ -1,5 +1,7 @@
 #include "baton/agent/grpc_agent.h"
 
+#include "baton/agent/health_monitor.h"
+
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -341,7 +343,8 @@ Status RunReal(const AgentProcessOptions& o, std::stop_token stop) {
     if (!fake.ok()) return fake.status().WithPrefix("--fake-gpus");
     discovery = std::make_unique<FakeGpuDiscovery>(std::move(fake).value());
   } else {
-    discovery = std::make_unique<NvmlGpuDiscovery>();
+    discovery = std::make_unique<NvmlGpuDiscovery>(o.nvml_lib.empty() ? "libnvidia-ml.so.1"
+                                                                      : o.nvml_lib);
   }
   SystemClock clock;
   AgentOptions ao;
@@ -365,8 +368,14 @@ Status RunReal(const AgentProcessOptions& o, std::stop_token stop) {
   }
   spdlog::info("baton-agent {}: data in {}, logs served on port {}, control plane {}", o.name,
                ao.data_dir.string(), logs ? logs->port() : 0, o.server);
+  HealthMonitorOptions hm;
+  hm.check_command = o.health_check;
+  hm.check_interval = std::chrono::duration_cast<std::chrono::milliseconds>(
+      o.health_check_interval);
   conn->Start(agent.get());
+  auto health = std::make_unique<HealthMonitor>(*agent, *discovery, hm);
   WaitForStop(stop);
+  health.reset();  // no event reaches the agent after this
 
   spdlog::info("baton-agent {}: stopping ({} task(s) running)", o.name, agent->running_tasks());
   agent->StopAll(o.shutdown_grace);

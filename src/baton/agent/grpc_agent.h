@@ -113,6 +113,11 @@ struct AgentProcessOptions {
   std::string log_listen = "0.0.0.0:0";
   Duration orphan_grace = Seconds(600);
   Duration shutdown_grace = Seconds(10);  // for tasks still running at shutdown
+  // NVML library to dlopen (soname or path); empty = libnvidia-ml.so.1.
+  std::string nvml_lib;
+  // Node health check (HealthMonitor): `/bin/sh -c` command, run every interval.
+  std::string health_check;
+  Duration health_check_interval = Seconds(60);
   ConnectionOptions connection;
 };
 

@@ -99,4 +99,22 @@ Result<FakeGpuDiscovery> FakeGpuDiscovery::FromSpec(std::string_view spec) {
   return FakeGpuDiscovery(std::move(inv));
 }
 
+std::vector<GpuSample> FakeGpuDiscovery::Sample() {
+  std::vector<GpuSample> out;
+  for (const DiscoveredGpu& g : inventory_.gpus) {
+    GpuSample s;
+    s.index = g.index;
+    s.uuid = g.uuid;
+    s.utilization_percent = 0;
+    s.memory_utilization_percent = 0;
+    s.memory_used_mib = g.memory_mib / 100;
+    s.temperature_c = 30;
+    s.power_w = static_cast<double>(g.power_limit_mw) / 10000.0;
+    s.ecc_corrected = 0;
+    s.ecc_uncorrected = 0;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 }  // namespace baton::agent

@@ -26,6 +26,8 @@ class FakeGpuDiscovery : public GpuDiscovery {
   static Result<FakeGpuDiscovery> FromSpec(std::string_view spec);
 
   Result<Inventory> Discover() override { return inventory_; }
+  // Idle GPUs: 0% busy, 1% of memory used, 30 C, 10% of the power limit, no errors.
+  std::vector<GpuSample> Sample() override;
 
  private:
   Inventory inventory_;
