@@ -16,7 +16,8 @@ const std::vector<std::string_view> kJobFields = {"name",    "queue",    "priori
                                                   "gpus",    "gpu_type", "gpu_preference", "gang",
                                                   "runtime", "command",
                                                   "env",     "ranks_per_task", "max_attempts",
-                                                  "simulate_duration"};
+                                                  "simulate_duration", "restart_backoff",
+                                                  "preempt_notice"};
 
 // Bounds for the integer fields before ValidateJobSpec sees them: the parser reports the
 // same ranges itself so the error points at the field's own line.
@@ -63,6 +64,10 @@ Result<JobSpec> ParseJob(const SpecReader& r, const Field& item) {
       BATON_ASSIGN_OR_RETURN(job.max_attempts, r.Int(f, 1, model::kMaxAttemptsLimit));
     } else if (f.key == "simulate_duration") {
       BATON_ASSIGN_OR_RETURN(job.simulate_duration, r.DurationValue(f));
+    } else if (f.key == "restart_backoff") {
+      BATON_ASSIGN_OR_RETURN(job.restart_backoff, r.DurationValue(f));
+    } else if (f.key == "preempt_notice") {
+      BATON_ASSIGN_OR_RETURN(job.preempt_notice, r.DurationValue(f));
     }
   }
 
@@ -77,7 +82,8 @@ Result<JobSpec> ParseJob(const SpecReader& r, const Field& item) {
       if (key == "gpus" || key == "tasks" || key == "priority" || key == "queue" ||
           key == "runtime" || key == "gpu_preference" || key == "gpu_type" ||
           key == "env" || key == "command" || key == "ranks_per_task" ||
-          key == "max_attempts" || key == "simulate_duration") {
+          key == "max_attempts" || key == "simulate_duration" || key == "restart_backoff" ||
+          key == "preempt_notice") {
         auto it = given.find(key);
         int line = it != given.end() ? it->second.line : item.line;
         return r.Error(line, JoinPath(item.path, key), message.substr(colon + 2));
