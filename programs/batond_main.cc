@@ -36,11 +36,17 @@ int main(int argc, char** argv) {
                  "--store etcd: this replica's gRPC address for clients (default: --listen)");
   app.add_option("--policy", opts.control_plane.policy, "Scheduling policy, e.g. fifo+binpack")
       ->capture_default_str();
-  double lost_s = 10, not_ready_s = 4;
+  double lost_s = 8, not_ready_s = 3;
   app.add_option("--node-lost-after", lost_s, "Seconds without heartbeat before a node is lost")
       ->capture_default_str();
   app.add_option("--node-not-ready-after", not_ready_s,
                  "Seconds without heartbeat before a node takes no new work")
+      ->capture_default_str();
+  app.add_option("--mass-silence-fraction", opts.control_plane.mass_silence_fraction,
+                 "Evict nothing when more than this share of nodes goes silent at once")
+      ->capture_default_str();
+  app.add_option("--mass-silence-min-nodes", opts.control_plane.mass_silence_min_nodes,
+                 "... and at least this many nodes")
       ->capture_default_str();
   std::string port_file;
   app.add_option("--port-file", port_file, "Write the bound gRPC port here once serving");

@@ -1,5 +1,7 @@
 #include "baton/agent/agent.h"
 
+#include "baton/agent/launch/leftovers.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -249,6 +251,32 @@ void Agent::OnDisconnected() {
 }
 
 void Agent::Tick() {
+  // Checkpoints: list the directories outside the lock, one poll per directory.
+  std::vector<std::pair<TaskKey, std::string>> watch;
+  {
+    std::lock_guard lock(mu_);
+    std::set<std::string> seen;
+    if (connected_) {
+      for (const auto& [key, task] : tasks_) {
+        if (!Ended(task) && !task.checkpoint_dir.empty() &&
+            seen.insert(task.checkpoint_dir).second) {
+          watch.emplace_back(key, task.checkpoint_dir);
+        }
+      }
+    }
+  }
+  if (!watch.empty()) {
+    std::vector<std::optional<CheckpointEntry>> newest;
+    for (const auto& [key, dir] : watch) newest.push_back(NewestCheckpoint(dir));
+    {
+      std::lock_guard lock(mu_);
+      for (size_t i = 0; i < watch.size(); ++i) {
+        auto it = tasks_.find(watch[i].first);
+        if (it != tasks_.end()) NoteCheckpointLocked(it->second, newest[i]);
+      }
+    }
+    Flush();
+  }
   {
     std::lock_guard lock(mu_);
     if (connected_ || orphan_stopped_) return;
@@ -408,6 +436,7 @@ void Agent::StartTaskLocked(const v1::StartTask& start) {
                                 ec.message()));
       }
     }
+    if (start.watch_checkpoints()) task.checkpoint_dir = start.checkpoint_dir();
     dir = TaskDir(start.job_id(), start.attempt(), start.task_index());
     std::filesystem::create_directories(dir, ec);
     if (ec) return fail(fmt::format("create {}: {}", dir.string(), ec.message()));
@@ -422,6 +451,9 @@ void Agent::StartTaskLocked(const v1::StartTask& start) {
     spec.env["LOCAL_RANK"] = std::to_string(r);
     spec.env["CUDA_VISIBLE_DEVICES"] = fmt::format("{}", fmt::join(visible, ","));
     spec.env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID";
+    // Marks the process as this agent's, so a restarted agent can find what a killed
+    // predecessor left running (launch/leftovers.h).
+    if (!options_.simulated) spec.env[kAgentMarkerEnv] = options_.node_name;
     if (!options_.simulated) spec.log_path = (dir / fmt::format("rank-{}.log", r)).string();
     spec.cgroup_name = fmt::format("{}.{}.{}.r{}", start.job_id(), start.attempt(),
                                    start.task_index(), r);
@@ -480,7 +512,24 @@ void Agent::OnRankExit(const TaskKey& key, int r, int code) {
   Flush();
 }
 
+void Agent::NoteCheckpointLocked(Task& task, const std::optional<CheckpointEntry>& newest) {
+  if (!newest || newest == task.reported_checkpoint) return;
+  task.reported_checkpoint = newest;
+  v1::AgentMessage msg;
+  v1::CheckpointReport* cr = msg.mutable_checkpoint();
+  cr->set_job_id(task.status.job_id());
+  cr->set_attempt(task.status.attempt());
+  cr->set_task_index(task.status.task_index());
+  cr->set_path(newest->path);
+  cr->set_mtime_ms(
+      std::chrono::duration_cast<std::chrono::milliseconds>(newest->mtime.time_since_epoch())
+          .count());
+  outbox_.push_back(std::move(msg));
+}
+
 void Agent::EndLocked(Task& task, v1::TaskState state, int exit_code, std::string message) {
+  // A checkpoint written in the stop grace must be known before the attempt is retried.
+  if (!task.checkpoint_dir.empty()) NoteCheckpointLocked(task, NewestCheckpoint(task.checkpoint_dir));
   task.status.set_state(state);
   task.status.set_exit_code(exit_code);
   task.status.set_message(std::move(message));

@@ -38,6 +38,7 @@
 #include <tuple>
 #include <vector>
 
+#include "baton/agent/checkpoint_watch.h"
 #include "baton/agent/gpu/gpu_discovery.h"
 #include "baton/agent/launch/launcher.h"
 #include "baton/common/status.h"
@@ -106,7 +107,8 @@ class Agent {
   // The control plane answered Register / the stream broke. Drive the orphan timer.
   void OnConnected();
   void OnDisconnected();
-  // Periodic housekeeping: stops every task once disconnected for orphan_grace.
+  // Periodic housekeeping: reports new checkpoints of running tasks (checkpoint_watch.h)
+  // and stops every task once disconnected for orphan_grace.
   void Tick();
 
   // Executes one directive (Registered is ignored here: the transport handles it).
@@ -142,6 +144,11 @@ class Agent {
     bool stop_requested = false;
     uint64_t ended_epoch = 0;  // register_epoch_ when it ended
     Time ended_at;
+    // Polled for checkpoints while the task runs and once when it ends (its report goes
+    // out before the final status, so a retry resumes from a checkpoint written during
+    // the stop grace). Empty = not watched.
+    std::string checkpoint_dir;
+    std::optional<CheckpointEntry> reported_checkpoint;
   };
 
   bool Ended(const Task& t) const;
@@ -151,6 +158,8 @@ class Agent {
   // Marks `task` ended in `state` and queues its status.
   void EndLocked(Task& task, v1::TaskState state, int exit_code, std::string message);
   void QueueStatusLocked(const v1::TaskStatus& status);
+  // Queues a CheckpointReport when `newest` differs from what was last reported.
+  void NoteCheckpointLocked(Task& task, const std::optional<CheckpointEntry>& newest);
   void PruneLocked();
   // Sends everything queued, in order, outside mu_.
   void Flush();

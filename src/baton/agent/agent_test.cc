@@ -58,6 +58,10 @@ class Outbox {
       return s.state() == state && (job.empty() || s.job_id() == job);
     });
   }
+  std::vector<v1::AgentMessage> Messages() {
+    std::lock_guard lock(mu_);
+    return messages_;
+  }
   std::vector<v1::TaskStatus> Statuses() {
     std::lock_guard lock(mu_);
     std::vector<v1::TaskStatus> out;
@@ -402,6 +406,69 @@ TEST(AgentLimitsTest, TaskLimitsAreSplitAcrossRanks) {
   EXPECT_EQ(launcher.specs().size(), 2u);  // nothing started for it
   agent.StopAll(Duration(0));
   sim.Poll();
+}
+
+// The preemption protocol end to end on one agent: the task's checkpoints are reported
+// while it runs; on StopTask it gets SIGTERM, writes a last checkpoint within its notice
+// and exits, and that checkpoint is reported before the task's final status.
+TEST_F(AgentTest, ReportsCheckpointsAndTheOneWrittenInTheStopGraceBeforeTheExit) {
+  const fs::path ck = dir_ / "ckpt" / "j7";
+  const fs::path go = dir_ / "go";
+  auto d = Start("j7", {"/bin/sh", "-c",
+                        "trap 'echo 2 > $BATON_CHECKPOINT_DIR/.s2.tmp && "
+                        "mv $BATON_CHECKPOINT_DIR/.s2.tmp $BATON_CHECKPOINT_DIR/step-2; exit 0' "
+                        "TERM; echo 1 > $BATON_CHECKPOINT_DIR/step-1; touch " +
+                            go.string() + "; while :; do sleep 0.05; done"});
+  d.mutable_start_task()->set_checkpoint_dir(ck.string());
+  d.mutable_start_task()->set_watch_checkpoints(true);
+  (*d.mutable_start_task()->mutable_env())["BATON_CHECKPOINT_DIR"] = ck.string();
+  agent_->OnConnected();
+  agent_->HandleDirective(d);
+  ASSERT_TRUE(WaitFor([&] { return fs::exists(go); }));
+  agent_->Tick();
+  auto checkpoints = [&] {
+    std::vector<std::string> out;
+    for (const auto& m : outbox_.Messages()) {
+      if (m.has_checkpoint()) out.push_back(fs::path(m.checkpoint().path()).filename());
+    }
+    return out;
+  };
+  EXPECT_EQ(checkpoints(), std::vector<std::string>{"step-1"});
+  agent_->Tick();  // nothing new: nothing reported twice
+  EXPECT_EQ(checkpoints().size(), 1u);
+
+  agent_->HandleDirective(Stop("j7", 10));
+  ASSERT_TRUE(outbox_.WaitState(v1::TASK_STATE_STOPPED));
+  EXPECT_EQ(checkpoints(), (std::vector<std::string>{"step-1", "step-2"}));
+  // Order: the last checkpoint, then the final status.
+  int ck_index = -1, stop_index = -1, i = 0;
+  for (const auto& m : outbox_.Messages()) {
+    if (m.has_checkpoint() && m.checkpoint().path() == (ck / "step-2").string()) ck_index = i;
+    if (m.has_task_status() && m.task_status().state() == v1::TASK_STATE_STOPPED) stop_index = i;
+    ++i;
+  }
+  EXPECT_LT(ck_index, stop_index);
+}
+
+TEST(CheckpointWatchTest, NewestCompleteEntryWins) {
+  const fs::path dir = fs::temp_directory_path() / ("baton-ckw-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  EXPECT_EQ(NewestCheckpoint(dir), std::nullopt);  // no directory yet
+  fs::create_directories(dir / "step-20");
+  std::ofstream(dir / "step-10") << "x";
+  std::ofstream(dir / "step-30.tmp") << "partial";
+  std::ofstream(dir / ".writing") << "partial";
+  const auto now = fs::file_time_type::clock::now();
+  fs::last_write_time(dir / "step-10", now - std::chrono::seconds(20));
+  fs::last_write_time(dir / "step-20", now - std::chrono::seconds(10));
+  fs::last_write_time(dir / "step-30.tmp", now);
+  fs::last_write_time(dir / ".writing", now);
+  auto newest = NewestCheckpoint(dir);
+  ASSERT_TRUE(newest);
+  EXPECT_EQ(fs::path(newest->path).filename(), "step-20");
+  EXPECT_TRUE(IsPartialCheckpointName("x.partial"));
+  EXPECT_FALSE(IsPartialCheckpointName("model.pt"));
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "baton/agent/grpc_agent.h"
 
 #include "baton/agent/health_monitor.h"
+#include "baton/agent/launch/leftovers.h"
 
 #include <deque>
 #include <functional>
@@ -346,6 +347,10 @@ Status RunReal(const AgentProcessOptions& o, std::stop_token stop) {
     discovery = std::make_unique<NvmlGpuDiscovery>(o.nvml_lib.empty() ? "libnvidia-ml.so.1"
                                                                       : o.nvml_lib);
   }
+  // Tasks a killed predecessor left running would hold GPUs the control plane is about
+  // to hand out again: kill them before registering (launch/leftovers.h).
+  auto leftovers = KillLeftoverTasks(o.name, Seconds(10));
+  if (!leftovers.ok()) return leftovers.status().WithPrefix("leftover tasks");
   SystemClock clock;
   AgentOptions ao;
   ao.node_name = o.name;

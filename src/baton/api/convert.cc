@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <google/protobuf/util/time_util.h>
 
+#include "baton/model/restart_policy.h"
+
 namespace baton::api {
 namespace {
 
@@ -29,6 +31,8 @@ Status ToProtoFieldPath(const Status& s) {
   if (field == "simulate_duration") field = "simulate_duration_ms";
   if (field == "cpus") field = "cpus_per_task";
   if (field == "memory") field = "memory_bytes_per_task";
+  if (field == "restart_backoff") field = "restart_backoff_ms";
+  if (field == "preempt_notice") field = "preempt_notice_s";
   if (field.empty()) return Status(s.code(), fmt::format("spec: {}", msg));
   return Status(s.code(), fmt::format("spec.{}: {}", field, rest));
 }
@@ -89,6 +93,8 @@ Result<model::JobSpec> FromProto(const v1::JobSpec& proto) {
     spec.cpus_per_task = *q;
   }
   spec.memory_bytes_per_task = proto.memory_bytes_per_task();
+  spec.restart_backoff = std::chrono::milliseconds(proto.restart_backoff_ms());
+  spec.preempt_notice = Seconds(proto.preempt_notice_s());
   BATON_RETURN_IF_ERROR(ToProtoFieldPath(model::ValidateJobSpec(spec)));
   return spec;
 }
@@ -115,6 +121,10 @@ v1::JobSpec ToProto(const model::JobSpec& spec) {
       std::chrono::ceil<std::chrono::milliseconds>(spec.simulate_duration).count());
   if (spec.cpus_per_task != Quantity()) proto.set_cpus_per_task(spec.cpus_per_task.ToString());
   proto.set_memory_bytes_per_task(spec.memory_bytes_per_task);
+  proto.set_restart_backoff_ms(
+      std::chrono::ceil<std::chrono::milliseconds>(spec.restart_backoff).count());
+  proto.set_preempt_notice_s(static_cast<int32_t>(
+      std::chrono::ceil<std::chrono::seconds>(spec.preempt_notice).count()));
   return proto;
 }
 
@@ -222,7 +232,17 @@ v1::Job ToProto(const model::JobRecord& job) {
       te->set_task_index(static_cast<int32_t>(t));
       te->set_exit_code(*a.task_exit_codes[t]);
     }
+    pa->set_resumed_from(a.resumed_from);
+    if (a.last_checkpoint) *pa->mutable_last_checkpoint_time() = ToTimestamp(*a.last_checkpoint);
+    pa->set_work_lost_s(ToSeconds(model::WorkLost(a)));
   }
+  if (job.checkpoint) {
+    v1::Checkpoint* c = proto.mutable_checkpoint();
+    c->set_path(job.checkpoint->path);
+    *c->mutable_time() = ToTimestamp(job.checkpoint->time);
+    c->set_attempt(job.checkpoint->attempt);
+  }
+  if (job.retry_after) *proto.mutable_retry_after() = ToTimestamp(*job.retry_after);
   if (!job.attempts.empty()) {
     *proto.mutable_start_time() = ToTimestamp(job.attempts.front().start_time);
     if (model::IsTerminal(job.state) && job.attempts.back().end_time) {
@@ -283,8 +303,20 @@ Result<model::JobRecord> FromProto(const v1::Job& proto) {
       }
       a.task_exit_codes[static_cast<size_t>(te.task_index())] = te.exit_code();
     }
+    a.resumed_from = pa.resumed_from();
+    if (pa.has_last_checkpoint_time()) a.last_checkpoint = FromTimestamp(pa.last_checkpoint_time());
     job.attempts.push_back(std::move(a));
   }
+  if (proto.has_checkpoint()) {
+    const v1::Checkpoint& c = proto.checkpoint();
+    if (c.path().empty() || c.attempt() < 1 || c.attempt() > proto.attempts_size()) {
+      return InvalidArgument(fmt::format(
+          "job.checkpoint: path '{}' of attempt {} (the job has {} attempts)", c.path(),
+          c.attempt(), proto.attempts_size()));
+    }
+    job.checkpoint = model::JobRecord::Checkpoint{c.path(), FromTimestamp(c.time()), c.attempt()};
+  }
+  if (proto.has_retry_after()) job.retry_after = FromTimestamp(proto.retry_after());
   return job;
 }
 

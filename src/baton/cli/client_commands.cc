@@ -276,6 +276,8 @@ int RunRun(const ClientCommands& c, std::ostream& out, std::ostream& err) {
     }
     spec.set_memory_bytes_per_task(*bytes);
   }
+  spec.set_restart_backoff_ms(static_cast<int64_t>(c.run_restart_backoff_s * 1000));
+  spec.set_preempt_notice_s(c.run_preempt_notice_s);
 
   auto cp = Dial(c.common, err);
   if (!cp) return 1;
@@ -372,6 +374,22 @@ void PrintJob(const v1::Job& job, Time now, std::ostream& out) {
   }
   field("Env", env_text);
   field("Max attempts", std::to_string(s.max_attempts() > 0 ? s.max_attempts() : 1));
+  if (s.restart_backoff_ms() > 0) {
+    field("Backoff", FormatDuration(std::chrono::milliseconds(s.restart_backoff_ms())) +
+                         " (doubling per failure)");
+  }
+  if (s.preempt_notice_s() > 0) {
+    field("Stop notice", FormatDuration(Seconds(s.preempt_notice_s())));
+  }
+  if (job.has_checkpoint()) {
+    field("Checkpoint", fmt::format("{} (attempt {}, {})", job.checkpoint().path(),
+                                    job.checkpoint().attempt(),
+                                    FormatTimestamp(job.checkpoint().time())));
+  }
+  if (job.has_retry_after() && FromTimestamp(job.retry_after()) &&
+      *FromTimestamp(job.retry_after()) > now) {
+    field("Retry at", FormatTimestamp(job.retry_after()));
+  }
   if (s.estimated_runtime_s() > 0) {
     field("Estimate", FormatDuration(Seconds(s.estimated_runtime_s())));
   }
@@ -386,7 +404,8 @@ void PrintJob(const v1::Job& job, Time now, std::ostream& out) {
     return;
   }
   out << "Attempts:\n";
-  Table attempts({"#", "START", "END", "EXIT", "END-REASON", "PLACEMENTS"});
+  Table attempts(
+      {"#", "START", "END", "EXIT", "END-REASON", "WORK-LOST", "RESUMED-FROM", "PLACEMENTS"});
   for (const auto& a : job.attempts()) {
     std::string placements;
     for (const auto& t : a.assignments()) {
@@ -395,7 +414,12 @@ void PrintJob(const v1::Job& job, Time now, std::ostream& out) {
     const bool open = !FromTimestamp(a.end_time()).has_value();
     attempts.AddRow({std::to_string(a.number()), FormatTimestamp(a.start_time()),
                      open ? "running" : FormatTimestamp(a.end_time()),
-                     open ? "-" : std::to_string(a.exit_code()), a.end_reason(), placements});
+                     open ? "-" : std::to_string(a.exit_code()), a.end_reason(),
+                     open || a.end_reason() == "succeeded"
+                         ? "-"
+                         : FormatDuration(std::chrono::duration_cast<Duration>(
+                               std::chrono::duration<double>(a.work_lost_s()))),
+                     a.resumed_from().empty() ? "-" : a.resumed_from(), placements});
   }
   std::ostringstream text;
   attempts.Print(text);
@@ -527,6 +551,33 @@ int RunQueues(const ClientCommands& c, std::ostream& out, std::ostream& err) {
   return 0;
 }
 
+int RunDrain(const ClientCommands& c, bool drain, std::ostream& out, std::ostream& err) {
+  auto cp = Dial(c.common, err);
+  if (!cp) return 1;
+  v1::Node node;
+  grpc::ClientContext ctx;
+  SetCallDeadline(ctx);
+  grpc::Status s;
+  if (drain) {
+    v1::DrainNodeRequest req;
+    req.set_name(c.node_name);
+    req.set_reason(c.drain_reason);
+    s = cp->cluster().DrainNode(&ctx, req, &node);
+  } else {
+    v1::UndrainNodeRequest req;
+    req.set_name(c.node_name);
+    s = cp->cluster().UndrainNode(&ctx, req, &node);
+  }
+  if (!s.ok()) return RpcFail(*cp, drain ? "drain" : "undrain", s, err);
+  if (c.common.json()) {
+    out << ToJson(node) << "\n";
+  } else {
+    out << fmt::format("node {} {}{}\n", node.name(), NodeStateName(node.state()),
+                       node.reason().empty() ? "" : " (" + node.reason() + ")");
+  }
+  return 0;
+}
+
 }  // namespace
 
 void AddClientCommands(CLI::App& app, ClientCommands& c) {
@@ -548,6 +599,10 @@ void AddClientCommands(CLI::App& app, ClientCommands& c) {
   c.run->add_option("--max-attempts", c.run_max_attempts, "Attempts allowed to fail");
   c.run->add_option("--cpus", c.run_cpus, "CPU limit per task (\"4\", \"0.5\"; default none)");
   c.run->add_option("--memory", c.run_memory, "Memory limit per task (\"16Gi\", \"512Mi\")");
+  c.run->add_option("--restart-backoff", c.run_restart_backoff_s,
+                    "Seconds to wait before a retry, doubling per failure");
+  c.run->add_option("--preempt-notice", c.run_preempt_notice_s,
+                    "Seconds between SIGTERM and SIGKILL to checkpoint (BATON_PREEMPT_NOTICE)");
   c.run->add_flag("--wait", c.run_wait, "Wait for the job to end; exit status follows it");
   c.run->add_option("command", c.run_command, "What each rank runs (after --)")->required();
 
@@ -577,8 +632,15 @@ void AddClientCommands(CLI::App& app, ClientCommands& c) {
   c.nodes = app.add_subcommand("nodes", "List the cluster's nodes");
   c.queues = app.add_subcommand("queues", "List the cluster's queues");
 
-  for (CLI::App* cmd :
-       {c.submit, c.run, c.ps, c.show, c.logs, c.cancel, c.wait, c.nodes, c.queues}) {
+  c.drain = app.add_subcommand(
+      "drain", "Take a node out of scheduling; its tasks get SIGTERM and their notice");
+  c.drain->add_option("node", c.node_name, "Node name")->required();
+  c.drain->add_option("--reason", c.drain_reason, "Why (shown in baton nodes)");
+  c.undrain = app.add_subcommand("undrain", "Put a drained node back into scheduling");
+  c.undrain->add_option("node", c.node_name, "Node name")->required();
+
+  for (CLI::App* cmd : {c.submit, c.run, c.ps, c.show, c.logs, c.cancel, c.wait, c.nodes,
+                        c.queues, c.drain, c.undrain}) {
     AddCommonFlags(cmd, c.common);
   }
 }
@@ -594,6 +656,8 @@ std::optional<int> RunClientCommands(const ClientCommands& c, std::ostream& out,
   if (c.wait != nullptr && c.wait->parsed()) return RunWait(c, out, err);
   if (c.nodes != nullptr && c.nodes->parsed()) return RunNodes(c, out, err);
   if (c.queues != nullptr && c.queues->parsed()) return RunQueues(c, out, err);
+  if (c.drain != nullptr && c.drain->parsed()) return RunDrain(c, true, out, err);
+  if (c.undrain != nullptr && c.undrain->parsed()) return RunDrain(c, false, out, err);
   return std::nullopt;
 }
 

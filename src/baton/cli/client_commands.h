@@ -8,6 +8,7 @@
 //   cancel JOB              cancel a job
 //   wait JOB                block until the job ends; exit status follows the job
 //   nodes / queues          the cluster's nodes and queues
+//   drain / undrain NODE    take a node out of scheduling (preempting gracefully) / back
 //
 // Each takes --server ADDR (else $BATON_SERVER, else 127.0.0.1:7070) and --output
 // table|json: json prints protobuf JSON with the proto's field names, one object per line
@@ -50,6 +51,8 @@ struct ClientCommands {
   int32_t run_max_attempts = 0;
   std::string run_cpus;
   std::string run_memory;
+  double run_restart_backoff_s = 0;
+  int32_t run_preempt_notice_s = 0;
   bool run_wait = false;
   std::vector<std::string> run_command;
 
@@ -72,6 +75,11 @@ struct ClientCommands {
 
   CLI::App* nodes = nullptr;
   CLI::App* queues = nullptr;
+
+  CLI::App* drain = nullptr;
+  CLI::App* undrain = nullptr;
+  std::string node_name;     // drain, undrain
+  std::string drain_reason;
 };
 
 // Registers the client commands on `app`; `c` receives their flags and must outlive it.

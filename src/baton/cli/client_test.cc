@@ -383,7 +383,7 @@ TEST_F(ClientTest, ShowPrintsSpecAndAttempts) {
   EXPECT_THAT(o.out, HasSubstr("Command:      python train.py\n"));
   EXPECT_THAT(o.out, HasSubstr("Env:          LR=3\n"));
   EXPECT_THAT(o.out, HasSubstr("2023-11-14 22:13:20  2023-11-14 22:16:32  7     task-failed  "
-                               "node-a:0,1 node-b:0,1\n"));
+                               "0s         -             node-a:0,1 node-b:0,1\n"));
 
   Outcome j = Baton("show", {id, "--output", "json"});
   auto items = JsonLines(j.out);

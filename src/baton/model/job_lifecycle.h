@@ -99,6 +99,10 @@ struct Attempt {
   // Whether this attempt used up one of max_attempts. Preemptions, cancellations and
   // losing a node before anything started do not.
   bool counts_toward_limit = false;
+  // The checkpoint this attempt was told to resume from (BATON_RESUME_FROM); "" = none.
+  std::string resumed_from;
+  // When this attempt last reported a checkpoint (restart_policy.h).
+  std::optional<Time> last_checkpoint;
 
   bool open() const { return !end_time.has_value(); }
   friend bool operator==(const Attempt&, const Attempt&) = default;
@@ -113,6 +117,16 @@ struct JobRecord {
   int32_t max_attempts = 1;       // failed attempts allowed before the job fails; >= 1
   Time submit_time;
   std::string reason;             // the last transition's reason, for people
+  // The latest checkpoint any attempt reported (restart_policy.h); path "" = none.
+  struct Checkpoint {
+    std::string path;
+    Time time;
+    int32_t attempt = 0;
+    friend bool operator==(const Checkpoint&, const Checkpoint&) = default;
+  };
+  std::optional<Checkpoint> checkpoint;
+  // Restart backoff: a pending retry is not scheduled before this time.
+  std::optional<Time> retry_after;
 };
 
 // A pending record with no attempts.

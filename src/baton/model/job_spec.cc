@@ -60,6 +60,14 @@ Status ValidateJobSpec(const JobSpec& spec) {
     return InvalidArgument(fmt::format("memory: must be between 0 and 1Pi (0 = no limit), got {}",
                                        spec.memory_bytes_per_task));
   }
+  if (spec.restart_backoff < Duration::zero() || spec.restart_backoff > kMaxRestartBackoff) {
+    return InvalidArgument(fmt::format("restart_backoff: must be between 0 and {}",
+                                       FormatDuration(kMaxRestartBackoff)));
+  }
+  if (spec.preempt_notice < Duration::zero() || spec.preempt_notice > kMaxPreemptNotice) {
+    return InvalidArgument(fmt::format("preempt_notice: must be between 0 and {}",
+                                       FormatDuration(kMaxPreemptNotice)));
+  }
   if (spec.simulate_duration < Duration::zero()) {
     return InvalidArgument("simulate_duration: must not be negative");
   }

@@ -23,6 +23,8 @@ constexpr int32_t kMaxPriority = 1000;
 constexpr int32_t kMaxTasksPerJob = 100000;
 constexpr int32_t kMaxRanksPerTask = 1024;
 constexpr int32_t kMaxAttemptsLimit = 1000;
+constexpr Duration kMaxRestartBackoff = std::chrono::hours(1);
+constexpr Duration kMaxPreemptNotice = std::chrono::hours(1);
 constexpr size_t kMaxCommandArgs = 4096;
 constexpr size_t kMaxEnvVars = 4096;
 constexpr int64_t kMaxCpusPerTask = 4096;
@@ -47,6 +49,12 @@ struct JobSpec {
   std::map<std::string, std::string> env;
   int32_t ranks_per_task = 1;        // processes per task; WORLD_SIZE = tasks * ranks
   int32_t max_attempts = 1;          // failed attempts allowed before the job fails
+  // Restart policy: wait this long before the retry after a counted failure, doubling
+  // with every further counted failure (at most kMaxRestartBackoff); 0 = retry at once.
+  Duration restart_backoff{0};
+  // Graceful stop: SIGTERM, then this long (BATON_PREEMPT_NOTICE, seconds) to write a
+  // checkpoint and exit before SIGKILL; 0 = the control plane's default grace.
+  Duration preempt_notice{0};
   // Simulated agents only: how long each task "runs" before exiting 0.
   Duration simulate_duration{0};
   // Limits on each task (all its ranks together), enforced by the agent with cgroup v2

@@ -11,6 +11,8 @@
 #include "baton/api/convert.h"
 #include "baton/sched/registry.h"
 #include "baton/server/control_plane_internal.h"
+#include "baton/server/node_health.h"
+#include "baton/model/restart_policy.h"
 
 namespace baton::server {
 
@@ -39,6 +41,9 @@ Status ControlPlane::Recover() {
   BATON_ASSIGN_OR_RETURN(auto placement, sched::MakePlacementPolicy(name->placement));
   (void)order;
   (void)placement;
+  if (std::string err = NodeHealthOptionsError(HealthOptionsOf(options_)); !err.empty()) {
+    return InvalidArgument(fmt::format("node health: {}", err));
+  }
 
   BATON_ASSIGN_OR_RETURN(std::vector<store::KeyValue> nodes, store_->List("nodes/"));
   BATON_ASSIGN_OR_RETURN(std::vector<store::KeyValue> jobs, store_->List("jobs/"));
@@ -49,8 +54,12 @@ Status ControlPlane::Recover() {
     if (!n->info.ParseFromString(kv.value) || n->info.name().empty()) {
       return Internal(fmt::format("store: {} does not hold a node record", kv.key));
     }
+    n->drained = n->info.state() == v1::NODE_STATE_DRAINED;
     n->state = v1::NODE_STATE_NOT_READY;
+    if (n->drained) n->drain_reason = n->info.reason();
     n->reason = "waiting for the agent to reconnect after a control-plane restart";
+    n->info.clear_state();
+    n->info.clear_reason();
     n->last_seen = now;
     nodes_[n->info.name()] = std::move(n);
   }
@@ -299,6 +308,31 @@ void ControlPlane::Cancel(JobId id, std::string reason, JobDone done) {
   work_cv_.notify_all();
 }
 
+void ControlPlane::ReportCheckpoint(JobId id, int32_t attempt, std::string path,
+                                    JobDone done) {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) {
+    lock.unlock();
+    done(NotFound(fmt::format("job {} not found", id)));
+    return;
+  }
+  JobEntry& e = *it->second;
+  if (attempt == 0) attempt = static_cast<int32_t>(e.rec.attempts.size());
+  auto changed = model::RecordCheckpoint(e.rec, attempt, path, clock_->Now());
+  if (!changed.ok()) {
+    lock.unlock();
+    done(changed.status());
+    return;
+  }
+  spdlog::info("job {}: checkpoint {} (attempt {}, reported through the API)", id, path,
+               attempt);
+  Persist(e, v1::JobEvent::KIND_STATE_CHANGED, [this, id, done = std::move(done)] {
+    auto j = jobs_.find(id);
+    done(Render(*j->second, clock_->Now()));
+  });
+}
+
 // ---------------------------------------------------------------------------------------
 // Lifecycle plumbing.
 
@@ -319,6 +353,9 @@ bool ControlPlane::Transition(JobEntry& e, const model::JobEventData& ev, Time n
     if (options_.observer) {
       options_.observer->OnJobStarted(e.rec.spec.queue, now - e.rec.submit_time);
     }
+  }
+  if (after == model::JobState::kPending && before != model::JobState::kPending) {
+    e.rec.retry_after = model::RetryAfter(e.rec);  // restart backoff, if any
   }
   if (after == model::JobState::kStarting) {
     starting_.insert(e.rec.id);
@@ -395,6 +432,11 @@ sched::JobRequest ControlPlane::MakeRequest(const JobEntry& e) const {
 
 void ControlPlane::SubmitToScheduler(JobEntry& e, Time now) {
   if (!sched_ || e.in_sched) return;
+  if (e.rec.retry_after && *e.rec.retry_after > now) {
+    backoff_.insert(e.rec.id);  // Tick queues it once the backoff is over
+    return;
+  }
+  backoff_.erase(e.rec.id);
   auto adm = sched_->Submit(MakeRequest(e), now);
   if (!adm.ok()) {
     spdlog::error("job {}: scheduler refused it: {}", e.rec.id, adm.status().message());
@@ -417,6 +459,9 @@ v1::Job ControlPlane::Render(const JobEntry& e, Time now) const {
       job.set_reason(fmt::format("cannot run on the current fleet: {}", e.unplaceable));
     } else if (e.release_pending) {
       job.set_reason("waiting for the previous attempt's tasks to stop");
+    } else if (e.rec.retry_after && *e.rec.retry_after > now) {
+      job.set_reason(fmt::format("{}; restart backoff: next attempt in {}", e.rec.reason,
+                                 FormatDuration(*e.rec.retry_after - now)));
     } else if (e.in_sched) {
       job.set_reason(sched_->Explain(e.rec.id, now));
     }
@@ -441,6 +486,14 @@ void ControlPlane::Tick() {
   }
   CheckTimeouts(now);
   if (fleet_dirty_) RebuildScheduler(now);
+  for (JobId id : std::vector<JobId>(backoff_.begin(), backoff_.end())) {
+    JobEntry& e = *jobs_.at(id);
+    if (e.rec.state != model::JobState::kPending || e.in_sched) {
+      backoff_.erase(id);
+    } else if (!e.rec.retry_after || *e.rec.retry_after <= now) {
+      SubmitToScheduler(e, now);
+    }
+  }
   RunRound(now);
 }
 
@@ -488,6 +541,10 @@ void ControlPlane::RunRound(Time now) {
       continue;
     }
     stats_.placed++;
+    e.rec.retry_after.reset();
+    if (std::string from = model::ResumeFrom(e.rec); !from.empty()) {
+      spdlog::info("job {}: attempt {} resumes from checkpoint {}", e.rec.id, attempt, from);
+    }
     e.live_attempt = attempt;
     e.alive.assign(placements.size(), 1);
     e.running.assign(placements.size(), 0);
@@ -523,16 +580,7 @@ void ControlPlane::CheckTimeouts(Time now) {
       Persist(e, v1::JobEvent::KIND_STATE_CHANGED);
     }
   }
-  for (auto& [name, node] : nodes_) {
-    if (node->state == v1::NODE_STATE_LOST || node->state == v1::NODE_STATE_DRAINED) continue;
-    const Duration silent = now - node->last_seen;
-    if (silent >= options_.lost_after) {
-      NodeLost(*node, now, fmt::format("no heartbeat for {}", FormatDuration(silent)));
-    } else if (silent >= options_.not_ready_after && node->state == v1::NODE_STATE_READY) {
-      SetNodeState(*node, v1::NODE_STATE_NOT_READY,
-                   fmt::format("no heartbeat for {}", FormatDuration(silent)));
-    }
-  }
+  CheckNodeHealth(now);
 }
 
 void ControlPlane::RebuildScheduler(Time now) {
@@ -568,7 +616,8 @@ void ControlPlane::RebuildScheduler(Time now) {
   for (size_t i = 0; i < members.size(); ++i) {
     const NodeId id(static_cast<uint32_t>(i));
     node_ids_[members[i]->info.name()] = id;
-    sched_->mutable_state().SetSchedulable(id, members[i]->state == v1::NODE_STATE_READY);
+    sched_->mutable_state().SetSchedulable(
+        id, members[i]->state == v1::NODE_STATE_READY && !members[i]->drained);
   }
   // Book what runs (or is still stopping) first, then queue the rest in submit order.
   std::vector<JobEntry*> to_queue;
@@ -617,6 +666,7 @@ ControlPlaneStats ControlPlane::Stats() const {
     if (n->state == v1::NODE_STATE_NOT_READY) s.nodes_not_ready++;
     if (n->state == v1::NODE_STATE_LOST) s.nodes_lost++;
   }
+  s.evictions_suspended = evictions_suspended_;
   if (cluster_) s.gpus_total = cluster_->total_gpus();
   if (sched_) s.gpus_allocated = sched_->state().AllocatedGpus();
   s.commits = committer_.stats();

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "baton/api/convert.h"
+#include "baton/model/restart_policy.h"
 #include "baton/server/control_plane.h"
 #include "baton/server/control_plane_internal.h"
 
@@ -134,7 +135,11 @@ Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
   node.last_seen = now;
   node.telemetry.clear();  // the new stream's heartbeats report afresh
   sessions_[node.session] = &node;
-  SetNodeState(node, v1::NODE_STATE_READY, "");
+  // Not ready until the tasks it reports are reconciled (stale ones must stop first).
+  if (node.state == v1::NODE_STATE_LOST) {
+    SetNodeState(node, v1::NODE_STATE_NOT_READY, "registering after it was lost");
+  }
+  node.strays.clear();
   PersistNode(node);
 
   v1::Directive d;
@@ -144,6 +149,12 @@ Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
           .count());
   node.sink->Send(d);
   Reconcile(node, reg, now);
+  MaybeReady(node);
+  if (!node.strays.empty()) {
+    spdlog::warn("agent {} came back running {} task(s) no attempt wants (stale state); "
+                 "stopping them before it takes new work",
+                 reg.node_name(), node.strays.size());
+  }
   work_ = true;
   work_cv_.notify_all();
   spdlog::info("agent {} registered: {} GPUs, {} tasks reported", reg.node_name(),
@@ -159,12 +170,20 @@ Status ControlPlane::OnAgentMessage(int64_t session, const v1::AgentMessage& msg
   }
   NodeEntry& node = *it->second;
   const Time now = clock_->Now();
+  if (node.state == v1::NODE_STATE_LOST) {
+    // Its attempts were ended and its GPUs given back while it was silent: whatever it
+    // still runs must be reconciled before it is trusted again, so make it register anew.
+    spdlog::warn("agent {} spoke again after it was declared lost; asking it to register "
+                 "again so its stale tasks are reconciled",
+                 node.info.name());
+    return FailedPrecondition(fmt::format(
+        "node {} was declared lost ({}); reconnect and register again", node.info.name(),
+        node.reason));
+  }
   node.last_seen = now;
   switch (msg.msg_case()) {
     case v1::AgentMessage::kHeartbeat:
-      if (node.state == v1::NODE_STATE_NOT_READY || node.state == v1::NODE_STATE_LOST) {
-        SetNodeState(node, v1::NODE_STATE_READY, "");
-      }
+      if (node.state == v1::NODE_STATE_NOT_READY) MaybeReady(node);
       *node.info.mutable_last_heartbeat() =
           google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
               now.time_since_epoch().count());
@@ -172,6 +191,9 @@ Status ControlPlane::OnAgentMessage(int64_t session, const v1::AgentMessage& msg
       return Status::Ok();
     case v1::AgentMessage::kTaskStatus:
       HandleTaskStatus(node, msg.task_status(), now);
+      return Status::Ok();
+    case v1::AgentMessage::kCheckpoint:
+      HandleCheckpoint(node, msg.checkpoint(), now);
       return Status::Ok();
     case v1::AgentMessage::kRegister:
       return InvalidArgument("register: sent twice on one stream");
@@ -201,7 +223,8 @@ void ControlPlane::SetNodeState(NodeEntry& node, v1::NodeState state, std::strin
   if (!cluster_) return;
   auto id = node_ids_.find(node.info.name());
   if (id != node_ids_.end() && sched_) {
-    sched_->mutable_state().SetSchedulable(id->second, state == v1::NODE_STATE_READY);
+    sched_->mutable_state().SetSchedulable(id->second,
+                                           state == v1::NODE_STATE_READY && !node.drained);
   }
   work_ = true;
 }
@@ -240,6 +263,13 @@ void ControlPlane::NodeLost(NodeEntry& node, Time now, const std::string& why) {
 }
 
 void ControlPlane::HandleTaskStatus(NodeEntry& node, const v1::TaskStatus& ts, Time now) {
+  if (IsFinal(ts.state()) && !node.strays.empty() &&
+      node.strays.erase({ts.job_id(), ts.attempt(), ts.task_index()}) > 0 &&
+      node.strays.empty()) {
+    spdlog::info("agent {}: every stale task is gone; the node takes work again",
+                 node.info.name());
+    MaybeReady(node);
+  }
   uint64_t raw = 0;
   auto [p, ec] = std::from_chars(ts.job_id().data(), ts.job_id().data() + ts.job_id().size(),
                                  raw);
@@ -312,6 +342,7 @@ void ControlPlane::Reconcile(NodeEntry& node, const v1::Register& reg, Time now)
                                 .node == name;
     if (!wanted) {
       if (!IsFinal(ts.state())) {
+        node.strays.insert({ts.job_id(), ts.attempt(), ts.task_index()});
         v1::Directive d;
         v1::StopTask* stop = d.mutable_stop_task();
         stop->set_job_id(ts.job_id());
@@ -386,7 +417,13 @@ v1::StartTask ControlPlane::MakeStart(const JobEntry& e, int32_t task) const {
   if (!options_.checkpoint_root.empty()) {
     st.set_checkpoint_dir(fmt::format("{}/{}", options_.checkpoint_root, e.rec.id.value()));
     (*env)["BATON_CHECKPOINT_DIR"] = st.checkpoint_dir();
+    st.set_watch_checkpoints(true);
   }
+  if (!a.resumed_from.empty()) (*env)["BATON_RESUME_FROM"] = a.resumed_from;
+  (*env)["BATON_NODE"] = tp.node;
+  // Seconds between SIGTERM and SIGKILL when the task is preempted, drained or cancelled.
+  (*env)["BATON_PREEMPT_NOTICE"] = std::to_string(
+      std::chrono::duration_cast<std::chrono::seconds>(StopGrace(e)).count());
   (*env)["WORLD_SIZE"] = std::to_string(int64_t{spec.tasks} * spec.ranks_per_task);
   (*env)["NODE_RANK"] = std::to_string(task);
   (*env)["LOCAL_WORLD_SIZE"] = std::to_string(spec.ranks_per_task);
@@ -437,13 +474,52 @@ void ControlPlane::SendStop(JobEntry& e, int32_t task) {
   stop->set_attempt(a.number);
   stop->set_task_index(task);
   stop->set_grace_period_s(static_cast<int32_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(options_.stop_grace).count()));
+      std::chrono::duration_cast<std::chrono::seconds>(StopGrace(e)).count()));
   n->second->sink->Send(d);
+}
+
+Duration ControlPlane::StopGrace(const JobEntry& e) const {
+  return e.rec.spec.preempt_notice > Duration(0) ? e.rec.spec.preempt_notice
+                                                 : options_.stop_grace;
+}
+
+void ControlPlane::HandleCheckpoint(NodeEntry& node, const v1::CheckpointReport& cr, Time now) {
+  uint64_t raw = 0;
+  auto [p, ec] = std::from_chars(cr.job_id().data(), cr.job_id().data() + cr.job_id().size(),
+                                 raw);
+  auto it = ec == std::errc() ? jobs_.find(JobId(raw)) : jobs_.end();
+  if (it == jobs_.end()) return;
+  JobEntry& e = *it->second;
+  if (cr.attempt() < 1 || cr.attempt() > static_cast<int32_t>(e.rec.attempts.size())) return;
+  const model::Attempt& a = e.rec.attempts[static_cast<size_t>(cr.attempt() - 1)];
+  if (cr.task_index() < 0 || cr.task_index() >= static_cast<int32_t>(a.placements.size()) ||
+      a.placements[static_cast<size_t>(cr.task_index())].node != node.info.name()) {
+    spdlog::warn("agent {} reported a checkpoint for task {}/{} of job {} that is not placed "
+                 "there",
+                 node.info.name(), cr.attempt(), cr.task_index(), e.rec.id);
+    return;
+  }
+  // The file's mtime is the agent's clock: never later than ours.
+  const Time t = std::min(now, Time(std::chrono::milliseconds(cr.mtime_ms())));
+  auto changed = model::RecordCheckpoint(e.rec, cr.attempt(), cr.path(), t);
+  if (!changed.ok()) {
+    spdlog::warn("agent {}: checkpoint of job {} refused: {}", node.info.name(), e.rec.id,
+                 changed.status().message());
+    return;
+  }
+  if (!*changed) return;
+  spdlog::info("job {}: checkpoint {} (attempt {}, seen by agent {})", e.rec.id, cr.path(),
+               cr.attempt(), node.info.name());
+  Persist(e, v1::JobEvent::KIND_STATE_CHANGED);
 }
 
 void ControlPlane::PersistNode(const NodeEntry& node) {
   v1::Node stored = node.info;
   stored.clear_last_heartbeat();
+  if (node.drained) {
+    stored.set_state(v1::NODE_STATE_DRAINED);
+    stored.set_reason(node.drain_reason);
+  }
   committer_.Put(NodeKey(node.info.name()), stored.SerializeAsString(), [](const Status& s) {
     if (!s.ok()) spdlog::error("cannot persist a node record: {}", s.message());
   });
@@ -456,21 +532,8 @@ std::vector<v1::Node> ControlPlane::Nodes(std::optional<v1::NodeState> state) co
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<v1::Node> out;
   for (const auto& [name, n] : nodes_) {
-    if (state && n->state != *state) continue;
-    v1::Node node = n->info;
-    node.set_state(n->state);
-    node.set_reason(n->reason);
-    if (auto id = node_ids_.find(name); id != node_ids_.end() && sched_) {
-      const auto& st = sched_->state();
-      const int total = cluster_->node(id->second).gpu_count();
-      const uint64_t free = st.free_mask(id->second);
-      node.set_gpus_allocated(total - std::popcount(free));
-      for (int g = 0; g < node.gpus_size() && g < total; ++g) {
-        node.mutable_gpus(g)->set_nvlink_domain(
-            static_cast<int32_t>(cluster_->node(id->second).gpus[static_cast<size_t>(g)]
-                                     .domain.value()));
-      }
-    }
+    v1::Node node = RenderNode(*n);
+    if (state && node.state() != *state) continue;
     out.push_back(std::move(node));
   }
   return out;

@@ -1,12 +1,25 @@
 // ControlPlane's private bookkeeping types, shared by its two source files.
 #pragma once
 
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "baton/server/control_plane.h"
+#include "baton/server/node_health.h"
 
 namespace baton::server {
+
+inline NodeHealthOptions HealthOptionsOf(const ControlPlaneOptions& o) {
+  NodeHealthOptions h;
+  h.not_ready_after = o.not_ready_after;
+  h.lost_after = o.lost_after;
+  h.mass_silence_fraction = o.mass_silence_fraction;
+  h.mass_silence_min_nodes = o.mass_silence_min_nodes;
+  h.stall_after = o.stall_after;
+  return h;
+}
 
 struct ControlPlane::JobEntry {
   model::JobRecord rec;
@@ -35,6 +48,13 @@ struct ControlPlane::NodeEntry {
   std::shared_ptr<AgentSink> sink;
   // GPU telemetry of the last heartbeat (whatever the agent reports), for metrics.
   std::vector<v1::GpuTelemetry> telemetry;
+  // Tasks the agent still runs that no attempt wants (job id, attempt, task), stopped
+  // but not yet confirmed gone: their GPUs may be busy, so the node takes no new work.
+  std::set<std::tuple<std::string, int32_t, int32_t>> strays;
+  // Drained by an operator (persisted in the node record as NODE_STATE_DRAINED): takes
+  // no new work whatever its health.
+  bool drained = false;
+  std::string drain_reason;
 };
 
 }  // namespace baton::server

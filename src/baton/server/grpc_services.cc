@@ -405,6 +405,45 @@ grpc::ServerWriteReactor<v1::LogChunk>* JobsService::Logs(grpc::CallbackServerCo
   return new LogStream(target->endpoint, std::move(upstream));
 }
 
+grpc::ServerUnaryReactor* JobsService::ReportCheckpoint(grpc::CallbackServerContext* ctx,
+                                                        const v1::ReportCheckpointRequest* req,
+                                                        v1::Job* resp) {
+  auto* r = ctx->DefaultReactor();
+  auto id = ParseJobId(req->job_id(), "job_id");
+  if (!id.ok()) return Failed(r, ToGrpc(id.status()));
+  if (req->attempt() < 0) return Failed(r, Invalid("attempt: negative"));
+  cp_->ReportCheckpoint(*id, req->attempt(), req->path(), [r, resp](Result<v1::Job> job) {
+    if (!job.ok()) {
+      r->Finish(ToGrpc(job.status()));
+      return;
+    }
+    *resp = *std::move(job);
+    r->Finish(grpc::Status::OK);
+  });
+  return r;
+}
+
+grpc::ServerUnaryReactor* ClusterService::DrainNode(grpc::CallbackServerContext* ctx,
+                                                    const v1::DrainNodeRequest* req,
+                                                    v1::Node* resp) {
+  auto* r = ctx->DefaultReactor();
+  if (req->reason().size() > 1024) return Failed(r, Invalid("reason: longer than 1024 bytes"));
+  auto node = cp_->Drain(req->name(), req->reason());
+  if (!node.ok()) return Failed(r, ToGrpc(node.status()));
+  *resp = *std::move(node);
+  return Failed(r, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* ClusterService::UndrainNode(grpc::CallbackServerContext* ctx,
+                                                      const v1::UndrainNodeRequest* req,
+                                                      v1::Node* resp) {
+  auto* r = ctx->DefaultReactor();
+  auto node = cp_->Undrain(req->name());
+  if (!node.ok()) return Failed(r, ToGrpc(node.status()));
+  *resp = *std::move(node);
+  return Failed(r, grpc::Status::OK);
+}
+
 grpc::ServerUnaryReactor* ClusterService::ListNodes(grpc::CallbackServerContext* ctx,
                                                     const v1::ListNodesRequest* req,
                                                     v1::ListNodesResponse* resp) {

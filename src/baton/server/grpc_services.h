@@ -38,6 +38,9 @@ class JobsService final : public v1::Jobs::CallbackService {
                                                 const v1::WatchJobsRequest* req) override;
   grpc::ServerWriteReactor<v1::LogChunk>* Logs(grpc::CallbackServerContext* ctx,
                                                const v1::LogsRequest* req) override;
+  grpc::ServerUnaryReactor* ReportCheckpoint(grpc::CallbackServerContext* ctx,
+                                             const v1::ReportCheckpointRequest* req,
+                                             v1::Job* resp) override;
 
  private:
   ControlPlane* cp_;
@@ -52,6 +55,11 @@ class ClusterService final : public v1::Cluster::CallbackService {
   grpc::ServerUnaryReactor* ListQueues(grpc::CallbackServerContext* ctx,
                                        const v1::ListQueuesRequest* req,
                                        v1::ListQueuesResponse* resp) override;
+  grpc::ServerUnaryReactor* DrainNode(grpc::CallbackServerContext* ctx,
+                                      const v1::DrainNodeRequest* req, v1::Node* resp) override;
+  grpc::ServerUnaryReactor* UndrainNode(grpc::CallbackServerContext* ctx,
+                                        const v1::UndrainNodeRequest* req,
+                                        v1::Node* resp) override;
 
  private:
   ControlPlane* cp_;

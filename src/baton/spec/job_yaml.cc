@@ -16,7 +16,8 @@ const std::vector<std::string_view> kJobFields = {"name",    "queue",    "priori
                                                   "gpus",    "gpu_type", "gpu_preference", "gang",
                                                   "runtime", "command",
                                                   "env",     "ranks_per_task", "max_attempts",
-                                                  "simulate_duration", "cpus", "memory"};
+                                                  "simulate_duration", "cpus", "memory",
+                                                  "restart_backoff", "preempt_notice"};
 
 // Bounds for the integer fields before ValidateJobSpec sees them: the parser reports the
 // same ranges itself so the error points at the field's own line.
@@ -67,6 +68,10 @@ Result<JobSpec> ParseJob(const SpecReader& r, const Field& item) {
       BATON_ASSIGN_OR_RETURN(job.cpus_per_task, r.QuantityValue(f));
     } else if (f.key == "memory") {
       BATON_ASSIGN_OR_RETURN(job.memory_bytes_per_task, r.ByteSizeValue(f));
+    } else if (f.key == "restart_backoff") {
+      BATON_ASSIGN_OR_RETURN(job.restart_backoff, r.DurationValue(f));
+    } else if (f.key == "preempt_notice") {
+      BATON_ASSIGN_OR_RETURN(job.preempt_notice, r.DurationValue(f));
     }
   }
 
@@ -82,7 +87,7 @@ Result<JobSpec> ParseJob(const SpecReader& r, const Field& item) {
           key == "runtime" || key == "gpu_preference" || key == "gpu_type" ||
           key == "env" || key == "command" || key == "ranks_per_task" ||
           key == "max_attempts" || key == "simulate_duration" || key == "cpus" ||
-          key == "memory") {
+          key == "memory" || key == "restart_backoff" || key == "preempt_notice") {
         auto it = given.find(key);
         int line = it != given.end() ? it->second.line : item.line;
         return r.Error(line, JoinPath(item.path, key), message.substr(colon + 2));

@@ -134,6 +134,15 @@ TEST(JobParseTest, CpuAndMemoryLimits) {
             "j.yaml:1: memory: must be between 0 and 1Pi (0 = no limit), got 2251799813685248");
 }
 
+TEST(JobParseTest, RestartBackoffAndPreemptNotice) {
+  JobSpec j = ParseOne("restart_backoff: 30s\npreempt_notice: 2m\nmax_attempts: 4\n");
+  EXPECT_EQ(j.restart_backoff, Seconds(30));
+  EXPECT_EQ(j.preempt_notice, Seconds(120));
+  EXPECT_EQ(ParseOne("gpus: 1\n").restart_backoff, Duration(0));
+  EXPECT_EQ(ParseError("name: x\nrestart_backoff: 2d\n"),
+            "j.yaml:2: restart_backoff: must be between 0 and 1h00m");
+}
+
 TEST(JobParseTest, GpuTypeAndCommandForms) {
   JobSpec j = ParseOne("gpu_type: A100-80GB\ncommand: python  -m  train\n");
   EXPECT_EQ(j.gpu_types, Strings{"A100-80GB"});
@@ -210,7 +219,8 @@ TEST(JobErrorTest, UnknownFields) {
   EXPECT_EQ(ParseError("name: x\nimage: ubuntu\n"),
             "j.yaml:2: image: unknown field; expected one of: name, queue, priority, tasks, "
             "gpus, gpu_type, gpu_preference, gang, runtime, command, env, ranks_per_task, "
-            "max_attempts, simulate_duration, cpus, memory, jobs");
+            "max_attempts, simulate_duration, cpus, memory, restart_backoff, preempt_notice, "
+            "jobs");
 }
 
 TEST(JobErrorTest, ListFileShape) {
