@@ -3,6 +3,7 @@
 import grpc
 
 from baton.v1 import cluster_pb2 as baton_dot_v1_dot_cluster__pb2
+from baton.v1 import types_pb2 as baton_dot_v1_dot_types__pb2
 
 
 class ClusterStub(object):
@@ -24,6 +25,16 @@ class ClusterStub(object):
                 request_serializer=baton_dot_v1_dot_cluster__pb2.ListQueuesRequest.SerializeToString,
                 response_deserializer=baton_dot_v1_dot_cluster__pb2.ListQueuesResponse.FromString,
                 )
+        self.DrainNode = channel.unary_unary(
+                '/baton.v1.Cluster/DrainNode',
+                request_serializer=baton_dot_v1_dot_cluster__pb2.DrainNodeRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_types__pb2.Node.FromString,
+                )
+        self.UndrainNode = channel.unary_unary(
+                '/baton.v1.Cluster/UndrainNode',
+                request_serializer=baton_dot_v1_dot_cluster__pb2.UndrainNodeRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_types__pb2.Node.FromString,
+                )
 
 
 class ClusterServicer(object):
@@ -41,6 +52,21 @@ class ClusterServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DrainNode(self, request, context):
+        """Takes a node out of scheduling and gracefully preempts what runs there (SIGTERM, the
+        job's preempt notice, SIGKILL); the attempts are requeued without counting.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UndrainNode(self, request, context):
+        """Puts a drained node back into scheduling.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClusterServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -53,6 +79,16 @@ def add_ClusterServicer_to_server(servicer, server):
                     servicer.ListQueues,
                     request_deserializer=baton_dot_v1_dot_cluster__pb2.ListQueuesRequest.FromString,
                     response_serializer=baton_dot_v1_dot_cluster__pb2.ListQueuesResponse.SerializeToString,
+            ),
+            'DrainNode': grpc.unary_unary_rpc_method_handler(
+                    servicer.DrainNode,
+                    request_deserializer=baton_dot_v1_dot_cluster__pb2.DrainNodeRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_types__pb2.Node.SerializeToString,
+            ),
+            'UndrainNode': grpc.unary_unary_rpc_method_handler(
+                    servicer.UndrainNode,
+                    request_deserializer=baton_dot_v1_dot_cluster__pb2.UndrainNodeRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_types__pb2.Node.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -95,5 +131,39 @@ class Cluster(object):
         return grpc.experimental.unary_unary(request, target, '/baton.v1.Cluster/ListQueues',
             baton_dot_v1_dot_cluster__pb2.ListQueuesRequest.SerializeToString,
             baton_dot_v1_dot_cluster__pb2.ListQueuesResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def DrainNode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/baton.v1.Cluster/DrainNode',
+            baton_dot_v1_dot_cluster__pb2.DrainNodeRequest.SerializeToString,
+            baton_dot_v1_dot_types__pb2.Node.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def UndrainNode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/baton.v1.Cluster/UndrainNode',
+            baton_dot_v1_dot_cluster__pb2.UndrainNodeRequest.SerializeToString,
+            baton_dot_v1_dot_types__pb2.Node.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from baton.v1 import types_pb2 as baton_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x62\x61ton/v1/jobs.proto\x12\x08\x62\x61ton.v1\x1a\x14\x62\x61ton/v1/types.proto\"0\n\rSubmitRequest\x12\x1f\n\x04spec\x18\x01 \x01(\x0b\x32\x11.baton.v1.JobSpec\",\n\x0eSubmitResponse\x12\x1a\n\x03job\x18\x01 \x01(\x0b\x32\r.baton.v1.Job\"\x1b\n\rGetJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\"j\n\x0fListJobsRequest\x12\r\n\x05queue\x18\x01 \x01(\t\x12!\n\x05state\x18\x02 \x01(\x0e\x32\x12.baton.v1.JobState\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"H\n\x10ListJobsResponse\x12\x1b\n\x04jobs\x18\x01 \x03(\x0b\x32\r.baton.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\".\n\x10\x43\x61ncelJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"1\n\x10WatchJobsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05queue\x18\x02 \x01(\t\"\xbb\x01\n\x08JobEvent\x12%\n\x04kind\x18\x01 \x01(\x0e\x32\x17.baton.v1.JobEvent.Kind\x12\x1a\n\x03job\x18\x02 \x01(\x0b\x32\r.baton.v1.Job\x12\x10\n\x08sequence\x18\x03 \x01(\x03\"Z\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x12\n\x0eKIND_SUBMITTED\x10\x01\x12\x16\n\x12KIND_STATE_CHANGED\x10\x02\x12\x10\n\x0cKIND_DELETED\x10\x03\x32\xd6\x02\n\x04Jobs\x12;\n\x06Submit\x12\x17.baton.v1.SubmitRequest\x1a\x18.baton.v1.SubmitResponse\x12-\n\x03Get\x12\x17.baton.v1.GetJobRequest\x1a\r.baton.v1.Job\x12=\n\x04List\x12\x19.baton.v1.ListJobsRequest\x1a\x1a.baton.v1.ListJobsResponse\x12\x33\n\x06\x43\x61ncel\x12\x1a.baton.v1.CancelJobRequest\x1a\r.baton.v1.Job\x12\x39\n\x05Watch\x12\x1a.baton.v1.WatchJobsRequest\x1a\x12.baton.v1.JobEvent0\x01\x12\x33\n\x04Logs\x12\x15.baton.v1.LogsRequest\x1a\x12.baton.v1.LogChunk0\x01\x42\x03\xf8\x01\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x62\x61ton/v1/jobs.proto\x12\x08\x62\x61ton.v1\x1a\x14\x62\x61ton/v1/types.proto\"H\n\x17ReportCheckpointRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\x0c\n\x04path\x18\x03 \x01(\t\"0\n\rSubmitRequest\x12\x1f\n\x04spec\x18\x01 \x01(\x0b\x32\x11.baton.v1.JobSpec\",\n\x0eSubmitResponse\x12\x1a\n\x03job\x18\x01 \x01(\x0b\x32\r.baton.v1.Job\"\x1b\n\rGetJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\"j\n\x0fListJobsRequest\x12\r\n\x05queue\x18\x01 \x01(\t\x12!\n\x05state\x18\x02 \x01(\x0e\x32\x12.baton.v1.JobState\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"H\n\x10ListJobsResponse\x12\x1b\n\x04jobs\x18\x01 \x03(\x0b\x32\r.baton.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\".\n\x10\x43\x61ncelJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"1\n\x10WatchJobsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05queue\x18\x02 \x01(\t\"\xbb\x01\n\x08JobEvent\x12%\n\x04kind\x18\x01 \x01(\x0e\x32\x17.baton.v1.JobEvent.Kind\x12\x1a\n\x03job\x18\x02 \x01(\x0b\x32\r.baton.v1.Job\x12\x10\n\x08sequence\x18\x03 \x01(\x03\"Z\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x12\n\x0eKIND_SUBMITTED\x10\x01\x12\x16\n\x12KIND_STATE_CHANGED\x10\x02\x12\x10\n\x0cKIND_DELETED\x10\x03\x32\x9c\x03\n\x04Jobs\x12;\n\x06Submit\x12\x17.baton.v1.SubmitRequest\x1a\x18.baton.v1.SubmitResponse\x12-\n\x03Get\x12\x17.baton.v1.GetJobRequest\x1a\r.baton.v1.Job\x12=\n\x04List\x12\x19.baton.v1.ListJobsRequest\x1a\x1a.baton.v1.ListJobsResponse\x12\x33\n\x06\x43\x61ncel\x12\x1a.baton.v1.CancelJobRequest\x1a\r.baton.v1.Job\x12\x39\n\x05Watch\x12\x1a.baton.v1.WatchJobsRequest\x1a\x12.baton.v1.JobEvent0\x01\x12\x33\n\x04Logs\x12\x15.baton.v1.LogsRequest\x1a\x12.baton.v1.LogChunk0\x01\x12\x44\n\x10ReportCheckpoint\x12!.baton.v1.ReportCheckpointRequest\x1a\r.baton.v1.JobB\x03\xf8\x01\x01\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'baton.v1.jobs_pb2', globals())
@@ -22,24 +22,26 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\370\001\001'
-  _SUBMITREQUEST._serialized_start=55
-  _SUBMITREQUEST._serialized_end=103
-  _SUBMITRESPONSE._serialized_start=105
-  _SUBMITRESPONSE._serialized_end=149
-  _GETJOBREQUEST._serialized_start=151
-  _GETJOBREQUEST._serialized_end=178
-  _LISTJOBSREQUEST._serialized_start=180
-  _LISTJOBSREQUEST._serialized_end=286
-  _LISTJOBSRESPONSE._serialized_start=288
-  _LISTJOBSRESPONSE._serialized_end=360
-  _CANCELJOBREQUEST._serialized_start=362
-  _CANCELJOBREQUEST._serialized_end=408
-  _WATCHJOBSREQUEST._serialized_start=410
-  _WATCHJOBSREQUEST._serialized_end=459
-  _JOBEVENT._serialized_start=462
-  _JOBEVENT._serialized_end=649
-  _JOBEVENT_KIND._serialized_start=559
-  _JOBEVENT_KIND._serialized_end=649
-  _JOBS._serialized_start=652
-  _JOBS._serialized_end=994
+  _REPORTCHECKPOINTREQUEST._serialized_start=55
+  _REPORTCHECKPOINTREQUEST._serialized_end=127
+  _SUBMITREQUEST._serialized_start=129
+  _SUBMITREQUEST._serialized_end=177
+  _SUBMITRESPONSE._serialized_start=179
+  _SUBMITRESPONSE._serialized_end=223
+  _GETJOBREQUEST._serialized_start=225
+  _GETJOBREQUEST._serialized_end=252
+  _LISTJOBSREQUEST._serialized_start=254
+  _LISTJOBSREQUEST._serialized_end=360
+  _LISTJOBSRESPONSE._serialized_start=362
+  _LISTJOBSRESPONSE._serialized_end=434
+  _CANCELJOBREQUEST._serialized_start=436
+  _CANCELJOBREQUEST._serialized_end=482
+  _WATCHJOBSREQUEST._serialized_start=484
+  _WATCHJOBSREQUEST._serialized_end=533
+  _JOBEVENT._serialized_start=536
+  _JOBEVENT._serialized_end=723
+  _JOBEVENT_KIND._serialized_start=633
+  _JOBEVENT_KIND._serialized_end=723
+  _JOBS._serialized_start=726
+  _JOBS._serialized_end=1138
 # @@protoc_insertion_point(module_scope)

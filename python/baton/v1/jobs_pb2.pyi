@@ -57,6 +57,16 @@ class ListJobsResponse(_message.Message):
     next_page_token: str
     def __init__(self, jobs: _Optional[_Iterable[_Union[_types_pb2.Job, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class ReportCheckpointRequest(_message.Message):
+    __slots__ = ["attempt", "job_id", "path"]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    attempt: int
+    job_id: str
+    path: str
+    def __init__(self, job_id: _Optional[str] = ..., attempt: _Optional[int] = ..., path: _Optional[str] = ...) -> None: ...
+
 class SubmitRequest(_message.Message):
     __slots__ = ["spec"]
     SPEC_FIELD_NUMBER: _ClassVar[int]

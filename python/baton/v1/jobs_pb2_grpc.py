@@ -45,6 +45,11 @@ class JobsStub(object):
                 request_serializer=baton_dot_v1_dot_types__pb2.LogsRequest.SerializeToString,
                 response_deserializer=baton_dot_v1_dot_types__pb2.LogChunk.FromString,
                 )
+        self.ReportCheckpoint = channel.unary_unary(
+                '/baton.v1.Jobs/ReportCheckpoint',
+                request_serializer=baton_dot_v1_dot_jobs__pb2.ReportCheckpointRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_types__pb2.Job.FromString,
+                )
 
 
 class JobsServicer(object):
@@ -92,6 +97,13 @@ class JobsServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportCheckpoint(self, request, context):
+        """Records a checkpoint the job wrote (the next attempt resumes from the latest one).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -124,6 +136,11 @@ def add_JobsServicer_to_server(servicer, server):
                     servicer.Logs,
                     request_deserializer=baton_dot_v1_dot_types__pb2.LogsRequest.FromString,
                     response_serializer=baton_dot_v1_dot_types__pb2.LogChunk.SerializeToString,
+            ),
+            'ReportCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportCheckpoint,
+                    request_deserializer=baton_dot_v1_dot_jobs__pb2.ReportCheckpointRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_types__pb2.Job.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -234,5 +251,22 @@ class Jobs(object):
         return grpc.experimental.unary_stream(request, target, '/baton.v1.Jobs/Logs',
             baton_dot_v1_dot_types__pb2.LogsRequest.SerializeToString,
             baton_dot_v1_dot_types__pb2.LogChunk.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ReportCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/baton.v1.Jobs/ReportCheckpoint',
+            baton_dot_v1_dot_jobs__pb2.ReportCheckpointRequest.SerializeToString,
+            baton_dot_v1_dot_types__pb2.Job.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
