@@ -129,6 +129,8 @@ class Client:
         self._channel = channel or grpc.insecure_channel(self.server)
         self._jobs = jobs_pb2_grpc.JobsStub(self._channel)
         self._cluster = cluster_pb2_grpc.ClusterStub(self._channel)
+        # Whether a call has ever succeeded: wait() rides out outages only after that.
+        self._reached = False
 
     # -- jobs ------------------------------------------------------------------------------
 
@@ -210,8 +212,10 @@ class Client:
         """Blocks until the job is over (succeeded, failed or cancelled) and returns it.
 
         Follows the job's events, and re-reads it every `resync` seconds so that neither a
-        missed event nor a control-plane restart leaves it waiting. Raises WaitTimeout
-        (with the last known job) after `timeout` seconds, JobNotFound for an unknown id."""
+        missed event nor a control-plane restart leaves it waiting (once this client has
+        reached the control plane, an outage is retried until the deadline). Raises
+        WaitTimeout (with the last known job) after `timeout` seconds, JobNotFound for an
+        unknown id, Unavailable if the control plane cannot be reached at all."""
         return self._wait_until(_job_id(job), lambda j: j.done, "finish", timeout, resync)
 
     def _wait_until(self, job_id: str, done: Callable[[Job], bool], what: str,
@@ -233,8 +237,10 @@ class Client:
                 try:
                     last = self.get(job_id)
                 except Unavailable:
-                    # The control plane is away (restarting?): try again until the deadline.
-                    if remaining is not None and remaining <= window:
+                    # The control plane went away (restarting?): try again until the
+                    # deadline. One this client never reached (a wrong address?) is
+                    # reported at once.
+                    if not self._reached or (remaining is not None and remaining <= window):
                         raise
                     time.sleep(min(window, 0.2))
                     continue
@@ -308,9 +314,11 @@ class Client:
 
     def _unary(self, method, request, what: str, job_id: str = ""):
         try:
-            return method(request, timeout=self.timeout)
+            response = method(request, timeout=self.timeout)
         except grpc.RpcError as e:
             raise from_rpc_error(e, what=what, job_id=job_id) from None
+        self._reached = True
+        return response
 
     def close(self) -> None:
         """Closes the connection (when the Client made it)."""

@@ -79,7 +79,8 @@ class Cluster:
         m = wait_for("batond's HTTP port", lambda: re.search(r"HTTP on port (\d+)",
                                                               self.log("batond")))
         self.http_port = int(m.group(1))
-        self.client = baton.Client(f"127.0.0.1:{self.port}", timeout=20)
+        if self.client is None:  # a restart keeps the port, and the client
+            self.client = baton.Client(f"127.0.0.1:{self.port}", timeout=20)
 
     def start_agents(self, real=True):
         if not real:

@@ -167,5 +167,19 @@ TEST_F(ServerMetricsTest, PendingJobsByQueueAndReason) {
   (void)s;
 }
 
+TEST_F(ServerMetricsTest, RoundsCountDecisionsAndPreemptions) {
+  metrics_.OnRound(std::chrono::milliseconds(2), /*examined=*/5, /*placed=*/2,
+                   /*preempted=*/3);
+  metrics_.OnRound(std::chrono::milliseconds(30), 1, 1, 0);
+  const std::string text = registry_.Render();
+  EXPECT_EQ(Sample(text, "baton_sched_decisions_total{decision=\"place\"}"), "3");
+  EXPECT_EQ(Sample(text, "baton_sched_decisions_total{decision=\"preempt\"}"), "3");
+  EXPECT_EQ(Sample(text, "baton_sched_decisions_total{decision=\"wait\"}"), "3");
+  EXPECT_EQ(Sample(text, "baton_sched_preemptions_total"), "3");
+  EXPECT_EQ(Sample(text, "baton_sched_round_duration_seconds_count"), "2");
+  EXPECT_EQ(Sample(text, "baton_sched_round_duration_seconds_bucket{le=\"0.0025\"}"), "1");
+  EXPECT_EQ(Sample(text, "baton_sched_round_duration_seconds_bucket{le=\"0.05\"}"), "2");
+}
+
 }  // namespace
 }  // namespace baton::server
