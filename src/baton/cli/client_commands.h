@@ -70,6 +70,7 @@ struct ClientCommands {
 
   CLI::App* nodes = nullptr;
   CLI::App* queues = nullptr;
+  CLI::App* top = nullptr;  // per-GPU telemetry, one row per GPU
 };
 
 // Registers the client commands on `app`; `c` receives their flags and must outlive it.

@@ -147,6 +147,7 @@ Result<std::unique_ptr<Batond>> Batond::Start(BatondOptions options) {
 
   if (!options.http_listen.empty()) {
     AddMetrics(d.registry, d.cp.get(), &d.loop_beats);
+    AddGpuMetrics(d.registry, d.cp->telemetry());
     BATON_RETURN_IF_ERROR(metrics::ServeMetrics(d.http, d.registry));
     Impl* impl = &d;
     BATON_RETURN_IF_ERROR(d.http.Handle("/healthz", [impl](const metrics::HttpRequest&) {

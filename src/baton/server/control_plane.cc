@@ -581,6 +581,7 @@ void ControlPlane::RebuildScheduler(Time now) {
     }
   }
   for (JobEntry* e : to_queue) SubmitToScheduler(*e, now);
+  for (NodeEntry* n : members) ApplyGpuDrains(*n);
   spdlog::info("fleet: {} nodes, {} GPUs; {} jobs queued", cluster_->nodes().size(),
                cluster_->total_gpus(), sched_->pending_count());
 }

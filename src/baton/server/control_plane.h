@@ -44,6 +44,7 @@
 #include "baton/model/job_lifecycle.h"
 #include "baton/sched/scheduler.h"
 #include "baton/server/group_commit.h"
+#include "baton/server/telemetry.h"
 #include "baton/store/store.h"
 #include "baton/v1/agent.pb.h"
 #include "baton/v1/jobs.pb.h"
@@ -158,6 +159,8 @@ class ControlPlane {
   };
   Result<LogTarget> FindLogs(JobId job, int32_t task, int32_t attempt) const;
   ControlPlaneStats Stats() const;
+  // Recent GPU telemetry from heartbeats (telemetry.h); safe to read without the lock.
+  const GpuTelemetryStore& telemetry() const { return telemetry_; }
 
  private:
   struct JobEntry;
@@ -187,6 +190,16 @@ class ControlPlane {
   void PersistNode(const NodeEntry& node);
   v1::Job Render(const JobEntry& e, Time now) const;
   bool Matches(const JobFilter& f, const JobEntry& e) const;
+  // GPU health (control_plane_health.cc).
+  void HandleGpuEvent(NodeEntry& node, const v1::GpuEvent& ev, Time now);
+  void HandleHealthCheck(NodeEntry& node, const std::string& error);
+  // Fails the open attempts' tasks on `node` whose GPUs meet `gpus` (all its tasks when
+  // `gpus` is ~0), with `why`; their jobs' restart policy decides what follows.
+  void FailTasksOnNode(NodeEntry& node, uint64_t gpus, const std::string& why, Time now);
+  // Pushes a node's drained GPUs into the scheduler's books.
+  void ApplyGpuDrains(const NodeEntry& node);
+  // Adds what the agent reported of each GPU (health, NUMA, MIG) to the node record.
+  static void FillGpuDetails(const v1::Register& reg, v1::Node* node);
 
   const ControlPlaneOptions options_;
   store::Store* store_;
@@ -217,6 +230,7 @@ class ControlPlane {
   int64_t event_sequence_ = 0;
 
   ControlPlaneStats stats_;
+  GpuTelemetryStore telemetry_;  // own lock
 };
 
 // Store layout.

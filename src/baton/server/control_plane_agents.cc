@@ -127,13 +127,18 @@ Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
   }
   NodeEntry& node = *slot;
   if (node.session != 0) sessions_.erase(node.session);
+  FillGpuDetails(reg, &info);
   node.info = std::move(info);
   node.log_endpoint = reg.log_endpoint();
   node.session = next_session_++;
   node.sink = std::move(sink);
   node.last_seen = now;
   sessions_[node.session] = &node;
-  SetNodeState(node, v1::NODE_STATE_READY, "");
+  if (node.health_drain.empty()) {
+    SetNodeState(node, v1::NODE_STATE_READY, "");
+  } else {
+    SetNodeState(node, v1::NODE_STATE_DRAINED, node.health_drain);
+  }
   PersistNode(node);
 
   v1::Directive d;
@@ -167,6 +172,11 @@ Status ControlPlane::OnAgentMessage(int64_t session, const v1::AgentMessage& msg
       *node.info.mutable_last_heartbeat() =
           google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
               now.time_since_epoch().count());
+      telemetry_.Record(node.info.name(), msg.heartbeat(), now);
+      HandleHealthCheck(node, msg.heartbeat().health_check_error());
+      return Status::Ok();
+    case v1::AgentMessage::kGpuEvent:
+      HandleGpuEvent(node, msg.gpu_event(), now);
       return Status::Ok();
     case v1::AgentMessage::kTaskStatus:
       HandleTaskStatus(node, msg.task_status(), now);
@@ -456,6 +466,13 @@ std::vector<v1::Node> ControlPlane::Nodes(std::optional<v1::NodeState> state) co
     v1::Node node = n->info;
     node.set_state(n->state);
     node.set_reason(n->reason);
+    for (v1::Gpu& g : *node.mutable_gpus()) {
+      if (auto row = telemetry_.Latest(name, g.uuid())) *g.mutable_stats() = ToGpuStats(*row);
+      if (auto h = n->gpu_health.find(g.index()); h != n->gpu_health.end()) {
+        g.set_drained(true);
+        g.set_health_reason(h->second);
+      }
+    }
     if (auto id = node_ids_.find(name); id != node_ids_.end() && sched_) {
       const auto& st = sched_->state();
       const int total = cluster_->node(id->second).gpu_count();

@@ -1,6 +1,7 @@
 // ControlPlane's private bookkeeping types, shared by its two source files.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,12 @@ struct ControlPlane::NodeEntry {
   Time last_seen;
   int64_t session = 0;  // 0 = no stream
   std::shared_ptr<AgentSink> sink;
+  // Health (control_plane_health.cc). A node drained for health stays drained across
+  // agent reconnects; one drained by its health check is restored when the check passes.
+  std::string health_drain;          // why the node is drained; "" = not drained for health
+  bool drained_by_check = false;     // health_drain came from the health-check command
+  uint64_t drained_gpus = 0;         // GPU index bits drained for health
+  std::map<int32_t, std::string> gpu_health;  // GPU index -> why drained
 };
 
 }  // namespace baton::server
