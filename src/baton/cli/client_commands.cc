@@ -527,6 +527,50 @@ int RunNodes(const ClientCommands& c, std::ostream& out, std::ostream& err) {
   return 0;
 }
 
+// `baton top`: one row per GPU with the latest telemetry the control plane holds.
+int RunTop(const ClientCommands& c, std::ostream& out, std::ostream& err) {
+  auto cp = Dial(c.common, err);
+  if (!cp) return 1;
+  v1::ListNodesResponse resp;
+  grpc::ClientContext ctx;
+  SetCallDeadline(ctx);
+  const grpc::Status s = cp->cluster().ListNodes(&ctx, v1::ListNodesRequest(), &resp);
+  if (!s.ok()) return RpcFail(*cp, "top", s, err);
+  const auto num = [](double v, const char* unit) {
+    return v < 0 ? std::string("-") : fmt::format("{:.0f}{}", v, unit);
+  };
+  Table table({"NODE", "GPU", "UTIL", "AVG", "MEM-USED", "TEMP", "POWER", "SM-CLOCK", "ECC(C/U)",
+               "THROTTLE", "HEALTH"});
+  for (const auto& n : resp.nodes()) {
+    for (const auto& g : n.gpus()) {
+      if (c.common.json()) {
+        out << ToJson(g) << "\n";
+        continue;
+      }
+      const v1::GpuStats& st = g.stats();
+      std::string health = g.drained() ? "drained: " + g.health_reason() : "ok";
+      if (!st.error().empty()) health = "error: " + st.error();
+      if (!g.has_stats()) {
+        table.AddRow({n.name(), std::to_string(g.index()), "-", "-", "-", "-", "-", "-", "-",
+                      "-", g.drained() ? health : "no telemetry yet"});
+        continue;
+      }
+      table.AddRow({n.name(), std::to_string(g.index()), num(st.utilization_percent(), "%"),
+                    num(st.utilization_percent_avg(), "%"),
+                    st.memory_used_mib() < 0 ? "-" : fmt::format("{} MiB", st.memory_used_mib()),
+                    num(st.temperature_c(), "C"), num(st.power_w(), "W"),
+                    num(st.sm_clock_mhz(), "MHz"),
+                    st.ecc_corrected() < 0
+                        ? "-"
+                        : fmt::format("{}/{}", st.ecc_corrected(), st.ecc_uncorrected()),
+                    st.throttle_reasons() == 0 ? "-" : fmt::format("0x{:x}", st.throttle_reasons()),
+                    health});
+    }
+  }
+  if (!c.common.json()) table.Print(out);
+  return 0;
+}
+
 int RunQueues(const ClientCommands& c, std::ostream& out, std::ostream& err) {
   auto cp = Dial(c.common, err);
   if (!cp) return 1;
@@ -631,6 +675,7 @@ void AddClientCommands(CLI::App& app, ClientCommands& c) {
 
   c.nodes = app.add_subcommand("nodes", "List the cluster's nodes");
   c.queues = app.add_subcommand("queues", "List the cluster's queues");
+  c.top = app.add_subcommand("top", "Show every GPU's latest telemetry and health");
 
   c.drain = app.add_subcommand(
       "drain", "Take a node out of scheduling; its tasks get SIGTERM and their notice");
@@ -640,7 +685,7 @@ void AddClientCommands(CLI::App& app, ClientCommands& c) {
   c.undrain->add_option("node", c.node_name, "Node name")->required();
 
   for (CLI::App* cmd : {c.submit, c.run, c.ps, c.show, c.logs, c.cancel, c.wait, c.nodes,
-                        c.queues, c.drain, c.undrain}) {
+                        c.queues, c.drain, c.undrain, c.top}) {
     AddCommonFlags(cmd, c.common);
   }
 }
@@ -658,6 +703,7 @@ std::optional<int> RunClientCommands(const ClientCommands& c, std::ostream& out,
   if (c.queues != nullptr && c.queues->parsed()) return RunQueues(c, out, err);
   if (c.drain != nullptr && c.drain->parsed()) return RunDrain(c, true, out, err);
   if (c.undrain != nullptr && c.undrain->parsed()) return RunDrain(c, false, out, err);
+  if (c.top != nullptr && c.top->parsed()) return RunTop(c, out, err);
   return std::nullopt;
 }
 

@@ -80,6 +80,7 @@ struct ClientCommands {
   CLI::App* undrain = nullptr;
   std::string node_name;     // drain, undrain
   std::string drain_reason;
+  CLI::App* top = nullptr;  // per-GPU telemetry, one row per GPU
 };
 
 // Registers the client commands on `app`; `c` receives their flags and must outlive it.

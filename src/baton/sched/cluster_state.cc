@@ -103,7 +103,7 @@ void ClusterState::Allocate(JobId job, NodeId node, uint64_t mask) {
   allocated_total_ += std::popcount(mask);
   if (b.schedulable) {
     const int old = b.offered;
-    b.offered = std::popcount(b.free_mask);
+    b.offered = std::popcount(b.free_mask & ~b.disabled);
     Reindex(node, old, b.offered);
   }
 }
@@ -121,7 +121,7 @@ void ClusterState::Release(JobId job, NodeId node, uint64_t mask) {
   allocated_total_ -= std::popcount(mask);
   if (b.schedulable) {
     const int old = b.offered;
-    b.offered = std::popcount(b.free_mask);
+    b.offered = std::popcount(b.free_mask & ~b.disabled);
     Reindex(node, old, b.offered);
   }
 }
@@ -131,7 +131,16 @@ void ClusterState::SetSchedulable(NodeId node, bool schedulable) {
   if (b.schedulable == schedulable) return;
   b.schedulable = schedulable;
   const int old = b.offered;
-  b.offered = schedulable ? std::popcount(b.free_mask) : 0;
+  b.offered = schedulable ? std::popcount(b.free_mask & ~b.disabled) : 0;
+  Reindex(node, old, b.offered);
+}
+
+void ClusterState::SetDisabledGpus(NodeId node, uint64_t mask) {
+  NodeBook& b = nodes_[node.value()];
+  if (b.disabled == mask) return;
+  b.disabled = mask;
+  const int old = b.offered;
+  b.offered = b.schedulable ? std::popcount(b.free_mask & ~b.disabled) : 0;
   Reindex(node, old, b.offered);
 }
 

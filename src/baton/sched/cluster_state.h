@@ -14,7 +14,8 @@
 //
 // Not responsible for: job state, ordering, reasons (Scheduler); durable state (store).
 // A node that is not schedulable (drained, down) keeps its allocations but offers no
-// free GPUs. Thread-safety: none; owned by one scheduler.
+// free GPUs; a disabled GPU (drained for health) likewise.
+// Thread-safety: none; owned by one scheduler.
 #pragma once
 
 #include <cstdint>
@@ -41,7 +42,11 @@ class ClusterState {
 
   const model::Cluster& cluster() const { return *cluster_; }
 
-  uint64_t free_mask(NodeId n) const { return nodes_[n.value()].free_mask; }
+  // Free GPUs that may be given out (disabled ones excluded).
+  uint64_t free_mask(NodeId n) const {
+    return nodes_[n.value()].free_mask & ~nodes_[n.value()].disabled;
+  }
+  uint64_t disabled_mask(NodeId n) const { return nodes_[n.value()].disabled; }
   // Free GPUs offered to the scheduler: 0 on an unschedulable node.
   int free_gpus(NodeId n) const { return nodes_[n.value()].offered; }
   bool schedulable(NodeId n) const { return nodes_[n.value()].schedulable; }
@@ -55,6 +60,9 @@ class ClusterState {
   // Returns GPUs in `mask` held by `job` to the free pool.
   void Release(JobId job, NodeId node, uint64_t mask);
   void SetSchedulable(NodeId node, bool schedulable);
+  // GPUs in `mask` (drained for health) are never offered; allocations on them are kept
+  // until released. Replaces the node's previous mask.
+  void SetDisabledGpus(NodeId node, uint64_t mask);
 
   // Tasks of `gpus_per_task` GPUs that fit on schedulable nodes of type t right now.
   int64_t TaskCapacity(GpuTypeId t, int gpus_per_task) const;
@@ -84,6 +92,7 @@ class ClusterState {
     uint64_t free_mask = 0;
     int offered = 0;         // popcount(free_mask) if schedulable, else 0
     bool schedulable = true;
+    uint64_t disabled = 0;   // SetDisabledGpus
     uint32_t rack_group = 0;
     uint32_t domain_group = UINT32_MAX;
   };

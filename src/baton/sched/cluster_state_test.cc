@@ -90,6 +90,31 @@ TEST(ClusterStateTest, TaskCapacitySumsWholeTasksPerNode) {
   EXPECT_TRUE(StateIsConsistent(s));
 }
 
+TEST(ClusterStateTest, DisabledGpusAreNotOfferedAndKeepTheirAllocation) {
+  const model::Cluster c = HomogeneousCluster(2, 8);
+  ClusterState s(c);
+  s.Allocate(JobId(1), NodeId(0), GpuMask({0, 1}));
+  s.SetDisabledGpus(NodeId(0), GpuMask({1, 2}));
+  EXPECT_EQ(s.free_gpus(NodeId(0)), 5);  // 3..7
+  EXPECT_EQ(s.free_mask(NodeId(0)), 0xF8u);
+  EXPECT_EQ(s.FreeGpus(), 13);
+  EXPECT_EQ(s.TaskCapacity(kT0, 8), 1);
+  EXPECT_TRUE(StateIsConsistent(s));
+  // Releasing a disabled GPU does not offer it.
+  s.Release(JobId(1), NodeId(0), GpuMask({0, 1}));
+  EXPECT_EQ(s.free_mask(NodeId(0)), 0xF9u);
+  EXPECT_EQ(s.free_gpus(NodeId(0)), 6);
+  EXPECT_TRUE(StateIsConsistent(s));
+  s.SetSchedulable(NodeId(0), false);
+  EXPECT_EQ(s.free_gpus(NodeId(0)), 0);
+  s.SetSchedulable(NodeId(0), true);
+  EXPECT_EQ(s.free_gpus(NodeId(0)), 6);
+  s.SetDisabledGpus(NodeId(0), 0);
+  EXPECT_EQ(s.free_gpus(NodeId(0)), 8);
+  EXPECT_EQ(s.FreeGpus(), 16);
+  EXPECT_TRUE(StateIsConsistent(s));
+}
+
 TEST(ClusterStateTest, DrainRemovesCapacityAndKeepsAllocations) {
   const model::Cluster c = HomogeneousCluster(3, 8);
   ClusterState s(c);

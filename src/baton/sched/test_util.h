@@ -138,6 +138,7 @@ inline ::testing::AssertionResult StateIsConsistent(const ClusterState& s) {
         free_mask |= uint64_t{1} << g;
       }
     }
+    free_mask &= ~s.disabled_mask(node.id);  // disabled GPUs are never free to give out
     if (s.free_mask(node.id) != free_mask) {
       return ::testing::AssertionFailure()
              << "node " << node.id << " free_mask " << s.free_mask(node.id) << " but owners say "

@@ -617,7 +617,7 @@ void ControlPlane::RebuildScheduler(Time now) {
     const NodeId id(static_cast<uint32_t>(i));
     node_ids_[members[i]->info.name()] = id;
     sched_->mutable_state().SetSchedulable(
-        id, members[i]->state == v1::NODE_STATE_READY && !members[i]->drained);
+        id, members[i]->state == v1::NODE_STATE_READY && members[i]->takes_work());
   }
   // Book what runs (or is still stopping) first, then queue the rest in submit order.
   std::vector<JobEntry*> to_queue;
@@ -652,6 +652,7 @@ void ControlPlane::RebuildScheduler(Time now) {
     }
   }
   for (JobEntry* e : to_queue) SubmitToScheduler(*e, now);
+  for (NodeEntry* n : members) ApplyGpuDrains(*n);
   spdlog::info("fleet: {} nodes, {} GPUs; {} jobs queued", cluster_->nodes().size(),
                cluster_->total_gpus(), sched_->pending_count());
 }

@@ -44,6 +44,7 @@
 #include "baton/model/job_lifecycle.h"
 #include "baton/sched/scheduler.h"
 #include "baton/server/group_commit.h"
+#include "baton/server/telemetry.h"
 #include "baton/store/store.h"
 #include "baton/v1/agent.pb.h"
 #include "baton/v1/jobs.pb.h"
@@ -222,6 +223,8 @@ class ControlPlane {
   // Counts for the metrics endpoint; takes the lock once, for time linear in the active
   // jobs and the nodes (terminal jobs are counted as they finish, not rescanned).
   ControlPlaneMetricsView MetricsView() const;
+  // Recent GPU telemetry from heartbeats (telemetry.h); safe to read without the lock.
+  const GpuTelemetryStore& telemetry() const { return telemetry_; }
 
  private:
   struct JobEntry;
@@ -248,6 +251,8 @@ class ControlPlane {
   void Reconcile(NodeEntry& node, const v1::Register& reg, Time now);
   void NodeLost(NodeEntry& node, Time now, const std::string& why);
   void SetNodeState(NodeEntry& node, v1::NodeState state, std::string reason);
+  // Tells the scheduler whether `node` takes new work (ready and not drained).
+  void ApplySchedulable(NodeEntry& node);
   void RebuildScheduler(Time now);
   void RunRound(Time now);
   void CheckTimeouts(Time now);
@@ -259,6 +264,16 @@ class ControlPlane {
   v1::Job Render(const JobEntry& e, Time now) const;
   bool Matches(const JobFilter& f, const JobEntry& e) const;
   void CountJob(const JobEntry& e, int64_t delta);
+  // GPU health (control_plane_health.cc).
+  void HandleGpuEvent(NodeEntry& node, const v1::GpuEvent& ev, Time now);
+  void HandleHealthCheck(NodeEntry& node, const std::string& error);
+  // Fails the open attempts' tasks on `node` whose GPUs meet `gpus` (all its tasks when
+  // `gpus` is ~0), with `why`; their jobs' restart policy decides what follows.
+  void FailTasksOnNode(NodeEntry& node, uint64_t gpus, const std::string& why, Time now);
+  // Pushes a node's drained GPUs into the scheduler's books.
+  void ApplyGpuDrains(const NodeEntry& node);
+  // Adds what the agent reported of each GPU (health, NUMA, MIG) to the node record.
+  static void FillGpuDetails(const v1::Register& reg, v1::Node* node);
 
   const ControlPlaneOptions options_;
   store::Store* store_;
@@ -294,6 +309,7 @@ class ControlPlane {
   std::map<std::pair<model::JobState, std::string>, int64_t> job_counts_;
   std::optional<Time> last_health_check_;
   bool evictions_suspended_ = false;
+  GpuTelemetryStore telemetry_;  // own lock
 };
 
 // Store layout.

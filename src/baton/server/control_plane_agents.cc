@@ -128,6 +128,7 @@ Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
   }
   NodeEntry& node = *slot;
   if (node.session != 0) sessions_.erase(node.session);
+  FillGpuDetails(reg, &info);
   node.info = std::move(info);
   node.log_endpoint = reg.log_endpoint();
   node.session = next_session_++;
@@ -188,6 +189,11 @@ Status ControlPlane::OnAgentMessage(int64_t session, const v1::AgentMessage& msg
           google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
               now.time_since_epoch().count());
       node.telemetry.assign(msg.heartbeat().gpus().begin(), msg.heartbeat().gpus().end());
+      telemetry_.Record(node.info.name(), msg.heartbeat(), now);
+      HandleHealthCheck(node, msg.heartbeat().health_check_error());
+      return Status::Ok();
+    case v1::AgentMessage::kGpuEvent:
+      HandleGpuEvent(node, msg.gpu_event(), now);
       return Status::Ok();
     case v1::AgentMessage::kTaskStatus:
       HandleTaskStatus(node, msg.task_status(), now);
@@ -224,7 +230,16 @@ void ControlPlane::SetNodeState(NodeEntry& node, v1::NodeState state, std::strin
   auto id = node_ids_.find(node.info.name());
   if (id != node_ids_.end() && sched_) {
     sched_->mutable_state().SetSchedulable(id->second,
-                                           state == v1::NODE_STATE_READY && !node.drained);
+                                           state == v1::NODE_STATE_READY && node.takes_work());
+  }
+  work_ = true;
+}
+
+void ControlPlane::ApplySchedulable(NodeEntry& node) {
+  if (!cluster_ || !sched_) return;
+  if (auto id = node_ids_.find(node.info.name()); id != node_ids_.end()) {
+    sched_->mutable_state().SetSchedulable(
+        id->second, node.state == v1::NODE_STATE_READY && node.takes_work());
   }
   work_ = true;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <set>
+#include <map>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -55,6 +56,16 @@ struct ControlPlane::NodeEntry {
   // no new work whatever its health.
   bool drained = false;
   std::string drain_reason;
+  // Health (control_plane_health.cc). A node drained for health stays drained across
+  // agent reconnects; one drained by its health check is restored when the check passes.
+  std::string health_drain;          // why the node is drained; "" = not drained for health
+  bool drained_by_check = false;     // health_drain came from the health-check command
+  uint64_t drained_gpus = 0;         // GPU index bits drained for health
+  std::map<int32_t, std::string> gpu_health;  // GPU index -> why drained
+
+  // Neither an operator nor a health event has drained it. Such a node is shown as
+  // NODE_STATE_DRAINED (RenderNode) while `state` keeps tracking its liveness.
+  bool takes_work() const { return !drained && health_drain.empty(); }
 };
 
 }  // namespace baton::server

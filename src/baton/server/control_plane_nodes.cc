@@ -79,13 +79,23 @@ void ControlPlane::MaybeReady(NodeEntry& node) {
 
 v1::Node ControlPlane::RenderNode(const NodeEntry& n) const {
   v1::Node node = n.info;
-  node.set_state(n.drained && n.state != v1::NODE_STATE_LOST ? v1::NODE_STATE_DRAINED
-                                                              : n.state);
+  node.set_state(!n.takes_work() && n.state != v1::NODE_STATE_LOST ? v1::NODE_STATE_DRAINED
+                                                                    : n.state);
   node.set_reason(n.reason);
-  if (n.drained) {
+  if (!n.takes_work()) {
+    const std::string& why = n.drained ? n.drain_reason : n.health_drain;
     node.set_reason(n.state == v1::NODE_STATE_READY || n.reason.empty()
-                        ? n.drain_reason
-                        : fmt::format("{}; {}", n.drain_reason, n.reason));
+                        ? why
+                        : fmt::format("{}; {}", why, n.reason));
+  }
+  for (v1::Gpu& g : *node.mutable_gpus()) {
+    if (auto row = telemetry_.Latest(n.info.name(), g.uuid())) {
+      *g.mutable_stats() = ToGpuStats(*row);
+    }
+    if (auto h = n.gpu_health.find(g.index()); h != n.gpu_health.end()) {
+      g.set_drained(true);
+      g.set_health_reason(h->second);
+    }
   }
   if (auto id = node_ids_.find(n.info.name()); id != node_ids_.end() && sched_) {
     const auto& st = sched_->state();
@@ -146,7 +156,8 @@ Result<v1::Node> ControlPlane::Undrain(const std::string& name) {
   node.drain_reason.clear();
   PersistNode(node);
   if (auto id = node_ids_.find(name); id != node_ids_.end() && sched_) {
-    sched_->mutable_state().SetSchedulable(id->second, node.state == v1::NODE_STATE_READY);
+    sched_->mutable_state().SetSchedulable(
+        id->second, node.state == v1::NODE_STATE_READY && node.takes_work());
   }
   spdlog::info("node {} undrained", name);
   work_ = true;
