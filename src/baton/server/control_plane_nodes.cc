@@ -51,8 +51,8 @@ void ControlPlane::CheckNodeHealth(Time now) {
     if (!evictions_suspended_) spdlog::error("node health: {}", v.why);
     for (const std::string& name : v.held) {
       NodeEntry& node = *nodes_.at(name);
-      node.reason = fmt::format("no heartbeat for {}; {}", FormatDuration(now - node.last_seen),
-                                v.why);
+      node.reason =
+          fmt::format("no heartbeat for {}; {}", FormatDuration(now - node.last_seen), v.why);
     }
   } else if (evictions_suspended_) {
     spdlog::warn("node health: the mass silence is over; silent nodes are lost again after {}",
@@ -79,8 +79,7 @@ void ControlPlane::MaybeReady(NodeEntry& node) {
 
 v1::Node ControlPlane::RenderNode(const NodeEntry& n) const {
   v1::Node node = n.info;
-  node.set_state(n.drained && n.state != v1::NODE_STATE_LOST ? v1::NODE_STATE_DRAINED
-                                                              : n.state);
+  node.set_state(n.drained && n.state != v1::NODE_STATE_LOST ? v1::NODE_STATE_DRAINED : n.state);
   node.set_reason(n.reason);
   if (n.drained) {
     node.set_reason(n.state == v1::NODE_STATE_READY || n.reason.empty()

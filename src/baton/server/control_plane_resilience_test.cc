@@ -194,9 +194,8 @@ v1::AgentMessage Checkpoint(const v1::StartTask& st, const std::string& path, Ti
   cr->set_attempt(st.attempt());
   cr->set_task_index(st.task_index());
   cr->set_path(path);
-  cr->set_mtime_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
-                       mtime.time_since_epoch())
-                       .count());
+  cr->set_mtime_ms(
+      std::chrono::duration_cast<std::chrono::milliseconds>(mtime.time_since_epoch()).count());
   return m;
 }
 
