@@ -89,6 +89,12 @@ void AddMetrics(metrics::Registry& reg, ControlPlane* cp, std::atomic<int64_t>* 
                        stat([](const ControlPlaneStats& s) { return s.commits.failed_batches; }));
   reg.AddGaugeCallback("baton_loop_iterations_total", "Control loop iterations.",
                        [beats] { return double(beats->load()); });
+  reg.AddGaugeCallback("baton_node_evictions_suspended",
+                       "1 while the mass-silence guard holds node losses back.",
+                       stat([](const ControlPlaneStats& s) { return s.evictions_suspended; }));
+  reg.AddGaugeCallback("baton_control_plane_stalls_total",
+                       "Control-loop stalls and clock jumps not counted as node silence.",
+                       stat([](const ControlPlaneStats& s) { return s.stalls_detected; }));
 }
 
 }  // namespace
