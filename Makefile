@@ -16,7 +16,7 @@ APT_PACKAGES := build-essential cmake ninja-build pkg-config git \
   libglpk-dev libhwloc-dev etcd-server etcd-client prometheus chromium chromium-driver \
   python3-selenium python3-grpcio python3-protobuf python3-pytest python3-yaml
 
-.PHONY: setup build release asan test up sim-demo bench bench-e2e format clean
+.PHONY: setup build release asan test up sim-demo bench bench-e2e chaos format clean
 
 setup:
 	@missing=""; \
@@ -67,6 +67,13 @@ sim-demo: setup build
 # state. The last line printed is one JSON object (jobs, jobs_per_s, p50/p99 latency).
 bench-e2e: setup release
 	./build-release/bin/e2e_bench --agents 1000 --gpus 8 --jobs 100000
+
+# Chaos: batond + 3 agents on 127.0.0.1 under seeded SIGKILL/SIGSTOP faults while jobs
+# are submitted; invariants checked at the end. The last line is one JSON object.
+CHAOS_SEED ?= 1
+CHAOS_SECONDS ?= 120
+chaos: setup build
+	python3 tests/chaos/chaos.py --seed $(CHAOS_SEED) --seconds $(CHAOS_SECONDS)
 
 # Benchmarks on the optimized build; results are written under bench/results/.
 bench: setup release

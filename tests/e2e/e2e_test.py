@@ -221,6 +221,43 @@ class E2E(unittest.TestCase):
         self.assertEqual(open(counter).read().count("started"), 1)
         self.assertEqual(len(c.job(running)["attempts"]), 1)
 
+    def test_drain_preempts_gracefully_and_the_retry_resumes_from_its_checkpoint(self):
+        c = self.c
+        c.start_agent("a")
+        out = os.path.join(self.tmp, "out")
+        # On SIGTERM the task writes a checkpoint (rename into place) and exits: the
+        # preemption protocol. The retry must be told where that checkpoint is.
+        script = ('echo "attempt=$BATON_ATTEMPT node=$BATON_NODE notice=$BATON_PREEMPT_NOTICE '
+                  f'resume=${{BATON_RESUME_FROM:-none}}" >> {out}; '
+                  '[ -n "$BATON_RESUME_FROM" ] && exit 0; '
+                  'trap \'echo saved > $BATON_CHECKPOINT_DIR/.w.tmp && '
+                  'mv $BATON_CHECKPOINT_DIR/.w.tmp $BATON_CHECKPOINT_DIR/in-grace; exit 0\' TERM; '
+                  'while :; do sleep 0.05; done')
+        job = c.run("sh", "-c", script, flags=("--preempt-notice", "20"))
+        wait_for("running", lambda: c.state(job) == "JOB_STATE_RUNNING")
+        r = c.baton("drain", "a", "--reason", "maintenance")
+        self.assertIn("drained", r.stdout.lower())
+        wait_for("preempted", lambda: c.job(job).get("attempts", [{}])[0].get("end_reason")
+                 == "preempted")
+        c.start_agent("b")
+        wait_for("done on b", lambda: c.state(job) == "JOB_STATE_SUCCEEDED")
+        lines = open(out).read().splitlines()
+        self.assertEqual(len(lines), 2, lines)
+        self.assertIn("attempt=1 node=a notice=20 resume=none", lines[0])
+        self.assertTrue(lines[1].startswith("attempt=2 node=b"), lines)
+        self.assertTrue(lines[1].endswith("/in-grace"), lines)
+        final = c.job(job)
+        self.assertTrue(final["attempts"][1]["resumed_from"].endswith("/in-grace"))
+        self.assertFalse(final["attempts"][0].get("counts_toward_limit", False))
+        nodes = {n["name"]: n for n in c.nodes()}
+        self.assertEqual(nodes["a"]["state"], "NODE_STATE_DRAINED")
+        self.assertIn("maintenance", nodes["a"]["reason"])
+        self.assertIn("WORK-LOST", c.baton("show", job).stdout)
+        c.baton("undrain", "a")
+        wait_for("a ready", lambda: any(n["name"] == "a" and n["state"] == "NODE_STATE_READY"
+                                        for n in c.nodes()))
+        self.assertNotEqual(c.baton("drain", "nope", check=False).returncode, 0)
+
     @unittest.skipUnless(
         os.path.exists("/usr/bin/python3") and subprocess.run(
             ["/usr/bin/python3", "-c", "import torch"], capture_output=True).returncode == 0,

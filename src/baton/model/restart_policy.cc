@@ -1,8 +1,8 @@
 #include "baton/model/restart_policy.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace baton::model {
 
@@ -16,22 +16,21 @@ std::optional<Time> RetryAfter(const JobRecord& job) {
   return *last.end_time + std::min(delay, kMaxRestartBackoff);
 }
 
-Result<bool> RecordCheckpoint(JobRecord& job, int32_t attempt, const std::string& path,
-                              Time time) {
+Result<bool> RecordCheckpoint(JobRecord& job, int32_t attempt, const std::string& path, Time time) {
   if (path.empty() || path.size() > kMaxCheckpointPath) {
-    return InvalidArgument(fmt::format("checkpoint.path: must be 1 to {} bytes",
-                                       kMaxCheckpointPath));
+    return InvalidArgument(
+        fmt::format("checkpoint.path: must be 1 to {} bytes", kMaxCheckpointPath));
   }
   if (path.find('\0') != std::string::npos) {
     return InvalidArgument("checkpoint.path: must not contain NUL");
   }
   if (attempt < 1 || attempt > static_cast<int32_t>(job.attempts.size())) {
-    return InvalidArgument(fmt::format("checkpoint.attempt: job {} has no attempt {}", job.id,
-                                       attempt));
+    return InvalidArgument(
+        fmt::format("checkpoint.attempt: job {} has no attempt {}", job.id, attempt));
   }
   if (IsTerminal(job.state)) {
-    return FailedPrecondition(fmt::format("cannot record a checkpoint for job {}: it is {}",
-                                          job.id, JobStateName(job.state)));
+    return FailedPrecondition(fmt::format("cannot record a checkpoint for job {}: it is {}", job.id,
+                                          JobStateName(job.state)));
   }
   bool changed = false;
   Attempt& a = job.attempts[static_cast<size_t>(attempt - 1)];

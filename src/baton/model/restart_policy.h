@@ -30,8 +30,7 @@ std::optional<Time> RetryAfter(const JobRecord& job);
 // task checkpoints during its preemption notice and the report may arrive after the
 // attempt ended). InvalidArgument for an empty or over-long path or an unknown attempt;
 // FailedPrecondition for a terminal job. Returns whether anything changed.
-Result<bool> RecordCheckpoint(JobRecord& job, int32_t attempt, const std::string& path,
-                              Time time);
+Result<bool> RecordCheckpoint(JobRecord& job, int32_t attempt, const std::string& path, Time time);
 
 // Marks the open attempt as resuming from the job's latest checkpoint (if any) and
 // returns that path ("" = start from scratch).

@@ -32,7 +32,8 @@ class RecordingSink : public AgentSink {
   std::vector<v1::Directive> sent_;
 };
 
-inline v1::Register MakeRegister(const std::string& name, int gpus, const std::string& model = "H100") {
+inline v1::Register MakeRegister(const std::string& name, int gpus,
+                                 const std::string& model = "H100") {
   v1::Register reg;
   reg.set_node_name(name);
   reg.set_address("10.0.0." + std::to_string(name.size()));
@@ -143,13 +144,20 @@ class ControlPlaneTest : public ::testing::Test {
 
 inline Result<model::JobState> ControlPlaneTest::api_state(v1::JobState s) {
   switch (s) {
-    case v1::JOB_STATE_PENDING: return model::JobState::kPending;
-    case v1::JOB_STATE_STARTING: return model::JobState::kStarting;
-    case v1::JOB_STATE_RUNNING: return model::JobState::kRunning;
-    case v1::JOB_STATE_SUCCEEDED: return model::JobState::kSucceeded;
-    case v1::JOB_STATE_FAILED: return model::JobState::kFailed;
-    case v1::JOB_STATE_CANCELLED: return model::JobState::kCancelled;
-    default: return InvalidArgument("state");
+    case v1::JOB_STATE_PENDING:
+      return model::JobState::kPending;
+    case v1::JOB_STATE_STARTING:
+      return model::JobState::kStarting;
+    case v1::JOB_STATE_RUNNING:
+      return model::JobState::kRunning;
+    case v1::JOB_STATE_SUCCEEDED:
+      return model::JobState::kSucceeded;
+    case v1::JOB_STATE_FAILED:
+      return model::JobState::kFailed;
+    case v1::JOB_STATE_CANCELLED:
+      return model::JobState::kCancelled;
+    default:
+      return InvalidArgument("state");
   }
 }
 

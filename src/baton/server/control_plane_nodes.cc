@@ -51,8 +51,8 @@ void ControlPlane::CheckNodeHealth(Time now) {
     if (!evictions_suspended_) spdlog::error("node health: {}", v.why);
     for (const std::string& name : v.held) {
       NodeEntry& node = *nodes_.at(name);
-      node.reason = fmt::format("no heartbeat for {}; {}", FormatDuration(now - node.last_seen),
-                                v.why);
+      node.reason =
+          fmt::format("no heartbeat for {}; {}", FormatDuration(now - node.last_seen), v.why);
     }
   } else if (evictions_suspended_) {
     spdlog::warn("node health: the mass silence is over; silent nodes are lost again after {}",

@@ -1,12 +1,16 @@
 // ControlPlane under failure: dead and silent nodes, the mass-silence and stall guards,
 // agents that come back with stale state, restarts on the same store.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 
 #include "baton/server/control_plane.h"
 #include "baton/server/control_plane_fixture.h"
+#include "baton/store/sqlite/sqlite_store.h"
 
 namespace baton::server {
 namespace {
@@ -194,9 +198,8 @@ v1::AgentMessage Checkpoint(const v1::StartTask& st, const std::string& path, Ti
   cr->set_attempt(st.attempt());
   cr->set_task_index(st.task_index());
   cr->set_path(path);
-  cr->set_mtime_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
-                       mtime.time_since_epoch())
-                       .count());
+  cr->set_mtime_ms(
+      std::chrono::duration_cast<std::chrono::milliseconds>(mtime.time_since_epoch()).count());
   return m;
 }
 
@@ -329,6 +332,81 @@ TEST_F(ResilienceTest, DrainPreemptsGracefullyRequeuesWithoutCountingAndIsDurabl
   auto undrained = cp_->Undrain(where);
   ASSERT_TRUE(undrained.ok());
   EXPECT_EQ(undrained->state(), v1::NODE_STATE_READY);
+}
+
+TEST_F(ResilienceTest, AnUnreadableRecordStopsRecoveryNamingItInsteadOfDroppingTheJob) {
+  auto a = std::make_shared<RecordingSink>();
+  Connect("node-a", 1, a);
+  auto job = SubmitSync(Spec(1, 1));
+  cp_->Flush();
+  ASSERT_TRUE(store_.Put(JobKey(JobId(2)), "\xff\xfe not a job record").ok());
+  cp_.reset();
+  ControlPlane again(options_, &store_, &clock_);
+  baton::Status s = again.Recover();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("jobs/00000000000000000002"), std::string::npos) << s.ToString();
+  // A record whose attempts do not add up is refused the same way.
+  v1::Job bad;
+  bad.set_id("3");
+  bad.mutable_spec()->add_command("true");
+  bad.set_state(v1::JOB_STATE_RUNNING);
+  bad.add_attempts()->set_number(7);
+  ASSERT_TRUE(store_.Put(JobKey(JobId(2)), bad.SerializeAsString()).ok());
+  ControlPlane third(options_, &store_, &clock_);
+  s = third.Recover();
+  EXPECT_NE(s.message().find("attempts[0].number"), std::string::npos) << s.ToString();
+  (void)job;
+}
+
+// A database damaged on disk (a torn or overwritten page) must never come back as a
+// control plane that silently has fewer jobs: either it opens and every job is there,
+// or opening or recovering fails with a message naming the file.
+TEST(ResilienceSqliteTest, ACorruptedDatabaseNeverLosesJobsSilently) {
+  const std::string dir = ::testing::TempDir() + "/baton-corrupt-" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/state.db";
+  ManualClock clock{Time(std::chrono::seconds(1'000'000))};
+  constexpr int kJobs = 300;
+  {
+    auto store = store::SqliteStore::Open(path);
+    ASSERT_TRUE(store.ok());
+    ControlPlane cp(ControlPlaneOptions{}, store->get(), &clock);
+    ASSERT_TRUE(cp.Recover().ok());
+    for (int i = 0; i < kJobs; ++i) {
+      std::promise<Result<v1::Job>> p;
+      model::JobSpec spec = Spec(1, 1);
+      spec.name = std::string(200, 'x');  // a few pages' worth of records
+      cp.Submit(spec, [&](Result<v1::Job> r) { p.set_value(std::move(r)); });
+      ASSERT_TRUE(p.get_future().get().ok());
+    }
+    cp.Flush();
+  }
+  const auto size = std::filesystem::file_size(path);
+  ASSERT_GT(size, 8 * 4096u);
+  for (uint64_t page : {size / 4096 / 2, size / 4096 - 2}) {  // a b-tree page and a leaf
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(page * 4096 + 100));
+    const std::string garbage(1000, '\x5a');
+    f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  auto store = store::SqliteStore::Open(path);
+  if (!store.ok()) {
+    EXPECT_NE(store.status().message().find(path), std::string::npos) << store.status().ToString();
+  } else {
+    ControlPlane cp(ControlPlaneOptions{}, store->get(), &clock);
+    baton::Status s = cp.Recover();
+    if (s.ok()) {
+      JobFilter all;
+      auto page = cp.List(all, 1000, "");
+      ASSERT_TRUE(page.ok());
+      EXPECT_EQ(page->jobs.size(), static_cast<size_t>(kJobs)) << "jobs dropped silently";
+    } else {
+      EXPECT_FALSE(s.message().empty());
+      SUCCEED() << "refused: " << s.ToString();
+    }
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -43,9 +43,9 @@ std::string NodeHealthOptionsError(const NodeHealthOptions& o);  // "" when vali
 // One node as the health check sees it.
 struct NodeSilence {
   std::string name;
-  Duration silent{0};   // since the agent was last heard from (negative = clock step back)
-  bool ready = false;   // currently ready (not-ready / drained nodes are not "ready")
-  bool lost = false;    // already lost: not part of the live fleet
+  Duration silent{0};  // since the agent was last heard from (negative = clock step back)
+  bool ready = false;  // currently ready (not-ready / drained nodes are not "ready")
+  bool lost = false;   // already lost: not part of the live fleet
 };
 
 struct HealthVerdict {

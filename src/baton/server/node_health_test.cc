@@ -23,9 +23,8 @@ TEST(NodeHealthTest, SilenceMakesNodesNotReadyThenLost) {
 TEST(NodeHealthTest, MassSilenceHoldsEveryEvictionBack) {
   NodeHealthOptions o;
   // 3 of 4 live nodes silent: more than half, and at least 3.
-  auto v = EvaluateNodeHealth({N("a", 9s), N("b", 9s), N("c", 20s), N("d", 0s),
-                               N("gone", 99s, false, true)},
-                              o);
+  auto v = EvaluateNodeHealth(
+      {N("a", 9s), N("b", 9s), N("c", 20s), N("d", 0s), N("gone", 99s, false, true)}, o);
   EXPECT_TRUE(v.evictions_suspended);
   EXPECT_TRUE(v.lost.empty());
   EXPECT_EQ(v.held, (std::vector<std::string>{"a", "b", "c"}));
@@ -40,8 +39,7 @@ TEST(NodeHealthTest, FewSilentNodesAreRealFailuresEvenInASmallFleet) {
   EXPECT_FALSE(v.evictions_suspended);
   EXPECT_EQ(v.lost.size(), 2u);
   // Exactly half is not "more than half".
-  v = EvaluateNodeHealth({N("a", 9s), N("b", 9s), N("c", 9s), N("d", 1s), N("e", 1s),
-                          N("f", 1s)},
+  v = EvaluateNodeHealth({N("a", 9s), N("b", 9s), N("c", 9s), N("d", 1s), N("e", 1s), N("f", 1s)},
                          o);
   EXPECT_FALSE(v.evictions_suspended);
   EXPECT_EQ(v.lost.size(), 3u);

@@ -1,6 +1,8 @@
 #include "baton/agent/launch/leftovers.h"
 
+#include <fmt/format.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -9,9 +11,6 @@
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 namespace baton::agent {
 namespace {
@@ -58,9 +57,10 @@ Result<int> KillLeftoverTasks(const std::string& node_name, Duration wait,
   const std::string marker = fmt::format("{}={}", kAgentMarkerEnv, node_name);
   std::set<pid_t> found = FindMarked(proc_root, marker);
   if (found.empty()) return 0;
-  spdlog::warn("agent {}: {} process(es) left by an earlier run of this agent still run; "
-               "killing them before registering (their GPUs must be free)",
-               node_name, found.size());
+  spdlog::warn(
+      "agent {}: {} process(es) left by an earlier run of this agent still run; "
+      "killing them before registering (their GPUs must be free)",
+      node_name, found.size());
   for (pid_t pid : found) {
     const pid_t pgid = getpgid(pid);
     if (pgid > 0 && pgid != getpgrp()) ::kill(-pgid, SIGKILL);
@@ -75,8 +75,8 @@ Result<int> KillLeftoverTasks(const std::string& node_name, Duration wait,
     if (left.empty()) return static_cast<int>(found.size());
     if (std::chrono::steady_clock::now() > deadline) {
       return Status(StatusCode::kUnavailable,
-                    fmt::format("{} leftover task process(es) did not die within {}",
-                                left.size(), FormatDuration(wait)));
+                    fmt::format("{} leftover task process(es) did not die within {}", left.size(),
+                                FormatDuration(wait)));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling the OS, not a test
   }

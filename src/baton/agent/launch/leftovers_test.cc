@@ -1,13 +1,12 @@
 #include "baton/agent/launch/leftovers.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace baton::agent {
 namespace {
