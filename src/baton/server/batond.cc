@@ -12,7 +12,9 @@
 
 #include "baton/metrics/http_server.h"
 #include "baton/metrics/registry.h"
+#include "baton/server/events_service.h"
 #include "baton/server/grpc_services.h"
+#include "baton/server/http_api.h"
 #include "baton/store/memory/memory_store.h"
 #include "baton/store/sqlite/sqlite_store.h"
 
@@ -27,6 +29,7 @@ struct Batond::Impl {
   std::unique_ptr<JobsService> jobs;
   std::unique_ptr<ClusterService> cluster;
   std::unique_ptr<AgentService> agents;
+  std::unique_ptr<EventsService> events;
   std::unique_ptr<grpc::Server> server;
   metrics::Registry registry;
   metrics::HttpServer http;
@@ -137,6 +140,8 @@ Result<std::unique_ptr<Batond>> Batond::Start(BatondOptions options) {
   builder.RegisterService(d.jobs.get());
   builder.RegisterService(d.cluster.get());
   builder.RegisterService(d.agents.get());
+  d.events = std::make_unique<EventsService>(&d.cp->events());
+  builder.RegisterService(d.events.get());
   builder.SetMaxReceiveMessageSize(4 << 20);
   d.server = builder.BuildAndStart();
   if (!d.server || b->grpc_port_ == 0) {
@@ -159,6 +164,9 @@ Result<std::unique_ptr<Batond>> Batond::Start(BatondOptions options) {
       }
       return r;
     }));
+    // The dashboard: its pages poll a few endpoints each, so more workers than /metrics needs.
+    d.http.SetWorkerThreads(8);
+    BATON_RETURN_IF_ERROR(ServeHttpApi(d.http, d.cp.get(), HttpApiOptions{options.web_dir, {}}));
     auto port = d.http.Start(options.http_listen);
     if (!port.ok()) return port.status().WithPrefix("--http");
     b->http_port_ = *port;

@@ -22,7 +22,8 @@ ControlPlane::ControlPlane(ControlPlaneOptions options, store::Store* store, Clo
       store_(store),
       clock_(clock),
       committer_(store),
-      rng_(options_.seed) {}
+      rng_(options_.seed),
+      events_(options_.event_history) {}
 
 ControlPlane::~ControlPlane() { committer_.Flush(); }
 
@@ -80,6 +81,12 @@ Status ControlPlane::Recover() {
   fleet_dirty_ = true;
   spdlog::info("recovered {} jobs ({} active) and {} nodes", jobs_.size(), active_.size(),
                nodes_.size());
+  v1::Event started;
+  started.set_type(v1::EVENT_TYPE_CONTROL_PLANE_STARTED);
+  started.set_message(fmt::format("control plane started: recovered {} jobs ({} active) and "
+                                  "{} nodes",
+                                  jobs_.size(), active_.size(), nodes_.size()));
+  events_.Append(std::move(started), now);
   return Status::Ok();
 }
 
@@ -203,6 +210,7 @@ void ControlPlane::Submit(model::JobSpec spec, JobDone done) {
                      active_.insert(jid);
                      stats_.submitted++;
                      SubmitToScheduler(entry, clock_->Now());
+                     RecordJobEvent(entry, nullptr, model::JobState::kPending, clock_->Now());
                      Publish(ev);
                      reply = Render(entry, clock_->Now());
                      work_ = true;
@@ -302,6 +310,7 @@ bool ControlPlane::Transition(JobEntry& e, const model::JobEventData& ev, Time n
     return false;
   }
   e.rec = *std::move(next);
+  RecordJobEvent(e, &ev, before, now);
   const model::JobState after = e.rec.state;
   if (after == model::JobState::kStarting) {
     starting_.insert(e.rec.id);

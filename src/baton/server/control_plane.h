@@ -43,6 +43,7 @@
 #include "baton/model/cluster.h"
 #include "baton/model/job_lifecycle.h"
 #include "baton/sched/scheduler.h"
+#include "baton/server/events.h"
 #include "baton/server/group_commit.h"
 #include "baton/store/store.h"
 #include "baton/v1/agent.pb.h"
@@ -69,6 +70,8 @@ struct ControlPlaneOptions {
   int32_t master_port_base = 29500;
   int32_t master_port_span = 10000;
   uint64_t seed = 1;
+  // Job and node events kept in memory (EventLog); the oldest go first.
+  size_t event_history = EventLog::kDefaultCapacity;
 };
 
 // The outbound half of one agent's stream. Send must not block (queue and return).
@@ -159,6 +162,17 @@ class ControlPlane {
   Result<LogTarget> FindLogs(JobId job, int32_t task, int32_t attempt) const;
   ControlPlaneStats Stats() const;
 
+  // Job and node events (scheduled, started, preempted, node lost, ... and why).
+  EventLog& events() { return events_; }
+  // The dashboard's view of one node: Nodes()'s record plus, per GPU index, the job that
+  // holds the GPU ("" = free) and the GPU's last reported telemetry (zeros if none).
+  struct NodeSnapshot {
+    v1::Node node;
+    std::vector<std::string> gpu_jobs;
+    std::vector<v1::GpuTelemetry> telemetry;
+  };
+  std::vector<NodeSnapshot> Fleet() const;  // control_plane_events.cc
+
  private:
   struct JobEntry;
   struct NodeEntry;
@@ -186,6 +200,12 @@ class ControlPlane {
   void CheckTimeouts(Time now);
   void PersistNode(const NodeEntry& node);
   v1::Job Render(const JobEntry& e, Time now) const;
+  // Event hooks (control_plane_events.cc): one call per lifecycle transition.
+  // `ev` null = the job was just submitted.
+  void RecordJobEvent(const JobEntry& e, const model::JobEventData* ev, model::JobState before,
+                      Time now);
+  void RecordNodeEvent(const NodeEntry& node, v1::EventType type, std::string message);
+  void RecordNodeStateEvent(const NodeEntry& node);  // after node.state changed
   bool Matches(const JobFilter& f, const JobEntry& e) const;
 
   const ControlPlaneOptions options_;
@@ -217,6 +237,7 @@ class ControlPlane {
   int64_t event_sequence_ = 0;
 
   ControlPlaneStats stats_;
+  EventLog events_;
 };
 
 // Store layout.

@@ -133,6 +133,10 @@ Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
   node.sink = std::move(sink);
   node.last_seen = now;
   sessions_[node.session] = &node;
+  RecordNodeEvent(node, v1::EVENT_TYPE_NODE_REGISTERED,
+                  fmt::format("agent registered: {} GPUs{}{}", node.info.gpus_size(),
+                              node.info.gpus_size() ? " " + node.info.gpus(0).model() : "",
+                              node.info.rack().empty() ? "" : ", rack " + node.info.rack()));
   SetNodeState(node, v1::NODE_STATE_READY, "");
   PersistNode(node);
 
@@ -163,6 +167,9 @@ Status ControlPlane::OnAgentMessage(int64_t session, const v1::AgentMessage& msg
     case v1::AgentMessage::kHeartbeat:
       if (node.state == v1::NODE_STATE_NOT_READY || node.state == v1::NODE_STATE_LOST) {
         SetNodeState(node, v1::NODE_STATE_READY, "");
+      }
+      if (msg.heartbeat().gpus_size() <= model::kMaxGpusPerNode) {
+        node.telemetry.assign(msg.heartbeat().gpus().begin(), msg.heartbeat().gpus().end());
       }
       *node.info.mutable_last_heartbeat() =
           google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
@@ -196,6 +203,7 @@ void ControlPlane::SetNodeState(NodeEntry& node, v1::NodeState state, std::strin
   node.reason = std::move(reason);
   if (node.state == state) return;
   node.state = state;
+  RecordNodeStateEvent(node);
   if (!cluster_) return;
   auto id = node_ids_.find(node.info.name());
   if (id != node_ids_.end() && sched_) {

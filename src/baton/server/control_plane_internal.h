@@ -32,6 +32,8 @@ struct ControlPlane::NodeEntry {
   Time last_seen;
   int64_t session = 0;  // 0 = no stream
   std::shared_ptr<AgentSink> sink;
+  // The GPUs' telemetry from the last heartbeat, as the agent sent it.
+  std::vector<v1::GpuTelemetry> telemetry;
 };
 
 }  // namespace baton::server
