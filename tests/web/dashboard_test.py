@@ -340,5 +340,41 @@ class Events(Base):
         self.assertIn("after", json.loads(e.exception.read())["error"])
 
 
+    def test_http_api_answers_bad_input_with_clear_json_errors(self):
+        c = self.c
+
+        def error(path, method="GET"):
+            req = urllib.request.Request(c.url(path), method=method)
+            with self.assertRaises(urllib.error.HTTPError) as e:
+                urllib.request.urlopen(req, timeout=10)
+            return e.exception.code, json.loads(e.exception.read())
+
+        self.assertEqual(error("/api/v1/jobs/424242"), (404, {"error": "job 424242 not found", "code": "NOT_FOUND"}))
+        code, body = error("/api/v1/jobs/abc")
+        self.assertEqual(code, 400)
+        self.assertIn("'abc' is not a job id", body["error"])
+        self.assertEqual(error("/api/v1/jobs/424242/cancel", "POST")[0], 404)
+        self.assertEqual(error("/api/v1/jobs?state=sleeping")[0], 400)
+        self.assertEqual(error("/api/v1/jobs?limit=100000")[0], 400)
+        self.assertEqual(error("/api/v1/jobs?page_token=zz")[0], 400)
+        self.assertEqual(error("/api/v1/events?job=" + "x" * 300)[0], 400)
+        self.assertEqual(error("/api/v1/nodes/nope")[0], 404)
+        self.assertEqual(error("/api/v1/nothing-here")[0], 404)
+        self.assertEqual(error("/api/v1/jobs/1/logs")[0], 404)
+        with self.assertRaises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(c.url("/ui/../../etc/passwd"), timeout=10)
+        self.assertIn(e.exception.code, (400, 404))
+        # The dashboard itself is served from the binary.
+        with urllib.request.urlopen(c.url("/"), timeout=10) as r:
+            self.assertIn(b"/ui/app.js", r.read())
+            self.assertTrue(r.headers["Content-Type"].startswith("text/html"))
+        # Logs of a job on a simulated agent (which serves none) say why.
+        job = c.submit("nologs", gpus=1)
+        wait_for("job running", lambda: c.job(job)["state"] == "JOB_STATE_RUNNING")
+        code, body = error(f"/api/v1/jobs/{job}/logs")
+        self.assertEqual(code, 409)
+        self.assertIn("serves no logs", body["error"])
+
+
 if __name__ == "__main__":
     unittest.main()

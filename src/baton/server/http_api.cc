@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <charconv>
+#include <cmath>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -120,11 +121,12 @@ json CompactNode(const ControlPlane::NodeSnapshot& s) {
   for (int g = 0; g < n.gpus_size(); ++g) {
     const v1::GpuTelemetry& t = s.telemetry[static_cast<size_t>(g)];
     jobs.push_back(s.gpu_jobs[static_cast<size_t>(g)]);
-    util.push_back(t.utilization_percent());
+    // Whole numbers are plenty for a heat map and keep 1,000 nodes' update small.
+    util.push_back(std::lround(t.utilization_percent()));
     mem.push_back(t.memory_used_mib());
     mem_total.push_back(n.gpus(g).memory_mib());
-    temp.push_back(t.temperature_c());
-    power.push_back(t.power_w());
+    temp.push_back(std::lround(t.temperature_c()));
+    power.push_back(std::lround(t.power_w()));
   }
   return json{{"name", n.name()},
               {"rack", n.rack()},
