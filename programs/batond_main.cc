@@ -50,6 +50,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   std::string port_file;
   app.add_option("--port-file", port_file, "Write the bound gRPC port here once serving");
+  app.add_option("--web-dir", opts.web_dir,
+                 "Serve the dashboard from this directory (default: the built-in copy)");
+  std::string http_port_file;
+  app.add_option("--http-port-file", http_port_file,
+                 "Write the bound HTTP port here once serving");
   CLI11_PARSE(app, argc, argv);
   if (opts.store == "sqlite" && opts.data_dir.empty()) {
     std::cerr << "batond: --data-dir is required (or --store memory)\n";
@@ -96,6 +101,14 @@ int main(int argc, char** argv) {
       std::fprintf(f, "%d\n", (*b)->grpc_port());
       std::fclose(f);
       std::rename(tmp.c_str(), port_file.c_str());
+    }
+  }
+  if (!http_port_file.empty() && (*b)->http_port()) {
+    std::string tmp = http_port_file + ".tmp";
+    if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+      std::fprintf(f, "%d\n", (*b)->http_port());
+      std::fclose(f);
+      std::rename(tmp.c_str(), http_port_file.c_str());
     }
   }
   // Deposed (--store etcd: the lease was lost): the state held here may be stale and every

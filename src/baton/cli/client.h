@@ -51,6 +51,8 @@ class ControlPlane {
 
   v1::Jobs::Stub& jobs() { return *jobs_; }
   v1::Cluster::Stub& cluster() { return *cluster_; }
+  // The connection, for services with stubs of their own (events_command.h).
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
   const std::string& address() const { return address_; }
 
   // Describes a failed call for people. A lost connection reads "cannot reach the

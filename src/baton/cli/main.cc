@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "baton/cli/client_commands.h"
+#include "baton/cli/events_command.h"
 #include "baton/cli/sim_command.h"
 #include "baton/cli/up_command.h"
 #include "baton/cli/validate_command.h"
@@ -22,6 +23,8 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   CLI::App* up = AddUpCommand(app, up_flags);
   ClientCommands client_commands;
   AddClientCommands(app, client_commands);
+  EventsFlags events_flags;
+  CLI::App* events = AddEventsCommand(app, events_flags);
 
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
@@ -34,6 +37,7 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   if (sim->parsed()) return RunSim(sim_flags, out, err);
   if (validate->parsed()) return RunValidate(validate_flags, out, err);
   if (up->parsed()) return RunUp(up_flags, out, err);
+  if (events->parsed()) return RunEvents(events_flags, out, err);
   if (auto code = RunClientCommands(client_commands, out, err, SystemClock()); code) {
     return *code;
   }

@@ -110,6 +110,7 @@ int RunUp(const UpFlags& flags, std::ostream& out, std::ostream& err) {
   if ((*batond)->http_port()) {
     out << "baton up: metrics at http://127.0.0.1:" << (*batond)->http_port()
         << "/metrics, health at /healthz\n";
+    out << "baton up: dashboard at http://127.0.0.1:" << (*batond)->http_port() << "/\n";
   }
   out << "baton up: local agent '" << ao.name << "'" << gpu_note << "\n";
   out << "baton up: try `BATON_SERVER=" << api

@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <exception>
 #include <mutex>
@@ -52,6 +54,7 @@ Status ParseAddress(std::string_view address, std::string* host, int* port) {
 
 struct HttpServer::Impl {
   httplib::Server server;
+  size_t workers = kWorkerThreads;
   std::mutex mu;  // guards everything below and Start/Stop transitions
   enum class State { kNew, kRunning, kStopped } state = State::kNew;
   int port = 0;
@@ -61,7 +64,10 @@ struct HttpServer::Impl {
 HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
   impl_->server.set_socket_options(ReuseAddrOnly);
   impl_->server.set_keep_alive_timeout(kKeepAliveSeconds);
-  impl_->server.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
+  impl_->server.new_task_queue = [impl = impl_.get()] {
+    return new httplib::ThreadPool(impl->workers);
+  };
+  impl_->server.set_payload_max_length(kMaxPostBody);
   // Handlers are wrapped below and do not throw; this keeps a stray exception a 500.
   impl_->server.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
@@ -72,15 +78,10 @@ HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
 
 HttpServer::~HttpServer() { Stop(); }
 
-Status HttpServer::Handle(std::string_view path, HttpHandler handler) {
-  if (path.empty() || path.front() != '/') {
-    return InvalidArgument("http path '" + std::string(path) + "' must start with '/'");
-  }
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  if (impl_->state != Impl::State::kNew) {
-    return FailedPrecondition("http handlers must be added before Start()");
-  }
-  // httplib matches patterns as regular expressions; escape so the path matches exactly.
+namespace {
+
+// httplib matches patterns as regular expressions; escape so `path` matches literally.
+std::string EscapeRegex(std::string_view path) {
   std::string pattern;
   for (char c : path) {
     if (std::string_view(".^$|()[]{}*+?\\").find(c) != std::string_view::npos) {
@@ -88,22 +89,69 @@ Status HttpServer::Handle(std::string_view path, HttpHandler handler) {
     }
     pattern.push_back(c);
   }
-  impl_->server.Get(pattern, [handler = std::move(handler)](const httplib::Request& req,
-                                                            httplib::Response& res) {
+  return pattern;
+}
+
+httplib::Server::Handler Wrap(HttpHandler handler) {
+  return [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
     HttpRequest request;
     request.path = req.path;
+    request.method = req.method;
+    request.body = req.body;
     for (const auto& [k, v] : req.params) request.params.emplace(k, v);
+    for (const auto& [k, v] : req.headers) {
+      std::string name = k;
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      request.headers.emplace(std::move(name), v);
+    }
     HttpResponse response;
     try {
       response = handler(request);
     } catch (const std::exception& e) {
       response = HttpResponse{500, "text/plain; charset=utf-8",
-                              std::string("internal error: ") + e.what() + "\n"};
+                              std::string("internal error: ") + e.what() + "\n", {}};
     }
     res.status = response.status;
+    for (const auto& [k, v] : response.headers) res.set_header(k, v);
     res.set_content(std::move(response.body), response.content_type.c_str());
-  });
+  };
+}
+
+}  // namespace
+
+Status HttpServer::Route(std::string_view method, std::string_view path, bool prefix,
+                         HttpHandler handler) {
+  if (path.empty() || path.front() != '/') {
+    return InvalidArgument("http path '" + std::string(path) + "' must start with '/'");
+  }
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->state != Impl::State::kNew) {
+    return FailedPrecondition("http handlers must be added before Start()");
+  }
+  const std::string pattern = EscapeRegex(path) + (prefix ? ".*" : "");
+  if (method == "POST") {
+    impl_->server.Post(pattern, Wrap(std::move(handler)));
+  } else {
+    impl_->server.Get(pattern, Wrap(std::move(handler)));
+  }
   return Status::Ok();
+}
+
+Status HttpServer::Handle(std::string_view path, HttpHandler handler) {
+  return Route("GET", path, /*prefix=*/false, std::move(handler));
+}
+
+Status HttpServer::HandlePrefix(std::string_view prefix, HttpHandler handler) {
+  return Route("GET", prefix, /*prefix=*/true, std::move(handler));
+}
+
+Status HttpServer::HandlePost(std::string_view prefix, HttpHandler handler) {
+  return Route("POST", prefix, /*prefix=*/true, std::move(handler));
+}
+
+void HttpServer::SetWorkerThreads(size_t n) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->state == Impl::State::kNew) impl_->workers = std::max<size_t>(n, 1);
 }
 
 Result<int> HttpServer::Start(std::string_view address) {
@@ -151,7 +199,7 @@ int HttpServer::port() const {
 
 Status ServeMetrics(HttpServer& server, const Registry& registry) {
   return server.Handle("/metrics", [&registry](const HttpRequest&) {
-    return HttpResponse{200, std::string(kPrometheusContentType), registry.Render()};
+    return HttpResponse{200, std::string(kPrometheusContentType), registry.Render(), {}};
   });
 }
 

@@ -6,8 +6,10 @@
 // run on httplib's worker pool. Stop() closes the listening socket and joins the threads;
 // it returns within about a second even with idle keep-alive connections open.
 //
-// Not responsible for: TLS, authentication, POST bodies, routing patterns (paths match
-// exactly).
+// Routes are exact GET paths (Handle), GET path prefixes (HandlePrefix) and POST path
+// prefixes (HandlePost, with the request body, at most kMaxPostBody bytes).
+//
+// Not responsible for: TLS, authentication, routing patterns beyond exact and prefix.
 //
 // Thread-safety: Handle() must be called before Start(). Start(), Stop() and port() may be
 // called from any thread; handlers must be thread-safe, as several may run at once.
@@ -29,13 +31,22 @@ struct HttpRequest {
   std::string path;
   // Query parameters; a repeated key keeps its first value.
   std::map<std::string, std::string> params;
+  std::string method = "GET";
+  std::string body;  // POST only
+  // Request headers with lower-case names; a repeated name keeps its first value.
+  std::map<std::string, std::string> headers;
 };
 
 struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // Extra response headers (e.g. Cache-Control).
+  std::map<std::string, std::string> headers;
 };
+
+// Largest POST body accepted; larger requests get 413.
+inline constexpr size_t kMaxPostBody = 1 << 20;
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
@@ -49,6 +60,12 @@ class HttpServer {
   // Serves GET `path` (an exact match) with `handler`. Fails with FailedPrecondition once
   // the server has started, and InvalidArgument for a path not starting with '/'.
   Status Handle(std::string_view path, HttpHandler handler);
+  // Serves GET of every path starting with `prefix` (exact Handle routes win). Same errors.
+  Status HandlePrefix(std::string_view prefix, HttpHandler handler);
+  // Serves POST of every path starting with `prefix`. Same errors.
+  Status HandlePost(std::string_view prefix, HttpHandler handler);
+  // Worker threads serving connections (default 4); call before Start().
+  void SetWorkerThreads(size_t n);
 
   // Binds "host:port" ("[::1]:9090" for IPv6; port 0 picks a free one) and starts serving.
   // Returns the bound port. Fails with Unavailable if the address cannot be bound (in use,
@@ -63,6 +80,8 @@ class HttpServer {
   int port() const;
 
  private:
+  Status Route(std::string_view method, std::string_view path, bool prefix,
+               HttpHandler handler);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

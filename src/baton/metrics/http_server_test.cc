@@ -108,5 +108,47 @@ TEST(HttpServerTest, StopRightAfterStartAndDestructorStop) {
   }
 }
 
+TEST(HttpServerTest, PrefixAndPostRoutesWithHeadersAndBodies) {
+  HttpServer server;
+  ASSERT_TRUE(server.Handle("/api/exact", [](const HttpRequest&) {
+                      return HttpResponse{200, "text/plain", "exact", {}};
+                    }).ok());
+  ASSERT_TRUE(server.HandlePrefix("/api/", [](const HttpRequest& req) {
+                      HttpResponse r{200, "text/plain", "prefix " + req.path, {}};
+                      r.headers["Cache-Control"] = "no-store";
+                      return r;
+                    }).ok());
+  ASSERT_TRUE(server.HandlePost("/api/", [](const HttpRequest& req) {
+                      return HttpResponse{200, "text/plain",
+                                          req.method + " " + req.path + " " + req.body + " " +
+                                              req.headers.at("x-test"),
+                                          {}};
+                    }).ok());
+  EXPECT_EQ(server.HandlePrefix("nope", [](const HttpRequest&) { return HttpResponse{}; }).code(),
+            StatusCode::kInvalidArgument);
+  Result<int> port = server.Start("127.0.0.1:0");
+  ASSERT_TRUE(port.ok());
+  EXPECT_EQ(server.HandlePost("/late", [](const HttpRequest&) { return HttpResponse{}; }).code(),
+            StatusCode::kFailedPrecondition);
+  httplib::Client client("127.0.0.1", *port);
+  auto res = client.Get("/api/exact");  // the exact route, added first, wins
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->body, "exact");
+  res = client.Get("/api/jobs/7");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->body, "prefix /api/jobs/7");
+  EXPECT_EQ(res->get_header_value("Cache-Control"), "no-store");
+  res = client.Post("/api/jobs/7/cancel", httplib::Headers{{"X-Test", "yes"}}, "body",
+                    "text/plain");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->body, "POST /api/jobs/7/cancel body yes");
+  res = client.Post("/api/x", std::string(kMaxPostBody + 1, 'x'), "text/plain");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+  res = client.Post("/other", "", "text/plain");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+}
+
 }  // namespace
 }  // namespace baton::metrics

@@ -13,7 +13,9 @@
 
 #include "baton/metrics/http_server.h"
 #include "baton/metrics/registry.h"
+#include "baton/server/events_service.h"
 #include "baton/server/grpc_services.h"
+#include "baton/server/http_api.h"
 #include "baton/server/leader_election.h"
 #include "baton/server/server_metrics.h"
 #include "baton/store/etcd/etcd_store.h"
@@ -34,6 +36,7 @@ struct Batond::Impl {
   std::unique_ptr<JobsService> jobs;
   std::unique_ptr<ClusterService> cluster;
   std::unique_ptr<AgentService> agents;
+  std::unique_ptr<EventsService> events;
   std::unique_ptr<grpc::Server> server;
   metrics::HttpServer http;
   std::atomic<bool> stop{false};
@@ -176,6 +179,9 @@ Result<std::unique_ptr<Batond>> Batond::Start(BatondOptions options) {
       }
       return r;
     }));
+    // The dashboard: its pages poll a few endpoints each, so more workers than /metrics needs.
+    d.http.SetWorkerThreads(8);
+    BATON_RETURN_IF_ERROR(ServeHttpApi(d.http, d.cp.get(), HttpApiOptions{options.web_dir, {}}));
     auto port = d.http.Start(options.http_listen);
     if (!port.ok()) return port.status().WithPrefix("--http");
     b->http_port_ = *port;
@@ -226,6 +232,8 @@ Status Batond::Serve() {
   builder.RegisterService(d.jobs.get());
   builder.RegisterService(d.cluster.get());
   builder.RegisterService(d.agents.get());
+  d.events = std::make_unique<EventsService>(&d.cp->events());
+  builder.RegisterService(d.events.get());
   builder.SetMaxReceiveMessageSize(4 << 20);
   d.server = builder.BuildAndStart();
   if (!d.server || grpc_port_ == 0) {

@@ -1,6 +1,6 @@
 // Batond: the control-plane process as a library — store, ControlPlane, gRPC services,
-// the scheduling loop and the HTTP endpoint (/healthz, /metrics), started and stopped as
-// one. programs/batond_main.cc and `baton up` run it; tests start it on port 0.
+// the scheduling loop and the HTTP endpoint (/healthz, /metrics, the dashboard and its
+// JSON API), started and stopped as one. programs/batond_main.cc and `baton up` run it; tests start it on port 0.
 //
 // The data directory holds state.db (SQLite, WAL) and checkpoints/; a LOCK file (flock)
 // keeps two control planes off one directory.
@@ -39,6 +39,8 @@ struct BatondOptions {
   std::string etcd_prefix = "baton/";
   int64_t election_ttl_seconds = 2;
   std::string advertise;
+  // The dashboard's files; "" = the copy compiled into the binary (server/http_api.h).
+  std::string web_dir;
   // How often the loop runs when nothing wakes it (node and start timeouts).
   Duration tick = std::chrono::milliseconds(200);
   ControlPlaneOptions control_plane;

@@ -29,7 +29,8 @@ ControlPlane::ControlPlane(ControlPlaneOptions options, store::Store* store, Clo
                      : [obs = options_.observer](Duration took, int64_t writes, bool ok) {
                          obs->OnStoreWrite(took, writes, ok);
                        }),
-      rng_(options_.seed) {}
+      rng_(options_.seed),
+      events_(options_.event_history) {}
 
 ControlPlane::~ControlPlane() { committer_.Flush(); }
 
@@ -97,6 +98,12 @@ Status ControlPlane::Recover() {
   fleet_dirty_ = true;
   spdlog::info("recovered {} jobs ({} active) and {} nodes", jobs_.size(), active_.size(),
                nodes_.size());
+  v1::Event started;
+  started.set_type(v1::EVENT_TYPE_CONTROL_PLANE_STARTED);
+  started.set_message(fmt::format("control plane started: recovered {} jobs ({} active) and "
+                                  "{} nodes",
+                                  jobs_.size(), active_.size(), nodes_.size()));
+  events_.Append(std::move(started), now);
   return Status::Ok();
 }
 
@@ -221,6 +228,7 @@ void ControlPlane::Submit(model::JobSpec spec, JobDone done) {
                      active_.insert(jid);
                      stats_.submitted++;
                      SubmitToScheduler(entry, clock_->Now());
+                     RecordJobEvent(entry, nullptr, model::JobState::kPending, clock_->Now());
                      Publish(ev);
                      reply = Render(entry, clock_->Now());
                      work_ = true;
@@ -347,6 +355,7 @@ bool ControlPlane::Transition(JobEntry& e, const model::JobEventData& ev, Time n
   CountJob(e, -1);
   e.rec = *std::move(next);
   CountJob(e, +1);
+  RecordJobEvent(e, &ev, before, now);
   const model::JobState after = e.rec.state;
   if (after == model::JobState::kRunning && !e.started) {
     e.started = true;

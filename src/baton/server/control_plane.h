@@ -43,6 +43,7 @@
 #include "baton/model/cluster.h"
 #include "baton/model/job_lifecycle.h"
 #include "baton/sched/scheduler.h"
+#include "baton/server/events.h"
 #include "baton/server/group_commit.h"
 #include "baton/server/telemetry.h"
 #include "baton/store/store.h"
@@ -95,6 +96,8 @@ struct ControlPlaneOptions {
   uint64_t seed = 1;
   // Told of rounds, job starts and store writes; nullptr = nobody.
   ControlPlaneObserver* observer = nullptr;
+  // Job and node events kept in memory (EventLog); the oldest go first.
+  size_t event_history = EventLog::kDefaultCapacity;
 };
 
 // The outbound half of one agent's stream. Send must not block (queue and return).
@@ -226,6 +229,17 @@ class ControlPlane {
   // Recent GPU telemetry from heartbeats (telemetry.h); safe to read without the lock.
   const GpuTelemetryStore& telemetry() const { return telemetry_; }
 
+  // Job and node events (scheduled, started, preempted, node lost, ... and why).
+  EventLog& events() { return events_; }
+  // The dashboard's view of one node: Nodes()'s record plus, per GPU index, the job that
+  // holds the GPU ("" = free) and the GPU's last reported telemetry (zeros if none).
+  struct NodeSnapshot {
+    v1::Node node;
+    std::vector<std::string> gpu_jobs;
+    std::vector<v1::GpuTelemetry> telemetry;
+  };
+  std::vector<NodeSnapshot> Fleet() const;  // control_plane_events.cc
+
  private:
   struct JobEntry;
   struct NodeEntry;
@@ -262,6 +276,12 @@ class ControlPlane {
   void MaybeReady(NodeEntry& node);
   void PersistNode(const NodeEntry& node);
   v1::Job Render(const JobEntry& e, Time now) const;
+  // Event hooks (control_plane_events.cc): one call per lifecycle transition.
+  // `ev` null = the job was just submitted.
+  void RecordJobEvent(const JobEntry& e, const model::JobEventData* ev, model::JobState before,
+                      Time now);
+  void RecordNodeEvent(const NodeEntry& node, v1::EventType type, std::string message);
+  void RecordNodeStateEvent(const NodeEntry& node);  // after node.state changed
   bool Matches(const JobFilter& f, const JobEntry& e) const;
   void CountJob(const JobEntry& e, int64_t delta);
   // GPU health (control_plane_health.cc).
@@ -310,6 +330,7 @@ class ControlPlane {
   std::optional<Time> last_health_check_;
   bool evictions_suspended_ = false;
   GpuTelemetryStore telemetry_;  // own lock
+  EventLog events_;
 };
 
 // Store layout.

@@ -136,6 +136,10 @@ Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
   node.last_seen = now;
   node.telemetry.clear();  // the new stream's heartbeats report afresh
   sessions_[node.session] = &node;
+  RecordNodeEvent(node, v1::EVENT_TYPE_NODE_REGISTERED,
+                  fmt::format("agent registered: {} GPUs{}{}", node.info.gpus_size(),
+                              node.info.gpus_size() ? " " + node.info.gpus(0).model() : "",
+                              node.info.rack().empty() ? "" : ", rack " + node.info.rack()));
   // Not ready until the tasks it reports are reconciled (stale ones must stop first).
   if (node.state == v1::NODE_STATE_LOST) {
     SetNodeState(node, v1::NODE_STATE_NOT_READY, "registering after it was lost");
@@ -226,6 +230,7 @@ void ControlPlane::SetNodeState(NodeEntry& node, v1::NodeState state, std::strin
   node.reason = std::move(reason);
   if (node.state == state) return;
   node.state = state;
+  RecordNodeStateEvent(node);
   if (!cluster_) return;
   auto id = node_ids_.find(node.info.name());
   if (id != node_ids_.end() && sched_) {

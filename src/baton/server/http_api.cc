@@ -1,0 +1,436 @@
+#include "baton/server/http_api.h"
+
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+#include <grpcpp/grpcpp.h>
+
+#include <charconv>
+#include <cmath>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "baton/server/grpc_services.h"
+#include "baton/server/web_assets.h"
+#include "baton/v1/agent.grpc.pb.h"
+
+namespace baton::server {
+namespace {
+
+using json = nlohmann::json;
+using metrics::HttpRequest;
+using metrics::HttpResponse;
+
+constexpr std::string_view kJson = "application/json; charset=utf-8";
+// Most log bytes one request returns; the page asks again from the next offset.
+constexpr int64_t kMaxLogBytes = 256 * 1024;
+constexpr auto kAgentTimeout = std::chrono::seconds(5);
+constexpr auto kCancelTimeout = std::chrono::seconds(10);
+constexpr size_t kMaxParamLength = 253;
+
+int HttpStatus(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kAlreadyExists: return 409;
+    case StatusCode::kFailedPrecondition: return 409;
+    case StatusCode::kResourceExhausted: return 429;
+    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+std::string Dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+HttpResponse JsonResponse(std::string body) {
+  HttpResponse r{200, std::string(kJson), std::move(body), {}};
+  r.headers["Cache-Control"] = "no-store";
+  return r;
+}
+
+HttpResponse Error(const Status& s) {
+  HttpResponse r = JsonResponse(Dump(json{{"error", s.message()},
+                                          {"code", std::string(StatusCodeName(s.code()))}}));
+  r.status = HttpStatus(s.code());
+  return r;
+}
+
+// Protobuf JSON with the proto's field names and every field shown (as the CLI prints).
+std::string ProtoJson(const google::protobuf::Message& m) {
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  o.always_print_primitive_fields = true;
+  std::string out;
+  if (!google::protobuf::util::MessageToJsonString(m, &out, o).ok()) return "null";
+  return out;
+}
+
+// The query parameter `key` as an integer in [lo, hi]; `def` when absent.
+Result<int64_t> IntParam(const HttpRequest& req, const std::string& key, int64_t def,
+                         int64_t lo, int64_t hi) {
+  auto it = req.params.find(key);
+  if (it == req.params.end() || it->second.empty()) return def;
+  int64_t v = 0;
+  const std::string& t = it->second;
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (ec != std::errc() || p != t.data() + t.size() || v < lo || v > hi) {
+    return InvalidArgument(fmt::format("{}: '{}' is not a number in {}..{}", key,
+                                       t.substr(0, 32), lo, hi));
+  }
+  return v;
+}
+
+Result<std::string> StringParam(const HttpRequest& req, const std::string& key) {
+  auto it = req.params.find(key);
+  if (it == req.params.end()) return std::string();
+  if (it->second.size() > kMaxParamLength) {
+    return InvalidArgument(fmt::format("{}: longer than {} characters", key, kMaxParamLength));
+  }
+  return it->second;
+}
+
+std::string NodeStateName(v1::NodeState s) {
+  switch (s) {
+    case v1::NODE_STATE_READY: return "ready";
+    case v1::NODE_STATE_NOT_READY: return "not-ready";
+    case v1::NODE_STATE_LOST: return "lost";
+    case v1::NODE_STATE_DRAINED: return "drained";
+    default: return "unknown";
+  }
+}
+
+double SecondsSince(const google::protobuf::Timestamp& ts) {
+  if (ts.seconds() == 0 && ts.nanos() == 0) return -1;
+  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  return double(now_us - google::protobuf::util::TimeUtil::TimestampToMicroseconds(ts)) / 1e6;
+}
+
+// One node in the heat map's compact form: per-GPU values as parallel arrays.
+json CompactNode(const ControlPlane::NodeSnapshot& s) {
+  const v1::Node& n = s.node;
+  json jobs = json::array(), util = json::array(), mem = json::array(), temp = json::array(),
+       power = json::array(), mem_total = json::array();
+  for (int g = 0; g < n.gpus_size(); ++g) {
+    const v1::GpuTelemetry& t = s.telemetry[static_cast<size_t>(g)];
+    jobs.push_back(s.gpu_jobs[static_cast<size_t>(g)]);
+    // Whole numbers are plenty for a heat map and keep 1,000 nodes' update small.
+    util.push_back(std::lround(t.utilization_percent()));
+    mem.push_back(t.memory_used_mib());
+    mem_total.push_back(n.gpus(g).memory_mib());
+    temp.push_back(std::lround(t.temperature_c()));
+    power.push_back(std::lround(t.power_w()));
+  }
+  return json{{"name", n.name()},
+              {"rack", n.rack()},
+              {"state", NodeStateName(n.state())},
+              {"reason", n.reason()},
+              {"model", n.gpus_size() ? n.gpus(0).model() : ""},
+              {"allocated", n.gpus_allocated()},
+              {"heartbeat_age_s", SecondsSince(n.last_heartbeat())},
+              {"jobs", std::move(jobs)},
+              {"util", std::move(util)},
+              {"mem_used_mib", std::move(mem)},
+              {"mem_total_mib", std::move(mem_total)},
+              {"temp_c", std::move(temp)},
+              {"power_w", std::move(power)}};
+}
+
+std::string EventsJson(const std::vector<v1::Event>& events) {
+  std::string out = "[";
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i) out += ",";
+    out += ProtoJson(events[i]);
+  }
+  return out + "]";
+}
+
+class Api {
+ public:
+  Api(ControlPlane* cp, HttpApiOptions options)
+      : cp_(cp), options_(std::move(options)), assets_(options_.web_dir) {}
+
+  HttpResponse Guard(const HttpRequest& req, std::string_view action,
+                     const std::function<HttpResponse()>& fn) const {
+    if (options_.authorize) {
+      Status s = options_.authorize(req, action);
+      if (!s.ok()) return Error(s);
+    }
+    return fn();
+  }
+
+  HttpResponse Asset(const HttpRequest& req) const {
+    std::string name = req.path == "/" ? "index.html" : req.path.substr(std::string("/ui/").size());
+    if (name.empty()) name = "index.html";
+    auto data = assets_.Find(name);
+    if (!data) {
+      return HttpResponse{404, "text/plain; charset=utf-8",
+                          fmt::format("not found: {}\n", req.path.substr(0, 200)), {}};
+    }
+    HttpResponse r{200, std::string(WebAssets::ContentType(name)), std::move(*data), {}};
+    r.headers["Cache-Control"] = "no-cache";
+    return r;
+  }
+
+  HttpResponse Overview() const {
+    ControlPlaneStats s = cp_->Stats();
+    return JsonResponse(Dump(json{
+        {"epoch", cp_->events().epoch()},
+        {"time", google::protobuf::util::TimeUtil::ToString(
+                     google::protobuf::util::TimeUtil::GetCurrentTime())},
+        {"jobs", {{"submitted", s.submitted}, {"finished", s.finished}, {"active", s.active},
+                  {"pending", s.pending}, {"placed", s.placed}}},
+        {"nodes", {{"ready", s.nodes_ready}, {"not_ready", s.nodes_not_ready},
+                   {"lost", s.nodes_lost}}},
+        {"gpus", {{"total", s.gpus_total}, {"allocated", s.gpus_allocated}}},
+        {"sched", {{"rounds", s.rounds},
+                   {"last_round_ms",
+                    std::chrono::duration<double, std::milli>(s.last_round).count()}}},
+        {"events_last_sequence", cp_->events().last_sequence()}}));
+  }
+
+  HttpResponse Cluster() const {
+    std::vector<ControlPlane::NodeSnapshot> fleet = cp_->Fleet();
+    json nodes = json::array();
+    for (const auto& s : fleet) nodes.push_back(CompactNode(s));
+    return JsonResponse(Dump(json{{"epoch", cp_->events().epoch()}, {"nodes", std::move(nodes)}}));
+  }
+
+  HttpResponse Node(const std::string& name) const {
+    for (auto& s : cp_->Fleet()) {
+      if (s.node.name() != name) continue;
+      EventLog::Page events = cp_->events().List(EventFilter{"", name, 0}, 200);
+      std::string gpus = "[";
+      for (int g = 0; g < s.node.gpus_size(); ++g) {
+        if (g) gpus += ",";
+        gpus += fmt::format(R"({{"gpu":{},"job":"{}","telemetry":{}}})", ProtoJson(s.node.gpus(g)),
+                            s.gpu_jobs[static_cast<size_t>(g)],
+                            ProtoJson(s.telemetry[static_cast<size_t>(g)]));
+      }
+      gpus += "]";
+      return JsonResponse(fmt::format(R"({{"node":{},"state":"{}","heartbeat_age_s":{},"gpus":{},"events":{}}})",
+                                      ProtoJson(s.node), NodeStateName(s.node.state()),
+                                      SecondsSince(s.node.last_heartbeat()), gpus,
+                                      EventsJson(events.events)));
+    }
+    return Error(NotFound(fmt::format("node '{}' not found", name.substr(0, 200))));
+  }
+
+  HttpResponse Jobs(const HttpRequest& req) const {
+    JobFilter f;
+    auto queue = StringParam(req, "queue");
+    if (!queue.ok()) return Error(queue.status());
+    f.queue = *queue;
+    auto state = StringParam(req, "state");
+    if (!state.ok()) return Error(state.status());
+    if (!state->empty()) {
+      bool found = false;
+      for (int i = 0; i < model::kJobStateCount; ++i) {
+        const auto st = static_cast<model::JobState>(i);
+        if (model::JobStateName(st) == *state) {
+          f.state = st;
+          found = true;
+        }
+      }
+      if (!found) {
+        return Error(InvalidArgument(fmt::format(
+            "state: '{}' is not a job state (pending, scheduled, starting, running, "
+            "succeeded, failed, cancelled)",
+            state->substr(0, 32))));
+      }
+    }
+    auto limit = IntParam(req, "limit", 100, 1, 1000);
+    if (!limit.ok()) return Error(limit.status());
+    auto token = StringParam(req, "page_token");
+    if (!token.ok()) return Error(token.status());
+    auto page = cp_->List(f, static_cast<int32_t>(*limit), *token);
+    if (!page.ok()) return Error(page.status());
+    v1::ListJobsResponse resp;
+    for (auto& j : page->jobs) *resp.add_jobs() = std::move(j);
+    resp.set_next_page_token(page->next_page_token);
+    return JsonResponse(ProtoJson(resp));
+  }
+
+  HttpResponse Job(const std::string& id_text) const {
+    auto id = ParseJobId(id_text, "job id");
+    if (!id.ok()) return Error(id.status());
+    auto job = cp_->Get(*id);
+    if (!job.ok()) return Error(job.status());
+    return JsonResponse(ProtoJson(*job));
+  }
+
+  HttpResponse Cancel(const std::string& id_text) const {
+    auto id = ParseJobId(id_text, "job id");
+    if (!id.ok()) return Error(id.status());
+    auto done = std::make_shared<std::promise<Result<v1::Job>>>();
+    auto fut = done->get_future();
+    cp_->Cancel(*id, "cancelled from the dashboard",
+                [done](Result<v1::Job> r) { done->set_value(std::move(r)); });
+    if (fut.wait_for(kCancelTimeout) != std::future_status::ready) {
+      return Error(Status(StatusCode::kUnavailable,
+                          "cancel: not confirmed in time (is the store writable?)"));
+    }
+    Result<v1::Job> r = fut.get();
+    if (!r.ok()) return Error(r.status());
+    return JsonResponse(ProtoJson(*r));
+  }
+
+  HttpResponse Logs(const std::string& id_text, const HttpRequest& req) const {
+    auto id = ParseJobId(id_text, "job id");
+    if (!id.ok()) return Error(id.status());
+    auto task = IntParam(req, "task", 0, 0, 1 << 20);
+    auto rank = IntParam(req, "rank", 0, 0, 1 << 20);
+    auto attempt = IntParam(req, "attempt", 0, 0, 1 << 20);
+    auto offset = IntParam(req, "offset", 0, 0, INT64_MAX);
+    for (const auto* r : {&task, &rank, &attempt, &offset}) {
+      if (!r->ok()) return Error(r->status());
+    }
+    auto target = cp_->FindLogs(*id, static_cast<int32_t>(*task), static_cast<int32_t>(*attempt));
+    if (!target.ok()) return Error(target.status());
+    auto channel = grpc::CreateChannel(target->endpoint, grpc::InsecureChannelCredentials());
+    auto stub = v1::AgentLogs::NewStub(channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + kAgentTimeout);
+    v1::LogsRequest lr;
+    lr.set_job_id(std::to_string(id->value()));
+    lr.set_task_index(static_cast<int32_t>(*task));
+    lr.set_rank(static_cast<int32_t>(*rank));
+    lr.set_attempt(target->attempt);
+    lr.set_offset(*offset);
+    auto reader = stub->Read(&ctx, lr);
+    std::string data;
+    int64_t start = *offset;
+    bool first = true;
+    v1::LogChunk chunk;
+    while (reader->Read(&chunk)) {
+      if (first) start = chunk.offset();
+      first = false;
+      data += chunk.data();
+      if (static_cast<int64_t>(data.size()) >= kMaxLogBytes) {
+        data.resize(static_cast<size_t>(kMaxLogBytes));
+        ctx.TryCancel();
+        break;
+      }
+    }
+    grpc::Status s = reader->Finish();
+    if (!s.ok() && s.error_code() != grpc::StatusCode::CANCELLED) {
+      const StatusCode code = s.error_code() == grpc::StatusCode::NOT_FOUND
+                                  ? StatusCode::kNotFound
+                                  : s.error_code() == grpc::StatusCode::INVALID_ARGUMENT
+                                        ? StatusCode::kInvalidArgument
+                                        : StatusCode::kUnavailable;
+      return Error(Status(code, fmt::format("logs from the agent at {}: {}", target->endpoint,
+                                            s.error_message())));
+    }
+    return JsonResponse(Dump(json{{"attempt", target->attempt},
+                                  {"offset", start},
+                                  {"next_offset", start + static_cast<int64_t>(data.size())},
+                                  {"data", data}}));
+  }
+
+  HttpResponse Queues() const {
+    std::string out = R"({"queues":[)";
+    bool first = true;
+    for (const auto& q : cp_->Queues()) {
+      if (!first) out += ",";
+      first = false;
+      out += ProtoJson(q);
+    }
+    ControlPlaneStats s = cp_->Stats();
+    return JsonResponse(out + fmt::format(R"(],"gpus_total":{},"gpus_allocated":{}}})",
+                                          s.gpus_total, s.gpus_allocated));
+  }
+
+  HttpResponse Events(const HttpRequest& req) const {
+    auto job = StringParam(req, "job");
+    auto node = StringParam(req, "node");
+    if (!job.ok()) return Error(job.status());
+    if (!node.ok()) return Error(node.status());
+    auto after = IntParam(req, "after", 0, 0, INT64_MAX);
+    if (!after.ok()) return Error(after.status());
+    auto limit = IntParam(req, "limit", 200, 1, static_cast<int64_t>(EventLog::kMaxList));
+    if (!limit.ok()) return Error(limit.status());
+    EventLog::Page page =
+        cp_->events().List(EventFilter{*job, *node, *after}, static_cast<size_t>(*limit));
+    return JsonResponse(fmt::format(R"({{"epoch":"{}","last_sequence":{},"events":{}}})",
+                                    cp_->events().epoch(), page.last_sequence,
+                                    EventsJson(page.events)));
+  }
+
+  // GET /api/v1/jobs/ID[/logs], /api/v1/nodes/NAME.
+  HttpResponse GetApi(const HttpRequest& req) const {
+    const std::string& p = req.path;
+    constexpr std::string_view kJobs = "/api/v1/jobs/";
+    constexpr std::string_view kNodes = "/api/v1/nodes/";
+    if (p.rfind(kJobs, 0) == 0) {
+      std::string rest = p.substr(kJobs.size());
+      const size_t slash = rest.find('/');
+      if (slash == std::string::npos) return Guard(req, "read", [&] { return Job(rest); });
+      if (rest.substr(slash) == "/logs") {
+        return Guard(req, "read", [&] { return Logs(rest.substr(0, slash), req); });
+      }
+    } else if (p.rfind(kNodes, 0) == 0) {
+      std::string name = p.substr(kNodes.size());
+      return Guard(req, "read", [&] { return Node(name); });
+    }
+    return Error(NotFound(fmt::format("no such API: GET {}", p.substr(0, 200))));
+  }
+
+  HttpResponse PostApi(const HttpRequest& req) const {
+    const std::string& p = req.path;
+    constexpr std::string_view kJobs = "/api/v1/jobs/";
+    constexpr std::string_view kCancel = "/cancel";
+    if (p.rfind(kJobs, 0) == 0 && p.size() > kJobs.size() + kCancel.size() &&
+        p.compare(p.size() - kCancel.size(), kCancel.size(), kCancel) == 0) {
+      std::string id = p.substr(kJobs.size(), p.size() - kJobs.size() - kCancel.size());
+      return Guard(req, "cancel", [&] { return Cancel(id); });
+    }
+    return Error(NotFound(fmt::format("no such API: POST {}", p.substr(0, 200))));
+  }
+
+ private:
+  ControlPlane* cp_;
+  HttpApiOptions options_;
+  WebAssets assets_;
+};
+
+}  // namespace
+
+Status ServeHttpApi(metrics::HttpServer& http, ControlPlane* cp, HttpApiOptions options) {
+  auto api = std::make_shared<Api>(cp, std::move(options));
+  auto route = [&](std::string_view path, auto fn) {
+    return http.Handle(path, [api, fn](const HttpRequest& req) { return fn(*api, req); });
+  };
+  BATON_RETURN_IF_ERROR(route("/", [](const Api& a, const HttpRequest& r) { return a.Asset(r); }));
+  BATON_RETURN_IF_ERROR(http.HandlePrefix(
+      "/ui/", [api](const HttpRequest& r) { return api->Asset(r); }));
+  BATON_RETURN_IF_ERROR(route("/api/v1/overview", [](const Api& a, const HttpRequest& r) {
+    return a.Guard(r, "read", [&] { return a.Overview(); });
+  }));
+  BATON_RETURN_IF_ERROR(route("/api/v1/cluster", [](const Api& a, const HttpRequest& r) {
+    return a.Guard(r, "read", [&] { return a.Cluster(); });
+  }));
+  BATON_RETURN_IF_ERROR(route("/api/v1/jobs", [](const Api& a, const HttpRequest& r) {
+    return a.Guard(r, "read", [&] { return a.Jobs(r); });
+  }));
+  BATON_RETURN_IF_ERROR(route("/api/v1/queues", [](const Api& a, const HttpRequest& r) {
+    return a.Guard(r, "read", [&] { return a.Queues(); });
+  }));
+  BATON_RETURN_IF_ERROR(route("/api/v1/events", [](const Api& a, const HttpRequest& r) {
+    return a.Guard(r, "read", [&] { return a.Events(r); });
+  }));
+  BATON_RETURN_IF_ERROR(http.HandlePrefix(
+      "/api/", [api](const HttpRequest& r) { return api->GetApi(r); }));
+  BATON_RETURN_IF_ERROR(http.HandlePost(
+      "/api/", [api](const HttpRequest& r) { return api->PostApi(r); }));
+  return Status::Ok();
+}
+
+}  // namespace baton::server
