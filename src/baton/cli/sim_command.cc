@@ -190,6 +190,35 @@ CLI::App* AddSimCommand(CLI::App& app, SimFlags& f) {
   cmd->add_flag("--stable", f.stable, "Print sim_wall_s as 0 so output is byte-identical");
   cmd->add_flag("--quiet", f.quiet, "No progress line on stderr");
   cmd->add_option("--threads", f.threads, "Policies simulated at once (0 = one per core)");
+  cmd->add_option("--backfill", f.backfill,
+                  "Backfill modes, comma-separated, each a run per policy: none, easy, "
+                  "conservative")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_flag("--preempt-priority", f.preempt_priority,
+                "Jobs may preempt jobs of a lower priority class");
+  cmd->add_flag("--no-reclaim", f.no_reclaim,
+                "Queues within their guarantee do not preempt borrowing queues");
+  cmd->add_option("--min-run", f.min_run_s, "Seconds a job runs before it may be preempted")
+      ->capture_default_str();
+  cmd->add_option("--checkpoint-interval", f.checkpoint_s,
+                  "Seconds between checkpoints of jobs whose trace gives none (0 = continuous)")
+      ->capture_default_str();
+  cmd->add_option("--fair-share-half-life", f.half_life_s,
+                  "order/drf: seconds for past usage to count half (0 = current holdings only)")
+      ->capture_default_str();
+  cmd->add_option("--default-estimate", f.default_estimate_s,
+                  "Backfill: runtime assumed for jobs without an estimate, seconds")
+      ->capture_default_str();
+  cmd->add_flag("--no-estimates", f.no_estimates,
+                "Give the scheduler no runtime estimates (backfill uses --default-estimate; "
+                "sjf/srtf lose their oracle)");
+  cmd->add_option("--max-reservations", f.max_reservations,
+                  "Conservative backfill: most jobs holding a reservation")
+      ->capture_default_str();
+  cmd->add_option("--large-gang", f.large_gang_gpus,
+                  "Jobs of at least this many GPUs are large gangs in the metrics")
+      ->capture_default_str();
   return cmd;
 }
 
@@ -205,15 +234,59 @@ int RunSim(const SimFlags& f, std::ostream& out, std::ostream& err) {
   auto trace = LoadTrace(f);
   if (!trace.ok()) return fail(trace.status());
 
-  const size_t runs = policies->size();
+  sched::SchedulerOptions base;
+  base.preempt_lower_priority = f.preempt_priority;
+  base.reclaim = !f.no_reclaim;
+  auto seconds = [](double s, const char* flag) -> Result<Duration> {
+    if (!(s >= 0) || s > 1e10) {
+      return InvalidArgument(fmt::format("{}: must be a number of seconds >= 0", flag));
+    }
+    return SecondsF(s);
+  };
+  struct Variant {
+    sched::PolicyName policy;
+    sched::BackfillMode backfill;
+  };
+  std::vector<Variant> variants;
+  {
+    auto min_run = seconds(f.min_run_s, "--min-run");
+    if (!min_run.ok()) return fail(min_run.status());
+    base.min_run_time = *min_run;
+    auto half = seconds(f.half_life_s, "--fair-share-half-life");
+    if (!half.ok()) return fail(half.status());
+    base.fair_share_half_life = *half;
+    auto est = seconds(f.default_estimate_s, "--default-estimate");
+    if (!est.ok()) return fail(est.status());
+    if (*est <= Duration::zero()) return fail(InvalidArgument("--default-estimate: must be > 0"));
+    base.default_runtime_estimate = *est;
+    if (f.max_reservations < 1) return fail(InvalidArgument("--max-reservations: must be >= 1"));
+    base.max_reservations = f.max_reservations;
+    if (f.large_gang_gpus < 1) return fail(InvalidArgument("--large-gang: must be >= 1"));
+    auto cp = seconds(f.checkpoint_s, "--checkpoint-interval");
+    if (!cp.ok()) return fail(cp.status());
+    for (const auto& p : *policies) {
+      for (const auto& b : f.backfill) {
+        auto mode = sched::ParseBackfillMode(b);
+        if (!mode.ok()) return fail(mode.status().WithPrefix("--backfill"));
+        variants.push_back({p, *mode});
+      }
+    }
+  }
+  const Duration checkpoint = SecondsF(f.checkpoint_s);
+  const size_t runs = variants.size();
   std::vector<std::optional<Result<sim::SimResult>>> results(runs);
   ProgressLine progress(err, !f.quiet, runs, static_cast<int64_t>(trace->size()));
   std::atomic<size_t> next{0};
   auto worker = [&] {
     for (size_t i = next++; i < runs; i = next++) {
       sim::SimOptions opts;
-      opts.policy = (*policies)[i];
+      opts.policy = variants[i].policy;
       opts.seed = f.seed;
+      opts.sched = base;
+      opts.sched.backfill = variants[i].backfill;
+      opts.checkpoint_interval = checkpoint;
+      opts.large_gang_gpus = f.large_gang_gpus;
+      opts.runtime_estimates = !f.no_estimates;
       opts.on_progress = [&progress, i](Time now, int64_t done) { progress.Report(i, done, now); };
       results[i] = sim::Simulate(*cluster, *trace, opts);
     }

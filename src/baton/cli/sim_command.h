@@ -32,6 +32,17 @@ struct SimFlags {
   bool stable = false;
   bool quiet = false;
   int32_t threads = 0;  // 0 = one per policy, up to the machine's cores
+  // Shared-cluster mechanisms (issue 3); each backfill mode is a run per policy.
+  std::vector<std::string> backfill = {"none"};
+  bool preempt_priority = false;
+  bool no_reclaim = false;
+  double min_run_s = 0;
+  double checkpoint_s = 0;
+  double half_life_s = 0;
+  double default_estimate_s = 3600;
+  bool no_estimates = false;
+  int32_t max_reservations = 8;
+  int32_t large_gang_gpus = 16;
 };
 
 // Registers `sim` on `app`; the command runs when it is selected.

@@ -31,8 +31,8 @@ struct NodePoolSpec {
   int line = 0;                    // source line of the pool, 0 if none (for messages)
 };
 
-// A tenant's share of the cluster. Quotas are enforced from issue 3 on; today the
-// scheduler records queues so jobs can name them.
+// A tenant's share of the cluster: enforced by the scheduler's QueueBook
+// (sched/queues.h; docs/shared-cluster.md).
 struct QueueSpec {
   std::string name;
   std::string parent;              // "" = top level

@@ -84,6 +84,9 @@ bool Scheduler::TryPreempt(Entry& e, Time now, RoundScratch& s, Allocation* out,
   std::optional<Time> wake;
   for (JobId id : running_) {
     const JobInfo& v = jobs_.at(id).info;
+    // A job started in this round is never its victim: drivers see each job placed or
+    // preempted in a round, not both.
+    if (v.run_start >= now) continue;
     const PreemptRight right = RightOver(e.info, v, now);
     if (right == PreemptRight::kNone) continue;
     if (now - v.run_start < options_.min_run_time) {

@@ -146,18 +146,35 @@ void Scheduler::Enqueue(Entry& e, Time now) {
   }
   pending_shapes_[ShapeOf(e.info.req)]++;
   pending_priorities_[e.info.req.priority]++;
+  const size_t q = e.info.req.queue.value();
+  if (pending_gpus_.size() <= q) pending_gpus_.resize(q + 1);
+  pending_gpus_[q][e.info.req.gpus()]++;
 }
 
 void Scheduler::Dequeue(Entry& e) {
   pending_.erase(e.queued_key);
   if (order_->ranks_queues()) queue_pending_[e.info.req.queue.value()].erase(e.queued_key);
   ForgetShape(e.info.req);
-  ForgetPriority(e.info.req.priority);
+  ForgetCounts(e.info.req);
 }
 
-void Scheduler::ForgetPriority(int32_t priority) {
-  auto it = pending_priorities_.find(priority);
+void Scheduler::ForgetCounts(const JobRequest& r) {
+  auto it = pending_priorities_.find(r.priority);
   if (--it->second == 0) pending_priorities_.erase(it);
+  auto& gpus = pending_gpus_[r.queue.value()];
+  auto g = gpus.find(r.gpus());
+  if (--g->second == 0) gpus.erase(g);
+}
+
+bool Scheduler::ReclaimAlive() const {
+  if (!options_.reclaim || !queues_.has_guarantees() || !queues_.AnyBorrowing()) return false;
+  for (uint32_t q = 0; q < pending_gpus_.size(); ++q) {
+    if (!pending_gpus_[q].empty() &&
+        queues_.WithinGuarantee(QueueId(q), pending_gpus_[q].begin()->first * 1000)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 Status Scheduler::SetQueues(const std::vector<model::QueueSpec>& specs) {
@@ -315,7 +332,7 @@ RoundResult Scheduler::RunRound(Time now, Rng& /*rng*/) {
         pending_priorities_.rbegin()->first > s.min_running_priority) {
       return true;
     }
-    return options_.reclaim && queues_.has_guarantees() && queues_.AnyBorrowing();
+    return ReclaimAlive();
   };
   const bool backfill = options_.backfill != BackfillMode::kNone;
   const size_t max_reservations =
@@ -404,7 +421,7 @@ RoundResult Scheduler::RunRound(Time now, Rng& /*rng*/) {
       }
       it = pending_.erase(it);
       ForgetShape(e.info.req);
-      ForgetPriority(e.info.req.priority);
+      ForgetCounts(e.info.req);
     }
   } else {
     // Queues by fair share (smallest first), each queue's jobs in key order: the next job
@@ -438,7 +455,7 @@ RoundResult Scheduler::RunRound(Time now, Rng& /*rng*/) {
         pending_.erase(e.queued_key);
         queue_pending_[c.queue].erase(c.it);
         ForgetShape(e.info.req);
-        ForgetPriority(e.info.req.priority);
+        ForgetCounts(e.info.req);
       }
       // A queue with no room left under its limits has nothing more to start this round.
       if (next == queue_pending_[c.queue].end() || queues_.Headroom(QueueId(c.queue)) < 1000) {

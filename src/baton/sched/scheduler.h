@@ -198,7 +198,9 @@ class Scheduler {
   void Enqueue(Entry& e, Time now);
   void Dequeue(Entry& e);
   void ForgetShape(const JobRequest& r);
-  void ForgetPriority(int32_t priority);
+  void ForgetCounts(const JobRequest& r);
+  // Whether some queue with a pending job that fits its guarantee may reclaim.
+  bool ReclaimAlive() const;
   bool TryPlace(Entry& e, Allocation* out);
   bool TryPreempt(Entry& e, Time now, RoundScratch& scratch, Allocation* out,
                   RoundResult* result);
@@ -235,6 +237,7 @@ class Scheduler {
   std::set<JobId> running_;
   std::map<Shape, int64_t> pending_shapes_;
   std::map<int32_t, int64_t> pending_priorities_;  // priority -> pending jobs
+  std::vector<std::map<int64_t, int64_t>> pending_gpus_;  // [queue]: GPUs -> pending jobs
   QueueBook queues_;
   // Reservations kept from the last round (backfill), so a reservation stays put while
   // its GPUs are still expected on time.

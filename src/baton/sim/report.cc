@@ -45,6 +45,23 @@ void WriteJson(const std::vector<SimResult>& results, const ReportOptions& opts,
       list.push_back({{"id", f.id}, {"line", f.line}, {"reason", f.reason}});
     }
     j["infeasible_jobs"] = std::move(list);
+    j["lost_gpu_hours"] = R3(r.lost_gpu_hours);
+    j["backfilled"] = r.backfilled;
+    j["large_gang_jobs"] = r.large_gang_jobs;
+    j["large_gang_avg_jct_s"] = R3(r.large_gang_avg_jct_s);
+    j["large_gang_p99_jct_s"] = R3(r.large_gang_p99_jct_s);
+    auto queues = nlohmann::ordered_json::array();
+    for (const auto& q : r.queues) {
+      nlohmann::ordered_json jq;
+      jq["name"] = q.name;
+      jq["guarantee_gpus"] = R3(q.guarantee_gpus);
+      jq["avg_gpus"] = R3(q.avg_gpus);
+      jq["jobs"] = q.jobs;
+      jq["avg_jct_s"] = R3(q.avg_jct_s);
+      jq["preempted"] = q.preempted;
+      queues.push_back(std::move(jq));
+    }
+    j["queues"] = std::move(queues);
     out << j.dump() << "\n";
   }
 }

@@ -3,7 +3,9 @@
 //
 // JSON fields: policy, jobs, completed, infeasible, avg_jct_s, p50_jct_s, p99_jct_s,
 // avg_queue_s, p50_queue_s, p99_queue_s, makespan_s, gpu_utilization, preemptions,
-// rounds, cluster_gpus, sim_wall_s, infeasible_jobs (the first 20: id, line, reason).
+// rounds, cluster_gpus, sim_wall_s, infeasible_jobs (the first 20: id, line, reason),
+// lost_gpu_hours, backfilled, large_gang_jobs, large_gang_avg_jct_s, large_gang_p99_jct_s,
+// queues (name, guarantee_gpus, avg_gpus, jobs, avg_jct_s, preempted).
 // With `stable`, sim_wall_s is printed as 0 so output is byte-identical between runs.
 #pragma once
 

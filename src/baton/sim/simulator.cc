@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <queue>
 
 #include <fmt/format.h>
@@ -12,7 +13,8 @@
 namespace baton::sim {
 namespace {
 
-enum class EventKind : uint8_t { kCompletion = 0, kTimer = 1 };
+// kWakeup: a round the scheduler asked for (a minimum run time ends); job is unused.
+enum class EventKind : uint8_t { kCompletion = 0, kTimer = 1, kWakeup = 2 };
 
 struct Event {
   Time at;
@@ -57,24 +59,48 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
   const auto wall_start = std::chrono::steady_clock::now();
   BATON_ASSIGN_OR_RETURN(auto order, sched::MakeOrderPolicy(options.policy.order));
   BATON_ASSIGN_OR_RETURN(auto placement, sched::MakePlacementPolicy(options.policy.placement));
-  sched::Scheduler scheduler(cluster, std::move(order), std::move(placement));
+  sched::Scheduler scheduler(cluster, std::move(order), std::move(placement), options.sched);
   Rng rng(options.seed);
+
+  // Queues: the cluster's, or one per trace queue ("" = "default").
+  std::vector<model::QueueSpec> queue_specs = cluster.queues();
+  auto queue_of = [](const TraceJob& j) { return j.queue.empty() ? std::string("default") : j.queue; };
+  if (queue_specs.empty()) {
+    std::vector<std::string> names;
+    for (const auto& j : trace) names.push_back(queue_of(j));
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    for (auto& n : names) {
+      model::QueueSpec q;
+      q.name = std::move(n);
+      queue_specs.push_back(std::move(q));
+    }
+  }
+  if (Status s = scheduler.SetQueues(queue_specs); !s.ok()) return s.WithPrefix("cluster");
+  std::map<std::string, uint32_t> queue_index;
+  std::string queue_list;
+  for (size_t q = 0; q < queue_specs.size(); ++q) {
+    queue_index[queue_specs[q].name] = static_cast<uint32_t>(q);
+    queue_list += (q ? ", " : "") + queue_specs[q].name;
+  }
 
   // Turn trace rows into scheduler requests up front, so bad rows fail before any work.
   std::vector<sched::JobRequest> requests(trace.size());
-  std::vector<std::string> queue_names;
-  for (const auto& j : trace) queue_names.push_back(j.queue);
-  std::sort(queue_names.begin(), queue_names.end());
-  queue_names.erase(std::unique(queue_names.begin(), queue_names.end()), queue_names.end());
   for (size_t i = 0; i < trace.size(); ++i) {
     const TraceJob& j = trace[i];
     sched::JobRequest& r = requests[i];
     r.id = JobId(i);
-    r.queue = QueueId(static_cast<uint32_t>(
-        std::lower_bound(queue_names.begin(), queue_names.end(), j.queue) - queue_names.begin()));
+    auto q = queue_index.find(queue_of(j));
+    if (q == queue_index.end()) {
+      return InvalidArgument(fmt::format("trace line {}: queue: '{}' is not a queue of the cluster "
+                                         "(it has {})",
+                                         j.line, queue_of(j), queue_list));
+    }
+    r.queue = QueueId(q->second);
+    r.checkpoint_interval = j.checkpoint_interval.value_or(options.checkpoint_interval);
     r.priority = j.priority;
     r.submit = j.submit;
-    r.runtime_estimate = j.duration;
+    r.runtime_estimate = options.runtime_estimates ? j.duration : Duration::zero();
     int max_node = cluster.max_gpus_per_node();
     if (!j.gpu_type.empty()) {
       GpuTypeId t = cluster.FindGpuType(j.gpu_type);
@@ -104,6 +130,9 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
 
   SimResult res;
   res.policy = options.policy.ToString();
+  if (options.sched.backfill != sched::BackfillMode::kNone) {
+    res.policy += fmt::format("+backfill/{}", sched::BackfillModeName(options.sched.backfill));
+  }
   res.jobs = static_cast<int64_t>(trace.size());
   res.cluster_gpus = cluster.total_gpus();
   res.records.resize(trace.size());
@@ -122,8 +151,27 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
     res.records[i].submit = trace[i].submit;
     res.records[i].duration = trace[i].duration;
     res.records[i].gpus = trace[i].gpus;
+    res.records[i].queue = queue_specs[requests[i].queue.value()].name;
     js[i].remaining = trace[i].duration;
   }
+
+  // Per-queue GPUs held, sampled at most every sample_every, and integrated exactly.
+  const size_t nq = queue_specs.size();
+  std::vector<double> queue_gpu_s(nq, 0);
+  Time last_usage_at = first_submit, next_sample = first_submit;
+  std::vector<double> held(nq, 0);
+  auto sample = [&](Time now) {
+    const double dt = ToSeconds(now - last_usage_at);
+    for (size_t q = 0; q < nq; ++q) queue_gpu_s[q] += held[q] * dt;
+    last_usage_at = now;
+    for (size_t q = 0; q < nq; ++q) {
+      held[q] = static_cast<double>(scheduler.queues().used_milli(QueueId(q))) / 1000.0;
+    }
+    if (now >= next_sample) {
+      res.usage.push_back({now, scheduler.state().AllocatedGpus(), held});
+      next_sample = now + std::max(options.sample_every, Duration(1));
+    }
+  };
 
   while (next_arrival < trace.size() || !events.empty()) {
     Time now = Time::max();
@@ -133,12 +181,16 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
     while (!events.empty() && events.top().at == now) {
       Event ev = events.top();
       events.pop();
+      if (ev.kind == EventKind::kWakeup) {
+        changed = true;
+        continue;
+      }
       JobState& s = js[ev.job];
       if (ev.run != s.run || s.done) continue;  // superseded by a preemption
       if (ev.kind == EventKind::kCompletion) {
         const auto* info = scheduler.Find(JobId(ev.job));
         busy_gpu_s += ToSeconds(now - s.run_start) * static_cast<double>(info->req.gpus());
-        (void)scheduler.Remove(JobId(ev.job));
+        (void)scheduler.Remove(JobId(ev.job), now);
         s.done = true;
         res.records[ev.job].finish = now;
         last_finish = std::max(last_finish, now);
@@ -173,7 +225,10 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
       }
       changed = true;
     }
-    if (!changed || scheduler.pending_count() == 0) continue;
+    if (!changed || scheduler.pending_count() == 0) {
+      sample(now);
+      continue;
+    }
 
     sched::RoundResult round = scheduler.RunRound(now, rng);
     ++res.rounds;
@@ -181,10 +236,17 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
       const uint32_t i = static_cast<uint32_t>(p.job.value());
       JobState& s = js[i];
       busy_gpu_s += ToSeconds(now - s.run_start) * static_cast<double>(requests[i].gpus());
-      s.remaining -= now - s.run_start;
+      // Work since the last checkpoint is lost and done again.
+      s.remaining -= (now - s.run_start) - p.lost;
       ++s.run;
       ++res.records[i].preemptions;
+      res.records[i].lost_gpu_s += p.lost_gpu_s;
+      res.lost_gpu_hours += p.lost_gpu_s / 3600.0;
       ++res.preemptions;
+    }
+    res.backfilled += round.backfilled;
+    if (round.wake_at && *round.wake_at > now) {
+      events.push({*round.wake_at, EventKind::kWakeup, seq++, 0, 0});
     }
     for (const auto& p : round.placed) {
       const uint32_t i = static_cast<uint32_t>(p.job.value());
@@ -202,6 +264,7 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
         }
       }
     }
+    sample(now);
     if (options.on_progress) options.on_progress(now, finished);
     if (events.empty() && next_arrival == trace.size() && scheduler.pending_count() > 0) {
       return Internal(fmt::format("simulation stuck at {} with {} jobs pending and none running",
@@ -209,6 +272,12 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
     }
   }
 
+  for (size_t i = 0; i < trace.size(); ++i) {
+    const JobRecord& r = res.records[i];
+    if (!r.infeasible && (!js[i].done || r.finish < r.submit)) {
+      return Internal(fmt::format("simulation lost job {} (trace line {}): {}", r.id, trace[i].line, scheduler.Explain(JobId(i), last_finish)));
+    }
+  }
   std::vector<double> jct, queue;
   jct.reserve(res.completed);
   queue.reserve(res.completed);
@@ -231,6 +300,36 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
   res.p50_queue_s = Percentile(queue, 0.50);
   res.p99_queue_s = Percentile(queue, 0.99);
   res.makespan_s = ToSeconds(last_finish - first_submit);
+  std::vector<double> large;
+  for (size_t i = 0; i < trace.size(); ++i) {
+    const JobRecord& r = res.records[i];
+    if (r.infeasible || r.gpus < options.large_gang_gpus) continue;
+    large.push_back(ToSeconds(r.finish - r.submit));
+  }
+  res.large_gang_jobs = static_cast<int64_t>(large.size());
+  res.large_gang_avg_jct_s = mean(large);
+  res.large_gang_p99_jct_s = Percentile(large, 0.99);
+  for (size_t q = 0; q < nq; ++q) {
+    const model::QueueSpec& spec = queue_specs[q];
+    QueueSummary sum;
+    sum.name = spec.name;
+    sum.parent = spec.parent;
+    sum.guarantee_gpus = spec.quota_gpus ? spec.quota_gpus->ToDouble() : 0;
+    sum.limit_gpus = spec.limit_gpus ? spec.limit_gpus->ToDouble() : -1;
+    sum.avg_gpus = res.makespan_s > 0 ? queue_gpu_s[q] / res.makespan_s : 0;
+    res.queues.push_back(std::move(sum));
+  }
+  for (size_t i = 0; i < trace.size(); ++i) {
+    const JobRecord& r = res.records[i];
+    if (r.infeasible) continue;
+    QueueSummary& sum = res.queues[requests[i].queue.value()];
+    ++sum.jobs;
+    sum.avg_jct_s += ToSeconds(r.finish - r.submit);
+    sum.preempted += r.preemptions;
+  }
+  for (auto& q : res.queues) {
+    if (q.jobs > 0) q.avg_jct_s /= static_cast<double>(q.jobs);
+  }
   if (res.makespan_s > 0 && res.cluster_gpus > 0) {
     res.gpu_utilization = busy_gpu_s / (static_cast<double>(res.cluster_gpus) * res.makespan_s);
   }

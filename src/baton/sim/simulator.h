@@ -8,8 +8,13 @@
 // Every trace job becomes one gang request: `tasks` from the trace, else the GPUs are
 // split into the fewest tasks that fit on one node each (12 GPUs on 8-GPU nodes -> 2
 // tasks of 6). A job that can never fit the cluster is reported as infeasible with the
-// scheduler's reason, never silently dropped. A preempted job resumes later with the
-// work it had done (checkpoint cost is modelled from issue 3 on).
+// scheduler's reason, never silently dropped. A preempted job resumes later from its last
+// checkpoint (every checkpoint_interval of run time; the trace's checkpoint_s or
+// SimOptions.checkpoint_interval); the work since is lost and counted.
+//
+// Queues: the cluster spec's queues when it lists any (every trace queue must be one of
+// them; an empty queue means "default"), else one queue per trace queue, with no
+// guarantee or limit.
 //
 // Thread-safety: Simulate is re-entrant; runs on different threads share nothing.
 #pragma once
@@ -22,6 +27,7 @@
 #include "baton/common/status.h"
 #include "baton/model/cluster.h"
 #include "baton/sched/registry.h"
+#include "baton/sched/scheduler.h"
 #include "baton/sim/trace.h"
 
 namespace baton::sim {
@@ -29,6 +35,19 @@ namespace baton::sim {
 struct SimOptions {
   sched::PolicyName policy{"order/fifo", "placement/topology"};
   uint64_t seed = 1;
+  // Mechanisms shared by all policies: backfill, preemption rights, minimum run time,
+  // fair-share half-life (scheduler.h).
+  sched::SchedulerOptions sched;
+  // Checkpoint interval of jobs whose trace row gives none; 0 = continuous (a preempted
+  // job loses nothing).
+  Duration checkpoint_interval{0};
+  // Whether the scheduler gets each job's true run time as its estimate (an oracle, used
+  // by sjf, srtf and backfill); false = no estimates (backfill's default estimate).
+  bool runtime_estimates = true;
+  // Jobs of at least this many GPUs count as large gangs in the metrics.
+  int32_t large_gang_gpus = 16;
+  // Interval of the per-queue usage samples (SimResult::usage).
+  Duration sample_every = std::chrono::hours(1);
   // Called now and then with (virtual time, jobs finished or refused so far); optional.
   std::function<void(Time, int64_t)> on_progress;
 };
@@ -49,6 +68,27 @@ struct JobRecord {
   int32_t gpus = 0;
   int32_t preemptions = 0;
   bool infeasible = false;
+  std::string queue;
+  double lost_gpu_s = 0;  // work redone after preemptions
+};
+
+// A queue as the run saw it, for reports: its quota and what it got.
+struct QueueSummary {
+  std::string name;
+  std::string parent;
+  double guarantee_gpus = 0;
+  double limit_gpus = -1;  // -1 = none
+  double avg_gpus = 0;     // time-averaged GPUs held over the makespan
+  int64_t jobs = 0;
+  double avg_jct_s = 0;
+  int64_t preempted = 0;   // its jobs' preemptions
+};
+
+// GPUs held per queue (index as in SimResult::queues) and in all at one instant.
+struct UsageSample {
+  Time at;
+  int64_t busy_gpus = 0;
+  std::vector<double> queue_gpus;
 };
 
 struct SimResult {
@@ -61,6 +101,12 @@ struct SimResult {
   double makespan_s = 0;
   double gpu_utilization = 0;  // busy GPU-seconds / (cluster GPUs x makespan)
   int64_t preemptions = 0;
+  double lost_gpu_hours = 0;   // work lost to preemptions (since victims' checkpoints)
+  int64_t backfilled = 0;      // jobs started while an earlier job held a reservation
+  int64_t large_gang_jobs = 0;
+  double large_gang_avg_jct_s = 0, large_gang_p99_jct_s = 0;
+  std::vector<QueueSummary> queues;
+  std::vector<UsageSample> usage;
   int64_t rounds = 0;
   int64_t cluster_gpus = 0;
   double sim_wall_s = 0;  // wall-clock cost of the run (not deterministic)

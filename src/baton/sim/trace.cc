@@ -361,7 +361,8 @@ Status PhillyRowToJob(const std::vector<std::string_view>& f, const PhillyColumn
 // JSON lines
 
 constexpr std::string_view kJsonKeys[] = {"id",    "submit_s", "duration_s", "gpus",
-                                          "queue", "gpu_type", "priority",   "tasks"};
+                                          "queue", "gpu_type", "priority",   "tasks",
+                                          "checkpoint_s"};
 
 // nlohmann's message without its "[json.exception.parse_error.101] " tag, made printable.
 std::string JsonMessage(const json::exception& e) {
@@ -476,6 +477,13 @@ Status JsonToJob(const json& obj, std::string_view source, int line, TraceJob* j
       return fail("tasks", why.c_str(), *it);
     }
     job->tasks = static_cast<int32_t>(n);
+  }
+  if (const auto it = obj.find("checkpoint_s"); it != obj.end() && !it->is_null()) {
+    Duration every{0};
+    if (!it->is_number() || CheckDuration(it->get<double>(), &every) != nullptr) {
+      return fail("checkpoint_s", "must be a positive number of seconds", *it);
+    }
+    job->checkpoint_interval = every;
   }
   job->line = line;
   return Status::Ok();

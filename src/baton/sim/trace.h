@@ -29,6 +29,7 @@ struct TraceJob {
   std::string queue;         // tenant; Philly's virtual cluster id; "" = default queue
   std::string gpu_type;      // required GPU type; "" = any
   int32_t priority = 0;
+  std::optional<Duration> checkpoint_interval;  // run time between checkpoints
   int line = 0;              // 1-based source line
 };
 
@@ -55,8 +56,9 @@ std::string_view TraceFormatName(TraceFormat format);         // the inverse
 //
 // jsonl: one object a line; blank lines and lines starting with '#' are skipped. Keys:
 // id (string or integer, unique), submit_s (>= 0), duration_s (> 0), gpus (> 0) are
-// required; queue, gpu_type (strings), priority (-1000..1000) and tasks (divides gpus)
-// are optional, null meaning unset. Any other key is an error, so typos are caught.
+// required; queue, gpu_type (strings), priority (-1000..1000), tasks (divides gpus)
+// and checkpoint_s (> 0: run time between the job's checkpoints) are optional, null
+// meaning unset. Any other key is an error, so typos are caught.
 Result<std::vector<TraceJob>> ReadPhillyCsv(std::istream& in, std::string_view source,
                                             const TraceFilter& filter);
 Result<std::vector<TraceJob>> ReadJsonlTrace(std::istream& in, std::string_view source,
