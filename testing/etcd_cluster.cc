@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -11,8 +12,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "baton/store/etcd/etcd_client.h"
 
@@ -81,17 +80,28 @@ Status EtcdCluster::Spawn(int i, bool existing) {
   const std::string data = fmt::format("{}/{}.etcd", dir_, names_[i]);
   std::vector<std::string> args = {
       bin,
-      "--name", names_[i],
-      "--data-dir", data,
-      "--listen-client-urls", "http://" + client_[i],
-      "--advertise-client-urls", "http://" + client_[i],
-      "--listen-peer-urls", "http://" + peer_[i],
-      "--initial-advertise-peer-urls", "http://" + peer_[i],
-      "--initial-cluster", initial,
-      "--initial-cluster-state", existing ? "existing" : "new",
-      "--initial-cluster-token", "baton-test",
-      "--logger", "zap",
-      "--log-level", "warn",
+      "--name",
+      names_[i],
+      "--data-dir",
+      data,
+      "--listen-client-urls",
+      "http://" + client_[i],
+      "--advertise-client-urls",
+      "http://" + client_[i],
+      "--listen-peer-urls",
+      "http://" + peer_[i],
+      "--initial-advertise-peer-urls",
+      "http://" + peer_[i],
+      "--initial-cluster",
+      initial,
+      "--initial-cluster-state",
+      existing ? "existing" : "new",
+      "--initial-cluster-token",
+      "baton-test",
+      "--logger",
+      "zap",
+      "--log-level",
+      "warn",
   };
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
@@ -149,8 +159,8 @@ Status EtcdCluster::WaitHealthy(std::chrono::milliseconds within) {
       int st = 0;
       if (waitpid(pids_[i], &st, WNOHANG) == pids_[i]) {
         pids_[i] = 0;
-        return FailedPrecondition(fmt::format("etcd member {} exited; see {}/{}.log", i, dir_,
-                                              names_[i]));
+        return FailedPrecondition(
+            fmt::format("etcd member {} exited; see {}/{}.log", i, dir_, names_[i]));
       }
     }
     // A fresh client each time: a connection made while etcd was still starting can hang
@@ -163,9 +173,8 @@ Status EtcdCluster::WaitHealthy(std::chrono::milliseconds within) {
     if (r.ok()) return Status::Ok();
     last = r.status();
     if (std::chrono::steady_clock::now() > deadline) {
-      return Status(StatusCode::kUnavailable,
-                    fmt::format("etcd not healthy within {} ms: {}", within.count(),
-                                last.message()));
+      return Status(StatusCode::kUnavailable, fmt::format("etcd not healthy within {} ms: {}",
+                                                          within.count(), last.message()));
     }
     // Polling a condition with a deadline: the member needs time to elect a leader.
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

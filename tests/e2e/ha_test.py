@@ -5,9 +5,10 @@ data dir, two `batond --store etcd` replicas and one agent given both replica ad
 and kills everything by PID at the end. Nothing sleeps to synchronise: every wait polls a
 condition with a deadline. Run by ctest as `ha_*` (tests/e2e/CMakeLists.txt).
 
-`python3 tests/e2e/ha_test.py --measure N` instead prints N failover times (kill -9 of
-the leader -> the other replica serving, and -> the first CLI call answered) as JSON lines;
-bench/results/ha_failover.md records a run.
+`python3 tests/e2e/ha_test.py --measure N [MEMBERS]` instead prints N failover times (kill
+-9 of the leader -> the other replica serving, -> the first CLI call answered, -> the agent
+registered with the new leader) as JSON lines, on an etcd of MEMBERS members (default 1);
+bench/results/ha_failover.md records runs.
 """
 
 import json
@@ -272,8 +273,9 @@ class HA(unittest.TestCase):
         self.etcd.kill(1)
         self.etcd.kill(2)
         # A submit now fails with an error, never a silent success: either etcd's error
-        # passed on by the leader, or, once the leader could not renew its lease for a TTL
-        # and stepped down (exit 3, "leadership lost" in its log), no replica serves.
+        # passed on by the leader, or, once the leader could not renew its lease for its TTL
+        # plus a grace and stepped down (exit 3, "leadership lost" in its log), no replica
+        # serves.
         bad = r.baton("run", "--", "true", check=False)
         self.assertNotEqual(bad.returncode, 0, bad.stdout)
         self.assertRegex(bad.stderr, "etcd|cannot reach the control plane")
@@ -295,17 +297,24 @@ class HA(unittest.TestCase):
         self.assertIn(again, {j["id"] for j in r.json("ps", "--all")})
 
 
-def measure(n):
+def measure(n, members):
     for k in range(n):
         tmp = tempfile.mkdtemp(prefix="baton-ha-bench-")
-        etcd = Etcd(tmp, 1)
+        etcd = Etcd(tmp, members)
         r = Replicas(tmp, etcd)
         try:
             wait_for("a leader", lambda: r.leader() is not None)
+            r.start_agent("a")
+            wait_for("agent registered", lambda: r.node_ready("a"))
             r.json("run", "--", "true")
+            t0 = time.monotonic()
             old, new, serving, answered = failover(r)
-            print(json.dumps({"run": k, "ttl_s": r.ttl, "serving_s": round(serving, 3),
-                              "cli_answered_s": round(answered, 3)}), flush=True)
+            wait_for("agent on the new leader", lambda: r.node_ready("a"), interval=0.01)
+            agent = time.monotonic() - t0
+            print(json.dumps({"run": k, "etcd_members": members, "ttl_s": r.ttl,
+                              "serving_s": round(serving, 3),
+                              "cli_answered_s": round(answered, 3),
+                              "agent_ready_s": round(agent, 3)}), flush=True)
         finally:
             r.stop()
             etcd.stop()
@@ -314,6 +323,7 @@ def measure(n):
 
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "--measure":
-        measure(int(sys.argv[2]) if len(sys.argv) > 2 else 10)
+        measure(int(sys.argv[2]) if len(sys.argv) > 2 else 10,
+                int(sys.argv[3]) if len(sys.argv) > 3 else 1)
     else:
         unittest.main()
