@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -115,7 +116,9 @@ Status EtcdCluster::Spawn(int i, bool existing) {
     return FailedPrecondition("etcd: fork failed");
   }
   if (pid == 0) {
-    // Only async-signal-safe calls between fork and exec.
+    // Only async-signal-safe calls between fork and exec. The member dies with the test
+    // (even one killed by a ctest timeout) instead of outliving it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(log_fd, 1);
     dup2(log_fd, 2);
     execv(argv[0], argv.data());

@@ -11,6 +11,7 @@ registered with the new leader) as JSON lines, on an etcd of MEMBERS members (de
 bench/results/ha_failover.md records runs.
 """
 
+import ctypes
 import json
 import os
 import shutil
@@ -26,6 +27,12 @@ sys.path.insert(0, os.path.dirname(__file__))
 from e2e_test import BIN, ROOT, wait_for  # noqa: E402
 
 ETCD = os.environ.get("BATON_ETCD", "/usr/bin/etcd")
+
+
+def die_with_parent():
+    """In the child before exec: SIGKILL it when this test process dies (PR_SET_PDEATHSIG),
+    so a test killed by a timeout leaves no etcd or batond behind."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
 
 
 def free_port():
@@ -64,7 +71,7 @@ class Etcd:
              "--initial-advertise-peer-urls", f"http://{self.peer[i]}",
              "--initial-cluster", initial, "--initial-cluster-state", state,
              "--initial-cluster-token", "baton-ha", "--logger", "zap", "--log-level", "warn"],
-            stdout=log, stderr=subprocess.STDOUT)
+            stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
 
     def healthy(self):
         r = subprocess.run(["etcdctl", "--endpoints", self.endpoints(), "--command-timeout=1s",
@@ -129,7 +136,7 @@ class Replicas:
              "--listen", f"127.0.0.1:{self.ports[i]}", "--http", "127.0.0.1:0",
              "--port-file", self.port_file(i), "--data-dir", os.path.join(self.tmp, f"d{i}"),
              "--node-not-ready-after", "3", "--node-lost-after", "60"],
-            stdout=log, stderr=subprocess.STDOUT)
+            stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
 
     def leader(self):
         """The index of the replica serving (it alone writes its port file), or None."""
@@ -151,7 +158,8 @@ class Replicas:
             [os.path.join(BIN, "baton-agent"), "--server", self.servers, "--name", name,
              "--fake-gpus", "2xH100", "--data-dir", os.path.join(self.tmp, f"agent-{name}"),
              "--log-listen", "127.0.0.1:0"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+            preexec_fn=die_with_parent)
 
     def baton(self, *args, check=True):
         r = subprocess.run([os.path.join(BIN, "baton"), *args],
