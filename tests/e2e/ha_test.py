@@ -324,7 +324,9 @@ class HA(unittest.TestCase):
         wait_for("a leader", lambda: r.leader() is not None)
         leader = r.leader()
         acked = [r.json("run", "--", "true")[0]["id"] for _ in range(3)]
-        victim = wait_for("etcd leader known", self.etcd.leader)
+        # A one-element list: member 0 is a valid answer, so wait on "not None".
+        victim = wait_for("etcd leader known",
+                          lambda: [i for i in [self.etcd.leader()] if i is not None])[0]
         self.etcd.kill(victim)
         # Writes come back once etcd has re-elected (submits in between fail, visibly).
         acked.append(wait_for("a submit acknowledged again",
