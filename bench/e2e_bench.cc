@@ -79,14 +79,25 @@ int main(int argc, char** argv) {
   app.add_option("--duration-ms", duration_ms, "how long each job runs")->capture_default_str();
   app.add_option("--bin-dir", bin_dir, "where batond and baton-agent are");
   app.add_option("--work-dir", work, "scratch directory (wiped)")->capture_default_str();
+  std::string batond_args;
+  app.add_option("--batond-args", batond_args,
+                 "extra batond flags, space-separated, e.g. '--store etcd --etcd-endpoints "
+                 "127.0.0.1:2379 --advertise bench'");
   CLI11_PARSE(app, argc, argv);
 
   std::filesystem::remove_all(work);
   std::filesystem::create_directories(work);
   const std::string port_file = work + "/port";
-  pid_t batond = Spawn({bin_dir + "/batond", "--data-dir", work + "/batond", "--listen",
-                        "127.0.0.1:0", "--http", "", "--port-file", port_file},
-                       work + "/batond.log");
+  std::vector<std::string> batond_argv = {bin_dir + "/batond", "--data-dir", work + "/batond",
+                                          "--listen", "127.0.0.1:0", "--http", "",
+                                          "--port-file", port_file};
+  for (size_t start = 0; start < batond_args.size();) {
+    size_t end = batond_args.find(' ', start);
+    if (end == std::string::npos) end = batond_args.size();
+    if (end > start) batond_argv.push_back(batond_args.substr(start, end - start));
+    start = end + 1;
+  }
+  pid_t batond = Spawn(batond_argv, work + "/batond.log");
   auto deadline = Clock::now() + std::chrono::seconds(30);
   while (!std::filesystem::exists(port_file)) {
     if (Clock::now() > deadline) {

@@ -2,8 +2,10 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,8 +13,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "baton/store/etcd/etcd_client.h"
 
@@ -81,17 +81,28 @@ Status EtcdCluster::Spawn(int i, bool existing) {
   const std::string data = fmt::format("{}/{}.etcd", dir_, names_[i]);
   std::vector<std::string> args = {
       bin,
-      "--name", names_[i],
-      "--data-dir", data,
-      "--listen-client-urls", "http://" + client_[i],
-      "--advertise-client-urls", "http://" + client_[i],
-      "--listen-peer-urls", "http://" + peer_[i],
-      "--initial-advertise-peer-urls", "http://" + peer_[i],
-      "--initial-cluster", initial,
-      "--initial-cluster-state", existing ? "existing" : "new",
-      "--initial-cluster-token", "baton-test",
-      "--logger", "zap",
-      "--log-level", "warn",
+      "--name",
+      names_[i],
+      "--data-dir",
+      data,
+      "--listen-client-urls",
+      "http://" + client_[i],
+      "--advertise-client-urls",
+      "http://" + client_[i],
+      "--listen-peer-urls",
+      "http://" + peer_[i],
+      "--initial-advertise-peer-urls",
+      "http://" + peer_[i],
+      "--initial-cluster",
+      initial,
+      "--initial-cluster-state",
+      existing ? "existing" : "new",
+      "--initial-cluster-token",
+      "baton-test",
+      "--logger",
+      "zap",
+      "--log-level",
+      "warn",
   };
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
@@ -105,7 +116,9 @@ Status EtcdCluster::Spawn(int i, bool existing) {
     return FailedPrecondition("etcd: fork failed");
   }
   if (pid == 0) {
-    // Only async-signal-safe calls between fork and exec.
+    // Only async-signal-safe calls between fork and exec. The member dies with the test
+    // (even one killed by a ctest timeout) instead of outliving it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(log_fd, 1);
     dup2(log_fd, 2);
     execv(argv[0], argv.data());
@@ -149,8 +162,8 @@ Status EtcdCluster::WaitHealthy(std::chrono::milliseconds within) {
       int st = 0;
       if (waitpid(pids_[i], &st, WNOHANG) == pids_[i]) {
         pids_[i] = 0;
-        return FailedPrecondition(fmt::format("etcd member {} exited; see {}/{}.log", i, dir_,
-                                              names_[i]));
+        return FailedPrecondition(
+            fmt::format("etcd member {} exited; see {}/{}.log", i, dir_, names_[i]));
       }
     }
     // A fresh client each time: a connection made while etcd was still starting can hang
@@ -163,9 +176,8 @@ Status EtcdCluster::WaitHealthy(std::chrono::milliseconds within) {
     if (r.ok()) return Status::Ok();
     last = r.status();
     if (std::chrono::steady_clock::now() > deadline) {
-      return Status(StatusCode::kUnavailable,
-                    fmt::format("etcd not healthy within {} ms: {}", within.count(),
-                                last.message()));
+      return Status(StatusCode::kUnavailable, fmt::format("etcd not healthy within {} ms: {}",
+                                                          within.count(), last.message()));
     }
     // Polling a condition with a deadline: the member needs time to elect a leader.
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -5,11 +5,13 @@ data dir, two `batond --store etcd` replicas and one agent given both replica ad
 and kills everything by PID at the end. Nothing sleeps to synchronise: every wait polls a
 condition with a deadline. Run by ctest as `ha_*` (tests/e2e/CMakeLists.txt).
 
-`python3 tests/e2e/ha_test.py --measure N` instead prints N failover times (kill -9 of
-the leader -> the other replica serving, and -> the first CLI call answered) as JSON lines;
-bench/results/ha_failover.md records a run.
+`python3 tests/e2e/ha_test.py --measure N [MEMBERS]` instead prints N failover times (kill
+-9 of the leader -> the other replica serving, -> the first CLI call answered, -> the agent
+registered with the new leader) as JSON lines, on an etcd of MEMBERS members (default 1);
+bench/results/ha_failover.md records runs.
 """
 
+import ctypes
 import json
 import os
 import shutil
@@ -25,6 +27,12 @@ sys.path.insert(0, os.path.dirname(__file__))
 from e2e_test import BIN, ROOT, wait_for  # noqa: E402
 
 ETCD = os.environ.get("BATON_ETCD", "/usr/bin/etcd")
+
+
+def die_with_parent():
+    """In the child before exec: SIGKILL it when this test process dies (PR_SET_PDEATHSIG),
+    so a test killed by a timeout leaves no etcd or batond behind."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
 
 
 def free_port():
@@ -63,7 +71,7 @@ class Etcd:
              "--initial-advertise-peer-urls", f"http://{self.peer[i]}",
              "--initial-cluster", initial, "--initial-cluster-state", state,
              "--initial-cluster-token", "baton-ha", "--logger", "zap", "--log-level", "warn"],
-            stdout=log, stderr=subprocess.STDOUT)
+            stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
 
     def healthy(self):
         r = subprocess.run(["etcdctl", "--endpoints", self.endpoints(), "--command-timeout=1s",
@@ -74,6 +82,19 @@ class Etcd:
 
     def endpoints(self):
         return ",".join(self.client)
+
+    def leader(self):
+        """The index of the raft leader member, or None."""
+        r = subprocess.run(["etcdctl", "--endpoints", self.endpoints(), "--command-timeout=2s",
+                            "endpoint", "status", "-w", "json"], capture_output=True,
+                           env=dict(os.environ, ETCDCTL_API="3"))
+        try:
+            for st in json.loads(r.stdout or b"[]"):
+                if st["Status"]["leader"] == st["Status"]["header"]["member_id"]:
+                    return self.client.index(st["Endpoint"])
+        except (ValueError, KeyError):
+            pass
+        return None
 
     def kill(self, i):
         if self.procs[i] and self.procs[i].poll() is None:
@@ -115,7 +136,7 @@ class Replicas:
              "--listen", f"127.0.0.1:{self.ports[i]}", "--http", "127.0.0.1:0",
              "--port-file", self.port_file(i), "--data-dir", os.path.join(self.tmp, f"d{i}"),
              "--node-not-ready-after", "3", "--node-lost-after", "60"],
-            stdout=log, stderr=subprocess.STDOUT)
+            stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
 
     def leader(self):
         """The index of the replica serving (it alone writes its port file), or None."""
@@ -137,7 +158,8 @@ class Replicas:
             [os.path.join(BIN, "baton-agent"), "--server", self.servers, "--name", name,
              "--fake-gpus", "2xH100", "--data-dir", os.path.join(self.tmp, f"agent-{name}"),
              "--log-listen", "127.0.0.1:0"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+            preexec_fn=die_with_parent)
 
     def baton(self, *args, check=True):
         r = subprocess.run([os.path.join(BIN, "baton"), *args],
@@ -272,8 +294,9 @@ class HA(unittest.TestCase):
         self.etcd.kill(1)
         self.etcd.kill(2)
         # A submit now fails with an error, never a silent success: either etcd's error
-        # passed on by the leader, or, once the leader could not renew its lease for a TTL
-        # and stepped down (exit 3, "leadership lost" in its log), no replica serves.
+        # passed on by the leader, or, once the leader could not renew its lease for its TTL
+        # plus a grace and stepped down (exit 3, "leadership lost" in its log), no replica
+        # serves.
         bad = r.baton("run", "--", "true", check=False)
         self.assertNotEqual(bad.returncode, 0, bad.stdout)
         self.assertRegex(bad.stderr, "etcd|cannot reach the control plane")
@@ -295,17 +318,45 @@ class HA(unittest.TestCase):
         self.assertIn(again, {j["id"] for j in r.json("ps", "--all")})
 
 
-def measure(n):
+    def test_etcd_leader_killed_batond_keeps_leading_and_loses_nothing(self):
+        self.etcd = Etcd(self.tmp, 3)
+        r = self.r = Replicas(self.tmp, self.etcd)
+        wait_for("a leader", lambda: r.leader() is not None)
+        leader = r.leader()
+        acked = [r.json("run", "--", "true")[0]["id"] for _ in range(3)]
+        # A one-element list: member 0 is a valid answer, so wait on "not None".
+        victim = wait_for("etcd leader known",
+                          lambda: [i for i in [self.etcd.leader()] if i is not None])[0]
+        self.etcd.kill(victim)
+        # Writes come back once etcd has re-elected (submits in between fail, visibly).
+        acked.append(wait_for("a submit acknowledged again",
+                              lambda: (r.try_json("run", "--", "true") or [{}])[0].get("id")))
+        # The same replica still leads: etcd kept its lease through its own election.
+        self.assertEqual(r.leader(), leader, r.log(leader))
+        self.assertIsNone(r.procs[1 - leader].poll())
+        self.assertFalse(os.path.exists(r.port_file(1 - leader)))
+        ids = {j["id"] for j in r.json("ps", "--all")}
+        self.assertTrue(set(acked) <= ids, f"lost: {set(acked) - ids}")
+
+
+def measure(n, members):
     for k in range(n):
         tmp = tempfile.mkdtemp(prefix="baton-ha-bench-")
-        etcd = Etcd(tmp, 1)
+        etcd = Etcd(tmp, members)
         r = Replicas(tmp, etcd)
         try:
             wait_for("a leader", lambda: r.leader() is not None)
+            r.start_agent("a")
+            wait_for("agent registered", lambda: r.node_ready("a"))
             r.json("run", "--", "true")
+            t0 = time.monotonic()
             old, new, serving, answered = failover(r)
-            print(json.dumps({"run": k, "ttl_s": r.ttl, "serving_s": round(serving, 3),
-                              "cli_answered_s": round(answered, 3)}), flush=True)
+            wait_for("agent on the new leader", lambda: r.node_ready("a"), interval=0.01)
+            agent = time.monotonic() - t0
+            print(json.dumps({"run": k, "etcd_members": members, "ttl_s": r.ttl,
+                              "serving_s": round(serving, 3),
+                              "cli_answered_s": round(answered, 3),
+                              "agent_ready_s": round(agent, 3)}), flush=True)
         finally:
             r.stop()
             etcd.stop()
@@ -314,6 +365,7 @@ def measure(n):
 
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "--measure":
-        measure(int(sys.argv[2]) if len(sys.argv) > 2 else 10)
+        measure(int(sys.argv[2]) if len(sys.argv) > 2 else 10,
+                int(sys.argv[3]) if len(sys.argv) > 3 else 1)
     else:
         unittest.main()

@@ -278,6 +278,12 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server) {
   // Each channel gets its own connection, so many simulated agents spread over several.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  if (server.starts_with("ipv4:")) {
+    // HA replicas (ServerTarget): an outage is a failover of about the election TTL, so
+    // probe for the new leader often rather than back off for seconds.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  }
   return grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), args);
 }
 
@@ -400,6 +406,9 @@ Status RunAgentProcess(const AgentProcessOptions& given, std::stop_token stop) {
   // leader, and looks again when it goes.
   AgentProcessOptions options = given;
   BATON_ASSIGN_OR_RETURN(options.server, ServerTarget(given.server, "--server"));
+  if (options.server != given.server) {
+    options.connection.max_backoff = std::min(options.connection.max_backoff, Seconds(1));
+  }
   if (options.name.empty()) return InvalidArgument("--name: must not be empty");
   if (options.simulate < 0) return InvalidArgument("--simulate: must be >= 0");
   if (options.simulate > 0) return RunSimulated(options, stop);

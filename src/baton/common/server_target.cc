@@ -1,11 +1,10 @@
 #include "baton/common/server_target.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-
-#include <fmt/format.h>
 
 namespace baton {
 
@@ -41,13 +40,11 @@ Result<std::string> ServerTarget(std::string_view servers, std::string_view fiel
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
     const size_t colon = item.rfind(':');
-    if (item.empty() || colon == std::string_view::npos || colon == 0 ||
-        colon + 1 == item.size()) {
+    if (item.empty() || colon == std::string_view::npos || colon == 0 || colon + 1 == item.size()) {
       return InvalidArgument(
           fmt::format("{}: '{}' in '{}' is not host:port", field, item, servers));
     }
-    BATON_ASSIGN_OR_RETURN(std::string ip,
-                           ResolveIpv4(std::string(item.substr(0, colon)), field));
+    BATON_ASSIGN_OR_RETURN(std::string ip, ResolveIpv4(std::string(item.substr(0, colon)), field));
     target += fmt::format("{}{}:{}", first ? "" : ",", ip, item.substr(colon + 1));
     first = false;
     start = comma + 1;

@@ -185,6 +185,7 @@ Result<std::unique_ptr<Batond>> Batond::Start(BatondOptions options) {
     auto port = d.http.Start(options.http_listen);
     if (!port.ok()) return port.status().WithPrefix("--http");
     b->http_port_ = *port;
+    spdlog::info("batond serving HTTP (/healthz, /metrics) on port {}", b->http_port_);
   }
 
   if (d.election) {
@@ -251,8 +252,7 @@ Status Batond::Serve() {
       impl->loop_beats.fetch_add(1);
     }
   });
-  spdlog::info("batond serving gRPC on port {}{}", grpc_port_,
-               http_port_ ? fmt::format(", HTTP on port {}", http_port_) : "");
+  spdlog::info("batond serving gRPC on port {}", grpc_port_);
   return Status::Ok();
 }
 

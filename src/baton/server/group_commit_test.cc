@@ -68,9 +68,8 @@ TEST(GroupCommitTest, BatchesRespectTheStoresTxnLimits) {
     // Two writes that do not fit together by bytes; one that fits in no transaction.
     gc.Put("big1", std::string(2000, 'x'), [&](const Status& s) { results[10] = s; });
     gc.Put("big2", std::string(2000, 'y'), [&](const Status& s) { results[11] = s; });
-    gc.Put("huge", std::string(5000, 'z'), [&](const Status& s) {
-      EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
-    });
+    gc.Put("huge", std::string(5000, 'z'),
+           [&](const Status& s) { EXPECT_EQ(s.code(), StatusCode::kResourceExhausted); });
     gc.Flush();
   }
   for (int i = 0; i < 12; ++i) EXPECT_TRUE(results[i].ok()) << i << ": " << results[i].ToString();

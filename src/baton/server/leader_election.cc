@@ -185,17 +185,18 @@ void LeaderElection::KeepAlive() {
       get.set_key(options_.key);
       auto k = client_->Range(get);
       if (k.ok() && (k->kvs_size() == 0 || k->kvs(0).create_revision() != epoch)) {
-        Lost(fmt::format("election key {} no longer has epoch {} (now held by {})",
-                         options_.key, epoch,
-                         k->kvs_size() ? k->kvs(0).value() : std::string("nobody")));
+        Lost(fmt::format("election key {} no longer has epoch {} (now held by {})", options_.key,
+                         epoch, k->kvs_size() ? k->kvs(0).value() : std::string("nobody")));
         return;
       }
       continue;
     }
-    spdlog::warn("leader election: lease renewal failed: {}", r.status().message());
-    if (Clock_::now() >= valid_until) {
-      Lost(fmt::format("could not renew the lease for {} s ({}); another replica may lead",
-                       options_.ttl_seconds, r.status().message()));
+    spdlog::warn("leader election: lease renewal failed ({}); writes stay fenced",
+                 r.status().message());
+    if (Clock_::now() >= valid_until + options_.unreachable_grace) {
+      Lost(fmt::format(
+          "could not renew the lease for {} s + {} ms grace ({}); another replica may lead",
+          options_.ttl_seconds, options_.unreachable_grace.count(), r.status().message()));
       return;
     }
   }

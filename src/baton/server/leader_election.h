@@ -11,9 +11,9 @@
 //
 // The leader renews the lease every ttl/3. It reports leadership lost (once, through
 // on_lost) when etcd says the lease is gone, when the key no longer carries its epoch, or
-// when it could not renew for a whole ttl (etcd unreachable or without quorum: another
-// replica may be leader by now). Resign() revokes the lease, so a successor takes over at
-// once instead of after the ttl.
+// when no renewal got through for ttl + unreachable_grace (etcd unreachable or without
+// quorum for that long). Resign() revokes the lease, so a successor takes over at once
+// instead of after the ttl.
 //
 // Failover after a leader's death is bounded by ttl (etcd expires leases with about
 // half a second of slack) plus the successor's watch round trip. etcd raises TTLs below
@@ -42,6 +42,13 @@ struct LeaderElectionOptions {
   std::string key = "baton-election/leader";  // etcd key, outside the store's namespace
   std::string identity;                       // this replica's gRPC address
   int64_t ttl_seconds = 2;
+  // How long past its lease's last sure expiry a leader that cannot reach etcd at all keeps
+  // leading. An etcd leader election (one member killed) takes a few seconds, during which
+  // no renewal succeeds but etcd extends every lease, so nobody else can take over; a
+  // leader that really lost its lease finds out at the first renewal that gets through,
+  // and its writes are fenced meanwhile. Past the grace it steps down anyway, so agents and
+  // clients of a replica cut off from etcd move on to the new leader.
+  std::chrono::milliseconds unreachable_grace{5000};
 };
 
 class LeaderElection {

@@ -127,9 +127,8 @@ Result<etcdserverpb::RangeResponse> EtcdClient::Range(const etcdserverpb::RangeR
 
 Result<etcdserverpb::TxnResponse> EtcdClient::Txn(const etcdserverpb::TxnRequest& req) {
   etcdserverpb::TxnResponse resp;
-  BATON_RETURN_IF_ERROR(Call(false, [&](size_t i, grpc::ClientContext* ctx) {
-    return kv_[i]->Txn(ctx, req, &resp);
-  }));
+  BATON_RETURN_IF_ERROR(Call(
+      false, [&](size_t i, grpc::ClientContext* ctx) { return kv_[i]->Txn(ctx, req, &resp); }));
   return resp;
 }
 

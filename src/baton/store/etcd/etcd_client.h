@@ -17,13 +17,13 @@
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "baton/common/status.h"
 #include "etcd/rpc.grpc.pb.h"

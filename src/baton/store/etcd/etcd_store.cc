@@ -1,10 +1,10 @@
 #include "baton/store/etcd/etcd_store.h"
 
-#include <condition_variable>
-#include <thread>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <thread>
 
 namespace baton::store {
 
@@ -91,9 +91,9 @@ class EtcdWatchStream {
         raw->TryCancel();
         stream->Finish().ok();
         if (resp.compact_revision() > 0) {
-          return FailedPrecondition(fmt::format(
-              "watch: revision {} is compacted in etcd (oldest kept: {})",
-              StoreRevision(next_revision_), StoreRevision(resp.compact_revision())));
+          return FailedPrecondition(
+              fmt::format("watch: revision {} is compacted in etcd (oldest kept: {})",
+                          StoreRevision(next_revision_), StoreRevision(resp.compact_revision())));
         }
         return FailedPrecondition("watch: etcd refused: " + resp.cancel_reason());
       }
@@ -274,10 +274,10 @@ Result<TxnRequest> EtcdStore::Build(const store::Txn& txn) const {
   BATON_RETURN_IF_ERROR(ValidateTxn(txn));
   // The fence adds one compare; etcd counts compares and ops against the same limit.
   if (txn.ops.size() > options_.max_txn_ops || txn.compares.size() + 1 > options_.max_txn_ops) {
-    return ResourceExhausted(fmt::format(
-        "txn: {} ops and {} compares; etcd takes at most {} of each per transaction "
-        "(--max-txn-ops)",
-        txn.ops.size(), txn.compares.size(), options_.max_txn_ops));
+    return ResourceExhausted(
+        fmt::format("txn: {} ops and {} compares; etcd takes at most {} of each per transaction "
+                    "(--max-txn-ops)",
+                    txn.ops.size(), txn.compares.size(), options_.max_txn_ops));
   }
   TxnRequest req;
   for (const store::Compare& c : txn.compares) {
@@ -312,9 +312,9 @@ Result<TxnRequest> EtcdStore::Build(const store::Txn& txn) const {
   }
   const size_t bytes = req.ByteSizeLong();
   if (bytes + kRequestSlack > options_.max_request_bytes) {
-    return ResourceExhausted(fmt::format(
-        "txn: {} bytes; etcd takes at most {} per request (--max-request-bytes)", bytes,
-        options_.max_request_bytes));
+    return ResourceExhausted(
+        fmt::format("txn: {} bytes; etcd takes at most {} per request (--max-request-bytes)", bytes,
+                    options_.max_request_bytes));
   }
   return req;
 }
@@ -387,8 +387,7 @@ int64_t EtcdStore::Revision() const {
   return StoreRevision(last_revision_.load());
 }
 
-Result<std::unique_ptr<Watcher>> EtcdStore::Watch(std::string_view prefix,
-                                                  int64_t after_revision) {
+Result<std::unique_ptr<Watcher>> EtcdStore::Watch(std::string_view prefix, int64_t after_revision) {
   auto stream = std::make_shared<EtcdWatchStream>(client_, options_.prefix, std::string(prefix),
                                                   EtcdRevision(after_revision) + 1);
   BATON_RETURN_IF_ERROR(stream->Start());

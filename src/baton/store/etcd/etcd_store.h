@@ -43,8 +43,8 @@ namespace baton::store {
 
 struct EtcdStoreOptions {
   EtcdOptions etcd;
-  std::string prefix = "baton/";  // namespace of every Store key; must not be empty
-  size_t max_txn_ops = 128;       // etcd's --max-txn-ops
+  std::string prefix = "baton/";           // namespace of every Store key; must not be empty
+  size_t max_txn_ops = 128;                // etcd's --max-txn-ops
   size_t max_request_bytes = 1536 * 1024;  // etcd's --max-request-bytes
 };
 
@@ -73,8 +73,7 @@ class EtcdStore final : public Store {
   Result<TxnResult> Txn(const store::Txn& txn) override;
   // Asks etcd; if no member answers, the latest revision this store has seen.
   int64_t Revision() const override;
-  Result<std::unique_ptr<Watcher>> Watch(std::string_view prefix,
-                                         int64_t after_revision) override;
+  Result<std::unique_ptr<Watcher>> Watch(std::string_view prefix, int64_t after_revision) override;
   size_t MaxTxnOps() const override { return options_.max_txn_ops; }
   size_t MaxTxnBytes() const override { return options_.max_request_bytes; }
 

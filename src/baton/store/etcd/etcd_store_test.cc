@@ -17,8 +17,7 @@ using namespace std::chrono_literals;
 class EtcdStoreTest : public ::testing::Test {
  protected:
   void Start(int members) {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "baton_etcd_XXXXXX").string();
+    std::string tmpl = (std::filesystem::temp_directory_path() / "baton_etcd_XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     auto c = baton::testing::EtcdCluster::Start(dir_, members);
@@ -147,8 +146,7 @@ TEST_F(EtcdStoreTest, OpenFailsClearlyWhenNoMemberAnswers) {
       << r.status().message();
   EXPECT_EQ(ParseEndpoints("a:1,,b:2", "--etcd-endpoints").status().message(),
             "--etcd-endpoints: empty endpoint in 'a:1,,b:2'");
-  EXPECT_EQ(ParseEndpoints("a", "--etcd-endpoints").status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseEndpoints("a", "--etcd-endpoints").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(*ParseEndpoints("http://a:1, b:2", "x"), (std::vector<std::string>{"a:1", "b:2"}));
 }
 
