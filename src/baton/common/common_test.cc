@@ -108,3 +108,19 @@ TEST(RngTest, DistributionsHaveTheRightMean) {
 
 }  // namespace
 }  // namespace baton
+
+namespace baton {
+namespace {
+
+TEST(MonotonicClockTest, NeverGoesBack) {
+  MonotonicClock clock;
+  Time last = clock.Now();
+  for (int i = 0; i < 1000; ++i) {
+    const Time now = clock.Now();
+    EXPECT_GE(now, last);
+    last = now;
+  }
+}
+
+}  // namespace
+}  // namespace baton
