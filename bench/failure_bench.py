@@ -70,12 +70,28 @@ def ts(s):
 
 
 def trial(bin_dir, n):
+    """One trial; its processes are stopped whatever happens."""
+    procs = []
+    try:
+        return run_trial(bin_dir, n, procs)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def run_trial(bin_dir, n, procs):
     tmp = tempfile.mkdtemp(prefix="baton-failure-bench-")
     ledger = os.path.join(tmp, "ledger")
     os.makedirs(ledger)
     task_py = os.path.join(tmp, "task.py")
     open(task_py, "w").write(TASK)
-    procs = []
     port_file = os.path.join(tmp, "port")
     bd = subprocess.Popen([os.path.join(bin_dir, "batond"), "--data-dir", os.path.join(tmp, "d"),
                            "--listen", "127.0.0.1:0", "--http", "", "--port-file", port_file],
@@ -144,6 +160,7 @@ def trial(bin_dir, n):
             p.wait(timeout=20)
         except subprocess.TimeoutExpired:
             p.kill()
+            p.wait()
     for s in starts():  # leftovers of killed/stopped tasks
         try:
             os.killpg(int(s[3]), signal.SIGKILL)

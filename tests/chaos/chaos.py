@@ -64,7 +64,12 @@ class SqliteStore:
         return ["--store", "sqlite"]
 
     def faults(self):
+        """Fault kinds of the store itself (an etcd mode adds "kill_etcd_leader")."""
         return []  # nothing of its own to break: it dies with batond
+
+    def inject(self, kind, rng, stop):
+        """Injects one of faults(); `stop` is a threading.Event to wait on."""
+        raise ValueError(f"sqlite store has no fault {kind!r}")
 
     def stop(self):
         pass
@@ -217,6 +222,8 @@ class Chaos:
             c.batond.send_signal(signal.SIGSTOP)
             self.stop.wait(self.rng.uniform(0.5, 3))
             c.batond.send_signal(signal.SIGCONT)
+        else:
+            self.store.inject(kind, self.rng, self.stop)
         self.fault(kind)
 
     # -- the run ----------------------------------------------------------------------

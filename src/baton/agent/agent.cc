@@ -241,6 +241,9 @@ void Agent::OnConnected() {
   std::lock_guard lock(mu_);
   connected_ = true;
   orphan_stopped_ = false;
+  // A report sent while the stream was down may be lost: report the newest again (the
+  // control plane ignores what it already has).
+  for (auto& [key, task] : tasks_) task.reported_checkpoint.reset();
 }
 
 void Agent::OnDisconnected() {

@@ -357,7 +357,8 @@ Status RunReal(const AgentProcessOptions& o, std::stop_token stop) {
   // to hand out again: kill them before registering (launch/leftovers.h).
   auto leftovers = KillLeftoverTasks(o.name, Seconds(10));
   if (!leftovers.ok()) return leftovers.status().WithPrefix("leftover tasks");
-  SystemClock clock;
+  // Monotonic: a wall-clock step must not stop the tasks of a disconnected agent early.
+  MonotonicClock clock;
   AgentOptions ao;
   ao.node_name = o.name;
   ao.address = o.address;

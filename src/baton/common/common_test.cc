@@ -125,3 +125,19 @@ TEST(ByteSizeTest, ParsesAndFormats) {
 
 }  // namespace
 }  // namespace baton
+
+namespace baton {
+namespace {
+
+TEST(MonotonicClockTest, NeverGoesBack) {
+  MonotonicClock clock;
+  Time last = clock.Now();
+  for (int i = 0; i < 1000; ++i) {
+    const Time now = clock.Now();
+    EXPECT_GE(now, last);
+    last = now;
+  }
+}
+
+}  // namespace
+}  // namespace baton

@@ -34,4 +34,9 @@ Time SystemClock::Now() const {
   return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
 }
 
+Time MonotonicClock::Now() const {
+  return Time(std::chrono::duration_cast<Duration>(
+      std::chrono::steady_clock::now().time_since_epoch()));
+}
+
 }  // namespace baton

@@ -38,6 +38,15 @@ class SystemClock final : public Clock {
   Time Now() const override;
 };
 
+// A clock that never jumps: the machine's monotonic clock, shown on the Time axis (its
+// epoch is arbitrary, so its readings are for measuring intervals, not for people).
+// For timeouts that a wall-clock step must not fire early or hold back (the agent's
+// orphan grace).
+class MonotonicClock final : public Clock {
+ public:
+  Time Now() const override;
+};
+
 // A clock that moves only when told to. Not thread-safe.
 class ManualClock final : public Clock {
  public:
