@@ -6,7 +6,8 @@ checked here before anything is sent, so a mistake is reported at once with the 
 name instead of as a server round trip. `JobSpec.from_dict` takes the mapping a YAML file
 holds (or any dict), refuses unknown fields with a suggestion for typos, and converts the
 convenient forms the YAML accepts: a string command is split on whitespace, one GPU type
-may be given as a string, durations may be seconds, "90s", "1h30m" or a `timedelta`.
+may be given as a string, durations may be seconds, "90s", "1h30m" or a `timedelta`,
+CPUs an exact decimal ("0.5", at most 3 decimals) and memory bytes or "16Gi", "512Mi", "2G".
 
 Not responsible for: whether the queue or GPU types exist (the server knows the fleet and
 refuses a job that can never fit with `Unschedulable`).
@@ -17,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import difflib
+import math
 import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
@@ -32,12 +34,24 @@ MAX_ATTEMPTS = 1000
 MAX_COMMAND_ARGS = 4096
 MAX_ENV_VARS = 4096
 MAX_DURATION_S = 100 * 365 * 86400  # a century
+MAX_CPUS_PER_TASK = 4096
+MAX_MEMORY_BYTES_PER_TASK = 1 << 50  # 1 PiB
+MAX_RESTART_BACKOFF_S = 3600
+MAX_PREEMPT_NOTICE_S = 3600
+_INT64_MAX = (1 << 63) - 1
 
 Duration = Union[int, float, str, datetime.timedelta]
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DURATION_PART = re.compile(r"(\d{1,12})([smhd])")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# An exact decimal as src/baton/common/quantity.cc reads it: optional sign, digits, and at
+# most 3 decimals ("4", "0.5", ".25", "5.").
+_QUANTITY = re.compile(r"([-+]?)(\d*)(?:\.(\d*))?\Z")
+# Byte-size suffixes in the order ParseByteSize tries them (binary first).
+_BYTE_SUFFIXES = (("Ki", 1 << 10), ("Mi", 1 << 20), ("Gi", 1 << 30), ("Ti", 1 << 40),
+                  ("Pi", 1 << 50), ("k", 1000), ("K", 1000), ("M", 10**6), ("G", 10**9),
+                  ("T", 10**12), ("P", 10**15))
 
 
 def parse_duration(value: Duration, field: str) -> float:
@@ -130,6 +144,109 @@ def _gpus(value: Any) -> int:
     return value
 
 
+def _number_text(value: Any) -> Optional[str]:
+    """The text YAML would have held for a number or string; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)  # shortest form: 0.5 -> "0.5", 1e-05 -> "1e-05" (not a quantity)
+    return None
+
+
+def _milli(text: str) -> Optional[int]:
+    """Thousandths from an exact decimal ("0.5" -> 500); None if it is not one (more than 3
+    decimals, no digits, anything but digits and one point)."""
+    m = _QUANTITY.match(text)
+    if not m or not (m.group(2) or m.group(3)):
+        return None
+    frac = m.group(3) or ""
+    if len(frac) > 3:
+        return None
+    milli = int(m.group(2) or "0") * 1000 + int((frac + "000")[:3])
+    return -milli if m.group(1) == "-" else milli
+
+
+def _format_milli(milli: int) -> str:
+    """Quantity::ToString: "4", "0.5", "0.125"."""
+    sign = "-" if milli < 0 else ""
+    whole, frac = divmod(abs(milli), 1000)
+    if not frac:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}." + f"{frac:03d}".rstrip("0")
+
+
+def _cpus(value: Any) -> int:
+    """CPUs per task in thousandths: 0 (no limit) .. 4096, at most 3 decimals."""
+    text = _number_text(value)
+    text = text.strip() if text is not None else None
+    milli = _milli(text) if text is not None else None
+    if milli is None:
+        # Too fine a fraction gets its own hint; anything else is not a number.
+        decimals = text.partition(".")[2] if text is not None else ""
+        hint = " with at most 3 decimals" if len(decimals) > 3 and decimals.isdigit() else ""
+        raise InvalidSpec(f"spec.cpus: expected a number{hint}, got {value!r}")
+    if not 0 <= milli <= MAX_CPUS_PER_TASK * 1000:
+        raise InvalidSpec(f"spec.cpus: must be between 0 and {MAX_CPUS_PER_TASK} "
+                          f"(0 = no limit), got {_format_milli(milli)}")
+    return milli
+
+
+def parse_byte_size(value: Any, field: str = "memory") -> int:
+    """Bytes from 1073741824, "16Gi", "512Mi", "1.5Gi", "2G" (as ParseByteSize in
+    src/baton/common/quantity.cc). Raises InvalidSpec naming `field`."""
+    text = _number_text(value)
+    text = text.strip() if text is not None else None
+    if text is None:
+        raise InvalidSpec(f"spec.{field}: expected a byte size (512Mi, 16Gi), got {value!r}")
+    bad = (f"spec.{field}: '{text}' is not a byte size; use bytes or a suffix Ki, Mi, Gi, Ti "
+           "(or k, M, G, T): 512Mi, 16Gi")
+    number, factor = text, 1
+    for suffix, f in _BYTE_SUFFIXES:
+        if len(text) > len(suffix) and text.endswith(suffix):
+            number, factor = text[:-len(suffix)], f
+            break
+    if not number or number[0] in "-+":
+        raise InvalidSpec(bad)
+    milli = _milli(number)
+    if milli is None:
+        raise InvalidSpec(bad)
+    if milli * factor % 1000:
+        raise InvalidSpec(f"spec.{field}: '{text}' is not a whole number of bytes")
+    size = milli * factor // 1000
+    if size > _INT64_MAX:
+        raise InvalidSpec(f"spec.{field}: '{text}' is too large")
+    return size
+
+
+def _memory(value: Any) -> int:
+    size = parse_byte_size(value, "memory")
+    if size > MAX_MEMORY_BYTES_PER_TASK:
+        raise InvalidSpec(f"spec.memory: must be between 0 and 1Pi (0 = no limit), got {size}")
+    return size
+
+
+def _bounded_duration(value: Duration, field: str, most_s: int) -> float:
+    seconds = parse_duration(value, field)
+    if seconds > most_s:
+        raise InvalidSpec(f"spec.{field}: must be between 0 and {_format_duration(most_s)}")
+    return seconds
+
+
+def _format_duration(seconds: int) -> str:
+    """FormatDuration in src/baton/common/time.cc: 45s, 2m05s, 1h00m, 1d02h."""
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    if seconds < 86400:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
+
+
 @dataclasses.dataclass
 class JobSpec:
     """One job, as in a job YAML file. Every field but `command` has the YAML's default.
@@ -167,9 +284,22 @@ class JobSpec:
     max_attempts: int = 1
     #: For simulated agents only: how long each task "runs" before exiting 0.
     simulate_duration: Optional[Duration] = None
+    #: CPU limit per task (all its ranks together): 0 (no limit) .. 4096, e.g. 16, 0.5, "2.5".
+    #: Normalised to an int when whole, else a float.
+    cpus: Union[int, float, str] = 0
+    #: Memory limit per task: bytes or "64Gi", "512Mi", "2G"; 0 = no limit; at most 1Pi.
+    #: Normalised to bytes (int).
+    memory: Union[int, str] = 0
+    #: Wait this long before retrying after a failure, doubling with each further failure;
+    #: 0 (retry at once) .. 1h.
+    restart_backoff: Duration = 0
+    #: On preemption, drain or cancel: SIGTERM, then this long (BATON_PREEMPT_NOTICE) to
+    #: checkpoint and exit before SIGKILL; 0 = the server's default grace; at most 1h.
+    preempt_notice: Duration = 0
 
     FIELDS = ("name", "queue", "priority", "tasks", "gpus", "gpu_type", "gpu_preference", "gang",
-              "runtime", "command", "env", "ranks_per_task", "max_attempts", "simulate_duration")
+              "runtime", "command", "env", "ranks_per_task", "max_attempts", "simulate_duration",
+              "cpus", "memory", "restart_backoff", "preempt_notice")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "JobSpec":
@@ -241,10 +371,16 @@ class JobSpec:
         simulate = None
         if self.simulate_duration is not None:
             simulate = parse_duration(self.simulate_duration, "simulate_duration")
+        cpus_milli = _cpus(self.cpus)
+        cpus = cpus_milli // 1000 if cpus_milli % 1000 == 0 else cpus_milli / 1000
+        memory = _memory(self.memory)
+        backoff = _bounded_duration(self.restart_backoff, "restart_backoff", MAX_RESTART_BACKOFF_S)
+        notice = _bounded_duration(self.preempt_notice, "preempt_notice", MAX_PREEMPT_NOTICE_S)
         return JobSpec(command=command, name=self.name, queue=self.queue, priority=priority,
                        tasks=tasks, gpus=gpus, gpu_type=gpu_type, gpu_preference=gpu_preference,
                        gang=self.gang, runtime=runtime, env=env, ranks_per_task=ranks,
-                       max_attempts=attempts, simulate_duration=simulate)
+                       max_attempts=attempts, simulate_duration=simulate, cpus=cpus,
+                       memory=memory, restart_backoff=backoff, preempt_notice=notice)
 
     def to_dict(self) -> Dict[str, Any]:
         """The YAML mapping of this spec (normalised; None for unset durations)."""
@@ -263,6 +399,14 @@ class JobSpec:
             p.estimated_runtime_s = int(-(-s.runtime // 1))
         if s.simulate_duration is not None:
             p.simulate_duration_ms = int(round(s.simulate_duration * 1000))
+        if s.cpus:
+            p.cpus_per_task = _format_milli(_cpus(s.cpus))
+        p.memory_bytes_per_task = s.memory
+        # The wire's units are coarser than a timedelta; round up, as the server does, so a
+        # short wait or grace does not become none (after rounding off float noise: 0.3 s is
+        # 300 ms, not 301).
+        p.restart_backoff_ms = math.ceil(round(s.restart_backoff * 1000, 3))
+        p.preempt_notice_s = math.ceil(round(s.preempt_notice, 6))
         return p
 
     @classmethod
@@ -276,7 +420,9 @@ class JobSpec:
             runtime=float(p.estimated_runtime_s) if p.estimated_runtime_s else None,
             env=dict(p.env), ranks_per_task=p.ranks_per_task or 1,
             max_attempts=p.max_attempts or 1,
-            simulate_duration=p.simulate_duration_ms / 1000 if p.simulate_duration_ms else None)
+            simulate_duration=p.simulate_duration_ms / 1000 if p.simulate_duration_ms else None,
+            cpus=_proto_cpus(p.cpus_per_task), memory=p.memory_bytes_per_task,
+            restart_backoff=p.restart_backoff_ms / 1000, preempt_notice=float(p.preempt_notice_s))
 
 
 def _proto_gpus(text: str) -> Union[int, float]:
@@ -284,6 +430,11 @@ def _proto_gpus(text: str) -> Union[int, float]:
         return 1
     value = float(text)
     return int(value) if value.is_integer() else value
+
+
+def _proto_cpus(text: str) -> Union[int, float]:
+    milli = (_milli(text) or 0) if text else 0  # the server sends what it validated
+    return milli // 1000 if milli % 1000 == 0 else milli / 1000
 
 
 SpecLike = Union[JobSpec, Mapping[str, Any]]

@@ -186,12 +186,77 @@ class JobEvent:
 
 
 @dataclasses.dataclass(frozen=True)
+class GpuStats:
+    """One GPU's telemetry at one moment, from its agent's heartbeat. Values NVML cannot
+    give on that GPU are None (the wire's -1)."""
+
+    time: Optional[datetime.datetime]
+    utilization_percent: float
+    memory_used_mib: int
+    temperature_c: float
+    power_w: float
+    sm_clock_mhz: Optional[int]
+    memory_clock_mhz: Optional[int]
+    #: Volatile ECC error counts (since the driver loaded).
+    ecc_corrected: Optional[int]
+    ecc_uncorrected: Optional[int]
+    #: nvmlClocksThrottleReason bits; 0 = not throttled.
+    throttle_reasons: int
+    #: Non-empty when sampling failed (the NVML error).
+    error: str
+    #: Mean utilisation over the history the control plane keeps (about a minute).
+    utilization_percent_avg: float
+
+    @classmethod
+    def from_proto(cls, p: types_pb2.GpuStats) -> "GpuStats":
+        def known(v: int) -> Optional[int]:
+            return None if v < 0 else v
+        return cls(time=_time(p, "time"), utilization_percent=p.utilization_percent,
+                   memory_used_mib=p.memory_used_mib, temperature_c=p.temperature_c,
+                   power_w=p.power_w, sm_clock_mhz=known(p.sm_clock_mhz),
+                   memory_clock_mhz=known(p.memory_clock_mhz),
+                   ecc_corrected=known(p.ecc_corrected),
+                   ecc_uncorrected=known(p.ecc_uncorrected),
+                   throttle_reasons=p.throttle_reasons, error=p.error,
+                   utilization_percent_avg=p.utilization_percent_avg)
+
+
+@dataclasses.dataclass(frozen=True)
 class Gpu:
+    """One GPU of a node, with its health and (when the agent has sent any) telemetry."""
+
     index: int
     uuid: str
     model: str
     memory_mib: int
     nvlink_domain: int
+    #: The GPU takes no new work: a health event (an Xid, ECC errors) drained it.
+    drained: bool = False
+    #: Why it was drained (or why it is unhealthy); empty when healthy.
+    health_reason: str = ""
+    #: Host NUMA node; None = unknown.
+    numa_node: Optional[int] = None
+    pci_bus_id: str = ""
+    #: MIG profiles of its MIG devices ("1g.10gb"); empty when MIG is off.
+    mig_profiles: Tuple[str, ...] = ()
+    #: The latest telemetry; None before the first heartbeat that reported it.
+    stats: Optional[GpuStats] = None
+
+    @property
+    def healthy(self) -> bool:
+        """Not drained, and its last sample (if any) reported no error."""
+        return not self.drained and not (self.stats is not None and self.stats.error)
+
+    @classmethod
+    def from_proto(cls, g: types_pb2.Gpu) -> "Gpu":
+        # An unset numa_node (0 on the wire) cannot be told from NUMA node 0; -1 is the
+        # agent's "unknown".
+        return cls(index=g.index, uuid=g.uuid, model=g.model, memory_mib=g.memory_mib,
+                   nvlink_domain=g.nvlink_domain, drained=g.drained,
+                   health_reason=g.health_reason,
+                   numa_node=None if g.numa_node < 0 else g.numa_node,
+                   pci_bus_id=g.pci_bus_id, mig_profiles=tuple(g.mig_profiles),
+                   stats=GpuStats.from_proto(g.stats) if g.HasField("stats") else None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,11 +280,15 @@ class Node:
     def gpus_idle(self) -> int:
         return len(self.gpus) - self.gpus_allocated
 
+    @property
+    def gpus_healthy(self) -> int:
+        """GPUs neither drained nor reporting a sampling error."""
+        return sum(1 for g in self.gpus if g.healthy)
+
     @classmethod
     def from_proto(cls, p: types_pb2.Node) -> "Node":
         return cls(name=p.name, state=NodeState.from_proto(p.state), reason=p.reason,
-                   gpus=tuple(Gpu(g.index, g.uuid, g.model, g.memory_mib, g.nvlink_domain)
-                              for g in p.gpus),
+                   gpus=tuple(Gpu.from_proto(g) for g in p.gpus),
                    gpus_allocated=p.gpus_allocated, rack=p.rack, pool=p.pool, cpus=p.cpus,
                    memory_mib=p.memory_mib, address=p.address,
                    last_heartbeat=_time(p, "last_heartbeat"), proto=p)

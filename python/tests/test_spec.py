@@ -8,6 +8,7 @@ import pytest
 import baton
 from baton.errors import from_rpc_error
 from baton.spec import JobSpec, parse_duration
+from baton.v1 import types_pb2
 
 
 def test_from_dict_converts_the_yaml_forms():
@@ -24,11 +25,42 @@ def test_from_dict_converts_the_yaml_forms():
     assert p.gang is True and p.HasField("gang")
 
 
+def test_limits_backoff_and_notice_convert_to_the_wire_form():
+    s = JobSpec.from_dict({"command": "x", "cpus": "2.50", "memory": "1.5Gi",
+                           "restart_backoff": "1m30s", "preempt_notice": 45})
+    assert s.cpus == 2.5 and s.memory == 3 * 512 * 1024 * 1024
+    assert s.restart_backoff == 90 and s.preempt_notice == 45
+    p = s.to_proto()
+    assert p.cpus_per_task == "2.5" and p.memory_bytes_per_task == 1610612736
+    assert p.restart_backoff_ms == 90000 and p.preempt_notice_s == 45
+    # Suffixes as ParseByteSize reads them: binary Ki..Pi, decimal k/K..P.
+    for text, size in [("512Mi", 512 << 20), ("2G", 2 * 10**9), ("3k", 3000), ("3K", 3000),
+                       ("1Pi", 1 << 50), ("7", 7), (1024, 1024), ("0.5Ki", 512)]:
+        assert JobSpec(command=["x"], memory=text).validate().memory == size, text
+    # Whole CPUs stay ints; the wire's text is Quantity's canonical form.
+    assert JobSpec(command=["x"], cpus="4.000").validate().cpus == 4
+    assert JobSpec(command=["x"], cpus=0.125).to_proto().cpus_per_task == "0.125"
+
+
+def test_defaults_mean_no_limit_and_server_defaults():
+    s = JobSpec(command=["x"]).validate()
+    assert (s.cpus, s.memory, s.restart_backoff, s.preempt_notice) == (0, 0, 0, 0)
+    p = s.to_proto()
+    assert p.cpus_per_task == "" and p.memory_bytes_per_task == 0
+    assert p.restart_backoff_ms == 0 and p.preempt_notice_s == 0
+    # Sub-unit waits round up so they do not become "none".
+    p = JobSpec(command=["x"], restart_backoff=0.0004, preempt_notice=0.2).to_proto()
+    assert p.restart_backoff_ms == 1 and p.preempt_notice_s == 1
+    p = JobSpec(command=["x"], restart_backoff=0.3, preempt_notice=3.0000000001).to_proto()
+    assert p.restart_backoff_ms == 300 and p.preempt_notice_s == 3
+
+
 def test_round_trip_through_the_wire_form():
     s = JobSpec(command=["a", "b"], name="n", queue="q", priority=5, tasks=3, gpus=2,
                 gpu_type=["A100", "H100"], gpu_preference=["H100"], gang=False,
                 runtime=datetime.timedelta(minutes=2), env={"X": "y"}, ranks_per_task=4,
-                max_attempts=3).validate()
+                max_attempts=3, cpus="0.5", memory="16Gi", restart_backoff="10s",
+                preempt_notice="5m").validate()
     assert JobSpec.from_proto(s.to_proto()) == s
 
 
@@ -60,6 +92,22 @@ def test_round_trip_through_the_wire_form():
     ({"ranks_per_task": 0}, "spec.ranks_per_task: must be between 1 and 1024"),
     ({"max_attempts": 1001}, "spec.max_attempts: must be between 1 and 1000"),
     ({"jobs": []}, "multi-job file"),
+    ({"cpus": -1}, "spec.cpus: must be between 0 and 4096 (0 = no limit), got -1"),
+    ({"cpus": 4096.5}, "spec.cpus: must be between 0 and 4096 (0 = no limit), got 4096.5"),
+    ({"cpus": "0.0001"}, "spec.cpus: expected a number with at most 3 decimals, got '0.0001'"),
+    ({"cpus": "lots"}, "spec.cpus: expected a number, got 'lots'"),
+    ({"cpus": True}, "spec.cpus: expected a number, got True"),
+    ({"memory": "16GB"}, "spec.memory: '16GB' is not a byte size; use bytes or a suffix Ki, Mi"),
+    ({"memory": -1}, "spec.memory: '-1' is not a byte size"),
+    ({"memory": "0.5"}, "spec.memory: '0.5' is not a whole number of bytes"),
+    ({"memory": "2Pi"}, "spec.memory: must be between 0 and 1Pi (0 = no limit), got "
+                        "2251799813685248"),
+    ({"memory": "99999999999P"}, "spec.memory: '99999999999P' is too large"),
+    ({"memory": [1]}, "spec.memory: expected a byte size (512Mi, 16Gi), got [1]"),
+    ({"restart_backoff": "2h"}, "spec.restart_backoff: must be between 0 and 1h00m"),
+    ({"preempt_notice": 3601}, "spec.preempt_notice: must be between 0 and 1h00m"),
+    ({"preempt_notice": "later"}, "spec.preempt_notice: 'later' is not a duration"),
+    ({"memroy": "1Gi"}, "spec.memroy: unknown field; did you mean memory?"),
 ])
 def test_bad_fields_are_refused_with_the_field_named(fields, message):
     with pytest.raises(baton.InvalidSpec) as e:
@@ -120,3 +168,31 @@ def test_server_errors_map_to_exceptions(code, details, kind):
     err = from_rpc_error(FakeRpcError(code, details), what="call", job_id="7")
     assert type(err) is kind
     assert err.code == code.name and err.details == details
+
+
+def test_node_gpus_surface_health_topology_and_telemetry():
+    p = types_pb2.Node(name="n", gpus_allocated=0)
+    p.gpus.add(index=0, uuid="GPU-0", model="H100", memory_mib=81559, nvlink_domain=3,
+               numa_node=1, pci_bus_id="0000:18:00.0", mig_profiles=["1g.10gb", "3g.40gb"])
+    bad = p.gpus.add(index=1, uuid="GPU-1", model="H100", drained=True,
+                     health_reason="Xid 79: GPU has fallen off the bus", numa_node=-1)
+    bad.stats.utilization_percent = 50
+    bad.stats.sm_clock_mhz = -1
+    bad.stats.ecc_uncorrected = 2
+    bad.stats.throttle_reasons = 0x4
+    bad.stats.error = "nvmlDeviceGetTemperature: GPU is lost"
+    bad.stats.time.seconds = 1700000000
+    node = baton.Node.from_proto(p)
+    ok, lost = node.gpus
+    assert (ok.numa_node, ok.pci_bus_id, ok.mig_profiles) == (1, "0000:18:00.0",
+                                                              ("1g.10gb", "3g.40gb"))
+    assert ok.stats is None and ok.healthy and not ok.drained
+    assert lost.drained and lost.health_reason.startswith("Xid 79") and not lost.healthy
+    assert lost.numa_node is None  # -1: unknown
+    assert lost.stats.sm_clock_mhz is None and lost.stats.ecc_uncorrected == 2
+    assert lost.stats.throttle_reasons == 4 and lost.stats.error.endswith("GPU is lost")
+    assert lost.stats.time.timestamp() == 1700000000
+    assert node.gpus_healthy == 1
+    # A sampling error alone makes a GPU unhealthy too.
+    bad.drained = False
+    assert not baton.Node.from_proto(p).gpus[1].healthy

@@ -710,7 +710,8 @@ ControlPlaneMetricsView ControlPlane::MetricsView() const {
   for (const auto& [name, n] : nodes_) {
     ControlPlaneMetricsView::NodeView nv;
     nv.name = name;
-    nv.state = n->state;
+    // As Nodes() shows it: an operator's drain outranks ready and not-ready, not lost.
+    nv.state = n->drained && n->state != v1::NODE_STATE_LOST ? v1::NODE_STATE_DRAINED : n->state;
     nv.connected = n->session != 0;
     nv.since_heartbeat = std::max(Duration(0), now - n->last_seen);
     if (nv.connected) v.agents_connected++;

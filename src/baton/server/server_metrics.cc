@@ -53,7 +53,27 @@ const std::vector<std::pair<std::string, std::string>>& GpuTelemetryFamilies() {
       {"baton_gpu_power_watts", "GPU power draw in the node's last heartbeat."},
       {"baton_gpu_temperature_celsius", "GPU temperature in the node's last heartbeat."},
       {"baton_gpu_healthy",
-       "1 if the GPU's node is ready and its last heartbeat reported the GPU, else 0."},
+       "1 if the GPU's node is ready, its last heartbeat reported the GPU without a sampling "
+       "error, and the GPU is not drained; else 0."},
+      {"baton_gpu_memory_utilization_ratio",
+       "GPU memory controller utilization (0..1) in the node's last heartbeat."},
+      {"baton_gpu_sm_clock_hertz",
+       "GPU SM clock in the node's last heartbeat (absent where NVML cannot read it)."},
+      {"baton_gpu_memory_clock_hertz",
+       "GPU memory clock in the node's last heartbeat (absent where NVML cannot read it)."},
+      {"baton_gpu_ecc_corrected_errors",
+       "Corrected (single-bit) ECC errors since the GPU's driver loaded, from the node's last "
+       "heartbeat (absent without ECC)."},
+      {"baton_gpu_ecc_uncorrected_errors",
+       "Uncorrected (double-bit) ECC errors since the GPU's driver loaded, from the node's "
+       "last heartbeat (absent without ECC)."},
+      {"baton_gpu_throttle_reasons",
+       "The GPU's NVML clock throttle reason bits in the node's last heartbeat; 0 = not "
+       "throttled, 1 = idle."},
+      {"baton_gpu_retired_pages_pending",
+       "1 if the GPU has retired memory pages that take effect at its next reset, else 0."},
+      {"baton_gpu_sampling_error",
+       "1 if the agent failed to sample the GPU (an NVML error) in its last heartbeat, else 0."},
   };
   return families;
 }
@@ -65,13 +85,28 @@ void AppendGpuTelemetry(const ControlPlaneMetricsView::GpuView& gpu,
     out->by_family[family].push_back(metrics::GaugeSample{labels, value});
   };
   add("baton_gpu_memory_total_bytes", double(gpu.gpu.memory_mib()) * 1024 * 1024);
-  add("baton_gpu_healthy", node_ready && gpu.telemetry.has_value() ? 1 : 0);
+  const bool sampling_failed = gpu.telemetry.has_value() && !gpu.telemetry->error().empty();
+  add("baton_gpu_healthy",
+      node_ready && gpu.telemetry.has_value() && !sampling_failed && !gpu.gpu.drained() ? 1 : 0);
   if (!gpu.telemetry) return;  // nothing reported: no made-up zeros
   const v1::GpuTelemetry& t = *gpu.telemetry;
+  add("baton_gpu_sampling_error", sampling_failed ? 1 : 0);
+  add("baton_gpu_retired_pages_pending", t.retired_pages_pending() ? 1 : 0);
+  // A failed sample's values are whatever NVML left behind: report none of them.
+  if (sampling_failed) return;
   add("baton_gpu_utilization_ratio", t.utilization_percent() / 100.0);
+  add("baton_gpu_memory_utilization_ratio", t.memory_utilization_percent() / 100.0);
   add("baton_gpu_memory_used_bytes", double(t.memory_used_mib()) * 1024 * 1024);
   add("baton_gpu_power_watts", t.power_w());
   add("baton_gpu_temperature_celsius", t.temperature_c());
+  add("baton_gpu_throttle_reasons", double(t.throttle_reasons()));
+  // NVML reports what a GPU does not support as -1; a simulated agent sends no clocks (0).
+  if (t.sm_clock_mhz() > 0) add("baton_gpu_sm_clock_hertz", t.sm_clock_mhz() * 1e6);
+  if (t.memory_clock_mhz() > 0) add("baton_gpu_memory_clock_hertz", t.memory_clock_mhz() * 1e6);
+  if (t.ecc_corrected() >= 0) add("baton_gpu_ecc_corrected_errors", double(t.ecc_corrected()));
+  if (t.ecc_uncorrected() >= 0) {
+    add("baton_gpu_ecc_uncorrected_errors", double(t.ecc_uncorrected()));
+  }
 }
 
 ServerMetrics::ServerMetrics(metrics::Registry* registry)

@@ -137,6 +137,103 @@ TEST_F(ServerMetricsTest, JobsSchedulerGpusAndTelemetry) {
   EXPECT_NE(Sample(text, "baton_store_write_duration_seconds_count"), "0");
 }
 
+TEST_F(ServerMetricsTest, NvmlTelemetryAndSamplingErrors) {
+  const int64_t s = Connect("n1", 3);
+  v1::AgentMessage hb;
+  v1::GpuTelemetry* t = hb.mutable_heartbeat()->add_gpus();
+  t->set_uuid("GPU-n1-0");
+  t->set_utilization_percent(80);
+  t->set_memory_utilization_percent(25);
+  t->set_sm_clock_mhz(1980);
+  t->set_memory_clock_mhz(2619);
+  t->set_ecc_corrected(3);
+  t->set_ecc_uncorrected(1);
+  t->set_throttle_reasons(0x4);  // SW power cap
+  t->set_retired_pages_pending(true);
+  // GPU 1: sampling failed; whatever values came along are not to be believed.
+  t = hb.mutable_heartbeat()->add_gpus();
+  t->set_uuid("GPU-n1-1");
+  t->set_utilization_percent(10);
+  t->set_error("nvmlDeviceGetTemperature: GPU is lost");
+  // GPU 2: NVML cannot read clocks or ECC counts here (-1).
+  t = hb.mutable_heartbeat()->add_gpus();
+  t->set_uuid("GPU-n1-2");
+  t->set_sm_clock_mhz(-1);
+  t->set_memory_clock_mhz(-1);
+  t->set_ecc_corrected(-1);
+  t->set_ecc_uncorrected(-1);
+  Msg(s, hb);
+
+  std::string text = registry_.Render();
+  const std::string gpu0 = "{node=\"n1\",gpu=\"0\"}";
+  const std::string gpu1 = "{node=\"n1\",gpu=\"1\"}";
+  const std::string gpu2 = "{node=\"n1\",gpu=\"2\"}";
+  EXPECT_EQ(Sample(text, "baton_gpu_healthy" + gpu0), "1") << text;
+  EXPECT_EQ(Sample(text, "baton_gpu_sampling_error" + gpu0), "0");
+  EXPECT_EQ(Sample(text, "baton_gpu_utilization_ratio" + gpu0), "0.8");
+  EXPECT_EQ(Sample(text, "baton_gpu_memory_utilization_ratio" + gpu0), "0.25");
+  EXPECT_EQ(Sample(text, "baton_gpu_sm_clock_hertz" + gpu0), "1.98e+09");
+  EXPECT_EQ(Sample(text, "baton_gpu_memory_clock_hertz" + gpu0), "2.619e+09");
+  EXPECT_EQ(Sample(text, "baton_gpu_ecc_corrected_errors" + gpu0), "3");
+  EXPECT_EQ(Sample(text, "baton_gpu_ecc_uncorrected_errors" + gpu0), "1");
+  EXPECT_EQ(Sample(text, "baton_gpu_throttle_reasons" + gpu0), "4");
+  EXPECT_EQ(Sample(text, "baton_gpu_retired_pages_pending" + gpu0), "1");
+
+  EXPECT_EQ(Sample(text, "baton_gpu_healthy" + gpu1), "0");
+  EXPECT_EQ(Sample(text, "baton_gpu_sampling_error" + gpu1), "1");
+  EXPECT_EQ(Sample(text, "baton_gpu_utilization_ratio" + gpu1), "");
+  EXPECT_EQ(Sample(text, "baton_gpu_temperature_celsius" + gpu1), "");
+  EXPECT_EQ(Sample(text, "baton_gpu_memory_total_bytes" + gpu1), "85899345920");
+
+  EXPECT_EQ(Sample(text, "baton_gpu_healthy" + gpu2), "1");
+  EXPECT_EQ(Sample(text, "baton_gpu_throttle_reasons" + gpu2), "0");
+  EXPECT_EQ(Sample(text, "baton_gpu_retired_pages_pending" + gpu2), "0");
+  EXPECT_EQ(Sample(text, "baton_gpu_sm_clock_hertz" + gpu2), "");
+  EXPECT_EQ(Sample(text, "baton_gpu_memory_clock_hertz" + gpu2), "");
+  EXPECT_EQ(Sample(text, "baton_gpu_ecc_corrected_errors" + gpu2), "");
+  EXPECT_EQ(Sample(text, "baton_gpu_ecc_uncorrected_errors" + gpu2), "");
+
+  // An operator drains the node: it counts as drained, and none of its GPUs is healthy.
+  // (A fresh registry so the scrape cache of the first one does not hide the change.)
+  ASSERT_TRUE(cp_->Drain("n1", "maintenance").ok());
+  metrics::Registry registry;
+  ServerMetrics metrics(&registry);
+  metrics.Attach(cp_.get(), &loops_);
+  text = registry.Render();
+  EXPECT_EQ(Sample(text, "baton_nodes{state=\"drained\"}"), "1") << text;
+  EXPECT_EQ(Sample(text, "baton_nodes{state=\"ready\"}"), "0");
+  EXPECT_EQ(Sample(text, "baton_gpus{state=\"unavailable\"}"), "3");
+  EXPECT_EQ(Sample(text, "baton_gpu_healthy" + gpu0), "0");
+  EXPECT_EQ(Sample(text, "baton_gpu_healthy" + gpu2), "0");
+}
+
+// A GPU drained for its health (an Xid, ECC errors) is not healthy, even on a ready node
+// with a clean sample.
+TEST(AppendGpuTelemetryTest, DrainedGpuIsNotHealthy) {
+  ControlPlaneMetricsView::GpuView g;
+  g.gpu.set_index(0);
+  g.gpu.set_memory_mib(1024);
+  g.telemetry.emplace();
+  g.telemetry->set_utilization_percent(50);
+  GpuTelemetrySamples healthy;
+  AppendGpuTelemetry(g, {"n", "0"}, /*node_ready=*/true, &healthy);
+  ASSERT_EQ(healthy.by_family["baton_gpu_healthy"].size(), 1u);
+  EXPECT_EQ(healthy.by_family["baton_gpu_healthy"][0].value, 1);
+
+  g.gpu.set_drained(true);
+  g.gpu.set_health_reason("Xid 79: GPU has fallen off the bus");
+  GpuTelemetrySamples drained;
+  AppendGpuTelemetry(g, {"n", "0"}, /*node_ready=*/true, &drained);
+  EXPECT_EQ(drained.by_family["baton_gpu_healthy"][0].value, 0);
+  // Its telemetry still shows: an operator wants to see what the sick GPU does.
+  EXPECT_EQ(drained.by_family["baton_gpu_utilization_ratio"][0].value, 0.5);
+
+  GpuTelemetrySamples not_ready;
+  g.gpu.set_drained(false);
+  AppendGpuTelemetry(g, {"n", "0"}, /*node_ready=*/false, &not_ready);
+  EXPECT_EQ(not_ready.by_family["baton_gpu_healthy"][0].value, 0);
+}
+
 TEST_F(ServerMetricsTest, PendingJobsByQueueAndReason) {
   Submit(1, "a");  // no agent yet
   std::string text = registry_.Render();
