@@ -284,6 +284,13 @@ void ServerMetrics::Attach(const ControlPlane* cp, const std::atomic<int64_t>* l
                          stat([](S s) { return s.commits.failed_batches; }));
   reg.AddCounterCallback("baton_loop_iterations_total", "Control loop iterations.",
                          [loop_iterations] { return double(loop_iterations->load()); });
+  // Node-failure safety (docs/failure.md).
+  reg.AddGaugeCallback("baton_node_evictions_suspended",
+                       "1 while the mass-silence guard holds node losses back.",
+                       stat([](S s) { return s.evictions_suspended ? 1 : 0; }));
+  reg.AddCounterCallback("baton_control_plane_stalls_total",
+                         "Control-loop stalls and clock jumps not counted as node silence.",
+                         stat([](S s) { return s.stalls_detected; }));
 }
 
 }  // namespace baton::server
