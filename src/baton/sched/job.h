@@ -27,6 +27,11 @@ struct JobRequest {
   // Expected run time, used by order/sjf and order/srtf (the simulator passes the true
   // duration: these are oracle baselines). Zero = unknown, ordered last.
   Duration runtime_estimate{0};
+  // Measured speed (training steps/s) on each GPU type, indexed by GpuTypeId, for the
+  // heterogeneity-aware policies (order/hetero-*); 0 = cannot run there, and the driver
+  // leaves such types out of `allowed` too (the simulator does). Empty = unknown: GPU
+  // types are interchangeable.
+  std::vector<double> throughput;
 
   int64_t gpus() const { return int64_t{tasks} * gpus_per_task; }
 };

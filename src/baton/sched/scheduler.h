@@ -132,6 +132,8 @@ class Scheduler {
   void ReleaseAll(JobId id, const Allocation& alloc);
   void Reallocate(JobId id, const Allocation& alloc);
   std::string PlacementReason(const Allocation& alloc) const;
+  // Round-based order policies: hand the policy every job, then re-key pending jobs.
+  void Replan(Time now, RoundResult* result);
 
   const model::Cluster* cluster_;
   std::unique_ptr<OrderPolicy> order_;

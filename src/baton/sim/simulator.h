@@ -22,6 +22,7 @@
 #include "baton/common/status.h"
 #include "baton/model/cluster.h"
 #include "baton/sched/registry.h"
+#include "baton/sim/throughputs.h"
 #include "baton/sim/trace.h"
 
 namespace baton::sim {
@@ -31,6 +32,17 @@ struct SimOptions {
   uint64_t seed = 1;
   // Called now and then with (virtual time, jobs finished or refused so far); optional.
   std::function<void(Time, int64_t)> on_progress;
+  // Throughput-aware simulation: a job with a job_type progresses at its steps/s (looked
+  // up by job type, its GPUs as the scale factor, and the cluster's GPU type names) on
+  // the GPU type it was given, and cannot use a type where that is 0. Required when the
+  // trace has job types; the table must outlive the call.
+  const ThroughputTable* throughputs = nullptr;
+  // Steady-state window: report metrics over jobs measure_from .. measure_to - 1 (0-based,
+  // arrival order) only, and end the run as soon as all of them have finished (later
+  // arrivals keep the cluster loaded until then). -1: every job, run to the end.
+  int64_t measure_from = -1, measure_to = -1;
+  // Record the timeline (queue length, busy GPUs, preemptions) for reports.
+  bool record_timeline = false;
 };
 
 struct InfeasibleJob {
@@ -49,6 +61,22 @@ struct JobRecord {
   int32_t gpus = 0;
   int32_t preemptions = 0;
   bool infeasible = false;
+  Duration alone{0};  // run time alone on its fastest GPU type (= duration without rates)
+  Duration ran{0};    // time it actually held GPUs
+  std::string queue;
+};
+
+// One point of the timeline, taken after the events and round at `t`.
+struct TimelinePoint {
+  double t_s = 0;           // seconds since the first submit
+  int64_t pending = 0;      // jobs waiting
+  int64_t busy_gpus = 0;    // GPUs held by running jobs
+  int64_t preemptions = 0;  // so far
+};
+
+struct QueueUsage {
+  std::string queue;  // "" = the default queue
+  double gpu_s = 0;   // GPU-seconds its jobs held
 };
 
 struct SimResult {
@@ -66,6 +94,17 @@ struct SimResult {
   double sim_wall_s = 0;  // wall-clock cost of the run (not deterministic)
   std::vector<InfeasibleJob> infeasible_jobs;
   std::vector<JobRecord> records;
+  // Jobs the averages above cover: every completed job, or the --measure-jobs window.
+  int64_t measured_jobs = 0;
+  bool windowed = false;
+  int64_t window_from = 0, window_to = 0;  // measured jobs: records [from, to)
+  // Finish-time fairness over the measured jobs: JCT / run time alone (1 = as if alone).
+  double ftf_mean = 0, ftf_worst = 0;
+  // GPU-seconds of work lost to preemption (0 here: preempted jobs resume where they were).
+  double lost_gpu_s = 0;
+  std::vector<QueueUsage> queue_usage;   // by queue name
+  std::vector<TimelinePoint> timeline;   // with SimOptions::record_timeline
+  bool throughput_aware = false;         // jobs progressed at per-type rates
 };
 
 // Errors: a trace job naming a GPU type the cluster does not have, an unknown policy.
