@@ -28,6 +28,15 @@ Result<std::vector<double>> SolveMaxMin(const MaxMinProblem& p) {
     }
   }
   if (cols == 0) return x;
+  if (p.types == 1) {
+    // One GPU type: every value is the job's only rate over itself, so the optimum is
+    // closed-form: the same share min(1, capacity / demand) for every job that can run.
+    double demand = 0;
+    for (int j = 0; j < p.jobs; ++j) demand += has_any[j] ? std::max(1e-9, p.demand[j]) : 0;
+    const double share = std::min(1.0, std::max(0.0, p.capacity[0]) / demand);
+    for (int j = 0; j < p.jobs; ++j) x[j] = has_any[j] ? share : 0.0;
+    return x;
+  }
   const int z_col = cols + 1;
 
   glp_term_out(GLP_OFF);  // GLPK prints to stdout by default (per-thread setting)

@@ -8,7 +8,9 @@
 //   sum_j demand[j] x[j][t] <= capacity[t] (a type's GPUs are not oversubscribed)
 // plus a small secondary term (1e-3 / jobs of the total) so that, among max-min optimal
 // answers, the one with more total effective throughput wins (no idle GPU a job could
-// use). value <= 0 means the job cannot run on that type (x is fixed to 0 there).
+// use). value <= 0 means the job cannot run on that type (x is fixed to 0 there). With a
+// single GPU type the answer is closed-form (min(1, capacity / total demand) each) and no
+// LP is solved: what makes order/hetero-las cheap on homogeneous clusters.
 //
 // Pure: no state. GLPK keeps its environment per thread, so concurrent calls from
 // different threads are fine.
