@@ -12,6 +12,8 @@
 
 #include "baton/model/cluster.h"
 #include "baton/sched/registry.h"
+#include "baton/sim/gavel_workload.h"
+#include "baton/sim/html_report.h"
 #include "baton/sim/report.h"
 #include "baton/sim/simulator.h"
 #include "baton/sim/trace.h"
@@ -99,7 +101,8 @@ Result<model::Cluster> LoadCluster(const SimFlags& f) {
   return c;
 }
 
-Result<std::vector<sim::TraceJob>> LoadTrace(const SimFlags& f) {
+Result<std::vector<sim::TraceJob>> LoadTrace(const SimFlags& f,
+                                             const sim::ThroughputTable* table) {
   if (!f.workload.empty() && !f.trace_file.empty()) {
     return InvalidArgument("give either --trace FILE or --workload NAME, not both");
   }
@@ -112,10 +115,24 @@ Result<std::vector<sim::TraceJob>> LoadTrace(const SimFlags& f) {
     w.seed = f.seed;
     return sim::GeneratePoisson(w);
   }
-  if (!f.workload.empty()) {
-    return InvalidArgument("--workload: unknown workload '" + f.workload + "'; known: poisson");
+  if (f.workload == "gavel") {
+    if (table == nullptr) {
+      return InvalidArgument("--workload gavel: needs --throughputs FILE (e.g. "
+                             "../shared/data/gavel/isolated_throughputs.csv)");
+    }
+    sim::GavelWorkload w;
+    w.jobs_per_hour = f.rate_per_hour;
+    w.jobs = f.workload_jobs;
+    w.seed = f.seed;
+    return sim::GenerateGavel(w, *table);
   }
-  if (f.trace_file.empty()) return InvalidArgument("no jobs given: use --trace FILE or --workload poisson");
+  if (!f.workload.empty()) {
+    return InvalidArgument("--workload: unknown workload '" + f.workload +
+                           "'; known: poisson, gavel");
+  }
+  if (f.trace_file.empty()) {
+    return InvalidArgument("no jobs given: use --trace FILE or --workload poisson|gavel");
+  }
   std::string format = f.trace_format;
   if (format.empty()) {
     if (f.trace_file.ends_with(".csv")) format = "philly-csv";
@@ -155,6 +172,28 @@ Result<std::vector<sched::PolicyName>> ExpandPolicies(const SimFlags& f) {
   return out;
 }
 
+// "A:B" -> [A, B): jobs A..B-1 in arrival order (0-based).
+Status ParseMeasureJobs(const std::string& text, int64_t* from, int64_t* to) {
+  const size_t colon = text.find(':');
+  auto whole = [](std::string_view s, int64_t* out) {
+    if (s.empty() || s.size() > 12) return false;
+    int64_t v = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    *out = v;
+    return true;
+  };
+  if (colon == std::string::npos ||
+      !whole(std::string_view(text).substr(0, colon), from) ||
+      !whole(std::string_view(text).substr(colon + 1), to) || *from >= *to) {
+    return InvalidArgument("--measure-jobs: expected A:B with whole numbers 0 <= A < B (jobs "
+                           "A..B-1 in arrival order), got '" + text + "'");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 CLI::App* AddSimCommand(CLI::App& app, SimFlags& f) {
@@ -166,7 +205,7 @@ CLI::App* AddSimCommand(CLI::App& app, SimFlags& f) {
   cmd->add_option("--gpu-type", f.gpu_type, "Shorthand cluster: GPU model")->capture_default_str();
   cmd->add_option("--rack-size", f.rack_size, "Shorthand cluster: nodes per rack (0 = one rack)");
   cmd->add_option("--trace", f.trace_file, "Job trace file");
-  cmd->add_option("--workload", f.workload, "Generate jobs instead of a trace: poisson");
+  cmd->add_option("--workload", f.workload, "Generate jobs instead of a trace: poisson, gavel");
   cmd->add_option("--rate", f.rate_per_hour, "Workload: arrivals per hour")->capture_default_str();
   cmd->add_option("--jobs", f.workload_jobs, "Workload: number of jobs")->capture_default_str();
   cmd->add_option("--mean-duration", f.mean_duration_s, "Workload: mean run time, seconds")
@@ -219,6 +258,14 @@ CLI::App* AddSimCommand(CLI::App& app, SimFlags& f) {
   cmd->add_option("--large-gang", f.large_gang_gpus,
                   "Jobs of at least this many GPUs are large gangs in the metrics")
       ->capture_default_str();
+  cmd->add_option("--throughputs", f.throughputs_file,
+                  "Job speeds per GPU type (Gavel CSV or JSON); jobs with a job type progress "
+                  "at their steps/s on the type they get");
+  cmd->add_option("--measure-jobs", f.measure_jobs,
+                  "A:B: metrics over jobs A..B-1 in arrival order (0-based); the run ends "
+                  "when they are done");
+  cmd->add_option("--report", f.report_dir,
+                  "Write a self-contained HTML report (index.html with SVG charts) to DIR");
   return cmd;
 }
 
@@ -231,7 +278,19 @@ int RunSim(const SimFlags& f, std::ostream& out, std::ostream& err) {
   if (!policies.ok()) return fail(policies.status());
   auto cluster = LoadCluster(f);
   if (!cluster.ok()) return fail(cluster.status());
-  auto trace = LoadTrace(f);
+  std::optional<sim::ThroughputTable> table;
+  if (!f.throughputs_file.empty()) {
+    auto t = sim::ThroughputTable::Load(f.throughputs_file);
+    if (!t.ok()) return fail(t.status());
+    table = std::move(t).value();
+  }
+  int64_t measure_from = -1, measure_to = -1;
+  if (!f.measure_jobs.empty()) {
+    if (Status s = ParseMeasureJobs(f.measure_jobs, &measure_from, &measure_to); !s.ok()) {
+      return fail(s);
+    }
+  }
+  auto trace = LoadTrace(f, table ? &*table : nullptr);
   if (!trace.ok()) return fail(trace.status());
 
   sched::SchedulerOptions base;
@@ -287,6 +346,10 @@ int RunSim(const SimFlags& f, std::ostream& out, std::ostream& err) {
       opts.checkpoint_interval = checkpoint;
       opts.large_gang_gpus = f.large_gang_gpus;
       opts.runtime_estimates = !f.no_estimates;
+      opts.throughputs = table ? &*table : nullptr;
+      opts.measure_from = measure_from;
+      opts.measure_to = measure_to;
+      opts.record_timeline = !f.report_dir.empty();
       opts.on_progress = [&progress, i](Time now, int64_t done) { progress.Report(i, done, now); };
       results[i] = sim::Simulate(*cluster, *trace, opts);
     }
@@ -314,6 +377,12 @@ int RunSim(const SimFlags& f, std::ostream& out, std::ostream& err) {
     sim::WriteJson(ok, ropts, out);
   } else {
     sim::WriteTable(ok, ropts, out);
+  }
+  if (!f.report_dir.empty()) {
+    if (Status s = sim::WriteHtmlReport(ok, ropts, *cluster, f.report_dir); !s.ok()) {
+      return fail(s);
+    }
+    if (!f.quiet) err << "baton sim: report written to " << f.report_dir << "/index.html\n";
   }
   return 0;
 }

@@ -17,7 +17,7 @@ struct SimFlags {
   std::string gpu_type = "GPU";
   int32_t rack_size = 0;
   std::string trace_file;
-  std::string workload;  // "poisson": a generated trace instead of --trace
+  std::string workload;  // "poisson" or "gavel": a generated trace instead of --trace
   double rate_per_hour = 60;
   int64_t workload_jobs = 1000;
   double mean_duration_s = 3600;
@@ -43,6 +43,9 @@ struct SimFlags {
   bool no_estimates = false;
   int32_t max_reservations = 8;
   int32_t large_gang_gpus = 16;
+  std::string throughputs_file;  // per-GPU-type job speeds (--throughputs)
+  std::string measure_jobs;      // "A:B": report jobs A..B-1 in arrival order only
+  std::string report_dir;        // write an HTML report here (--report)
 };
 
 // Registers `sim` on `app`; the command runs when it is selected.

@@ -34,6 +34,11 @@ struct JobRequest {
   // Per task, for fair share (order/drf); zero = not counted.
   int32_t cpus_per_task = 0;
   int64_t memory_mib_per_task = 0;
+  // Measured speed (training steps/s) on each GPU type, indexed by GpuTypeId, for the
+  // heterogeneity-aware policies (order/hetero-*); 0 = cannot run there, and the driver
+  // leaves such types out of `allowed` too (the simulator does). Empty = unknown: GPU
+  // types are interchangeable.
+  std::vector<double> throughput;
 
   int64_t gpus() const { return int64_t{tasks} * gpus_per_task; }
 };

@@ -6,8 +6,9 @@
 // keeps pending jobs in a sorted set keyed at enqueue time). Keys of running jobs may
 // change with time; preemptive policies use them to pick victims.
 //
-// Policies: order/fifo, order/priority, order/sjf, order/srtf, order/las, order/drf. Create them by
-// name with MakeOrderPolicy (registry.h).
+// Policies: order/fifo, order/priority, order/sjf, order/srtf, order/las, order/drf, and the
+// heterogeneity-aware ones in hetero_order.h. Create them by name with MakeOrderPolicy
+// (registry.h).
 #pragma once
 
 #include <compare>
@@ -28,6 +29,14 @@ struct OrderKey {
   Time submit;
   JobId id;  // last: ties always break on the job id
   friend auto operator<=>(const OrderKey&, const OrderKey&) = default;
+};
+
+// What a round-based policy sees when it plans a round (OrderPolicy::Plan).
+struct PlanInput {
+  Time now;
+  std::vector<int64_t> gpus_per_type;  // the cluster's GPUs of each type, by GpuTypeId
+  std::vector<const JobInfo*> jobs;    // every job the scheduler holds (running and
+                                       // pending), ascending by id
 };
 
 class OrderPolicy {
@@ -53,6 +62,18 @@ class OrderPolicy {
   virtual std::optional<Time> NextKeyChange(const JobInfo& /*running*/, Time /*now*/) const {
     return std::nullopt;
   }
+  // Round-based policies (order/hetero-las) recompute a plan from every job the scheduler
+  // holds at the start of each round, and keys follow the plan: the scheduler then
+  // re-keys its pending jobs, so keys still never change *within* a round.
+  virtual bool replans() const { return false; }
+  virtual void Plan(const PlanInput& /*in*/) {}
+  // GPU types to try for `job`, best first (before the rest in id order); empty = the
+  // job's own preference. Heterogeneity-aware policies put the job's best types first.
+  virtual std::vector<GpuTypeId> TypePreference(const JobRequest& /*job*/) const { return {}; }
+  // Round-based policies: GPU types a running job should move to, best first, when one
+  // has room at the start of a round (a faster type it has a share of). The scheduler
+  // moves it (a checkpoint-restart: reported as preempted by itself and placed again).
+  virtual std::vector<GpuTypeId> MoveTargets(const JobInfo& /*running*/) const { return {}; }
 };
 
 // order/las: Tiresias-style discretized two-dimensional least attained service.

@@ -43,7 +43,7 @@ std::vector<uint64_t> Sorted(const OrderPolicy& p, std::vector<JobInfo> jobs, Ti
 TEST(OrderRegistryTest, NamesAndErrors) {
   EXPECT_THAT(OrderPolicyNames(),
               ElementsAre("order/fifo", "order/priority", "order/sjf", "order/srtf", "order/las",
-                          "order/drf"));
+                          "order/drf", "order/hetero-fifo", "order/hetero-las", "order/agnostic-las"));
   for (const auto& name : OrderPolicyNames()) {
     auto full = MakeOrderPolicy(name);
     ASSERT_TRUE(full.ok()) << name;

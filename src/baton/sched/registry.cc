@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "baton/sched/hetero_order.h"
+
 namespace baton::sched {
 namespace {
 
@@ -13,12 +15,16 @@ struct Entry {
 };
 
 std::unique_ptr<OrderPolicy> MakeDefaultLas() { return MakeLasOrder(); }
+std::unique_ptr<OrderPolicy> MakeDefaultHeteroLas() { return MakeHeteroLasOrder(); }
 
 const Entry<OrderPolicy> kOrders[] = {
     {"order/fifo", MakeFifoOrder}, {"order/priority", MakePriorityOrder},
     {"order/sjf", MakeSjfOrder},   {"order/srtf", MakeSrtfOrder},
     {"order/las", MakeDefaultLas},
     {"order/drf", MakeDrfOrder},
+    // Heterogeneity-aware (hetero_order.h).
+    {"order/hetero-fifo", MakeHeteroFifoOrder}, {"order/hetero-las", MakeDefaultHeteroLas},
+    {"order/agnostic-las", MakeAgnosticLasOrder},
 };
 const Entry<PlacementPolicy> kPlacements[] = {
     {"placement/binpack", MakeBinpackPlacement},

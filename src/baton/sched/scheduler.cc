@@ -42,7 +42,9 @@ std::vector<GpuTypeId> Scheduler::TypeOrder(const JobRequest& r) const {
   std::vector<GpuTypeId> out;
   const model::GpuTypeMask allowed = r.allowed & cluster_->all_types_mask();
   model::GpuTypeMask seen = 0;
-  for (GpuTypeId t : r.preference) {
+  // A heterogeneity-aware policy's preference (fastest types first) wins over the job's.
+  const std::vector<GpuTypeId> policy_pref = order_->TypePreference(r);
+  for (GpuTypeId t : policy_pref.empty() ? r.preference : policy_pref) {
     // Ids past the mask name no type (shifting by them is undefined; 64 would wrap to 0).
     if (t.value() >= model::kMaxGpuTypes) continue;
     const model::GpuTypeMask bit = model::GpuTypeMask{1} << t.value();
@@ -295,6 +297,7 @@ void Scheduler::Start(Entry& e, Allocation alloc, Time now) {
 RoundResult Scheduler::RunRound(Time now, Rng& /*rng*/) {
   RoundResult result;
   last_round_ = std::max(last_round_, now);
+  if (order_->replans()) Replan(now, &result);
   if (pending_.empty()) {
     reservations_.clear();
     return result;

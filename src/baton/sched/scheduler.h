@@ -224,6 +224,8 @@ class Scheduler {
   std::string PlacementReason(const Allocation& alloc) const;
   // "waiting for GPUs: needs ..." with the numbers of the moment.
   std::string CapacityText(const JobRequest& r) const;
+  // Round-based order policies: hand the policy every job, then re-key pending jobs.
+  void Replan(Time now, RoundResult* result);
 
   const model::Cluster* cluster_;
   std::unique_ptr<OrderPolicy> order_;

@@ -373,8 +373,13 @@ INSTANTIATE_TEST_SUITE_P(AllPolicies, SchedulerPropertyTest,
                          ::testing::Combine(::testing::ValuesIn(OrderPolicyNames()),
                                             ::testing::ValuesIn(PlacementPolicyNames())),
                          [](const ::testing::TestParamInfo<PolicyPair>& info) {
-                           return std::get<0>(info.param).substr(6) + "_" +
-                                  std::get<1>(info.param).substr(10);
+                           std::string name = std::get<0>(info.param).substr(6) + "_" +
+                                              std::get<1>(info.param).substr(10);
+                           // "hetero-las": gtest names allow only letters, digits and _.
+                           for (char& ch : name) {
+                             if (ch == '-') ch = '_';
+                           }
+                           return name;
                          });
 
 // Two schedulers given the same calls in the same order stay identical round by round,

@@ -62,6 +62,13 @@ void WriteJson(const std::vector<SimResult>& results, const ReportOptions& opts,
       queues.push_back(std::move(jq));
     }
     j["queues"] = std::move(queues);
+    // Only runs with a window or per-GPU-type speeds carry these, so older outputs stay
+    // byte-identical.
+    if (r.windowed || r.throughput_aware) {
+      j["measured_jobs"] = r.measured_jobs;
+      j["ftf_mean"] = R3(r.ftf_mean);
+      j["ftf_worst"] = R3(r.ftf_worst);
+    }
     out << j.dump() << "\n";
   }
 }
@@ -85,6 +92,15 @@ void WriteTable(const std::vector<SimResult>& results, const ReportOptions& opts
         r.gpu_utilization * 100.0, r.preemptions);
     if (!opts.stable) out << fmt::format("  {:.2f}s", r.sim_wall_s);
     out << "\n";
+  }
+  bool fairness = false;
+  for (const auto& r : results) fairness = fairness || r.windowed || r.throughput_aware;
+  if (fairness) {
+    out << "finish-time fairness (JCT / run time alone on the job's fastest GPU type):\n";
+    for (const auto& r : results) {
+      out << fmt::format("  {:<{}}  {} measured job(s)  mean {:.2f}  worst {:.2f}\n", r.policy, w,
+                         r.measured_jobs, r.ftf_mean, r.ftf_worst);
+    }
   }
   // Infeasible jobs are the same under every policy: list them once.
   if (!results.empty() && !results.front().infeasible_jobs.empty()) {

@@ -30,6 +30,9 @@ struct Event {
 struct JobState {
   Duration remaining{0};
   Time run_start;
+  Time finish_at;          // completion time of the current run
+  double steps_left = 0;   // throughput-aware jobs: training steps still to do
+  double rate = 0;         // their steps/s in the current run
   uint32_t run = 0;  // bumped on every start and preemption; stale events are ignored
   bool started = false;
   bool done = false;
@@ -42,6 +45,57 @@ int32_t TasksFor(int32_t gpus, int max_node_gpus) {
     if (gpus % g == 0) return gpus / g;
   }
   return gpus;
+}
+
+// Throughput-aware jobs: fills r->throughput (steps/s on each GPU type of the cluster)
+// and narrows r->allowed to the types where that is above 0. A job that can run on none
+// gets a reason in *never_fits and is reported infeasible.
+Status ApplyThroughputs(const model::Cluster& cluster, const TraceJob& j,
+                        const ThroughputTable* table, sched::JobRequest* r,
+                        std::string* never_fits) {
+  if (table == nullptr) {
+    return InvalidArgument(fmt::format(
+        "trace line {}: job_type: '{}' needs throughputs; give --throughputs FILE", j.line,
+        j.job_type));
+  }
+  if (!(j.steps > 0)) {
+    return InvalidArgument(fmt::format("trace line {}: steps: must be positive for job type '{}'",
+                                       j.line, j.job_type));
+  }
+  if (!table->Has(j.job_type, j.gpus)) {
+    return InvalidArgument(fmt::format(
+        "{}: no throughputs for job type '{}' at scale factor {} (job {}, trace line {})",
+        table->source(), j.job_type, j.gpus, j.id, j.line));
+  }
+  r->throughput.assign(static_cast<size_t>(cluster.num_gpu_types()), 0.0);
+  model::GpuTypeMask allowed = 0;
+  std::string zeros;
+  for (int t = 0; t < cluster.num_gpu_types(); ++t) {
+    const model::GpuTypeMask bit = model::GpuTypeMask{1} << t;
+    if (!(r->allowed & bit)) continue;
+    const std::string& name = cluster.gpu_type(GpuTypeId(static_cast<uint16_t>(t))).name;
+    auto v = table->Get(j.job_type, j.gpus, name);
+    if (!v) {
+      return InvalidArgument(fmt::format(
+          "{}: no throughput for job type '{}' at scale factor {} on GPU type {}, which the "
+          "cluster has (job {}, trace line {})",
+          table->source(), j.job_type, j.gpus, name, j.id, j.line));
+    }
+    r->throughput[t] = *v;
+    if (*v > 0) {
+      allowed |= bit;
+    } else {
+      zeros += zeros.empty() ? name : ", " + name;
+    }
+  }
+  if (allowed == 0) {
+    *never_fits = fmt::format("job type '{}' at scale factor {} cannot run on any GPU type of "
+                              "this cluster (throughput 0 on {})",
+                              j.job_type, j.gpus, zeros);
+  } else {
+    r->allowed = allowed;
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -86,6 +140,7 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
 
   // Turn trace rows into scheduler requests up front, so bad rows fail before any work.
   std::vector<sched::JobRequest> requests(trace.size());
+  std::vector<std::string> never_fits(trace.size());  // reasons found before submitting
   for (size_t i = 0; i < trace.size(); ++i) {
     const TraceJob& j = trace[i];
     sched::JobRequest& r = requests[i];
@@ -126,6 +181,10 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
       r.tasks = TasksFor(j.gpus, max_node);
     }
     r.gpus_per_task = j.gpus / r.tasks;
+    if (!j.job_type.empty()) {
+      BATON_RETURN_IF_ERROR(ApplyThroughputs(cluster, j, options.throughputs, &r,
+                                             &never_fits[i]));
+    }
   }
 
   SimResult res;
@@ -133,6 +192,25 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
   if (options.sched.backfill != sched::BackfillMode::kNone) {
     res.policy += fmt::format("+backfill/{}", sched::BackfillModeName(options.sched.backfill));
   }
+  res.throughput_aware = options.throughputs != nullptr;
+  // The steady-state window, if any: [window_from, window_to) in arrival order.
+  const bool windowed = options.measure_from >= 0 || options.measure_to >= 0;
+  const size_t window_from =
+      std::min(trace.size(), static_cast<size_t>(std::max<int64_t>(0, options.measure_from)));
+  const size_t window_to = options.measure_to >= 0
+                               ? std::min(trace.size(), static_cast<size_t>(options.measure_to))
+                               : trace.size();
+  if (windowed && window_from >= window_to) {
+    return InvalidArgument(fmt::format("--measure-jobs: the window {}:{} holds none of the {} jobs",
+                                       options.measure_from, options.measure_to, trace.size()));
+  }
+  size_t window_left = window_to - window_from;  // measured jobs not finished yet
+  res.windowed = windowed;
+  res.window_from = static_cast<int64_t>(window_from);
+  res.window_to = static_cast<int64_t>(window_to);
+  // GPU-seconds per queue (as in queue_specs), integrated exactly by sample() below.
+  std::vector<double> queue_gpu_s(queue_specs.size(), 0.0);
+  int64_t busy_gpus = 0;
   res.jobs = static_cast<int64_t>(trace.size());
   res.cluster_gpus = cluster.total_gpus();
   res.records.resize(trace.size());
@@ -153,11 +231,29 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
     res.records[i].gpus = trace[i].gpus;
     res.records[i].queue = queue_specs[requests[i].queue.value()].name;
     js[i].remaining = trace[i].duration;
+    res.records[i].alone = trace[i].duration;
+    if (!requests[i].throughput.empty()) {
+      js[i].steps_left = trace[i].steps;
+      double best = 0;
+      for (double v : requests[i].throughput) best = std::max(best, v);
+      if (best > 0) res.records[i].alone = std::max(Duration(1), SecondsF(trace[i].steps / best));
+    }
   }
+  // Ends a run of job i at `now`: GPU time, its queue's share, and (for throughput-aware
+  // jobs) the steps it did.
+  auto end_run = [&](uint32_t i, Time now) {
+    JobState& s = js[i];
+    const double gpus = static_cast<double>(requests[i].gpus());
+    const double ran_s = ToSeconds(now - s.run_start);
+    busy_gpu_s += ran_s * gpus;
+    busy_gpus -= requests[i].gpus();
+    res.records[i].ran += now - s.run_start;
+    if (s.rate > 0) s.steps_left = std::max(0.0, s.steps_left - ran_s * s.rate);
+  };
+  auto measured = [&](size_t i) { return i >= window_from && i < window_to; };
 
   // Per-queue GPUs held, sampled at most every sample_every, and integrated exactly.
   const size_t nq = queue_specs.size();
-  std::vector<double> queue_gpu_s(nq, 0);
   Time last_usage_at = first_submit, next_sample = first_submit;
   std::vector<double> held(nq, 0);
   auto sample = [&](Time now) {
@@ -188,16 +284,16 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
       JobState& s = js[ev.job];
       if (ev.run != s.run || s.done) continue;  // superseded by a preemption
       if (ev.kind == EventKind::kCompletion) {
-        const auto* info = scheduler.Find(JobId(ev.job));
-        busy_gpu_s += ToSeconds(now - s.run_start) * static_cast<double>(info->req.gpus());
+        end_run(ev.job, now);
         (void)scheduler.Remove(JobId(ev.job), now);
+        if (measured(ev.job)) --window_left;
         s.done = true;
         res.records[ev.job].finish = now;
         last_finish = std::max(last_finish, now);
         ++res.completed;
         ++finished;
       } else if (auto t = scheduler.NextKeyChange(JobId(ev.job), now);
-                 t && *t > now && *t < s.run_start + s.remaining) {
+                 t && *t > now && *t < s.finish_at) {
         // A LAS boundary was crossed: arm the next one for the same run.
         events.push({*t, EventKind::kTimer, seq++, ev.job, s.run});
       }
@@ -213,6 +309,7 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
                                       "than {}",
                                       requests[i].gpus_per_task, model::kMaxGpusPerNode);
       }
+      if (too_wide.reason.empty()) too_wide.reason = never_fits[i];
       auto adm = too_wide.reason.empty() ? scheduler.Submit(requests[i], now)
                                          : Result<sched::Admission>(too_wide);
       if (!adm.ok()) return adm.status();
@@ -221,11 +318,32 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
         res.infeasible_jobs.push_back({trace[i].id, trace[i].line, adm->reason});
         ++res.infeasible;
         ++finished;
+        if (measured(i)) --window_left;
         continue;
       }
       changed = true;
     }
-    if (!changed || scheduler.pending_count() == 0) {
+    auto record = [&] {
+      if (!options.record_timeline) return;
+      TimelinePoint pt{ToSeconds(now - first_submit), static_cast<int64_t>(scheduler.pending_count()),
+                       busy_gpus, res.preemptions};
+      if (!res.timeline.empty() && res.timeline.back().t_s == pt.t_s) res.timeline.back() = pt;
+      else res.timeline.push_back(pt);
+    };
+    if (windowed && window_left == 0) {
+      // Every measured job is done: stop, counting the GPU time of jobs still running.
+      for (uint32_t i = 0; i < js.size(); ++i) {
+        const auto* info = scheduler.Find(JobId(i));
+        if (info != nullptr && info->phase == sched::JobPhase::kRunning) end_run(i, now);
+      }
+      last_finish = std::max(last_finish, now);
+      sample(now);
+      record();
+      break;
+    }
+    // Round-based policies also run rounds with nothing pending: they may move jobs.
+    if (!changed || (scheduler.pending_count() == 0 && !scheduler.order().replans())) {
+      if (changed) record();
       sample(now);
       continue;
     }
@@ -235,9 +353,10 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
     for (const auto& p : round.preempted) {
       const uint32_t i = static_cast<uint32_t>(p.job.value());
       JobState& s = js[i];
-      busy_gpu_s += ToSeconds(now - s.run_start) * static_cast<double>(requests[i].gpus());
+      end_run(i, now);
       // Work since the last checkpoint is lost and done again.
       s.remaining -= (now - s.run_start) - p.lost;
+      if (s.rate > 0) s.steps_left += ToSeconds(p.lost) * s.rate;
       ++s.run;
       ++res.records[i].preemptions;
       res.records[i].lost_gpu_s += p.lost_gpu_s;
@@ -257,14 +376,27 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
         s.started = true;
         res.records[i].first_start = now;
       }
-      events.push({now + s.remaining, EventKind::kCompletion, seq++, i, s.run});
+      busy_gpus += requests[i].gpus();
+      s.finish_at = now + s.remaining;
+      s.rate = 0;
+      if (!requests[i].throughput.empty()) {
+        // Throughput-aware: the rest of its steps at this GPU type's speed.
+        s.rate = requests[i].throughput[p.alloc.type.value()];
+        if (!(s.rate > 0)) {
+          return Internal(fmt::format("job {} placed on a GPU type where it cannot run",
+                                      trace[i].id));
+        }
+        s.finish_at = now + std::max(Duration(1), SecondsF(s.steps_left / s.rate));
+      }
+      events.push({s.finish_at, EventKind::kCompletion, seq++, i, s.run});
       if (timers) {
-        if (auto t = scheduler.NextKeyChange(p.job, now); t && *t > now && *t < now + s.remaining) {
+        if (auto t = scheduler.NextKeyChange(p.job, now); t && *t > now && *t < s.finish_at) {
           events.push({*t, EventKind::kTimer, seq++, i, s.run});
         }
       }
     }
     sample(now);
+    record();
     if (options.on_progress) options.on_progress(now, finished);
     if (events.empty() && next_arrival == trace.size() && scheduler.pending_count() > 0) {
       return Internal(fmt::format("simulation stuck at {} with {} jobs pending and none running",
@@ -274,6 +406,7 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
 
   for (size_t i = 0; i < trace.size(); ++i) {
     const JobRecord& r = res.records[i];
+    if (windowed && !measured(i)) continue;  // the run stops once the window is done
     if (!r.infeasible && (!js[i].done || r.finish < r.submit)) {
       return Internal(fmt::format("simulation lost job {} (trace line {}): {}", r.id, trace[i].line, scheduler.Explain(JobId(i), last_finish)));
     }
@@ -281,12 +414,21 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
   std::vector<double> jct, queue;
   jct.reserve(res.completed);
   queue.reserve(res.completed);
+  double ftf_sum = 0;
   for (size_t i = 0; i < trace.size(); ++i) {
     const JobRecord& r = res.records[i];
-    if (r.infeasible) continue;
+    if (r.infeasible || !measured(i)) continue;
     double j = ToSeconds(r.finish - r.submit);
     jct.push_back(j);
-    queue.push_back(j - ToSeconds(r.duration));
+    queue.push_back(j - ToSeconds(r.ran));
+    const double ftf = j / std::max(1e-6, ToSeconds(r.alone));
+    ftf_sum += ftf;
+    res.ftf_worst = std::max(res.ftf_worst, ftf);
+  }
+  res.measured_jobs = static_cast<int64_t>(jct.size());
+  res.ftf_mean = jct.empty() ? 0.0 : ftf_sum / static_cast<double>(jct.size());
+  for (size_t q = 0; q < queue_specs.size(); ++q) {
+    res.queue_usage.push_back({queue_specs[q].name, queue_gpu_s[q]});
   }
   auto mean = [](const std::vector<double>& v) {
     double s = 0;
@@ -303,7 +445,7 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
   std::vector<double> large;
   for (size_t i = 0; i < trace.size(); ++i) {
     const JobRecord& r = res.records[i];
-    if (r.infeasible || r.gpus < options.large_gang_gpus) continue;
+    if (r.infeasible || !measured(i) || r.gpus < options.large_gang_gpus) continue;
     large.push_back(ToSeconds(r.finish - r.submit));
   }
   res.large_gang_jobs = static_cast<int64_t>(large.size());
@@ -321,7 +463,7 @@ Result<SimResult> Simulate(const model::Cluster& cluster, const std::vector<Trac
   }
   for (size_t i = 0; i < trace.size(); ++i) {
     const JobRecord& r = res.records[i];
-    if (r.infeasible) continue;
+    if (r.infeasible || !measured(i)) continue;
     QueueSummary& sum = res.queues[requests[i].queue.value()];
     ++sum.jobs;
     sum.avg_jct_s += ToSeconds(r.finish - r.submit);

@@ -28,6 +28,7 @@
 #include "baton/model/cluster.h"
 #include "baton/sched/registry.h"
 #include "baton/sched/scheduler.h"
+#include "baton/sim/throughputs.h"
 #include "baton/sim/trace.h"
 
 namespace baton::sim {
@@ -50,6 +51,17 @@ struct SimOptions {
   Duration sample_every = std::chrono::hours(1);
   // Called now and then with (virtual time, jobs finished or refused so far); optional.
   std::function<void(Time, int64_t)> on_progress;
+  // Throughput-aware simulation: a job with a job_type progresses at its steps/s (looked
+  // up by job type, its GPUs as the scale factor, and the cluster's GPU type names) on
+  // the GPU type it was given, and cannot use a type where that is 0. Required when the
+  // trace has job types; the table must outlive the call.
+  const ThroughputTable* throughputs = nullptr;
+  // Steady-state window: report metrics over jobs measure_from .. measure_to - 1 (0-based,
+  // arrival order) only, and end the run as soon as all of them have finished (later
+  // arrivals keep the cluster loaded until then). -1: every job, run to the end.
+  int64_t measure_from = -1, measure_to = -1;
+  // Record the timeline (queue length, busy GPUs, preemptions) for reports.
+  bool record_timeline = false;
 };
 
 struct InfeasibleJob {
@@ -68,8 +80,23 @@ struct JobRecord {
   int32_t gpus = 0;
   int32_t preemptions = 0;
   bool infeasible = false;
+  Duration alone{0};  // run time alone on its fastest GPU type (= duration without rates)
+  Duration ran{0};    // time it actually held GPUs
   std::string queue;
   double lost_gpu_s = 0;  // work redone after preemptions
+};
+
+// One point of the timeline, taken after the events and round at `t`.
+struct TimelinePoint {
+  double t_s = 0;           // seconds since the first submit
+  int64_t pending = 0;      // jobs waiting
+  int64_t busy_gpus = 0;    // GPUs held by running jobs
+  int64_t preemptions = 0;  // so far
+};
+
+struct QueueUsage {
+  std::string queue;  // "" = the default queue
+  double gpu_s = 0;   // GPU-seconds its jobs held
 };
 
 // A queue as the run saw it, for reports: its quota and what it got.
@@ -112,6 +139,15 @@ struct SimResult {
   double sim_wall_s = 0;  // wall-clock cost of the run (not deterministic)
   std::vector<InfeasibleJob> infeasible_jobs;
   std::vector<JobRecord> records;
+  // Jobs the averages above cover: every completed job, or the --measure-jobs window.
+  int64_t measured_jobs = 0;
+  bool windowed = false;
+  int64_t window_from = 0, window_to = 0;  // measured jobs: records [from, to)
+  // Finish-time fairness over the measured jobs: JCT / run time alone (1 = as if alone).
+  double ftf_mean = 0, ftf_worst = 0;
+  std::vector<QueueUsage> queue_usage;   // by queue name
+  std::vector<TimelinePoint> timeline;   // with SimOptions::record_timeline
+  bool throughput_aware = false;         // jobs progressed at per-type rates
 };
 
 // Errors: a trace job naming a GPU type the cluster does not have, an unknown policy.

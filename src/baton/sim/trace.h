@@ -31,6 +31,11 @@ struct TraceJob {
   int32_t priority = 0;
   std::optional<Duration> checkpoint_interval;  // run time between checkpoints
   int line = 0;              // 1-based source line
+  // Throughput-aware simulation (ThroughputTable): the job's type as the table names it
+  // ("ResNet-50 (batch size 64)") and its work in training steps. The scale factor is
+  // `gpus`. Empty / 0: the job runs for `duration` on any GPU type.
+  std::string job_type;
+  double steps = 0;
 };
 
 // Keeps jobs whose queue (virtual cluster) is listed and whose submit time is in
