@@ -65,6 +65,20 @@ Agent::Agent(AgentOptions options, GpuDiscovery& discovery, Launcher& launcher,
     spdlog::warn("agent {}: GPU discovery failed: {}; reporting no GPUs", options_.node_name,
                  inv.status().ToString());
   }
+  if (options_.host_topology) {
+    host_ = options_.host_topology;
+  } else if (!options_.simulated) {
+    auto host = DiscoverHostTopology();
+    if (host.ok()) {
+      host_ = std::move(host).value();
+    } else {
+      spdlog::warn("agent {}: host topology unknown ({}); tasks' CPUs are not pinned",
+                   options_.node_name, host.status().message());
+    }
+  }
+  if (options_.allowed_cpus.empty() && !options_.simulated) {
+    options_.allowed_cpus = CurrentCpuAffinity();
+  }
   disconnected_since_ = clock_.Now();
 }
 
@@ -94,6 +108,18 @@ v1::AgentMessage Agent::BuildRegister() {
                       (1024 * 1024));
   inv->set_driver_version(inventory_.driver_version);
   inv->set_gpu_note(inventory_.note);
+  if (host_) {
+    v1::HostTopology* h = inv->mutable_host();
+    h->set_sockets(host_->sockets);
+    h->set_cores(host_->cores);
+    h->set_pus(host_->pus);
+    for (const HostNumaNode& n : host_->numa_nodes) {
+      v1::NumaNode* nn = h->add_numa_nodes();
+      nn->set_id(n.id);
+      nn->set_cpus(FormatCpuList(n.cpus));
+      nn->set_memory_mib(n.memory_mib);
+    }
+  }
   for (const auto& g : inventory_.gpus) {
     auto* gpu = inv->add_gpus();
     gpu->set_index(g.index);
@@ -401,12 +427,33 @@ void Agent::StartTaskLocked(const v1::StartTask& start) {
   std::set<int> have;
   for (const auto& g : inventory_.gpus) have.insert(g.index);
   std::vector<std::string> visible;
+  std::vector<int> gpu_numa;
   for (int idx : start.gpu_indices()) {
     if (!have.contains(idx)) {
       return fail(fmt::format("gpu index {} is not on node {} ({})", idx, options_.node_name,
                               DescribeGpus(inventory_)));
     }
     visible.push_back(std::to_string(idx));
+    for (const auto& g : inventory_.gpus) {
+      if (g.index == idx) gpu_numa.push_back(g.numa_node);
+    }
+  }
+  // CPU pinning: every rank on the CPUs of its GPUs' NUMA node(s), said in the log. No
+  // GPUs, or a GPU whose NUMA node is unknown (fake GPUs, single-node firmware): nothing
+  // pinned and nothing said, so such tasks' logs hold only their own output.
+  CpuPinning pinning;
+  std::string pin_note;
+  if (!gpu_numa.empty() && std::find(gpu_numa.begin(), gpu_numa.end(), -1) == gpu_numa.end()) {
+    if (host_) {
+      pinning = PinCpusForGpus(*host_, gpu_numa, options_.allowed_cpus);
+    } else {
+      pinning.reason = "the host topology is unknown";
+    }
+    pin_note = pinning.cpus.empty()
+                   ? fmt::format("CPUs not pinned: {}", pinning.reason)
+                   : fmt::format("CPUs pinned to {} (NUMA node {} of GPUs {})",
+                                 FormatCpuList(pinning.cpus),
+                                 fmt::join(pinning.numa_nodes, ","), fmt::join(visible, ","));
   }
   int node_rank = 0;
   if (auto it = start.env().find("NODE_RANK"); it != start.env().end()) {
@@ -462,6 +509,8 @@ void Agent::StartTaskLocked(const v1::StartTask& start) {
                                    start.task_index(), r);
     spec.simulate_duration = std::chrono::milliseconds(start.simulate_duration_ms());
     spec.limits = limits;
+    spec.cpu_affinity = pinning.cpus;
+    if (!options_.simulated) spec.log_note = pin_note;
     auto pid = launcher_.Start(
         spec, [this, key, r](ProcessId, int code) { OnRankExit(key, r, code); });
     if (!pid.ok()) {

@@ -40,6 +40,7 @@
 
 #include "baton/agent/checkpoint_watch.h"
 #include "baton/agent/gpu/gpu_discovery.h"
+#include "baton/agent/host_topology.h"
 #include "baton/agent/launch/launcher.h"
 #include "baton/common/status.h"
 #include "baton/common/time.h"
@@ -63,6 +64,13 @@ struct AgentOptions {
   // Simulated agent: no files, no directories; StartTask.simulate_duration_ms is passed
   // to the launcher (a SimulatedLauncher).
   bool simulated = false;
+  // The host's CPU/NUMA layout, reported in Register and used to pin a GPU task's ranks
+  // to its GPUs' NUMA node. nullopt = discover it with hwloc (a simulated agent reports
+  // none and pins nothing).
+  std::optional<HostTopology> host_topology;
+  // The CPUs tasks may be pinned to (the agent's own affinity); empty = read it with
+  // sched_getaffinity at start.
+  std::vector<int> allowed_cpus;
 };
 
 // Where one rank's log is, and whether it can still grow.
@@ -174,6 +182,7 @@ class Agent {
   mutable std::mutex mu_;
   mutable std::condition_variable ended_cv_;  // a task ended
   Inventory inventory_;
+  std::optional<HostTopology> host_;  // unknown when hwloc failed
   std::map<TaskKey, Task> tasks_;
   uint64_t register_epoch_ = 1;
   int64_t heartbeat_sequence_ = 0;

@@ -26,6 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // The agent's `send`: records every message; tests wait for one with a deadline.
 class Outbox {
@@ -474,6 +475,109 @@ TEST(CheckpointWatchTest, NewestCompleteEntryWins) {
   EXPECT_EQ(fs::path(newest->path).filename(), "step-20");
   EXPECT_TRUE(IsPartialCheckpointName("x.partial"));
   EXPECT_FALSE(IsPartialCheckpointName("model.pt"));
+  fs::remove_all(dir);
+}
+
+// GPUs on NUMA nodes 0 and 1, one whose NUMA node NVML could not tell, and one on a node
+// the host topology lacks.
+class NumaGpus final : public GpuDiscovery {
+ public:
+  Result<Inventory> Discover() override {
+    Inventory inv;
+    for (int i = 0; i < 4; ++i) {
+      DiscoveredGpu g;
+      g.index = i;
+      g.uuid = "GPU-numa-" + std::to_string(i);
+      g.name = "NVIDIA A100 80GB PCIe";
+      g.memory_mib = 81920;
+      g.numa_node = i < 2 ? i : i == 2 ? -1 : 7;
+      g.nvlink_domain = i;
+      inv.gpus.push_back(std::move(g));
+    }
+    return inv;
+  }
+};
+
+// The Cpus_allowed_list line a process started by the agent saw.
+std::string CpusAllowedIn(const std::string& log) {
+  const std::string key = "Cpus_allowed_list:";
+  auto at = log.find(key);
+  if (at == std::string::npos) return "";
+  auto end = log.find('\n', at);
+  std::string v = log.substr(at + key.size(), end - at - key.size());
+  v.erase(0, v.find_first_not_of(" \t"));
+  return v;
+}
+
+TEST(AgentCpuPinningTest, RanksRunOnTheirGpusNumaNodeAndTheLogSaysSo) {
+  const std::vector<int> mine = CurrentCpuAffinity();
+  ASSERT_FALSE(mine.empty());
+  // A made-up two-node host over the CPUs this test may use: node 0 gets the first, node
+  // 1 the last (the same CPU on a one-CPU machine).
+  HostTopology host;
+  host.sockets = 2;
+  host.cores = host.pus = static_cast<int>(mine.size());
+  host.numa_nodes = {{0, {mine.front()}, 1024}, {1, {mine.back()}, 2048}};
+  const fs::path dir = fs::temp_directory_path() /
+                       ("baton-agent-pin-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  AgentOptions o;
+  o.node_name = "n1";
+  o.data_dir = dir;
+  o.host_topology = host;
+  NumaGpus gpus;
+  ProcessLauncher launcher{ProcessLauncher::Options{.use_cgroups = false}};
+  SystemClock clock;
+  Outbox outbox;
+  Agent agent(o, gpus, launcher, clock, outbox.Fn());
+
+  v1::AgentMessage reg = agent.BuildRegister();
+  ASSERT_TRUE(reg.register_().inventory().has_host());
+  const v1::HostTopology& h = reg.register_().inventory().host();
+  EXPECT_EQ(h.sockets(), 2);
+  ASSERT_EQ(h.numa_nodes_size(), 2);
+  EXPECT_EQ(h.numa_nodes(1).id(), 1);
+  EXPECT_EQ(h.numa_nodes(1).cpus(), std::to_string(mine.back()));
+  EXPECT_EQ(h.numa_nodes(1).memory_mib(), 2048);
+
+  const std::vector<std::string> show = {"/bin/sh", "-c",
+                                         "exec grep Cpus_allowed_list /proc/self/status"};
+  auto log = [&](const std::string& job) {
+    return ReadAll(dir / "tasks" / job / "1" / "task-0" / "rank-0.log");
+  };
+  auto run = [&](const std::string& job, std::vector<int> gpu_indices) {
+    auto d = Start(job, show);
+    for (int g : gpu_indices) d.mutable_start_task()->add_gpu_indices(g);
+    agent.HandleDirective(d);
+    auto exited = outbox.WaitState(v1::TASK_STATE_EXITED, job);
+    ASSERT_TRUE(exited) << job;
+    EXPECT_EQ(exited->exit_code(), 0);
+  };
+  run("on-gpu1", {1});
+  EXPECT_THAT(log("on-gpu1"), HasSubstr("baton-agent: CPUs pinned to " +
+                                        std::to_string(mine.back()) +
+                                        " (NUMA node 1 of GPUs 1)\n"));
+  EXPECT_EQ(CpusAllowedIn(log("on-gpu1")), std::to_string(mine.back()));
+  run("on-gpu0", {0});
+  EXPECT_EQ(CpusAllowedIn(log("on-gpu0")), std::to_string(mine.front()));
+  // GPUs on both nodes: both nodes' CPUs.
+  run("on-both", {0, 1});
+  EXPECT_EQ(CpusAllowedIn(log("on-both")), FormatCpuList({mine.front(), mine.back()}));
+  // NUMA node unknown: not pinned, the process keeps the agent's CPUs, nothing is said.
+  run("unknown", {2});
+  EXPECT_THAT(log("unknown"), Not(HasSubstr("baton-agent:")));
+  EXPECT_EQ(CpusAllowedIn(log("unknown")), FormatCpuList(mine));
+  // A NUMA node hwloc does not know: not pinned, and the log says why.
+  run("bad-node", {3});
+  EXPECT_THAT(log("bad-node"),
+              HasSubstr("baton-agent: CPUs not pinned: NUMA node 7 is not in the host "
+                        "topology\n"));
+  EXPECT_EQ(CpusAllowedIn(log("bad-node")), FormatCpuList(mine));
+  // No GPUs: nothing pinned, nothing said.
+  run("cpu-only", {});
+  EXPECT_THAT(log("cpu-only"), Not(HasSubstr("baton-agent:")));
+  EXPECT_EQ(CpusAllowedIn(log("cpu-only")), FormatCpuList(mine));
+  agent.StopAll(Duration(0));
   fs::remove_all(dir);
 }
 

@@ -89,6 +89,25 @@ int64_t DefaultGpuMemoryMib(std::string_view t) {
   return 0;
 }
 
+Status CheckNvLinkDomains(const std::vector<int>& labels) {
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const int d = labels[i];
+    if (d < 0 || static_cast<size_t>(d) > i) {
+      return InvalidArgument(fmt::format(
+          "gpus[{}].nvlink_domain: {} is not a GPU index between 0 and {} (a domain is named "
+          "by its lowest GPU index)",
+          i, d, i));
+    }
+    if (labels[static_cast<size_t>(d)] != d) {
+      return InvalidArgument(fmt::format(
+          "gpus[{}].nvlink_domain: {} names GPU {}, which is in domain {}; a domain is named "
+          "by its lowest GPU index",
+          i, d, d, labels[static_cast<size_t>(d)]));
+    }
+  }
+  return Status::Ok();
+}
+
 Result<Cluster> Cluster::Build(const ClusterSpec& spec) {
   if (spec.pools.empty()) return InvalidArgument("pools: a cluster needs at least one pool");
   Cluster c;
@@ -240,22 +259,35 @@ Result<Cluster> Cluster::FromNodes(const std::vector<NodeInventory>& nodes) {
     node.gpu_type = type;
     node.cpus = in.cpus;
     node.memory_mib = in.memory_mib;
-    Domain dm;
-    dm.id = DomainId(static_cast<uint32_t>(c.domains_.size()));
-    dm.gpu_type = type;
-    dm.nodes.push_back(node.id);
-    dm.gpus = static_cast<int>(in.gpus.size());
+    std::vector<int> labels;
+    for (const auto& g : in.gpus) labels.push_back(g.nvlink_domain);
+    if (Status st = CheckNvLinkDomains(labels); !st.ok()) {
+      return InvalidArgument(fmt::format("node {}: {}", in.name, st.message()));
+    }
+    // One domain per distinct label; labels are GPU indices, so index order is label order.
+    std::vector<DomainId> domain_of_label(in.gpus.size());
+    for (size_t g = 0; g < in.gpus.size(); ++g) {
+      if (labels[g] != static_cast<int>(g)) continue;
+      Domain dm;
+      dm.id = DomainId(static_cast<uint32_t>(c.domains_.size()));
+      dm.gpu_type = type;
+      dm.nodes.push_back(node.id);
+      domain_of_label[g] = dm.id;
+      c.domains_.push_back(std::move(dm));
+      node.domain_masks.push_back(0);
+    }
+    const uint32_t first_domain = domain_of_label[0].value();
     for (size_t g = 0; g < in.gpus.size(); ++g) {
       GpuDevice dev;
       dev.index = static_cast<int>(g);
       dev.uuid = in.gpus[g].uuid;
       dev.type = type;
       dev.memory_mib = in.gpus[g].memory_mib;
-      dev.domain = dm.id;
+      dev.domain = domain_of_label[static_cast<size_t>(labels[g])];
+      c.domains_[dev.domain.value()].gpus++;
+      node.domain_masks[dev.domain.value() - first_domain] |= uint64_t{1} << g;
       node.gpus.push_back(std::move(dev));
     }
-    node.domain_masks.push_back(node.all_gpus_mask());
-    c.domains_.push_back(std::move(dm));
     c.racks_[rack.value()].nodes.push_back(node.id);
     const int n = node.gpu_count();
     c.total_gpus_ += n;

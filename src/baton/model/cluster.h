@@ -84,6 +84,10 @@ struct NodeInventory {
   struct Gpu {
     std::string uuid;
     int64_t memory_mib = 0;
+    // Node-local NVLink domain as the agent reports it: the lowest GPU index of the GPUs
+    // this one reaches over NVLink (its own index when it has none). GPUs with the same
+    // value share a domain; all 0 (the default) makes the node one domain.
+    int nvlink_domain = 0;
   };
   std::vector<Gpu> gpus;             // in index order: gpus[i] has index i
   int32_t cpus = 0;
@@ -99,9 +103,10 @@ class Cluster {
   static Result<Cluster> Homogeneous(int32_t nodes, int32_t gpus_per_node,
                                      std::string gpu_type, int32_t nodes_per_rack);
   // The fleet the control plane knows: nodes as registered by their agents, in the given
-  // order (NodeId i is nodes[i]). Each node is one NVLink domain (NVML topology comes with
-  // its own issue); racks are grouped by label. Nodes must have 1..64 GPUs and unique
-  // names; errors name the node.
+  // order (NodeId i is nodes[i]). A node's NVLink domains are its GPUs grouped by
+  // Gpu::nvlink_domain (one domain per distinct value, in order of value); racks are
+  // grouped by label. Nodes must have 1..64 GPUs, unique names and well-formed domains
+  // (each value names a GPU of the domain with the lowest index); errors name the node.
   static Result<Cluster> FromNodes(const std::vector<NodeInventory>& nodes);
 
   const std::string& name() const { return name_; }
@@ -138,6 +143,11 @@ class Cluster {
   std::vector<int> max_gpus_by_type_;
   int64_t total_gpus_ = 0;
 };
+
+// Checks a node's NVLink domain labels (NodeInventory::Gpu::nvlink_domain, labels[i] for
+// GPU i): each is the index of the domain's lowest GPU, so 0 <= labels[i] <= i and
+// labels[labels[i]] == labels[i]. Errors read "gpus[i].nvlink_domain: ...".
+Status CheckNvLinkDomains(const std::vector<int>& labels);
 
 // Nominal memory of well-known GPU models in MiB (GiB x 1024), 0 when unknown
 // ("H100" -> 81920).

@@ -247,5 +247,69 @@ TEST(ClusterTest, KeepsNameAndQueues) {
   EXPECT_EQ(c->queues()[0].name, "research");
 }
 
+NodeInventory AgentNode(std::string name, std::vector<int> domains, std::string rack = "") {
+  NodeInventory n;
+  n.name = std::move(name);
+  n.rack = std::move(rack);
+  n.gpu_model = "A100";
+  for (size_t i = 0; i < domains.size(); ++i) {
+    n.gpus.push_back({"GPU-" + n.name + "-" + std::to_string(i), 40960, domains[i]});
+  }
+  return n;
+}
+
+TEST(FromNodesTest, ReportedNvlinkDomainsBecomeTheNodesDomains) {
+  // A PCIe box with two NVLink pairs, a DGX-like node that is one domain, and a box
+  // without NVLink (every GPU its own domain).
+  auto c = Cluster::FromNodes({AgentNode("pairs", {0, 0, 2, 2}), AgentNode("dgx", {0, 0, 0, 0}),
+                               AgentNode("pcie", {0, 1, 2})});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  const Node& pairs = c->node(NodeId(0));
+  EXPECT_THAT(pairs.domain_masks, ElementsAre(0x3u, 0xCu));
+  EXPECT_EQ(pairs.gpus[0].domain, pairs.gpus[1].domain);
+  EXPECT_EQ(pairs.gpus[2].domain, pairs.gpus[3].domain);
+  EXPECT_NE(pairs.gpus[1].domain, pairs.gpus[2].domain);
+  EXPECT_THAT(c->node(NodeId(1)).domain_masks, ElementsAre(0xFu));
+  EXPECT_THAT(c->node(NodeId(2)).domain_masks, ElementsAre(0x1u, 0x2u, 0x4u));
+  ASSERT_EQ(c->domains().size(), 2u + 1u + 3u);
+  for (size_t d = 0; d < c->domains().size(); ++d) {
+    const Domain& dom = c->domains()[d];
+    EXPECT_EQ(dom.id.value(), d);
+    EXPECT_FALSE(dom.spans_nodes);
+    ASSERT_EQ(dom.nodes.size(), 1u);
+  }
+  EXPECT_EQ(c->domains()[0].gpus, 2);
+  EXPECT_EQ(c->domains()[2].gpus, 4);
+  EXPECT_EQ(c->domains()[2].nodes[0], NodeId(1));
+  EXPECT_EQ(c->node(NodeId(2)).gpus[2].domain, DomainId(5));
+}
+
+TEST(FromNodesTest, NonContiguousDomains) {
+  // GPUs 0 and 2 bridged, 1 and 3 bridged.
+  auto c = Cluster::FromNodes({AgentNode("x", {0, 1, 0, 1})});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_THAT(c->node(NodeId(0)).domain_masks, ElementsAre(0x5u, 0xAu));
+}
+
+TEST(FromNodesTest, MalformedDomainsAreRejectedNamingTheNodeAndGpu) {
+  struct Case {
+    std::vector<int> domains;
+    const char* message;
+  };
+  for (const Case& k : {Case{{0, -1}, "node bad: gpus[1].nvlink_domain: -1 is not a GPU index"},
+                        Case{{0, 2, 2}, "gpus[1].nvlink_domain: 2 is not a GPU index between 0 "
+                                        "and 1"},
+                        Case{{1, 1}, "gpus[0].nvlink_domain: 1"},
+                        Case{{0, 0, 1}, "gpus[2].nvlink_domain: 1 names GPU 1, which is in "
+                                        "domain 0"}}) {
+    auto c = Cluster::FromNodes({AgentNode("bad", k.domains)});
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(c.status().message(), HasSubstr(k.message));
+  }
+  EXPECT_TRUE(CheckNvLinkDomains({}).ok());
+  EXPECT_TRUE(CheckNvLinkDomains({0, 1, 1, 3, 0}).ok());
+}
+
 }  // namespace
 }  // namespace baton::model

@@ -271,5 +271,27 @@ TEST(PlacementRegistryTest, NamesAndErrors) {
   EXPECT_THAT(bad.status().message(), HasSubstr("placement/binpack"));
 }
 
+// The fleet as agents report it: a PCIe box whose NVLink bridges join GPUs 0-1 and 2-3.
+TEST(TopologyTest, AgentReportedPairsKeepATaskInOnePair) {
+  model::NodeInventory box;
+  box.name = "pcie";
+  box.gpu_model = "A100";
+  for (int i = 0; i < 4; ++i) box.gpus.push_back({"GPU-" + std::to_string(i), 40960, i / 2 * 2});
+  auto c = model::Cluster::FromNodes({box});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ClusterState s(*c);
+  // GPU 0 busy: a 2-GPU task takes the whole pair 2-3, not 1 and 2.
+  s.Allocate(JobId(100), NodeId(0), GpuMask({0}));
+  EXPECT_THAT(Place("topology", s, 1, 1, 2), ElementsAre(Task(0, 0xC)));
+  s.Release(JobId(100), NodeId(0), GpuMask({0}));
+  s.Release(JobId(1), NodeId(0), 0xC);
+  // GPU 1 and GPU 2 busy: no whole pair is left, so the task crosses the pairs.
+  s.Allocate(JobId(101), NodeId(0), GpuMask({1}));
+  s.Allocate(JobId(102), NodeId(0), GpuMask({2}));
+  EXPECT_THAT(Place("topology", s, 2, 1, 2), ElementsAre(Task(0, 0x9)));
+  const Footprint f = FootprintOf(*c, Allocation{.type = kT0, .tasks = {Task(0, 0x9)}});
+  EXPECT_EQ(f.domains, 2);
+}
+
 }  // namespace
 }  // namespace baton::sched

@@ -602,7 +602,9 @@ void ControlPlane::RebuildScheduler(Time now) {
     ni.name = name;
     ni.rack = n->info.rack();
     ni.gpu_model = n->info.gpus(0).model();
-    for (const v1::Gpu& g : n->info.gpus()) ni.gpus.push_back({g.uuid(), g.memory_mib()});
+    for (const v1::Gpu& g : n->info.gpus()) {
+      ni.gpus.push_back({g.uuid(), g.memory_mib(), g.nvlink_domain()});
+    }
     ni.cpus = n->info.cpus();
     ni.memory_mib = n->info.memory_mib();
     inv.push_back(std::move(ni));

@@ -68,6 +68,11 @@ Status ValidateInventory(const v1::Register& reg) {
     }
     if (g.memory_mib() < 0) return InvalidArgument(fmt::format("{}.memory_mib: negative", path));
   }
+  std::vector<int> domains;
+  for (const v1::AgentGpu& g : inv.gpus()) domains.push_back(g.nvlink_domain());
+  if (Status st = model::CheckNvLinkDomains(domains); !st.ok()) {
+    return InvalidArgument("register.inventory." + st.message());
+  }
   if (inv.cpus() < 0) return InvalidArgument("register.inventory.cpus: negative");
   if (inv.memory_mib() < 0) return InvalidArgument("register.inventory.memory_mib: negative");
   if (reg.tasks_size() > kMaxReportedTasks) {
@@ -88,6 +93,15 @@ bool SameGpus(const v1::Node& a, const v1::Node& b) {
     }
   }
   return a.rack() == b.rack();
+}
+
+// Whether the node-local NVLink domains (kept in Gpu.nvlink_domain of the stored record)
+// differ; the GPUs themselves are the same.
+bool SameDomains(const v1::Node& a, const v1::Node& b) {
+  for (int i = 0; i < a.gpus_size() && i < b.gpus_size(); ++i) {
+    if (a.gpus(i).nvlink_domain() != b.gpus(i).nvlink_domain()) return false;
+  }
+  return true;
 }
 
 bool IsFinal(v1::TaskState s) {
@@ -116,6 +130,9 @@ Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
     gpu->set_uuid(g.uuid());
     gpu->set_model(g.model());
     gpu->set_memory_mib(g.memory_mib());
+    // The stored record keeps the agent's node-local label; RenderNode shows the
+    // cluster-wide domain id instead.
+    gpu->set_nvlink_domain(g.nvlink_domain());
   }
   auto& slot = nodes_[reg.node_name()];
   if (!slot) {
@@ -124,6 +141,11 @@ Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
   } else if (!SameGpus(slot->info, info)) {
     // Whatever ran on the old GPUs cannot be trusted to the new ones.
     NodeLost(*slot, now, "the agent re-registered with different GPUs");
+    fleet_dirty_ = true;
+  } else if (!SameDomains(slot->info, info)) {
+    // Same GPUs, new NVLink topology (a bridge or link went down or came back): what runs
+    // keeps running; placement uses the new domains from now on.
+    spdlog::warn("agent {} re-registered with different NVLink domains", reg.node_name());
     fleet_dirty_ = true;
   }
   NodeEntry& node = *slot;

@@ -48,6 +48,13 @@ struct ProcessSpec {
   ProcessLimits limits;
   // A name for the process's cgroup ("job-1.0.0.r0"); empty = derived from the id.
   std::string cgroup_name;
+  // CPUs (OS numbers) the process may run on, set with sched_setaffinity in the child
+  // before exec; empty = inherit the launcher's. ProcessLauncher only; when the kernel
+  // refuses the set the process runs unpinned and its log says why.
+  std::vector<int> cpu_affinity;
+  // A line written to the log (prefixed "baton-agent: ") before the process starts, e.g.
+  // how its CPUs were pinned; empty = none.
+  std::string log_note;
   // SimulatedLauncher only: how long the process "runs" before exiting 0.
   Duration simulate_duration{0};
 };

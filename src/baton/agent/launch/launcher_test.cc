@@ -1,3 +1,4 @@
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -122,6 +123,69 @@ TEST_F(ProcessLauncherTest, SignalEndsWith128PlusSignal) {
   EXPECT_EQ(exits_.Wait(*id), 128 + SIGUSR1);
   EXPECT_EQ(launcher_.Signal(*id, SIGUSR1), Status::Ok());  // exited: nothing happens
   EXPECT_EQ(launcher_.Signal(12345, SIGUSR1).code(), StatusCode::kNotFound);
+}
+
+// The Cpus_allowed_list value a started process wrote to its log ("" when absent).
+std::string CpusAllowed(const std::string& log) {
+  const std::string key = "Cpus_allowed_list:";
+  auto at = log.find(key);
+  if (at == std::string::npos) return "";
+  auto end = log.find('\n', at);
+  std::string v = log.substr(at + key.size(), end - at - key.size());
+  v.erase(0, v.find_first_not_of(" \t"));
+  return v;
+}
+
+std::vector<int> MyCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> out;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return out;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &set)) out.push_back(c);
+  }
+  return out;
+}
+
+TEST_F(ProcessLauncherTest, CpuAffinityIsAppliedBeforeExec) {
+  const std::vector<int> mine = MyCpus();
+  ASSERT_FALSE(mine.empty());
+  ProcessSpec spec = Shell("exec grep Cpus_allowed_list /proc/self/status");
+  spec.cpu_affinity = {mine.back()};
+  spec.log_note = "CPUs pinned to " + std::to_string(mine.back());
+  auto id = launcher_.Start(spec, exits_.Callback());
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  ASSERT_EQ(exits_.Wait(*id), 0);
+  std::string log = ReadAll(dir_ / "out.log");
+  EXPECT_EQ(log.rfind("baton-agent: CPUs pinned to " + std::to_string(mine.back()) + "\n", 0),
+            0u)
+      << log;
+  EXPECT_EQ(CpusAllowed(log), std::to_string(mine.back()));
+
+  // Without cpu_affinity the process keeps the launcher's CPUs.
+  fs::remove(dir_ / "out.log");
+  id = launcher_.Start(Shell("exec grep Cpus_allowed_list /proc/self/status"), exits_.Callback());
+  ASSERT_TRUE(id.ok());
+  ASSERT_EQ(exits_.Wait(*id), 0);
+  log = ReadAll(dir_ / "out.log");
+  const std::string all = CpusAllowed(log);
+  ASSERT_FALSE(all.empty()) << log;
+  if (mine.size() > 1) {
+    EXPECT_NE(all, std::to_string(mine.back()));
+  }
+}
+
+TEST_F(ProcessLauncherTest, RefusedCpuAffinityRunsUnpinnedAndSaysSo) {
+  // CPU 1000 is below CPU_SETSIZE but exists on no test machine: the kernel refuses it.
+  ProcessSpec spec = Shell("exec grep Cpus_allowed_list /proc/self/status");
+  spec.cpu_affinity = {1000};
+  auto id = launcher_.Start(spec, exits_.Callback());
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  ASSERT_EQ(exits_.Wait(*id), 0);
+  const std::string log = ReadAll(dir_ / "out.log");
+  EXPECT_NE(log.find("sched_setaffinity failed; running without CPU pinning"), std::string::npos)
+      << log;
+  EXPECT_FALSE(CpusAllowed(log).empty());
 }
 
 TEST_F(ProcessLauncherTest, ExecFailureIsAFailedStart) {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
@@ -155,6 +156,17 @@ Result<ProcessId> ProcessLauncher::Start(const ProcessSpec& spec, ExitCallback o
     return FailedPrecondition(fmt::format("open log {}: {}", log_path, std::strerror(errno)));
   }
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (!spec.log_note.empty()) NoteInLog(spec.log_path, spec.log_note);
+  // The affinity mask, built before fork. CPUs beyond the mask's size are dropped (the
+  // child's log says so if nothing is left).
+  const bool pin = !spec.cpu_affinity.empty();
+  cpu_set_t affinity;
+  CPU_ZERO(&affinity);
+  for (int c : spec.cpu_affinity) {
+    if (c >= 0 && c < CPU_SETSIZE) CPU_SET(c, &affinity);
+  }
+  static constexpr char kPinFailed[] =
+      "baton-agent: sched_setaffinity failed; running without CPU pinning\n";
 
   ProcessId id;
   {
@@ -209,6 +221,10 @@ Result<ProcessId> ProcessLauncher::Start(const ProcessSpec& spec, ExitCallback o
     if (workdir != nullptr && ::chdir(workdir) != 0) fail(1);
     if (null_fd >= 0) ::dup2(null_fd, 0);
     if (::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0) fail(2);
+    if (pin && ::sched_setaffinity(0, sizeof(affinity), &affinity) != 0) {
+      ssize_t n = ::write(2, kPinFailed, sizeof(kPinFailed) - 1);
+      (void)n;
+    }
     ::execve(exe, argv.data(), envp.data());
     fail(3);
   }
