@@ -73,6 +73,9 @@ class HtmlReportTest : public ::testing::Test {
     a.name = "team-a";
     a.quota_gpus = Quantity::Whole(1);
     spec.queues.push_back(a);
+    model::QueueSpec b;
+    b.name = "team-b";  // no guarantee: borrows
+    spec.queues.push_back(b);
     auto c = model::Cluster::Build(spec);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     cluster_ = std::make_unique<model::Cluster>(std::move(c).value());
