@@ -503,7 +503,9 @@ void Agent::StartTaskLocked(const v1::StartTask& start) {
     spec.env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID";
     // Marks the process as this agent's, so a restarted agent can find what a killed
     // predecessor left running (launch/leftovers.h).
-    if (!options_.simulated) spec.env[kAgentMarkerEnv] = options_.node_name;
+    if (!options_.simulated) {
+      spec.env[kAgentMarkerEnv] = AgentMarker(options_.node_name, options_.data_dir);
+    }
     if (!options_.simulated) spec.log_path = (dir / fmt::format("rank-{}.log", r)).string();
     spec.cgroup_name = fmt::format("{}.{}.{}.r{}", start.job_id(), start.attempt(),
                                    start.task_index(), r);

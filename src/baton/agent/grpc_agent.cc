@@ -353,10 +353,6 @@ Status RunReal(const AgentProcessOptions& o, std::stop_token stop) {
     discovery = std::make_unique<NvmlGpuDiscovery>(o.nvml_lib.empty() ? "libnvidia-ml.so.1"
                                                                       : o.nvml_lib);
   }
-  // Tasks a killed predecessor left running would hold GPUs the control plane is about
-  // to hand out again: kill them before registering (launch/leftovers.h).
-  auto leftovers = KillLeftoverTasks(o.name, Seconds(10));
-  if (!leftovers.ok()) return leftovers.status().WithPrefix("leftover tasks");
   // Monotonic: a wall-clock step must not stop the tasks of a disconnected agent early.
   MonotonicClock clock;
   AgentOptions ao;
@@ -365,6 +361,10 @@ Status RunReal(const AgentProcessOptions& o, std::stop_token stop) {
   ao.rack = o.rack;
   ao.orphan_grace = o.orphan_grace;
   ao.data_dir = o.data_dir.empty() ? "/tmp/baton-agent-" + o.name : o.data_dir;
+  // Tasks a killed predecessor left running would hold GPUs the control plane is about
+  // to hand out again: kill them before registering (launch/leftovers.h).
+  auto leftovers = KillLeftoverTasks(AgentMarker(ao.node_name, ao.data_dir), Seconds(10));
+  if (!leftovers.ok()) return leftovers.status().WithPrefix("leftover tasks");
   auto channel = MakeChannel(o.server);
   auto timers = std::make_unique<TimerThread>();
   auto conn = AgentConnection::Create(channel, *timers, o.connection);

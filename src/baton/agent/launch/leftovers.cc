@@ -52,15 +52,21 @@ std::set<pid_t> FindMarked(const std::filesystem::path& proc_root, const std::st
 
 }  // namespace
 
-Result<int> KillLeftoverTasks(const std::string& node_name, Duration wait,
+std::string AgentMarker(const std::string& node_name, const std::filesystem::path& data_dir) {
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(data_dir, ec);
+  return fmt::format("{}@{}", node_name, (ec ? data_dir : abs).lexically_normal().string());
+}
+
+Result<int> KillLeftoverTasks(const std::string& agent_id, Duration wait,
                               const std::string& proc_root) {
-  const std::string marker = fmt::format("{}={}", kAgentMarkerEnv, node_name);
+  const std::string marker = fmt::format("{}={}", kAgentMarkerEnv, agent_id);
   std::set<pid_t> found = FindMarked(proc_root, marker);
   if (found.empty()) return 0;
   spdlog::warn(
       "agent {}: {} process(es) left by an earlier run of this agent still run; "
       "killing them before registering (their GPUs must be free)",
-      node_name, found.size());
+      agent_id, found.size());
   for (pid_t pid : found) {
     const pid_t pgid = getpgid(pid);
     if (pgid > 0 && pgid != getpgrp()) ::kill(-pgid, SIGKILL);

@@ -49,5 +49,13 @@ TEST(LeftoversTest, KillsWhatAKilledAgentLeftAndOnlyThat) {
   std::remove(other_pid_file.c_str());
 }
 
+// Two agents of one name on one machine (tests, or two data dirs) do not kill each
+// other's tasks: the marker carries the data directory too.
+TEST(LeftoversTest, MarkerTellsAgentsOfOneNameApart) {
+  EXPECT_NE(AgentMarker("a", "/tmp/x/agent-a"), AgentMarker("a", "/tmp/y/agent-a"));
+  EXPECT_EQ(AgentMarker("a", "/tmp/x/agent-a"), AgentMarker("a", "/tmp/x/./agent-a"));
+  EXPECT_EQ(AgentMarker("a", "/tmp/x/agent-a"), "a@/tmp/x/agent-a");
+}
+
 }  // namespace
 }  // namespace baton::agent
