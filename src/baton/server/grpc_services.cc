@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "baton/api/convert.h"
+#include "baton/server/stream_writers.h"
 
 namespace baton::server {
 namespace {
@@ -133,66 +134,21 @@ class AgentStream final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::D
   int64_t session_ = 0;
 };
 
-class WatchStream final : public grpc::ServerWriteReactor<v1::JobEvent> {
+class WatchStream final : public QueuedWriter<v1::JobEvent> {
  public:
-  WatchStream(ControlPlane* cp, JobFilter filter) : cp_(cp) {
+  WatchStream(ControlPlane* cp, JobFilter filter)
+      : QueuedWriter(kMaxWatchBacklog, "watch: the client fell too far behind; watch again"),
+        cp_(cp) {
     id_ = cp_->Watch(std::move(filter), [this](const v1::JobEvent& ev) { Push(ev); });
   }
-
-  void OnWriteDone(bool ok) override {
-    const v1::JobEvent* next = nullptr;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      q_.pop_front();
-      if (ok && !finished_ && !q_.empty()) {
-        next = &q_.front();
-      } else {
-        writing_ = false;
-      }
-    }
-    if (next) StartWrite(next);
-  }
-  void OnCancel() override { Close(grpc::Status::CANCELLED); }
   void OnDone() override {
     cp_->Unwatch(id_);
     delete this;
   }
 
  private:
-  void Push(const v1::JobEvent& ev) {
-    const v1::JobEvent* start = nullptr;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (finished_) return;
-      if (q_.size() >= kMaxWatchBacklog) {
-        finished_ = true;
-        Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                            "watch: the client fell too far behind; watch again"));
-        return;
-      }
-      q_.push_back(ev);
-      if (!writing_) {
-        writing_ = true;
-        start = &q_.front();
-      }
-    }
-    if (start) StartWrite(start);
-  }
-  void Close(const grpc::Status& s) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (finished_) return;
-      finished_ = true;
-    }
-    Finish(s);
-  }
-
   ControlPlane* cp_;
   int64_t id_ = 0;
-  std::mutex mu_;
-  std::deque<v1::JobEvent> q_;
-  bool writing_ = false;
-  bool finished_ = false;
 };
 
 // Streams one task's log from its agent. A thread does the blocking client read and
@@ -278,13 +234,6 @@ Reactor* Failed(Reactor* r, const grpc::Status& s) {
   return r;
 }
 
-// A write reactor that only reports an error.
-template <typename T>
-class ErrorWriter final : public grpc::ServerWriteReactor<T> {
- public:
-  explicit ErrorWriter(const grpc::Status& s) { this->Finish(s); }
-  void OnDone() override { delete this; }
-};
 
 }  // namespace
 
