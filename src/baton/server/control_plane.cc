@@ -729,9 +729,7 @@ ControlPlaneMetricsView ControlPlane::MetricsView() const {
       ControlPlaneMetricsView::GpuView gv;
       gv.gpu = g;
       gv.allocated = i < 64 && ((allocated >> i) & 1) != 0;
-      for (const v1::GpuTelemetry& t : n->telemetry) {
-        if (t.uuid() == g.uuid()) gv.telemetry = t;
-      }
+      if (auto row = telemetry_.Latest(n->info.name(), g.uuid())) gv.telemetry = row->latest.gpu;
       nv.gpus.push_back(std::move(gv));
     }
     v.nodes.push_back(std::move(nv));

@@ -156,7 +156,7 @@ Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
   node.session = next_session_++;
   node.sink = std::move(sink);
   node.last_seen = now;
-  node.telemetry.clear();  // the new stream's heartbeats report afresh
+  telemetry_.Forget(reg.node_name());  // the new stream's heartbeats report afresh
   sessions_[node.session] = &node;
   RecordNodeEvent(node, v1::EVENT_TYPE_NODE_REGISTERED,
                   fmt::format("agent registered: {} GPUs{}{}", node.info.gpus_size(),
@@ -214,7 +214,6 @@ Status ControlPlane::OnAgentMessage(int64_t session, const v1::AgentMessage& msg
       *node.info.mutable_last_heartbeat() =
           google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
               now.time_since_epoch().count());
-      node.telemetry.assign(msg.heartbeat().gpus().begin(), msg.heartbeat().gpus().end());
       telemetry_.Record(node.info.name(), msg.heartbeat(), now);
       HandleHealthCheck(node, msg.heartbeat().health_check_error());
       return Status::Ok();

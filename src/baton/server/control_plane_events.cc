@@ -137,11 +137,9 @@ std::vector<ControlPlane::NodeSnapshot> ControlPlane::Fleet() const {
         if (g >= 0 && static_cast<size_t>(g) < gpus) s.gpu_jobs[static_cast<size_t>(g)] = job;
       }
     }
-    if (auto it = nodes_.find(n.name()); it != nodes_.end()) {
-      for (const v1::GpuTelemetry& t : it->second->telemetry) {
-        for (size_t g = 0; g < gpus; ++g) {
-          if (n.gpus(static_cast<int>(g)).uuid() == t.uuid()) s.telemetry[g] = t;
-        }
+    for (size_t g = 0; g < gpus; ++g) {
+      if (auto row = telemetry_.Latest(n.name(), n.gpus(static_cast<int>(g)).uuid())) {
+        s.telemetry[g] = row->latest.gpu;
       }
     }
     s.node = std::move(n);

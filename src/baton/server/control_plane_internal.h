@@ -47,8 +47,6 @@ struct ControlPlane::NodeEntry {
   Time last_seen;
   int64_t session = 0;  // 0 = no stream
   std::shared_ptr<AgentSink> sink;
-  // GPU telemetry of the last heartbeat (whatever the agent reports), for metrics.
-  std::vector<v1::GpuTelemetry> telemetry;
   // Tasks the agent still runs that no attempt wants (job id, attempt, task), stopped
   // but not yet confirmed gone: their GPUs may be busy, so the node takes no new work.
   std::set<std::tuple<std::string, int32_t, int32_t>> strays;
