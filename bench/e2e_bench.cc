@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "spawn.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -35,24 +37,9 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using baton::bench::Spawn;
 
-pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    FILE* f = std::fopen(log.c_str(), "w");
-    if (f) {
-      dup2(fileno(f), 1);
-      dup2(fileno(f), 2);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  return pid;
-}
+using Clock = std::chrono::steady_clock;
 
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
