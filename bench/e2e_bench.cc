@@ -32,6 +32,8 @@
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 
+#include "baton/auth/credentials.h"
+#include "baton/auth/token.h"
 #include "baton/v1/cluster.grpc.pb.h"
 #include "baton/v1/jobs.grpc.pb.h"
 
@@ -97,9 +99,12 @@ int main(int argc, char** argv) {
   int port = 0;
   std::ifstream(port_file) >> port;
   const std::string addr = fmt::format("127.0.0.1:{}", port);
+  // batond wrote its bootstrap tokens before it wrote the port file.
+  const std::string admin_token_file = work + "/batond/admin.token";
   pid_t agent = Spawn({bin_dir + "/baton-agent", "--server", addr, "--name", "sim", "--simulate",
                        std::to_string(agents), "--fake-gpus", fmt::format("{}xH100", gpus),
-                       "--data-dir", work + "/agent"},
+                       "--data-dir", work + "/agent", "--token-file",
+                       work + "/batond/agent.token"},
                       work + "/agent.log");
   auto cleanup = [&] {
     kill(agent, SIGTERM);
@@ -108,7 +113,13 @@ int main(int argc, char** argv) {
     waitpid(batond, nullptr, 0);
   };
 
-  auto channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+  auto admin_token = baton::auth::ReadTokenFile(admin_token_file);
+  if (!admin_token.ok()) {
+    std::cerr << admin_token.status().message() << "\n";
+    cleanup();
+    return 1;
+  }
+  auto channel = baton::auth::CreateChannel(addr, *admin_token);
   auto jobs_stub = baton::v1::Jobs::NewStub(channel);
   auto cluster_stub = baton::v1::Cluster::NewStub(channel);
   const auto t_register = Clock::now();

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "baton/agent/grpc_agent.h"
+#include "baton/auth/token.h"
 
 int main(int argc, char** argv) {
   baton::agent::AgentProcessOptions o;
@@ -23,6 +24,11 @@ int main(int argc, char** argv) {
   CLI::App app{"baton-agent: baton's node agent"};
   app.add_option("--server", o.server,
                  "control plane address host:port (HA replicas: all of them, comma-separated)")
+      ->required();
+  std::string token_file;
+  app.add_option("--token-file", token_file,
+                 "file with the agent's API token (batond writes one on its first start: "
+                 "<data dir>/agent.token)")
       ->required();
   app.add_option("--name", o.name, "node name (default: hostname)");
   app.add_option("--fake-gpus", o.fake_gpus, "made-up GPUs instead of NVML, e.g. 8xH100");
@@ -42,6 +48,12 @@ int main(int argc, char** argv) {
                  "seconds between health checks")
       ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
+  auto token = baton::auth::ReadTokenFile(token_file);
+  if (!token.ok()) {
+    std::fprintf(stderr, "baton-agent: --token-file: %s\n", token.status().message().c_str());
+    return 2;
+  }
+  o.token = *token;
   o.orphan_grace = baton::Seconds(orphan_grace_s);
   o.health_check_interval = baton::Seconds(health_check_interval_s);
 

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "baton/server/batond.h"
+#include "baton/spec/cluster_yaml.h"
 #include "baton/store/etcd/etcd_client.h"
 
 namespace {
@@ -55,7 +56,24 @@ int main(int argc, char** argv) {
   std::string http_port_file;
   app.add_option("--http-port-file", http_port_file,
                  "Write the bound HTTP port here once serving");
+  app.add_option("--admin-token-file", opts.admin_token_file,
+                 "First start: write the cluster-admin token here (default <data-dir>/"
+                 "admin.token; a file that holds a token is adopted)");
+  app.add_option("--agent-token-file", opts.agent_token_file,
+                 "First start: write the agents' token here (default <data-dir>/agent.token)");
+  std::string queues_file;
+  app.add_option("--queues", queues_file,
+                 "Queue tree (YAML with queues:, as baton sim's cluster files) for a store "
+                 "without one; later changes: baton queue set");
   CLI11_PARSE(app, argc, argv);
+  if (!queues_file.empty()) {
+    auto queues = baton::spec::LoadQueuesYaml(queues_file);
+    if (!queues.ok()) {
+      std::cerr << "batond: --queues: " << queues.status().message() << "\n";
+      return 2;
+    }
+    opts.control_plane.queues = *std::move(queues);
+  }
   if (opts.store == "sqlite" && opts.data_dir.empty()) {
     std::cerr << "batond: --data-dir is required (or --store memory)\n";
     return 2;

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "baton/agent/grpc_agent.h"
+#include "baton/auth/token.h"
 #include "baton/server/batond.h"
 
 namespace baton {
@@ -76,6 +77,8 @@ class GpuHealthTest : public ::testing::Test {
     bo.tick = std::chrono::milliseconds(50);
     bo.control_plane.heartbeat_interval = std::chrono::milliseconds(100);
     bo.control_plane.stop_grace = std::chrono::seconds(1);
+    bo.admin_token_file = (dir_ / "admin.token").string();
+    bo.agent_token_file = (dir_ / "agent.token").string();
     auto b = server::Batond::Start(bo);
     ASSERT_TRUE(b.ok()) << b.status().ToString();
     batond_ = std::move(*b);
@@ -94,6 +97,7 @@ class GpuHealthTest : public ::testing::Test {
   void StartAgent(const std::string& name, bool nvml) {
     agent::AgentProcessOptions o;
     o.server = batond_->grpc_address();
+    o.token = auth::ReadTokenFile((dir_ / "agent.token").string()).value();
     o.name = name;
     o.data_dir = (dir_ / name).string();
     o.log_listen = "";

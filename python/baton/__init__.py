@@ -3,7 +3,7 @@
 A synchronous, typed client of batond's gRPC API, for scripts and notebooks:
 
     import baton
-    client = baton.Client("127.0.0.1:7070")       # or set BATON_SERVER
+    client = baton.Client("127.0.0.1:7070", token=TOKEN)  # or BATON_SERVER, BATON_TOKEN
     job = client.submit(command=["python", "train.py"], gpus=8, tasks=2)
     for event in client.watch(job, timeout=60): print(event.job)
     job = client.wait(job, timeout=3600)
@@ -14,7 +14,8 @@ See python/README.md for the whole API.
 
 from baton.client import DEFAULT_SERVER, Client, LogStream, Watch
 from baton.errors import (BatonError, InvalidArgument, InvalidSpec, JobNotFound, LogsUnavailable,
-                          Unavailable, Unschedulable, WaitTimeout, WatchLost)
+                          PermissionDenied, Unauthenticated, Unavailable, Unschedulable,
+                          WaitTimeout, WatchLost)
 from baton.spec import JobSpec, parse_duration
 from baton.types import (Attempt, Gpu, GpuStats, Job, JobEvent, JobState, Node, NodeState,
                          Queue, TaskAssignment)
@@ -25,5 +26,6 @@ __all__ = [
     "Client", "Watch", "LogStream", "DEFAULT_SERVER", "JobSpec", "parse_duration",
     "Job", "JobEvent", "JobState", "Attempt", "TaskAssignment", "Node", "NodeState", "Gpu",
     "GpuStats",    "Queue", "BatonError", "InvalidSpec", "InvalidArgument", "JobNotFound", "LogsUnavailable",
-    "Unavailable", "Unschedulable", "WaitTimeout", "WatchLost",
+    "Unavailable", "Unschedulable", "WaitTimeout", "WatchLost", "Unauthenticated",
+    "PermissionDenied",
 ]

@@ -18,6 +18,7 @@ from typing import Callable, Iterator, List, Optional, Union
 
 import grpc
 
+from baton.auth import BearerToken, load_credentials, resolve_token
 from baton.errors import (InvalidArgument, InvalidSpec, Unavailable, WaitTimeout, WatchLost,
                           from_rpc_error)
 from baton.spec import SpecLike, as_spec
@@ -111,22 +112,29 @@ class LogStream:
 class Client:
     """A connection to one batond.
 
-    >>> c = Client("127.0.0.1:7070")             # or Client() with BATON_SERVER set
+    >>> c = Client("127.0.0.1:7070", token=open("admin.token").read().strip())
+    >>> c = Client()        # BATON_SERVER/BATON_TOKEN, else what `baton login` saved
     >>> job = c.submit(command="python train.py", gpus=8, tasks=2)
     >>> c.wait(job, timeout=3600).state
     <JobState.SUCCEEDED: 'succeeded'>
     """
 
-    def __init__(self, server: Optional[str] = None, *, timeout: float = 30.0,
-                 channel: Optional[grpc.Channel] = None):
-        """`server` is "host:port" (default: $BATON_SERVER, else 127.0.0.1:7070); `timeout`
-        bounds each unary call in seconds. A ready `channel` may be given instead (TLS)."""
-        self.server = server or os.environ.get("BATON_SERVER") or DEFAULT_SERVER
+    def __init__(self, server: Optional[str] = None, *, token: Optional[str] = None,
+                 timeout: float = 30.0, channel: Optional[grpc.Channel] = None):
+        """`server` is "host:port" (default: $BATON_SERVER, else the credentials file's,
+        else 127.0.0.1:7070); `token` is the API token (default: $BATON_TOKEN, else the one
+        `baton login` saved; see baton.auth); `timeout` bounds each unary call in seconds.
+        A ready `channel` may be given instead (TLS); the token is added to its calls."""
+        self.server = (server or os.environ.get("BATON_SERVER") or load_credentials()[0]
+                       or DEFAULT_SERVER)
         if timeout <= 0:
             raise InvalidArgument(f"timeout: must be positive, got {timeout}")
         self.timeout = timeout
         self._own_channel = channel is None
-        self._channel = channel or grpc.insecure_channel(self.server)
+        self._raw_channel = channel or grpc.insecure_channel(self.server)
+        token = resolve_token(token)
+        self._channel = (grpc.intercept_channel(self._raw_channel, BearerToken(token))
+                         if token else self._raw_channel)
         self._jobs = jobs_pb2_grpc.JobsStub(self._channel)
         self._cluster = cluster_pb2_grpc.ClusterStub(self._channel)
         # Whether a call has ever succeeded: wait() rides out outages only after that.
@@ -323,7 +331,7 @@ class Client:
     def close(self) -> None:
         """Closes the connection (when the Client made it)."""
         if self._own_channel:
-            self._channel.close()
+            self._raw_channel.close()
 
     def __enter__(self) -> "Client":
         return self

@@ -56,6 +56,15 @@ class LogsUnavailable(BatonError):
     (simulated agents)."""
 
 
+class Unauthenticated(BatonError, PermissionError):
+    """The call came without a valid token (none, malformed, unknown, revoked or expired):
+    pass `token=`, set BATON_TOKEN or run `baton login`."""
+
+
+class PermissionDenied(BatonError, PermissionError):
+    """The token is valid but its user may not do this (e.g. another tenant's job)."""
+
+
 class Unavailable(BatonError, ConnectionError):
     """The control plane could not be reached, or could not make the change durable."""
 
@@ -97,6 +106,10 @@ def from_rpc_error(err: grpc.RpcError, *, what: str = "", job_id: str = "",
         return Unschedulable(f"{prefix}{details}", **kw)
     if code == grpc.StatusCode.FAILED_PRECONDITION and logs:
         return LogsUnavailable(f"{prefix}{details}", **kw)
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        return Unauthenticated(f"{prefix}{details}", **kw)
+    if code == grpc.StatusCode.PERMISSION_DENIED:
+        return PermissionDenied(f"{prefix}{details}", **kw)
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         return Unavailable(f"{prefix}control plane unavailable: {details}", **kw)
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED and "watch" in details:

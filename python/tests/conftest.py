@@ -6,6 +6,9 @@ processes on 2 made-up H100s (node "real", serving logs), and a `baton-agent --s
 process (nodes "sim-0" and "sim-1", 4 A100-80GBs each, whose tasks "run" for the job's
 simulate_duration). Nothing sleeps to synchronise: every wait polls a condition with a
 deadline. The binaries come from $BATON_BIN_DIR (ctest sets it), else build/bin.
+
+batond writes its bootstrap tokens into its data directory on the first start: the
+client uses the cluster-admin one (`Cluster.admin_token`), the agents the agent one.
 """
 
 import os
@@ -49,6 +52,16 @@ class Cluster:
         self.port = None
         self.http_port = None
         self.client = None
+        self.state = os.path.join(tmp, "state")
+
+    @property
+    def admin_token(self):
+        with open(os.path.join(self.state, "admin.token")) as f:
+            return f.read().strip()
+
+    @property
+    def agent_token_file(self):
+        return os.path.join(self.state, "agent.token")
 
     def _log(self, name):
         return open(os.path.join(self.tmp, f"{name}.log"), "ab")
@@ -67,7 +80,7 @@ class Cluster:
         if os.path.exists(port_file):
             os.remove(port_file)
         self.procs["batond"] = subprocess.Popen(
-            [os.path.join(BIN, "batond"), "--data-dir", os.path.join(self.tmp, "state"),
+            [os.path.join(BIN, "batond"), "--data-dir", self.state,
              "--listen", f"127.0.0.1:{self.port or 0}", "--http", "127.0.0.1:0",
              "--port-file", port_file],
             stdout=self._log("batond"), stderr=subprocess.STDOUT)
@@ -80,7 +93,8 @@ class Cluster:
                                                               self.log("batond")))
         self.http_port = int(m.group(1))
         if self.client is None:  # a restart keeps the port, and the client
-            self.client = baton.Client(f"127.0.0.1:{self.port}", timeout=20)
+            self.client = baton.Client(f"127.0.0.1:{self.port}", token=self.admin_token,
+                                       timeout=20)
 
     def start_agents(self, real=True):
         if not real:
@@ -90,6 +104,7 @@ class Cluster:
             return
         self.procs["agent-real"] = subprocess.Popen(
             [os.path.join(BIN, "baton-agent"), "--server", f"127.0.0.1:{self.port}",
+             "--token-file", self.agent_token_file,
              "--name", "real", "--fake-gpus", "2xH100", "--log-listen", "127.0.0.1:0",
              "--data-dir", os.path.join(self.tmp, "agent-real")],
             stdout=self._log("agent-real"), stderr=subprocess.STDOUT, cwd=self.tmp)
@@ -100,6 +115,7 @@ class Cluster:
     def _start_sim(self):
         self.procs["agent-sim"] = subprocess.Popen(
             [os.path.join(BIN, "baton-agent"), "--server", f"127.0.0.1:{self.port}",
+             "--token-file", self.agent_token_file,
              "--name", "sim", "--simulate", "2", "--fake-gpus", "4xA100-80GB"],
             stdout=self._log("agent-sim"), stderr=subprocess.STDOUT, cwd=self.tmp)
 

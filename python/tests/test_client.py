@@ -1,6 +1,8 @@
 """The SDK against a real batond with a real agent ("real", 2 H100s, runs processes) and two
 simulated ones ("sim-0", "sim-1", 4 A100-80GBs each). See conftest.py."""
 
+import json
+import os
 import signal
 import socket
 import threading
@@ -198,8 +200,39 @@ def test_an_unreachable_server_is_unavailable():
                                                                      "DEADLINE_EXCEEDED")
 
 
-def test_client_uses_baton_server_from_the_environment(monkeypatch, cluster):
+def test_client_uses_baton_server_from_the_environment(monkeypatch, cluster, tmp_path):
+    monkeypatch.setenv("BATON_CREDENTIALS", str(tmp_path / "none"))
     monkeypatch.setenv("BATON_SERVER", f"127.0.0.1:{cluster.port}")
+    monkeypatch.setenv("BATON_TOKEN", cluster.admin_token)
+    with baton.Client() as c:
+        assert c.server == f"127.0.0.1:{cluster.port}"
+        assert len(c.nodes()) == 3
+
+
+def test_without_a_valid_token_nothing_is_answered(monkeypatch, cluster, tmp_path):
+    monkeypatch.setenv("BATON_CREDENTIALS", str(tmp_path / "none"))
+    monkeypatch.delenv("BATON_TOKEN", raising=False)
+    address = f"127.0.0.1:{cluster.port}"
+    forged = "baton_" + "0" * 16 + "_" + "0" * 64
+    for token in (None, forged, "not-a-token"):
+        with baton.Client(address, token=token, timeout=5) as c:
+            with pytest.raises(baton.Unauthenticated) as e:
+                c.nodes()
+            assert isinstance(e.value, PermissionError) and e.value.code == "UNAUTHENTICATED"
+            with pytest.raises(baton.Unauthenticated):
+                c.submit(command=["true"])
+            with pytest.raises(baton.Unauthenticated):  # streams too
+                list(c.watch(timeout=2))
+
+
+def test_client_reads_the_credentials_file_baton_login_writes(monkeypatch, cluster, tmp_path):
+    path = tmp_path / "credentials"
+    path.write_text(json.dumps({"server": f"127.0.0.1:{cluster.port}",
+                                "token": cluster.admin_token}))
+    os.chmod(path, 0o600)
+    monkeypatch.setenv("BATON_CREDENTIALS", str(path))
+    monkeypatch.delenv("BATON_SERVER", raising=False)
+    monkeypatch.delenv("BATON_TOKEN", raising=False)
     with baton.Client() as c:
         assert c.server == f"127.0.0.1:{cluster.port}"
         assert len(c.nodes()) == 3

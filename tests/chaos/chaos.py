@@ -107,6 +107,9 @@ class Cluster:
                  lambda: os.path.exists(port_file) or self._exited(self.batond, "batond"), 30)
         with open(port_file) as f:
             self.port = int(f.read())
+        # The bootstrap tokens batond wrote on its first start (it keeps them after).
+        with open(os.path.join(self.data, "admin.token")) as f:
+            self.admin_token = f.read().strip()
 
     def _exited(self, p, what):
         if p.poll() is not None:
@@ -118,6 +121,7 @@ class Cluster:
         self.agents[name] = subprocess.Popen(
             [os.path.join(self.bin, "baton-agent"), "--server", f"127.0.0.1:{self.port}",
              "--name", name, "--fake-gpus", f"{self.args.gpus}xH100",
+             "--token-file", os.path.join(self.data, "agent.token"),
              "--data-dir", os.path.join(self.tmp, f"agent-{name}"), "--log-listen", ""],
             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
 
@@ -143,7 +147,9 @@ class Cluster:
 
     # -- the CLI ----------------------------------------------------------------------
     def baton(self, *args, timeout=10):
-        env = dict(os.environ, BATON_SERVER=f"127.0.0.1:{self.port}")
+        env = dict(os.environ, BATON_SERVER=f"127.0.0.1:{self.port}",
+                   BATON_TOKEN=self.admin_token,
+                   BATON_CREDENTIALS=os.path.join(self.tmp, "no-credentials"))
         return subprocess.run([os.path.join(self.bin, "baton"), *args], capture_output=True,
                               text=True, env=env, timeout=timeout, cwd=ROOT)
 

@@ -1,7 +1,9 @@
 """Multi-process end-to-end tests: batond + baton-agent processes + the baton CLI on 127.0.0.1.
 
 Every server binds port 0 and reports its port (batond --port-file); nothing sleeps to
-synchronise: each wait polls a condition with a deadline. Run by ctest as `e2e_*` (see
+synchronise: each wait polls a condition with a deadline. batond writes its bootstrap
+tokens into its data directory: the CLI runs with the cluster-admin one (BATON_TOKEN), the
+agents with the agent one (--token-file). Run by ctest as `e2e_*` (see
 tests/e2e/CMakeLists.txt) with BATON_BIN_DIR pointing at the built binaries; any python3
 works (only the DDP case needs /usr/bin/python3 with torch, and skips without it).
 """
@@ -56,6 +58,8 @@ class Cluster:
         wait_for("batond's port file", lambda: os.path.exists(port_file) or self._died())
         with open(port_file) as f:
             self.port = int(f.read())
+        with open(os.path.join(self.data, "admin.token")) as f:
+            self.admin_token = f.read().strip()
         return self.batond
 
     def _died(self):
@@ -68,7 +72,8 @@ class Cluster:
         p = subprocess.Popen(
             [os.path.join(BIN, "baton-agent"), "--server", f"127.0.0.1:{self.port}", "--name",
              name, "--fake-gpus", gpus, "--data-dir", os.path.join(self.tmp, f"agent-{name}"),
-             "--log-listen", "127.0.0.1:0"],
+             "--log-listen", "127.0.0.1:0",
+             "--token-file", os.path.join(self.data, "agent.token")],
             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         self.agents[name] = p
         wait_for(f"agent {name} ready",
@@ -80,8 +85,10 @@ class Cluster:
         path = os.path.join(self.tmp, f"{what}.log")
         return open(path, errors="replace").read()[-4000:] if os.path.exists(path) else ""
 
-    def baton(self, *args, check=True, timeout=DEADLINE_S):
-        env = dict(os.environ, BATON_SERVER=f"127.0.0.1:{self.port}")
+    def baton(self, *args, check=True, timeout=DEADLINE_S, token=None):
+        env = dict(os.environ, BATON_SERVER=f"127.0.0.1:{self.port}",
+                   BATON_TOKEN=token or self.admin_token,
+                   BATON_CREDENTIALS=os.path.join(self.tmp, "no-credentials"))
         r = subprocess.run([os.path.join(BIN, "baton"), *args], capture_output=True, text=True,
                            env=env, timeout=timeout, cwd=ROOT)
         if check and r.returncode != 0:
@@ -291,11 +298,16 @@ class Up(unittest.TestCase):
     def test_up_runs_a_job_and_stops_cleanly_on_sigint(self):
         tmp = tempfile.mkdtemp(prefix="baton-up-")
         out_path = os.path.join(tmp, "up.out")
+        # `baton up` logs the CLI in (the credentials file); nothing else tells it where or
+        # who: `make up` then `baton ps` just works.
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("BATON_SERVER", "BATON_TOKEN")}
+        env["BATON_CREDENTIALS"] = os.path.join(tmp, "config", "credentials")
         with open(out_path, "w") as out:
             up = subprocess.Popen(
                 [os.path.join(BIN, "baton"), "up", "--data-dir", os.path.join(tmp, "state"),
                  "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--fake-gpus", "2xH100",
-                 "--name", "local"], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+                 "--name", "local"], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
         try:
             def address():
                 for line in open(out_path):
@@ -306,7 +318,10 @@ class Up(unittest.TestCase):
                 return None
             server = wait_for("baton up's address", address)
             self.assertIn("metrics at http://127.0.0.1:", open(out_path).read())
-            env = dict(os.environ, BATON_SERVER=server)
+            wait_for("the CLI logged in", lambda: "the CLI is logged in" in open(out_path).read())
+            creds = json.load(open(env["BATON_CREDENTIALS"]))
+            self.assertEqual(creds["server"], server)
+            self.assertEqual(os.stat(env["BATON_CREDENTIALS"]).st_mode & 0o777, 0o600)
             wait_for("local agent ready", lambda: "NODE_STATE_READY" in subprocess.run(
                 [os.path.join(BIN, "baton"), "nodes", "--output", "json"], env=env,
                 capture_output=True, text=True).stdout)

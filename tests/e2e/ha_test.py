@@ -106,13 +106,26 @@ class Etcd:
             self.kill(i)
 
 
+def make_token():
+    """A fresh API token in batond's format (baton_<16 hex>_<64 hex>)."""
+    return f"baton_{os.urandom(8).hex()}_{os.urandom(32).hex()}"
+
+
 class Replicas:
-    """Two batond replicas on one etcd, and agents that know both addresses."""
+    """Two batond replicas on one etcd, and agents that know both addresses.
+
+    Both replicas get the same bootstrap token files (written here first): whichever
+    bootstraps the empty store adopts them, so the CLI and the agents hold tokens that
+    every replica accepts."""
 
     def __init__(self, tmp, etcd, ttl=2):
         self.tmp = tmp
         self.etcd = etcd
         self.ttl = ttl
+        self.admin_token, self.agent_token = make_token(), make_token()
+        for name, token in (("admin.token", self.admin_token), ("agent.token", self.agent_token)):
+            with open(os.open(os.path.join(tmp, name), os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+                f.write(token + "\n")
         self.ports = [free_port(), free_port()]
         self.procs = [None, None]
         self.agents = []
@@ -135,6 +148,8 @@ class Replicas:
              self.etcd.endpoints(), "--election-ttl", str(self.ttl),
              "--listen", f"127.0.0.1:{self.ports[i]}", "--http", "127.0.0.1:0",
              "--port-file", self.port_file(i), "--data-dir", os.path.join(self.tmp, f"d{i}"),
+             "--admin-token-file", os.path.join(self.tmp, "admin.token"),
+             "--agent-token-file", os.path.join(self.tmp, "agent.token"),
              "--node-not-ready-after", "3", "--node-lost-after", "60"],
             stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
 
@@ -156,6 +171,7 @@ class Replicas:
     def _agent(self, name, log):
         return subprocess.Popen(
             [os.path.join(BIN, "baton-agent"), "--server", self.servers, "--name", name,
+             "--token-file", os.path.join(self.tmp, "agent.token"),
              "--fake-gpus", "2xH100", "--data-dir", os.path.join(self.tmp, f"agent-{name}"),
              "--log-listen", "127.0.0.1:0"],
             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
@@ -164,7 +180,9 @@ class Replicas:
     def baton(self, *args, check=True):
         r = subprocess.run([os.path.join(BIN, "baton"), *args],
                            capture_output=True, text=True, timeout=60, cwd=ROOT,
-                           env=dict(os.environ, BATON_SERVER=self.servers))
+                           env=dict(os.environ, BATON_SERVER=self.servers,
+                                    BATON_TOKEN=self.admin_token,
+                                    BATON_CREDENTIALS=os.path.join(self.tmp, "none")))
         if check and r.returncode != 0:
             raise AssertionError(f"baton {' '.join(args)} exited {r.returncode}: "
                                  f"{r.stdout}{r.stderr}")

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -46,8 +47,11 @@ def wait_for(what, fn, timeout=DEADLINE_S, interval=0.05):
         time.sleep(interval)
 
 
-def get(url, timeout=10):
-    with HTTP.open(url, timeout=timeout) as r:
+def get(url, timeout=10, token=None):
+    req = urllib.request.Request(url)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    with HTTP.open(req, timeout=timeout) as r:
         return r.read().decode()
 
 
@@ -148,11 +152,24 @@ class MetricsTest(unittest.TestCase):
                      lambda: re.search(r"HTTP on port (\d+)", cls.log("batond")))
         cls.metrics_url = f"http://127.0.0.1:{m.group(1)}/metrics"
         cls.http_target = f"127.0.0.1:{m.group(1)}"
+        state = os.path.join(cls.tmp, "state")
+        with open(os.path.join(state, "admin.token")) as f:
+            cls.admin_token = f.read().strip()
+        # Prometheus scrapes as a user of its own that may only read (viewer on every queue).
+        subprocess.run([os.path.join(BIN, "baton"), "user", "create", "prometheus", "--bind",
+                        "viewer@*"], env=cls.env(), check=True, capture_output=True, timeout=30)
+        r = subprocess.run([os.path.join(BIN, "baton"), "token", "create", "prometheus"],
+                           env=cls.env(), check=True, capture_output=True, text=True, timeout=30)
+        cls.token = r.stdout.strip()
+        cls.token_file = os.path.join(cls.tmp, "prometheus.token")
+        with open(os.open(cls.token_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(cls.token + "\n")
         agent = cls._popen("agent", [
             os.path.join(BIN, "baton-agent"), "--server", f"127.0.0.1:{cls.port}",
+            "--token-file", os.path.join(state, "agent.token"),
             "--name", "sim", "--simulate", "2", "--fake-gpus", "4xH100"])
         wait_for("2 ready nodes", lambda: cls._alive("agent", agent) and re.search(
-            r'^baton_nodes\{state="ready"\} 2$', get(cls.metrics_url), re.M))
+            r'^baton_nodes\{state="ready"\} 2$', get(cls.metrics_url, token=cls.token), re.M))
         # Jobs that run (and so feed the latency histograms), in two queues.
         ids = []
         for i, queue in enumerate(["research", "research", "prod"]):
@@ -167,7 +184,8 @@ class MetricsTest(unittest.TestCase):
 
     @classmethod
     def env(cls):
-        return dict(os.environ, BATON_SERVER=f"127.0.0.1:{cls.port}")
+        return dict(os.environ, BATON_SERVER=f"127.0.0.1:{cls.port}", BATON_TOKEN=cls.admin_token,
+                    BATON_CREDENTIALS=os.path.join(cls.tmp, "none"))
 
     @classmethod
     def baton(cls, *args):
@@ -189,8 +207,13 @@ class MetricsTest(unittest.TestCase):
                 p.wait()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
+    def test_metrics_need_a_token(self):
+        with self.assertRaises(urllib.error.HTTPError) as e:
+            get(self.metrics_url)
+        self.assertEqual(e.exception.code, 401)
+
     def test_promtool_accepts_the_exposition_and_docs_list_every_family(self):
-        text = get(self.metrics_url)
+        text = get(self.metrics_url, token=self.token)
         r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
                            text=True, timeout=30)
         self.assertEqual(r.returncode, 0, f"promtool check metrics:\n{r.stdout}{r.stderr}")
@@ -216,7 +239,9 @@ class MetricsTest(unittest.TestCase):
         config = os.path.join(self.tmp, "prometheus.yml")
         with open(config, "w") as f:
             f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-                    "scrape_configs:\n  - job_name: batond\n    static_configs:\n"
+                    "scrape_configs:\n  - job_name: batond\n"
+                    f"    authorization:\n      credentials_file: {self.token_file}\n"
+                    "    static_configs:\n"
                     f"      - targets: ['{self.http_target}']\n")
         prom = self._popen("prometheus", [
             "prometheus", f"--config.file={config}",
@@ -255,7 +280,7 @@ class MetricsTest(unittest.TestCase):
     def test_every_metric_of_the_grafana_dashboard_exists(self):
         dash, used = dashboard_metrics()
         self.assertTrue(used, "the dashboard queries no baton metric")
-        exposed = families(get(self.metrics_url))
+        exposed = families(get(self.metrics_url, token=self.token))
         missing = sorted(n for n in used if base_family(n) not in exposed and n not in exposed)
         self.assertEqual(missing, [], "docs/grafana/baton.json uses metrics batond lacks")
         ids = [p["id"] for p in dash["panels"]]

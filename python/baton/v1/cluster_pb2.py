@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from baton.v1 import types_pb2 as baton_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x62\x61ton/v1/cluster.proto\x12\x08\x62\x61ton.v1\x1a\x14\x62\x61ton/v1/types.proto\"0\n\x10\x44rainNodeRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\"\n\x12UndrainNodeRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"6\n\x10ListNodesRequest\x12\"\n\x05state\x18\x01 \x01(\x0e\x32\x13.baton.v1.NodeState\"2\n\x11ListNodesResponse\x12\x1d\n\x05nodes\x18\x01 \x03(\x0b\x32\x0e.baton.v1.Node\"\x13\n\x11ListQueuesRequest\"5\n\x12ListQueuesResponse\x12\x1f\n\x06queues\x18\x01 \x03(\x0b\x32\x0f.baton.v1.Queue2\x8e\x02\n\x07\x43luster\x12\x44\n\tListNodes\x12\x1a.baton.v1.ListNodesRequest\x1a\x1b.baton.v1.ListNodesResponse\x12G\n\nListQueues\x12\x1b.baton.v1.ListQueuesRequest\x1a\x1c.baton.v1.ListQueuesResponse\x12\x37\n\tDrainNode\x12\x1a.baton.v1.DrainNodeRequest\x1a\x0e.baton.v1.Node\x12;\n\x0bUndrainNode\x12\x1c.baton.v1.UndrainNodeRequest\x1a\x0e.baton.v1.NodeB\x03\xf8\x01\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x62\x61ton/v1/cluster.proto\x12\x08\x62\x61ton.v1\x1a\x14\x62\x61ton/v1/types.proto\"\xd6\x01\n\x12UpdateQueueRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x06parent\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x17\n\nquota_gpus\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x17\n\nlimit_gpus\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x13\n\x06weight\x18\x05 \x01(\x05H\x03\x88\x01\x01\x12\x15\n\x08priority\x18\x06 \x01(\x05H\x04\x88\x01\x01\x42\t\n\x07_parentB\r\n\x0b_quota_gpusB\r\n\x0b_limit_gpusB\t\n\x07_weightB\x0b\n\t_priority\"0\n\x10\x44rainNodeRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\"\n\x12UndrainNodeRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"6\n\x10ListNodesRequest\x12\"\n\x05state\x18\x01 \x01(\x0e\x32\x13.baton.v1.NodeState\"2\n\x11ListNodesResponse\x12\x1d\n\x05nodes\x18\x01 \x03(\x0b\x32\x0e.baton.v1.Node\"\x13\n\x11ListQueuesRequest\"5\n\x12ListQueuesResponse\x12\x1f\n\x06queues\x18\x01 \x03(\x0b\x32\x0f.baton.v1.Queue2\xcc\x02\n\x07\x43luster\x12\x44\n\tListNodes\x12\x1a.baton.v1.ListNodesRequest\x1a\x1b.baton.v1.ListNodesResponse\x12G\n\nListQueues\x12\x1b.baton.v1.ListQueuesRequest\x1a\x1c.baton.v1.ListQueuesResponse\x12\x37\n\tDrainNode\x12\x1a.baton.v1.DrainNodeRequest\x1a\x0e.baton.v1.Node\x12;\n\x0bUndrainNode\x12\x1c.baton.v1.UndrainNodeRequest\x1a\x0e.baton.v1.Node\x12<\n\x0bUpdateQueue\x12\x1c.baton.v1.UpdateQueueRequest\x1a\x0f.baton.v1.QueueB\x03\xf8\x01\x01\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'baton.v1.cluster_pb2', globals())
@@ -22,18 +22,20 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\370\001\001'
-  _DRAINNODEREQUEST._serialized_start=58
-  _DRAINNODEREQUEST._serialized_end=106
-  _UNDRAINNODEREQUEST._serialized_start=108
-  _UNDRAINNODEREQUEST._serialized_end=142
-  _LISTNODESREQUEST._serialized_start=144
-  _LISTNODESREQUEST._serialized_end=198
-  _LISTNODESRESPONSE._serialized_start=200
-  _LISTNODESRESPONSE._serialized_end=250
-  _LISTQUEUESREQUEST._serialized_start=252
-  _LISTQUEUESREQUEST._serialized_end=271
-  _LISTQUEUESRESPONSE._serialized_start=273
-  _LISTQUEUESRESPONSE._serialized_end=326
-  _CLUSTER._serialized_start=329
-  _CLUSTER._serialized_end=599
+  _UPDATEQUEUEREQUEST._serialized_start=59
+  _UPDATEQUEUEREQUEST._serialized_end=273
+  _DRAINNODEREQUEST._serialized_start=275
+  _DRAINNODEREQUEST._serialized_end=323
+  _UNDRAINNODEREQUEST._serialized_start=325
+  _UNDRAINNODEREQUEST._serialized_end=359
+  _LISTNODESREQUEST._serialized_start=361
+  _LISTNODESREQUEST._serialized_end=415
+  _LISTNODESRESPONSE._serialized_start=417
+  _LISTNODESRESPONSE._serialized_end=467
+  _LISTQUEUESREQUEST._serialized_start=469
+  _LISTQUEUESREQUEST._serialized_end=488
+  _LISTQUEUESRESPONSE._serialized_start=490
+  _LISTQUEUESRESPONSE._serialized_end=543
+  _CLUSTER._serialized_start=546
+  _CLUSTER._serialized_end=878
 # @@protoc_insertion_point(module_scope)

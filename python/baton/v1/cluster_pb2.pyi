@@ -41,3 +41,19 @@ class UndrainNodeRequest(_message.Message):
     NAME_FIELD_NUMBER: _ClassVar[int]
     name: str
     def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class UpdateQueueRequest(_message.Message):
+    __slots__ = ["limit_gpus", "name", "parent", "priority", "quota_gpus", "weight"]
+    LIMIT_GPUS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_GPUS_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    limit_gpus: str
+    name: str
+    parent: str
+    priority: int
+    quota_gpus: str
+    weight: int
+    def __init__(self, name: _Optional[str] = ..., parent: _Optional[str] = ..., quota_gpus: _Optional[str] = ..., limit_gpus: _Optional[str] = ..., weight: _Optional[int] = ..., priority: _Optional[int] = ...) -> None: ...

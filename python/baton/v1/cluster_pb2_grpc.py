@@ -35,6 +35,11 @@ class ClusterStub(object):
                 request_serializer=baton_dot_v1_dot_cluster__pb2.UndrainNodeRequest.SerializeToString,
                 response_deserializer=baton_dot_v1_dot_types__pb2.Node.FromString,
                 )
+        self.UpdateQueue = channel.unary_unary(
+                '/baton.v1.Cluster/UpdateQueue',
+                request_serializer=baton_dot_v1_dot_cluster__pb2.UpdateQueueRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_types__pb2.Queue.FromString,
+                )
 
 
 class ClusterServicer(object):
@@ -67,6 +72,15 @@ class ClusterServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateQueue(self, request, context):
+        """Creates a queue or changes its guarantee, limit, weight or priority, durably. Allowed
+        to queue-admins of its parent and to cluster-admins (top-level queues: cluster-admins
+        only). The scheduler uses the new tree from its next round.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClusterServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -89,6 +103,11 @@ def add_ClusterServicer_to_server(servicer, server):
                     servicer.UndrainNode,
                     request_deserializer=baton_dot_v1_dot_cluster__pb2.UndrainNodeRequest.FromString,
                     response_serializer=baton_dot_v1_dot_types__pb2.Node.SerializeToString,
+            ),
+            'UpdateQueue': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateQueue,
+                    request_deserializer=baton_dot_v1_dot_cluster__pb2.UpdateQueueRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_types__pb2.Queue.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -165,5 +184,22 @@ class Cluster(object):
         return grpc.experimental.unary_unary(request, target, '/baton.v1.Cluster/UndrainNode',
             baton_dot_v1_dot_cluster__pb2.UndrainNodeRequest.SerializeToString,
             baton_dot_v1_dot_types__pb2.Node.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def UpdateQueue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/baton.v1.Cluster/UpdateQueue',
+            baton_dot_v1_dot_cluster__pb2.UpdateQueueRequest.SerializeToString,
+            baton_dot_v1_dot_types__pb2.Queue.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -82,9 +82,10 @@ Agent::Agent(AgentOptions options, GpuDiscovery& discovery, Launcher& launcher,
   disconnected_since_ = clock_.Now();
 }
 
-void Agent::set_log_endpoint(std::string endpoint) {
+void Agent::set_log_endpoint(std::string endpoint, std::string token) {
   std::lock_guard lock(mu_);
   options_.log_endpoint = std::move(endpoint);
+  options_.logs_token = std::move(token);
 }
 
 bool Agent::Ended(const Task& t) const {
@@ -101,6 +102,7 @@ v1::AgentMessage Agent::BuildRegister() {
   reg->set_agent_version(kAgentVersion);
   reg->set_address(options_.address);
   reg->set_log_endpoint(options_.log_endpoint);
+  reg->set_logs_token(options_.logs_token);
   reg->set_rack(options_.rack);
   auto* inv = reg->mutable_inventory();
   inv->set_cpus(static_cast<int32_t>(std::thread::hardware_concurrency()));

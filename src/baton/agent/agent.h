@@ -55,6 +55,7 @@ struct AgentOptions {
   std::string address = "127.0.0.1";  // what other nodes use as MASTER_ADDR
   std::string rack;
   std::string log_endpoint;  // host:port of AgentLogs; empty = none
+  std::string logs_token;    // the secret AgentLogs accepts (Register.logs_token)
   std::filesystem::path data_dir;
   // Stop tasks after this long without a control plane.
   Duration orphan_grace = Seconds(600);
@@ -91,7 +92,8 @@ class Agent {
   Agent& operator=(const Agent&) = delete;
 
   const AgentOptions& options() const { return options_; }
-  void set_log_endpoint(std::string endpoint);
+  // Where AgentLogs listens and the secret it accepts (sent in Register).
+  void set_log_endpoint(std::string endpoint, std::string token = "");
 
   // The Register message for a new stream: inventory, and every task running or ended
   // since the previous Register. Resets the heartbeat sequence.

@@ -15,6 +15,8 @@
 #include "baton/agent/launch/process_launcher.h"
 #include "baton/agent/launch/simulated_launcher.h"
 #include "baton/agent/log_service.h"
+#include "baton/auth/credentials.h"
+#include "baton/auth/secret.h"
 #include "baton/common/server_target.h"
 
 namespace baton::agent {
@@ -169,6 +171,7 @@ void AgentConnection::OnDirective(Stream* stream, const v1::Directive& directive
       registered_ = true;
       ++registrations_;
       outage_logged_ = false;
+      refused_logged_ = false;
       backoff_ = options_.initial_backoff;
       int64_t ms = directive.registered().heartbeat_interval_ms();
       heartbeat_ = ms > 0 ? Duration(std::chrono::milliseconds(std::max<int64_t>(ms, 10)))
@@ -234,7 +237,17 @@ void AgentConnection::OnStreamDone(uint64_t generation, const grpc::Status& stat
     std::uniform_real_distribution<double> jitter(0.8, 1.2);
     auto delay = std::chrono::duration_cast<Duration>(backoff_ * jitter(rng_));
     backoff_ = std::min(backoff_ * 2, options_.max_backoff);
-    if (!outage_logged_) {
+    if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+        status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+      // Not an outage: retrying will not help until the operator fixes the token, but the
+      // control plane may be restored from a backup that knows it; keep trying, loudly.
+      if (!refused_logged_) {
+        refused_logged_ = true;
+        spdlog::error("agent {}: the control plane refused this agent's credentials: {} "
+                      "(check --token-file); retrying",
+                      agent_->options().node_name, status.error_message());
+      }
+    } else if (!outage_logged_) {
       outage_logged_ = true;
       // Simulated agents come in hundreds: one line each would drown the log.
       spdlog::log(agent_->options().simulated ? spdlog::level::debug : spdlog::level::warn,
@@ -273,7 +286,7 @@ void AgentConnection::Shutdown(std::chrono::steady_clock::time_point flush_deadl
 
 namespace {
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server) {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server, const std::string& token) {
   grpc::ChannelArguments args;
   // Each channel gets its own connection, so many simulated agents spread over several.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
@@ -284,7 +297,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server) {
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   }
-  return grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), args);
+  return auth::CreateChannel(server, token, args);
 }
 
 // Blocks until `stop` is requested.
@@ -312,7 +325,7 @@ Status RunSimulated(const AgentProcessOptions& o, std::stop_token stop) {
     TimerThread& timers = *timers_owner;
     SimulatedLauncher launcher(clock, &timers);
     for (int i = 0; i < o.simulate; ++i) {
-      if (i % kStreamsPerChannel == 0) channels.push_back(MakeChannel(o.server));
+      if (i % kStreamsPerChannel == 0) channels.push_back(MakeChannel(o.server, o.token));
       auto conn = AgentConnection::Create(channels.back(), timers, o.connection);
       AgentOptions ao;
       ao.node_name = fmt::format("{}-{}", o.name, i);
@@ -365,7 +378,7 @@ Status RunReal(const AgentProcessOptions& o, std::stop_token stop) {
   // to hand out again: kill them before registering (launch/leftovers.h).
   auto leftovers = KillLeftoverTasks(AgentMarker(ao.node_name, ao.data_dir), Seconds(10));
   if (!leftovers.ok()) return leftovers.status().WithPrefix("leftover tasks");
-  auto channel = MakeChannel(o.server);
+  auto channel = MakeChannel(o.server, o.token);
   auto timers = std::make_unique<TimerThread>();
   auto conn = AgentConnection::Create(channel, *timers, o.connection);
   auto launcher = std::make_unique<ProcessLauncher>();
@@ -373,10 +386,13 @@ Status RunReal(const AgentProcessOptions& o, std::stop_token stop) {
                                        [conn](const v1::AgentMessage& m) { conn->Send(m); });
   std::unique_ptr<LogServer> logs;
   if (!o.log_listen.empty()) {
-    auto started = LogServer::Start(o.log_listen, *agent);
+    // A fresh secret per run: only the control plane this agent registers with may read.
+    auto secret = auth::RandomHex(32);
+    if (!secret.ok()) return secret.status();
+    auto started = LogServer::Start(o.log_listen, *agent, *secret);
     if (!started.ok()) return started.status().WithPrefix("--log-listen");
     logs = std::move(started).value();
-    agent->set_log_endpoint(fmt::format("{}:{}", o.address, logs->port()));
+    agent->set_log_endpoint(fmt::format("{}:{}", o.address, logs->port()), *secret);
   }
   spdlog::info("baton-agent {}: data in {}, logs served on port {}, control plane {}", o.name,
                ao.data_dir.string(), logs ? logs->port() : 0, o.server);
@@ -411,6 +427,11 @@ Status RunAgentProcess(const AgentProcessOptions& given, std::stop_token stop) {
     options.connection.max_backoff = std::min(options.connection.max_backoff, Seconds(1));
   }
   if (options.name.empty()) return InvalidArgument("--name: must not be empty");
+  if (options.token.empty()) {
+    return InvalidArgument(
+        "--token-file: required (the agent token batond wrote on its first start, e.g. "
+        "<batond data dir>/agent.token)");
+  }
   if (options.simulate < 0) return InvalidArgument("--simulate: must be >= 0");
   if (options.simulate > 0) return RunSimulated(options, stop);
   return RunReal(options, stop);

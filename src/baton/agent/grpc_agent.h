@@ -93,6 +93,7 @@ class AgentConnection : public std::enable_shared_from_this<AgentConnection> {
   int registrations_ = 0;
   bool shutting_down_ = false;
   bool outage_logged_ = false;
+  bool refused_logged_ = false;
   Duration heartbeat_;
   Duration backoff_;
   std::minstd_rand rng_;
@@ -104,6 +105,7 @@ class AgentConnection : public std::enable_shared_from_this<AgentConnection> {
 // Everything `baton-agent` takes on its command line.
 struct AgentProcessOptions {
   std::string server;               // control plane address, host:port
+  std::string token;                // the agent's API token (role agent; --token-file)
   std::string name;                 // node name (simulated: "<name>-<i>")
   std::string fake_gpus;            // "8xH100"; empty = NVML (real) / "8xH100" (simulated)
   int simulate = 0;                 // > 0: run this many simulated agents
@@ -122,8 +124,9 @@ struct AgentProcessOptions {
 };
 
 // Runs agent(s) until `stop` is requested; then stops the tasks (SIGTERM, grace, SIGKILL),
-// reports them, disconnects and returns. Errors: bad options, a fake GPU spec that does
-// not parse, a log address that cannot be bound.
+// reports them, disconnects and returns. Errors: bad options (no token), a fake GPU spec
+// that does not parse, a log address that cannot be bound. A control plane that refuses
+// the token is logged as an error and retried with the usual backoff.
 Status RunAgentProcess(const AgentProcessOptions& options, std::stop_token stop);
 
 }  // namespace baton::agent

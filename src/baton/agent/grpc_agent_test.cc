@@ -18,6 +18,7 @@
 #include "baton/agent/gpu/fake_gpu_discovery.h"
 #include "baton/agent/launch/process_launcher.h"
 #include "baton/agent/launch/simulated_launcher.h"
+#include "baton/auth/credentials.h"
 
 namespace baton::agent {
 namespace {
@@ -33,9 +34,16 @@ class FakeAgentService final : public v1::Agent::Service {
   std::vector<v1::Directive> directives;
   bool end_first_stream = false;
 
-  grpc::Status Connect(grpc::ServerContext*,
+  grpc::Status Connect(grpc::ServerContext* ctx,
                        grpc::ServerReaderWriter<v1::Directive, v1::AgentMessage>* stream)
       override {
+    {
+      std::lock_guard lock(mu_);
+      auto it = ctx->client_metadata().find("authorization");
+      authorizations_.push_back(it == ctx->client_metadata().end()
+                                    ? std::string()
+                                    : std::string(it->second.data(), it->second.size()));
+    }
     v1::AgentMessage m;
     if (!stream->Read(&m) || !m.has_register_()) {
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "Register first");
@@ -77,6 +85,7 @@ class FakeAgentService final : public v1::Agent::Service {
   }
   // Only under Wait's predicate (mu_ held).
   std::vector<v1::Register> registers_;
+  std::vector<std::string> authorizations_;  // each stream's "authorization" metadata
   std::vector<v1::TaskStatus> statuses_;
   int heartbeats_ = 0;
 
@@ -85,6 +94,10 @@ class FakeAgentService final : public v1::Agent::Service {
   std::condition_variable cv_;
   std::map<std::string, int> per_node_;  // Registers seen per node
 };
+
+// A made-up agent token (the fake control plane accepts anything).
+constexpr char kAgentToken[] =
+    "baton_0123456789abcdef_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 bool Has(const std::vector<v1::TaskStatus>& v, v1::TaskState state) {
   for (const auto& s : v) {
@@ -237,6 +250,7 @@ TEST_F(GrpcAgentTest, RunAgentProcessServesLogsAndStopsCleanly) {
 
   AgentProcessOptions o;
   o.server = "127.0.0.1:" + std::to_string(port_);
+  o.token = kAgentToken;
   o.name = "real";
   o.fake_gpus = "2xH100";
   o.data_dir = dir.string();
@@ -247,14 +261,18 @@ TEST_F(GrpcAgentTest, RunAgentProcessServesLogsAndStopsCleanly) {
   ASSERT_TRUE(service_.Wait([](FakeAgentService& f) {
     return !f.registers_.empty() && Has(f.statuses_, v1::TASK_STATE_RUNNING);
   }));
-  std::string endpoint;
+  std::string endpoint, logs_token;
   service_.Wait([&](FakeAgentService& f) {
     endpoint = f.registers_[0].log_endpoint();
+    logs_token = f.registers_[0].logs_token();
+    // The agent authenticates with its token on every stream.
+    EXPECT_EQ(f.authorizations_.at(0), "Bearer " + std::string(kAgentToken));
     return true;
   });
   ASSERT_EQ(endpoint.rfind("127.0.0.1:", 0), 0u) << endpoint;
-  auto logs = v1::AgentLogs::NewStub(
-      grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
+  // A fresh 256-bit secret per agent run guards its logs.
+  EXPECT_EQ(logs_token.size(), 64u);
+  auto logs = v1::AgentLogs::NewStub(auth::CreateChannel(endpoint, logs_token));
   std::string data;
   {
     // follow: waits for the output instead of polling; cancelled once it arrived.
@@ -286,6 +304,7 @@ TEST_F(GrpcAgentTest, RunAgentProcessSimulatesNAgents) {
   StartServer();
   AgentProcessOptions o;
   o.server = "127.0.0.1:" + std::to_string(port_);
+  o.token = kAgentToken;
   o.name = "sim";
   o.simulate = 3;
   Status result;

@@ -10,6 +10,9 @@
 
 #include <fmt/format.h>
 
+#include "baton/auth/credentials.h"
+#include "baton/auth/secret.h"
+
 namespace baton::agent {
 namespace {
 
@@ -31,6 +34,16 @@ grpc::Status ToGrpc(const Status& s) {
 grpc::Status AgentLogsService::Read(grpc::ServerContext* context,
                                     const v1::LogsRequest* request,
                                     grpc::ServerWriter<v1::LogChunk>* writer) {
+  const auto& md = context->client_metadata();
+  auto header = md.find("authorization");
+  const std::string expected = auth::BearerValue(token_);
+  if (token_.empty() || header == md.end() ||
+      !auth::ConstantTimeEquals(std::string_view(header->second.data(), header->second.size()),
+                                expected)) {
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                        "AgentLogs: only the control plane this agent registered with may read "
+                        "logs (read them through batond: baton logs)");
+  }
   auto find = [&] {
     return agent_.FindLog(request->job_id(), request->attempt(), request->task_index(),
                           request->rank());
@@ -82,8 +95,9 @@ grpc::Status AgentLogsService::Read(grpc::ServerContext* context,
 }
 
 Result<std::unique_ptr<LogServer>> LogServer::Start(const std::string& listen,
-                                                    const Agent& agent) {
-  std::unique_ptr<LogServer> server(new LogServer(agent));
+                                                    const Agent& agent,
+                                                    const std::string& token) {
+  std::unique_ptr<LogServer> server(new LogServer(agent, token));
   grpc::ServerBuilder builder;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &server->port_);
   builder.RegisterService(&server->service_);

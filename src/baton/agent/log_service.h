@@ -8,6 +8,11 @@
 // It is a synchronous gRPC service: each open Read holds one server thread, which is
 // fine for the handful of readers a node sees. Simulated agents do not serve logs.
 //
+// Only the control plane may read: a call must carry "authorization: Bearer <token>"
+// with the secret this agent made up at start and sent in Register.logs_token
+// (UNAUTHENTICATED otherwise). Task output is the tenant's data; batond applies the
+// tenant rules before it reads on a user's behalf.
+//
 // Thread-safety: gRPC calls Read concurrently; the agent it reads from is thread-safe.
 #pragma once
 
@@ -26,9 +31,9 @@ namespace baton::agent {
 
 class AgentLogsService final : public v1::AgentLogs::Service {
  public:
-  explicit AgentLogsService(const Agent& agent,
-                            std::chrono::milliseconds poll = std::chrono::milliseconds(100))
-      : agent_(agent), poll_(poll) {}
+  AgentLogsService(const Agent& agent, std::string token,
+                   std::chrono::milliseconds poll = std::chrono::milliseconds(100))
+      : agent_(agent), token_(std::move(token)), poll_(poll) {}
 
   grpc::Status Read(grpc::ServerContext* context, const v1::LogsRequest* request,
                     grpc::ServerWriter<v1::LogChunk>* writer) override;
@@ -38,6 +43,7 @@ class AgentLogsService final : public v1::AgentLogs::Service {
 
  private:
   const Agent& agent_;
+  const std::string token_;
   std::chrono::milliseconds poll_;
   std::atomic<bool> stopping_{false};
 };
@@ -46,15 +52,16 @@ class AgentLogsService final : public v1::AgentLogs::Service {
 // port).
 class LogServer {
  public:
-  // Unavailable when the address cannot be bound.
-  static Result<std::unique_ptr<LogServer>> Start(const std::string& listen, const Agent& agent);
+  // Unavailable when the address cannot be bound. `token`: the secret callers must send.
+  static Result<std::unique_ptr<LogServer>> Start(const std::string& listen, const Agent& agent,
+                                                  const std::string& token);
   ~LogServer();  // Shutdown()
   // Ends open streams and stops serving. Idempotent.
   void Shutdown();
   int port() const { return port_; }
 
  private:
-  explicit LogServer(const Agent& agent) : service_(agent) {}
+  LogServer(const Agent& agent, std::string token) : service_(agent, std::move(token)) {}
   AgentLogsService service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -14,6 +14,7 @@
 
 #include "baton/agent/gpu/fake_gpu_discovery.h"
 #include "baton/agent/launch/process_launcher.h"
+#include "baton/auth/credentials.h"
 
 namespace baton::agent {
 namespace {
@@ -21,8 +22,13 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
+// The secret batond learns from Register.logs_token.
+constexpr char kSecret[] = "0123456789abcdef";
+
 class LogServiceTest : public ::testing::Test {
  protected:
+  std::string Address() const { return "127.0.0.1:" + std::to_string(server_->port()); }
+
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
            ("baton-logs-test-" + std::to_string(getpid()) + "-" +
@@ -38,11 +44,10 @@ class LogServiceTest : public ::testing::Test {
                                        if (m.has_task_status()) states_.push_back(m.task_status().state());
                                        cv_.notify_all();
                                      });
-    auto server = LogServer::Start("127.0.0.1:0", *agent_);
+    auto server = LogServer::Start("127.0.0.1:0", *agent_, kSecret);
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(server).value();
-    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
-                                   grpc::InsecureChannelCredentials());
+    channel_ = auth::CreateChannel(Address(), kSecret);
     stub_ = v1::AgentLogs::NewStub(channel_);
   }
   void TearDown() override {
@@ -93,6 +98,25 @@ class LogServiceTest : public ::testing::Test {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::AgentLogs::Stub> stub_;
 };
+
+// Task output is a tenant's data: only the control plane (holding the secret) may read.
+TEST_F(LogServiceTest, OnlyTheHolderOfTheSecretMayRead) {
+  StartTask("j9", "echo private");
+  ASSERT_TRUE(WaitState(v1::TASK_STATE_EXITED));
+  v1::LogsRequest req;
+  req.set_job_id("j9");
+  req.set_attempt(1);
+  for (const std::string& token : {std::string(), std::string("wrong"), std::string(kSecret) + "x"}) {
+    auto stub = v1::AgentLogs::NewStub(auth::CreateChannel(Address(), token));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(4));
+    auto reader = stub->Read(&ctx, req);
+    v1::LogChunk chunk;
+    EXPECT_FALSE(reader->Read(&chunk)) << "token '" << token << "' read " << chunk.data();
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED) << token;
+  }
+  EXPECT_EQ(ReadAll(req).second, "private\n");
+}
 
 TEST_F(LogServiceTest, UnknownTaskIsNotFound) {
   v1::LogsRequest req;

@@ -243,6 +243,7 @@ v1::Job ToProto(const model::JobRecord& job) {
     c->set_attempt(job.checkpoint->attempt);
   }
   if (job.retry_after) *proto.mutable_retry_after() = ToTimestamp(*job.retry_after);
+  proto.set_user(job.user);
   if (!job.attempts.empty()) {
     *proto.mutable_start_time() = ToTimestamp(job.attempts.front().start_time);
     if (model::IsTerminal(job.state) && job.attempts.back().end_time) {
@@ -317,6 +318,7 @@ Result<model::JobRecord> FromProto(const v1::Job& proto) {
     job.checkpoint = model::JobRecord::Checkpoint{c.path(), FromTimestamp(c.time()), c.attempt()};
   }
   if (proto.has_retry_after()) job.retry_after = FromTimestamp(proto.retry_after());
+  job.user = proto.user();
   return job;
 }
 

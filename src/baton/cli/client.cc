@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "baton/auth/credentials.h"
 #include "baton/common/quantity.h"
 #include "baton/common/server_target.h"
 
@@ -17,16 +18,31 @@ std::string ResolveServer(const std::string& flag) {
   if (const char* env = std::getenv("BATON_SERVER"); env != nullptr && *env != '\0') {
     return env;
   }
+  if (std::string saved = auth::CredentialsServer(); !saved.empty()) return saved;
   return std::string(kDefaultServer);
 }
 
+void AddClientFlags(CLI::App* cmd, ClientFlags& f) {
+  cmd->add_option("--server", f.server,
+                  "Control plane address host:port, or every HA replica's, comma-separated "
+                  "(default: $BATON_SERVER, the credentials file's, else 127.0.0.1:7070)");
+  cmd->add_option("--token", f.token,
+                  "API token (default: $BATON_TOKEN, else the one `baton login` saved)");
+  cmd->add_option("--output,-o", f.output, "Output format: table or json")
+      ->check(CLI::IsMember({"table", "json"}));
+}
+
+Result<std::unique_ptr<ControlPlane>> ControlPlane::Connect(const ClientFlags& flags) {
+  return Connect(ResolveServer(flags.server), kConnectTimeout, auth::ResolveToken(flags.token));
+}
+
 Result<std::unique_ptr<ControlPlane>> ControlPlane::Connect(
-    const std::string& address, std::chrono::milliseconds timeout) {
+    const std::string& address, std::chrono::milliseconds timeout, const std::string& token) {
   std::unique_ptr<ControlPlane> cp(new ControlPlane());
   cp->address_ = address;
   // Several addresses (HA replicas): connect to the one that listens, the leader.
   BATON_ASSIGN_OR_RETURN(std::string target, ServerTarget(address, "--server"));
-  cp->channel_ = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  cp->channel_ = auth::CreateChannel(target, token);
   cp->jobs_ = v1::Jobs::NewStub(cp->channel_);
   cp->cluster_ = v1::Cluster::NewStub(cp->channel_);
 
@@ -47,7 +63,11 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Connect(
   probe.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
   v1::ListQueuesResponse ignored;
   const grpc::Status s = cp->cluster_->ListQueues(&probe, v1::ListQueuesRequest(), &ignored);
-  if (s.ok()) return cp;  // it came up just now
+  // It came up just now (an answer, even a refusal, means the server is there).
+  if (s.error_code() != grpc::StatusCode::UNAVAILABLE &&
+      s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return cp;
+  }
   std::string why = s.error_message();
   if (state != GRPC_CHANNEL_TRANSIENT_FAILURE || why.empty()) {
     why = fmt::format("no connection within {}", FormatDuration(timeout));

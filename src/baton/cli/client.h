@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <grpcpp/grpcpp.h>
 
 #include "baton/common/status.h"
@@ -33,21 +34,30 @@ inline constexpr std::chrono::seconds kCallTimeout{30};
 
 // Options every client command takes.
 struct ClientFlags {
-  std::string server;              // empty = $BATON_SERVER, else kDefaultServer
+  std::string server;              // empty = $BATON_SERVER, the credentials file's, default
+  std::string token;               // empty = $BATON_TOKEN, else the credentials file's
   std::string output = "table";    // "table" or "json"
   bool json() const { return output == "json"; }
 };
 
-// The address to dial: the flag, else $BATON_SERVER, else kDefaultServer.
+// The address to dial: the flag, else $BATON_SERVER, else the credentials file's (`baton
+// login`, `baton up`; auth/credentials.h), else kDefaultServer.
 std::string ResolveServer(const std::string& flag);
+// Adds --server, --token and --output to a command.
+void AddClientFlags(CLI::App* cmd, ClientFlags& flags);
 
 // A connected client of batond's Jobs and Cluster services.
 class ControlPlane {
  public:
   // Dials `address` and waits up to `timeout` for the connection. Unavailable with
   // "cannot reach the control plane at ADDR: <gRPC's reason>" if it does not come up.
+  // Every call carries `token` ("authorization: Bearer <token>"; none when empty).
   static Result<std::unique_ptr<ControlPlane>> Connect(
-      const std::string& address, std::chrono::milliseconds timeout = kConnectTimeout);
+      const std::string& address, std::chrono::milliseconds timeout = kConnectTimeout,
+      const std::string& token = "");
+  // Connect with the flags' server and token, each resolved as ResolveServer and
+  // auth::ResolveToken say.
+  static Result<std::unique_ptr<ControlPlane>> Connect(const ClientFlags& flags);
 
   v1::Jobs::Stub& jobs() { return *jobs_; }
   v1::Cluster::Stub& cluster() { return *cluster_; }

@@ -37,16 +37,12 @@ CLI::App* AddEventsCommand(CLI::App& app, EventsFlags& f) {
   cmd->add_option("--limit", f.limit, "Print at most the newest N past events (1..10000)")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
-  cmd->add_option("--server", f.common.server,
-                  "Control plane address host:port (default: $BATON_SERVER, else "
-                  "127.0.0.1:7070)");
-  cmd->add_option("--output,-o", f.common.output, "Output format: table or json")
-      ->check(CLI::IsMember({"table", "json"}));
+  AddClientFlags(cmd, f.common);
   return cmd;
 }
 
 int RunEvents(const EventsFlags& f, std::ostream& out, std::ostream& err) {
-  auto cp = ControlPlane::Connect(ResolveServer(f.common.server));
+  auto cp = ControlPlane::Connect(f.common);
   if (!cp.ok()) {
     err << "baton: " << cp.status().message() << "\n";
     return 1;

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "baton/cli/auth_commands.h"
 #include "baton/cli/client_commands.h"
 #include "baton/cli/events_command.h"
 #include "baton/cli/sim_command.h"
@@ -25,6 +26,8 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   AddClientCommands(app, client_commands);
   EventsFlags events_flags;
   CLI::App* events = AddEventsCommand(app, events_flags);
+  AuthCommands auth_commands;
+  AddAuthCommands(app, auth_commands);
 
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
@@ -41,6 +44,7 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   if (auto code = RunClientCommands(client_commands, out, err, SystemClock()); code) {
     return *code;
   }
+  if (auto code = RunAuthCommands(auth_commands, out, err); code) return *code;
   if (version->parsed()) {
     out << "baton 0.1.0\n";
     return 0;

@@ -12,6 +12,8 @@
 
 #include "baton/agent/gpu/nvml_gpu_discovery.h"
 #include "baton/agent/grpc_agent.h"
+#include "baton/auth/credentials.h"
+#include "baton/auth/token.h"
 #include "baton/server/batond.h"
 
 namespace baton::cli {
@@ -33,6 +35,24 @@ std::string HostName() {
     if (!ok) c = '-';
   }
   return name;
+}
+
+// Points the CLI at this control plane: saves its address and the admin token in the
+// credentials file, unless that file is someone else's (another server). Returns what
+// it did, for the banner.
+std::string ConfigureCli(const std::string& api, const std::string& admin_token_file) {
+  auto token = auth::ReadTokenFile(admin_token_file);
+  if (!token.ok()) return fmt::format("cannot read the admin token: {}", token.status().message());
+  const std::string path = auth::CredentialsPath();
+  auto existing = auth::LoadCredentials(path);
+  if (existing.ok() && existing->has_value() && (*existing)->server != api) {
+    return fmt::format("left {} alone (it is for {}); to use this cluster: baton login --server "
+                       "{} --token-file {}",
+                       path, (*existing)->server, api, admin_token_file);
+  }
+  Status s = auth::SaveCredentials(path, {api, *token});
+  if (!s.ok()) return s.message();
+  return fmt::format("the CLI is logged in as admin (credentials in {})", path);
 }
 
 // Restores the signal mask RunUp changed, whichever way it returns.
@@ -79,7 +99,15 @@ int RunUp(const UpFlags& flags, std::ostream& out, std::ostream& err) {
     return 1;
   }
 
+  // Secure by default even here: the local agent and the CLI use the bootstrap tokens
+  // batond wrote on its first start (docs/security.md).
+  auto agent_token = auth::ReadTokenFile(data_dir + "/agent.token");
+  if (!agent_token.ok()) {
+    err << "baton up: agent token: " << agent_token.status().message() << "\n";
+    return 1;
+  }
   agent::AgentProcessOptions ao;
+  ao.token = *agent_token;
   ao.server = (*batond)->grpc_address();
   ao.name = flags.name.empty() ? HostName() : flags.name;
   ao.data_dir = data_dir + "/agent";
@@ -113,8 +141,9 @@ int RunUp(const UpFlags& flags, std::ostream& out, std::ostream& err) {
     out << "baton up: dashboard at http://127.0.0.1:" << (*batond)->http_port() << "/\n";
   }
   out << "baton up: local agent '" << ao.name << "'" << gpu_note << "\n";
-  out << "baton up: try `BATON_SERVER=" << api
-      << " baton run --wait -- echo hello`; Ctrl-C stops\n";
+  out << "baton up: " << ConfigureCli(api, data_dir + "/admin.token") << "\n";
+  out << "baton up: admin token in " << data_dir << "/admin.token (the dashboard asks for it)\n";
+  out << "baton up: try `baton run --wait -- echo hello`; Ctrl-C stops\n";
   out.flush();
 
   int sig = 0;

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <httplib.h>
 
 #include "baton/metrics/registry.h"
@@ -98,6 +99,7 @@ httplib::Server::Handler Wrap(HttpHandler handler) {
     request.path = req.path;
     request.method = req.method;
     request.body = req.body;
+    request.peer = fmt::format("{}:{}", req.remote_addr, req.remote_port);
     for (const auto& [k, v] : req.params) request.params.emplace(k, v);
     for (const auto& [k, v] : req.headers) {
       std::string name = k;
@@ -197,8 +199,11 @@ int HttpServer::port() const {
   return impl_->port;
 }
 
-Status ServeMetrics(HttpServer& server, const Registry& registry) {
-  return server.Handle("/metrics", [&registry](const HttpRequest&) {
+Status ServeMetrics(HttpServer& server, const Registry& registry, HttpGuard guard) {
+  return server.Handle("/metrics", [&registry, guard = std::move(guard)](const HttpRequest& req) {
+    if (guard) {
+      if (auto refused = guard(req)) return *std::move(refused);
+    }
     return HttpResponse{200, std::string(kPrometheusContentType), registry.Render(), {}};
   });
 }

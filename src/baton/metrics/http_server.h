@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,8 @@ struct HttpRequest {
   std::string body;  // POST only
   // Request headers with lower-case names; a repeated name keeps its first value.
   std::map<std::string, std::string> headers;
+  // The client's address, "127.0.0.1:53312" (for audit records).
+  std::string peer;
 };
 
 struct HttpResponse {
@@ -89,7 +92,11 @@ class HttpServer {
 // Content type of the Prometheus text exposition format.
 inline constexpr std::string_view kPrometheusContentType = "text/plain; version=0.0.4";
 
-// Serves `registry` at /metrics. `registry` must outlive `server`'s serving.
-Status ServeMetrics(HttpServer& server, const Registry& registry);
+// Answers instead of a handler when it returns a response (e.g. 401 without credentials).
+using HttpGuard = std::function<std::optional<HttpResponse>(const HttpRequest&)>;
+
+// Serves `registry` at /metrics, behind `guard` when given. `registry` must outlive
+// `server`'s serving.
+Status ServeMetrics(HttpServer& server, const Registry& registry, HttpGuard guard = {});
 
 }  // namespace baton::metrics

@@ -127,6 +127,8 @@ struct JobRecord {
   std::optional<Checkpoint> checkpoint;
   // Restart backoff: a pending retry is not scheduled before this time.
   std::optional<Time> retry_after;
+  // The authenticated user that submitted it ("" = unknown: before authentication).
+  std::string user;
 };
 
 // A pending record with no attempts.

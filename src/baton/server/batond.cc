@@ -13,6 +13,8 @@
 
 #include "baton/metrics/http_server.h"
 #include "baton/metrics/registry.h"
+#include "baton/server/access.h"
+#include "baton/server/auth_service.h"
 #include "baton/server/events_service.h"
 #include "baton/server/grpc_services.h"
 #include "baton/server/http_api.h"
@@ -33,6 +35,11 @@ struct Batond::Impl {
   metrics::Registry registry;
   std::unique_ptr<ServerMetrics> metrics;
   std::unique_ptr<ControlPlane> cp;
+  std::unique_ptr<Principals> principals;
+  std::unique_ptr<AuditLog> audit;
+  std::unique_ptr<Access> access;
+  std::unique_ptr<AuthService> auth_service;
+  std::unique_ptr<AuditService> audit_service;
   std::unique_ptr<JobsService> jobs;
   std::unique_ptr<ClusterService> cluster;
   std::unique_ptr<AgentService> agents;
@@ -62,6 +69,8 @@ struct Batond::Impl {
 Batond::Batond() : impl_(std::make_unique<Impl>()) {}
 
 Batond::~Batond() { Shutdown(); }
+
+Access& Batond::access() { return *impl_->access; }
 
 std::string Batond::grpc_address() const {
   const std::string& l = impl_->options.listen;
@@ -153,11 +162,30 @@ Result<std::unique_ptr<Batond>> Batond::Start(BatondOptions options) {
   d.cp = std::make_unique<ControlPlane>(options.control_plane, d.store.get(), &d.clock);
   d.metrics->Attach(d.cp.get(), &d.loop_beats);
   b->cp_ = d.cp.get();
+  if (!options.data_dir.empty()) {
+    if (d.options.admin_token_file.empty()) d.options.admin_token_file = options.data_dir + "/admin.token";
+    if (d.options.agent_token_file.empty()) d.options.agent_token_file = options.data_dir + "/agent.token";
+  }
+  d.principals = std::make_unique<Principals>(d.store.get(), &d.clock);
+  d.audit = std::make_unique<AuditLog>(d.store.get(), &d.clock, options.audit);
+  d.access = std::make_unique<Access>(d.principals.get(), d.audit.get(), &d.cp->queue_tree());
   if (!d.election) BATON_RETURN_IF_ERROR(b->Serve());
 
   if (!options.http_listen.empty()) {
-    BATON_RETURN_IF_ERROR(metrics::ServeMetrics(d.http, d.registry));
     Impl* impl = &d;
+    // Prometheus scrapes with a token too (a viewer on "*", docs/security.md).
+    BATON_RETURN_IF_ERROR(metrics::ServeMetrics(
+        d.http, d.registry,
+        [impl](const metrics::HttpRequest& req) -> std::optional<metrics::HttpResponse> {
+          auto who = impl->access->Authenticate(req, "http.metrics");
+          Status s = who.status();
+          if (who.ok()) {
+            s = impl->access->Check(*who, Permission::kViewMetrics, "http.metrics", "metrics",
+                                    Resource{{}, "", "this cluster"});
+          }
+          if (s.ok()) return std::nullopt;
+          return HttpError(s);
+        }));
     BATON_RETURN_IF_ERROR(d.http.Handle("/healthz", [impl](const metrics::HttpRequest&) {
       metrics::HttpResponse r;
       if (impl->election) {
@@ -181,7 +209,8 @@ Result<std::unique_ptr<Batond>> Batond::Start(BatondOptions options) {
     }));
     // The dashboard: its pages poll a few endpoints each, so more workers than /metrics needs.
     d.http.SetWorkerThreads(8);
-    BATON_RETURN_IF_ERROR(ServeHttpApi(d.http, d.cp.get(), HttpApiOptions{options.web_dir, {}}));
+    BATON_RETURN_IF_ERROR(ServeHttpApi(d.http, d.cp.get(), d.access.get(),
+                                       HttpApiOptions{options.web_dir}));
     auto port = d.http.Start(options.http_listen);
     if (!port.ok()) return port.status().WithPrefix("--http");
     b->http_port_ = *port;
@@ -224,17 +253,29 @@ Status Batond::Serve() {
   Impl& d = *impl_;
   const BatondOptions& options = d.options;
   BATON_RETURN_IF_ERROR(d.cp->Recover());
+  BATON_RETURN_IF_ERROR(d.principals->Load());
+  BATON_RETURN_IF_ERROR(
+      d.principals->Bootstrap({options.admin_token_file, options.agent_token_file}).status());
 
-  d.jobs = std::make_unique<JobsService>(d.cp.get());
-  d.cluster = std::make_unique<ClusterService>(d.cp.get());
-  d.agents = std::make_unique<AgentService>(d.cp.get());
+  Access* access = d.access.get();
+  d.jobs = std::make_unique<JobsService>(d.cp.get(), access);
+  d.cluster = std::make_unique<ClusterService>(d.cp.get(), access);
+  d.agents = std::make_unique<AgentService>(d.cp.get(), access);
+  d.auth_service = std::make_unique<AuthService>(access);
+  d.audit_service = std::make_unique<AuditService>(access);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &grpc_port_);
   builder.RegisterService(d.jobs.get());
   builder.RegisterService(d.cluster.get());
   builder.RegisterService(d.agents.get());
-  d.events = std::make_unique<EventsService>(&d.cp->events());
+  d.events = std::make_unique<EventsService>(&d.cp->events(), access);
   builder.RegisterService(d.events.get());
+  builder.RegisterService(d.auth_service.get());
+  builder.RegisterService(d.audit_service.get());
+  // Authentication backstop on every call (access.h).
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  creators.push_back(access->InterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(creators));
   builder.SetMaxReceiveMessageSize(4 << 20);
   d.server = builder.BuildAndStart();
   if (!d.server || grpc_port_ == 0) {
@@ -287,6 +328,7 @@ void Batond::Shutdown() {
   if (d.cp) d.cp->Wake();
   if (d.loop.joinable()) d.loop.join();
   if (d.cp) d.cp->Flush();
+  if (d.audit) d.audit->Flush();
   if (d.server) d.server->Wait();
   // Written everything it acknowledged: hand over at once rather than after the TTL.
   if (d.election) d.election->Resign();

@@ -2,8 +2,10 @@
 // the scheduling loop and the HTTP endpoint (/healthz, /metrics, the dashboard and its
 // JSON API), started and stopped as one. programs/batond_main.cc and `baton up` run it; tests start it on port 0.
 //
-// The data directory holds state.db (SQLite, WAL) and checkpoints/; a LOCK file (flock)
-// keeps two control planes off one directory.
+// The data directory holds state.db (SQLite, WAL), checkpoints/ and the bootstrap tokens
+// (admin.token, agent.token: see BatondOptions); a LOCK file (flock) keeps two control
+// planes off one directory. Every gRPC method and HTTP route but /healthz and the
+// dashboard's static files needs a token (access.h, docs/security.md).
 //
 // With store == "etcd" several replicas share one etcd cluster (docs/ha.md): each
 // campaigns (LeaderElection); a follower serves only HTTP (/healthz names the leader) and
@@ -23,9 +25,12 @@
 
 #include "baton/common/status.h"
 #include "baton/common/time.h"
+#include "baton/server/audit_log.h"
 #include "baton/server/control_plane.h"
 
 namespace baton::server {
+
+class Access;
 
 struct BatondOptions {
   std::string data_dir;                  // required unless store == "memory"
@@ -41,6 +46,14 @@ struct BatondOptions {
   std::string advertise;
   // The dashboard's files; "" = the copy compiled into the binary (server/http_api.h).
   std::string web_dir;
+  // Bootstrap credentials (docs/security.md): on a store without users, batond creates
+  // a cluster-admin and an agent token and writes them here, 0600 ("" =
+  // <data_dir>/admin.token and <data_dir>/agent.token). A file that already holds a
+  // token is adopted instead.
+  std::string admin_token_file;
+  std::string agent_token_file;
+  // Rate limit of refusal records in the audit log.
+  AuditOptions audit;
   // How often the loop runs when nothing wakes it (node and start timeouts).
   Duration tick = std::chrono::milliseconds(200);
   ControlPlaneOptions control_plane;
@@ -67,6 +80,8 @@ class Batond {
   // "127.0.0.1:7070" with the bound port.
   std::string grpc_address() const;
   ControlPlane& control_plane() { return *cp_; }
+  // Authentication, authorization and the audit log of this batond.
+  Access& access();
 
  private:
   struct Impl;

@@ -6,18 +6,35 @@
 
 #include <httplib.h>
 
+#include <sys/stat.h>
+
+#include <filesystem>
 #include <future>
+
+#include "baton/auth/credentials.h"
+#include "baton/auth/token.h"
+#include "baton/server/access.h"
 
 #include "baton/v1/jobs.grpc.pb.h"
 
 namespace baton::server {
 namespace {
 
-std::unique_ptr<Batond> StartMemoryBatond() {
+// Bootstrap token files of a test's batond, in a directory of its own.
+std::string TokenDir() {
+  std::string dir = ::testing::TempDir() + "/batond_test_" +
+                    ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+std::unique_ptr<Batond> StartMemoryBatond(const std::string& dir) {
   BatondOptions opts;
   opts.store = "memory";
   opts.listen = "127.0.0.1:0";
   opts.http_listen = "";
+  opts.admin_token_file = dir + "/admin.token";
+  opts.agent_token_file = dir + "/agent.token";
   auto b = Batond::Start(opts);
   EXPECT_TRUE(b.ok()) << b.status().ToString();
   return b.ok() ? std::move(*b) : nullptr;
@@ -39,9 +56,11 @@ grpc::Status CallRaw(const std::shared_ptr<grpc::Channel>& channel, const std::s
 }
 
 TEST(BatondTest, GarbageAndOversizedRequestsAreRefusedAndServingGoesOn) {
-  auto b = StartMemoryBatond();
+  const std::string dir = TokenDir();
+  auto b = StartMemoryBatond(dir);
   ASSERT_NE(b, nullptr);
-  auto channel = grpc::CreateChannel(b->grpc_address(), grpc::InsecureChannelCredentials());
+  auto channel =
+      auth::CreateChannel(b->grpc_address(), auth::ReadTokenFile(dir + "/admin.token").value());
 
   // Bytes that are not a SubmitRequest.
   grpc::Status garbage = CallRaw(channel, "/baton.v1.Jobs/Submit", std::string("\xff\xff\xff\x0f", 4));
@@ -82,21 +101,66 @@ TEST(BatondTest, GarbageAndOversizedRequestsAreRefusedAndServingGoesOn) {
 }
 
 TEST(BatondTest, ServesHealthAndPrometheusMetrics) {
+  const std::string dir = TokenDir();
   BatondOptions opts;
   opts.store = "memory";
   opts.listen = "127.0.0.1:0";
   opts.http_listen = "127.0.0.1:0";
+  opts.admin_token_file = dir + "/admin.token";
+  opts.agent_token_file = dir + "/agent.token";
   auto b = Batond::Start(opts);
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   httplib::Client http("127.0.0.1", (*b)->http_port());
   auto health = http.Get("/healthz");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
-  auto metrics = http.Get("/metrics");
+  // Metrics name every tenant's queues: they need a token (docs/security.md).
+  auto refused = http.Get("/metrics");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  auto metrics = http.Get(
+      "/metrics", {{"Authorization", "Bearer " + auth::ReadTokenFile(dir + "/admin.token").value()}});
   ASSERT_TRUE(metrics);
   EXPECT_EQ(metrics->status, 200);
   EXPECT_NE(metrics->body.find("# TYPE baton_jobs_active gauge"), std::string::npos);
   EXPECT_NE(metrics->body.find("baton_nodes{state=\"ready\"} 0"), std::string::npos);
+}
+
+TEST(BatondTest, FirstStartWritesBootstrapTokensOwnerOnlyAndAdoptsGivenOnes) {
+  const std::string dir = ::testing::TempDir() + "/batond_bootstrap_test";
+  std::filesystem::remove_all(dir);
+  BatondOptions opts;
+  opts.data_dir = dir + "/data";
+  opts.listen = "127.0.0.1:0";
+  opts.http_listen = "";
+  // A token the operator (or a test fixture) chose beforehand is adopted.
+  const std::string chosen = auth::GenerateToken().value().ToString();
+  ASSERT_TRUE(auth::WriteSecretFile(dir + "/data/agent.token", chosen + "\n").ok());
+  std::string admin;
+  {
+    auto b = Batond::Start(opts);
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    for (const char* name : {"/data/admin.token", "/data/agent.token"}) {
+      struct stat st {};
+      ASSERT_EQ(stat((dir + name).c_str(), &st), 0) << name;
+      EXPECT_EQ(st.st_mode & 0777, 0600) << name;
+    }
+    EXPECT_EQ(auth::ReadTokenFile(dir + "/data/agent.token").value(), chosen);
+    admin = auth::ReadTokenFile(dir + "/data/admin.token").value();
+    auto who = (*b)->access().principals().Authenticate(admin);
+    ASSERT_TRUE(who.ok()) << who.status().ToString();
+    EXPECT_TRUE(who->cluster_admin());
+    auto agent = (*b)->access().principals().Authenticate(chosen);
+    ASSERT_TRUE(agent.ok());
+    EXPECT_TRUE(agent->agent());
+    EXPECT_FALSE(agent->cluster_admin());
+  }
+  // A restart on the same store keeps the users and does not mint new tokens.
+  std::filesystem::remove(dir + "/data/admin.token");
+  auto again = Batond::Start(opts);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(dir + "/data/admin.token"));
+  EXPECT_TRUE((*again)->access().principals().Authenticate(admin).ok());
 }
 
 TEST(BatondTest, SecondBatondOnOneDataDirIsRefused) {

@@ -46,6 +46,7 @@ Status ControlPlane::Recover() {
     return InvalidArgument(fmt::format("node health: {}", err));
   }
 
+  BATON_RETURN_IF_ERROR(RecoverQueues());
   BATON_ASSIGN_OR_RETURN(std::vector<store::KeyValue> nodes, store_->List("nodes/"));
   BATON_ASSIGN_OR_RETURN(std::vector<store::KeyValue> jobs, store_->List("jobs/"));
   std::lock_guard<std::mutex> lock(mu_);
@@ -110,15 +111,19 @@ Status ControlPlane::Recover() {
 // ---------------------------------------------------------------------------------------
 // Persistence and events.
 
-void ControlPlane::Persist(JobEntry& e, v1::JobEvent::Kind kind, Action on_durable) {
+void ControlPlane::Persist(JobEntry& e, v1::JobEvent::Kind kind, Action on_durable,
+                           std::optional<store::Op> audit) {
   v1::JobEvent ev;
   ev.set_kind(kind);
   *ev.mutable_job() = api::ToProto(e.rec);
-  std::string bytes = ev.job().SerializeAsString();
   const JobId id = e.rec.id;
-  committer_.Put(JobKey(id), std::move(bytes),
-                 [this, id, ev = std::move(ev), on_durable = std::move(on_durable)](
-                     const Status& s) { OnPersisted(id, s, ev, on_durable); });
+  std::vector<store::Op> ops(1);
+  ops[0].key = JobKey(id);
+  ops[0].value = ev.job().SerializeAsString();
+  if (audit) ops.push_back(*std::move(audit));
+  committer_.Commit(std::move(ops),
+                    [this, id, ev = std::move(ev), on_durable = std::move(on_durable)](
+                        const Status& s) { OnPersisted(id, s, ev, on_durable); });
 }
 
 void ControlPlane::OnPersisted(JobId id, const Status& s, const v1::JobEvent& ev,
@@ -148,6 +153,7 @@ void ControlPlane::Publish(const v1::JobEvent& ev) {
     const JobFilter& f = w.first;
     if (f.job && ev.job().id() != std::to_string(f.job->value())) continue;
     if (!f.queue.empty() && ev.job().spec().queue() != f.queue) continue;
+    if (f.within && !queue_tree_.Within(ev.job().spec().queue(), *f.within)) continue;
     w.second(out);
   }
 }
@@ -181,7 +187,7 @@ void ControlPlane::WaitForWork(std::chrono::milliseconds timeout) {
 // ---------------------------------------------------------------------------------------
 // Jobs API.
 
-void ControlPlane::Submit(model::JobSpec spec, JobDone done) {
+void ControlPlane::Submit(model::JobSpec spec, JobDone done, const ChangeOrigin& origin) {
   Status valid = model::ValidateJobSpec(spec);
   if (!valid.ok()) {
     done(valid);
@@ -192,6 +198,7 @@ void ControlPlane::Submit(model::JobSpec spec, JobDone done) {
   auto e = std::make_unique<JobEntry>();
   const int32_t max_attempts = spec.max_attempts;
   e->rec = model::NewJobRecord(JobId(next_job_id_), std::move(spec), max_attempts, now);
+  e->rec.user = origin.user;
   if (fleet_dirty_) RebuildScheduler(now);
   if (sched_ && cluster_ && !cluster_->nodes().empty()) {
     sched::Admission adm = sched_->Feasibility(MakeRequest(*e));
@@ -206,10 +213,13 @@ void ControlPlane::Submit(model::JobSpec spec, JobDone done) {
   v1::JobEvent ev;
   ev.set_kind(v1::JobEvent::KIND_SUBMITTED);
   *ev.mutable_job() = api::ToProto(e->rec);
-  std::string bytes = ev.job().SerializeAsString();
   const JobId id = e->rec.id;
+  std::vector<store::Op> ops(1);
+  ops[0].key = JobKey(id);
+  ops[0].value = ev.job().SerializeAsString();
+  if (auto audit = origin.AuditOp(fmt::format("job/{}", id))) ops.push_back(*std::move(audit));
   std::shared_ptr<JobEntry> pending(e.release());
-  committer_.Put(JobKey(id), std::move(bytes),
+  committer_.Commit(std::move(ops),
                  [this, pending, ev = std::move(ev), done = std::move(done)](const Status& s) {
                    if (!s.ok()) {
                      done(Status(StatusCode::kUnavailable,
@@ -249,6 +259,7 @@ bool ControlPlane::Matches(const JobFilter& f, const JobEntry& e) const {
   if (!f.queue.empty() && e.rec.spec.queue != f.queue) return false;
   if (f.state && e.rec.state != *f.state) return false;
   if (f.job && e.rec.id != *f.job) return false;
+  if (f.within && !queue_tree_.Within(e.rec.spec.queue, *f.within)) return false;
   return true;
 }
 
@@ -279,7 +290,8 @@ Result<ControlPlane::Page> ControlPlane::List(const JobFilter& filter, int32_t p
   return page;
 }
 
-void ControlPlane::Cancel(JobId id, std::string reason, JobDone done) {
+void ControlPlane::Cancel(JobId id, std::string reason, JobDone done,
+                          const ChangeOrigin& origin) {
   std::unique_lock<std::mutex> lock(mu_);
   auto it = jobs_.find(id);
   if (it == jobs_.end()) {
@@ -308,16 +320,19 @@ void ControlPlane::Cancel(JobId id, std::string reason, JobDone done) {
   } else {
     AfterAttemptEnded(e, /*scheduler_requeued=*/false);
   }
-  Persist(e, v1::JobEvent::KIND_STATE_CHANGED, [this, id, done = std::move(done)] {
-    auto j = jobs_.find(id);
-    done(Render(*j->second, clock_->Now()));
-  });
+  Persist(
+      e, v1::JobEvent::KIND_STATE_CHANGED,
+      [this, id, done = std::move(done)] {
+        auto j = jobs_.find(id);
+        done(Render(*j->second, clock_->Now()));
+      },
+      origin.AuditOp(fmt::format("job/{}", id)));
   work_ = true;
   work_cv_.notify_all();
 }
 
 void ControlPlane::ReportCheckpoint(JobId id, int32_t attempt, std::string path,
-                                    JobDone done) {
+                                    JobDone done, const ChangeOrigin& origin) {
   std::unique_lock<std::mutex> lock(mu_);
   auto it = jobs_.find(id);
   if (it == jobs_.end()) {
@@ -335,10 +350,13 @@ void ControlPlane::ReportCheckpoint(JobId id, int32_t attempt, std::string path,
   }
   spdlog::info("job {}: checkpoint {} (attempt {}, reported through the API)", id, path,
                attempt);
-  Persist(e, v1::JobEvent::KIND_STATE_CHANGED, [this, id, done = std::move(done)] {
-    auto j = jobs_.find(id);
-    done(Render(*j->second, clock_->Now()));
-  });
+  Persist(
+      e, v1::JobEvent::KIND_STATE_CHANGED,
+      [this, id, done = std::move(done)] {
+        auto j = jobs_.find(id);
+        done(Render(*j->second, clock_->Now()));
+      },
+      origin.AuditOp(fmt::format("job/{}", id)));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -419,7 +437,7 @@ sched::JobRequest ControlPlane::MakeRequest(const JobEntry& e) const {
   const model::JobSpec& spec = e.rec.spec;
   sched::JobRequest r;
   r.id = e.rec.id;
-  r.queue = QueueId(0);
+  r.queue = QueueIdOf(spec.queue);
   r.priority = spec.priority;
   r.submit = e.rec.submit_time;
   r.tasks = spec.tasks;
@@ -621,6 +639,7 @@ void ControlPlane::RebuildScheduler(Time now) {
   auto new_cluster = std::make_unique<model::Cluster>(*std::move(cluster));
   auto new_sched = std::make_unique<sched::Scheduler>(*new_cluster, std::move(*order),
                                                       std::move(*placement));
+  ApplyQueues(*new_sched);
   sched_ = std::move(new_sched);
   cluster_ = std::move(new_cluster);
   node_ids_.clear();

@@ -43,8 +43,10 @@
 #include "baton/model/cluster.h"
 #include "baton/model/job_lifecycle.h"
 #include "baton/sched/scheduler.h"
+#include "baton/server/change_origin.h"
 #include "baton/server/events.h"
 #include "baton/server/group_commit.h"
+#include "baton/server/queue_tree.h"
 #include "baton/server/telemetry.h"
 #include "baton/store/store.h"
 #include "baton/v1/agent.pb.h"
@@ -98,6 +100,9 @@ struct ControlPlaneOptions {
   ControlPlaneObserver* observer = nullptr;
   // Job and node events kept in memory (EventLog); the oldest go first.
   size_t event_history = EventLog::kDefaultCapacity;
+  // The queue tree of a first start (batond --queues); once queues are stored, the
+  // stored tree wins (UpdateQueue changes it).
+  std::vector<model::QueueSpec> queues;
 };
 
 // The outbound half of one agent's stream. Send must not block (queue and return).
@@ -111,6 +116,8 @@ struct JobFilter {
   std::string queue;                     // "" = any
   std::optional<model::JobState> state;  // nullopt = any
   std::optional<JobId> job;              // Watch only
+  // Only jobs whose queue is one of these or below one (a tenant's view); nullopt = all.
+  std::optional<std::vector<std::string>> within;
 };
 
 // What the metrics endpoint reads at scrape time (ControlPlane::MetricsView()).
@@ -171,8 +178,9 @@ class ControlPlane {
 
   // Jobs. `done` runs once the job is durable (or with the error). A job that can never
   // fit the registered fleet is refused (FailedPrecondition with the reason); with no
-  // node registered yet it waits.
-  void Submit(model::JobSpec spec, JobDone done);
+  // node registered yet it waits. Changes made for an `origin` record its user on the
+  // job and write its audit record in the change's own transaction.
+  void Submit(model::JobSpec spec, JobDone done, const ChangeOrigin& origin = {});
   Result<v1::Job> Get(JobId id) const;
   struct Page {
     std::vector<v1::Job> jobs;
@@ -180,10 +188,11 @@ class ControlPlane {
   };
   // Newest first. page_size 0 = 100; at most 1000.
   Result<Page> List(const JobFilter& filter, int32_t page_size, std::string_view token) const;
-  void Cancel(JobId id, std::string reason, JobDone done);
+  void Cancel(JobId id, std::string reason, JobDone done, const ChangeOrigin& origin = {});
   // Records a checkpoint the job wrote (attempt 0 = the latest attempt); the next attempt
   // resumes from the latest one (BATON_RESUME_FROM). `done` runs once it is durable.
-  void ReportCheckpoint(JobId id, int32_t attempt, std::string path, JobDone done);
+  void ReportCheckpoint(JobId id, int32_t attempt, std::string path, JobDone done,
+                        const ChangeOrigin& origin = {});
   // Events for jobs matching `filter` from now on, after each change is durable.
   int64_t Watch(JobFilter filter, WatchFn fn);
   void Unwatch(int64_t watch_id);
@@ -191,7 +200,12 @@ class ControlPlane {
   // Agents. RegisterAgent validates the inventory (errors name the field), replaces any
   // older stream of the same node, answers with Registered and reconciles the tasks the
   // agent reports. Returns the session id that later calls name.
-  Result<int64_t> RegisterAgent(const v1::Register& reg, std::shared_ptr<AgentSink> sink);
+  Result<int64_t> RegisterAgent(const v1::Register& reg, std::shared_ptr<AgentSink> sink) {
+    return RegisterAgent({}, reg, std::move(sink));
+  }
+  // The same for an authenticated agent: the node record is written with its audit record.
+  Result<int64_t> RegisterAgent(const ChangeOrigin& origin, const v1::Register& reg,
+                                std::shared_ptr<AgentSink> sink);
   // Messages of a session that is no longer the node's current one are ignored.
   Status OnAgentMessage(int64_t session, const v1::AgentMessage& msg);
   void OnAgentDisconnected(int64_t session);
@@ -210,8 +224,16 @@ class ControlPlane {
   // Drain: the node takes no new work and what runs there is preempted gracefully
   // (SIGTERM, the job's preempt notice, SIGKILL; requeued without counting). Durable:
   // a drained node stays drained across restarts and re-registrations until Undrain.
-  Result<v1::Node> Drain(const std::string& name, std::string reason);
-  Result<v1::Node> Undrain(const std::string& name);
+  Result<v1::Node> Drain(const std::string& name, std::string reason,
+                         const ChangeOrigin& origin = {});
+  Result<v1::Node> Undrain(const std::string& name, const ChangeOrigin& origin = {});
+
+  // Queues (control_plane_queues.cc). Creates or changes one queue durably (with its
+  // audit record); the scheduler uses the new tree from the next round.
+  Result<v1::Queue> UpdateQueue(const v1::UpdateQueueRequest& req,
+                                const ChangeOrigin& origin = {});
+  // The queue tree (for authorization: paths and subtrees).
+  const QueueTree& queue_tree() const { return queue_tree_; }
 
   std::vector<v1::Node> Nodes(std::optional<v1::NodeState> state) const;
   std::vector<v1::Queue> Queues() const;
@@ -220,6 +242,8 @@ class ControlPlane {
   struct LogTarget {
     std::string endpoint;
     int32_t attempt = 0;
+    // Sent as "authorization: Bearer <token>" to the agent (Register.logs_token).
+    std::string token;
   };
   Result<LogTarget> FindLogs(JobId job, int32_t task, int32_t attempt) const;
   ControlPlaneStats Stats() const;
@@ -246,7 +270,9 @@ class ControlPlane {
   using Action = std::function<void()>;
 
   // All private methods expect mu_ held.
-  void Persist(JobEntry& e, v1::JobEvent::Kind kind, Action on_durable = {});
+  // `audit`: the change's audit record, written in the same transaction.
+  void Persist(JobEntry& e, v1::JobEvent::Kind kind, Action on_durable = {},
+               std::optional<store::Op> audit = std::nullopt);
   void OnPersisted(JobId id, const Status& s, const v1::JobEvent& ev, const Action& on_durable);
   void Publish(const v1::JobEvent& ev);
   bool Transition(JobEntry& e, const model::JobEventData& ev, Time now);
@@ -274,7 +300,14 @@ class ControlPlane {
   // A lost (or restarted) node may still run tasks nobody wants; it takes no work until
   // they are confirmed gone (node_health.h, "stale state").
   void MaybeReady(NodeEntry& node);
-  void PersistNode(const NodeEntry& node);
+  void PersistNode(const NodeEntry& node, std::optional<store::Op> audit = std::nullopt);
+  // Queues (control_plane_queues.cc): loads the stored tree or stores options_.queues.
+  Status RecoverQueues();
+  // The scheduler's id of a queue name: its index in the tree, else an implicit queue.
+  QueueId QueueIdOf(const std::string& name) const;
+  // Installs the tree in a new scheduler (guarantees beyond the fleet are dropped, with
+  // a warning, until it grows).
+  void ApplyQueues(sched::Scheduler& sched);
   v1::Job Render(const JobEntry& e, Time now) const;
   // Event hooks (control_plane_events.cc): one call per lifecycle transition.
   // `ev` null = the job was just submitted.
@@ -331,6 +364,13 @@ class ControlPlane {
   bool evictions_suspended_ = false;
   GpuTelemetryStore telemetry_;  // own lock
   EventLog events_;
+  QueueTree queue_tree_;         // own (leaf) lock; changed under mu_
+  // The scheduler's queue ids: the tree's queues by index, then queues jobs name outside
+  // the tree, numbered after it (both reset when a scheduler is built).
+  std::map<std::string, QueueId> queue_ids_;
+  mutable std::map<std::string, QueueId> implicit_queues_;
+  std::mutex queue_update_mu_;   // one UpdateQueue at a time (taken before mu_)
+  std::string queue_warning_;    // the last ApplyQueues warning (logged once)
 };
 
 // Store layout.

@@ -79,8 +79,9 @@ Status ValidateInventory(const v1::Register& reg) {
     return InvalidArgument(fmt::format("register.tasks: more than {}", kMaxReportedTasks));
   }
   if (reg.rack().size() > kMaxNameLength || reg.address().size() > kMaxNameLength ||
-      reg.log_endpoint().size() > kMaxNameLength) {
-    return InvalidArgument("register: rack, address and log_endpoint are at most 253 chars");
+      reg.log_endpoint().size() > kMaxNameLength || reg.logs_token().size() > kMaxNameLength) {
+    return InvalidArgument(
+        "register: rack, address, log_endpoint and logs_token are at most 253 chars");
   }
   return Status::Ok();
 }
@@ -111,7 +112,7 @@ bool IsFinal(v1::TaskState s) {
 
 }  // namespace
 
-Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
+Result<int64_t> ControlPlane::RegisterAgent(const ChangeOrigin& origin, const v1::Register& reg,
                                             std::shared_ptr<AgentSink> sink) {
   BATON_RETURN_IF_ERROR(ValidateNodeName(reg.node_name()));
   BATON_RETURN_IF_ERROR(ValidateInventory(reg));
@@ -153,6 +154,7 @@ Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
   FillGpuDetails(reg, &info);
   node.info = std::move(info);
   node.log_endpoint = reg.log_endpoint();
+  node.logs_token = reg.logs_token();
   node.session = next_session_++;
   node.sink = std::move(sink);
   node.last_seen = now;
@@ -167,7 +169,7 @@ Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
     SetNodeState(node, v1::NODE_STATE_NOT_READY, "registering after it was lost");
   }
   node.strays.clear();
-  PersistNode(node);
+  PersistNode(node, origin.AuditOp("node/" + reg.node_name()));
 
   v1::Directive d;
   d.mutable_registered()->set_node_name(reg.node_name());
@@ -554,14 +556,18 @@ void ControlPlane::HandleCheckpoint(NodeEntry& node, const v1::CheckpointReport&
   Persist(e, v1::JobEvent::KIND_STATE_CHANGED);
 }
 
-void ControlPlane::PersistNode(const NodeEntry& node) {
+void ControlPlane::PersistNode(const NodeEntry& node, std::optional<store::Op> audit) {
   v1::Node stored = node.info;
   stored.clear_last_heartbeat();
   if (node.drained) {
     stored.set_state(v1::NODE_STATE_DRAINED);
     stored.set_reason(node.drain_reason);
   }
-  committer_.Put(NodeKey(node.info.name()), stored.SerializeAsString(), [](const Status& s) {
+  std::vector<store::Op> ops(1);
+  ops[0].key = NodeKey(node.info.name());
+  ops[0].value = stored.SerializeAsString();
+  if (audit) ops.push_back(*std::move(audit));
+  committer_.Commit(std::move(ops), [](const Status& s) {
     if (!s.ok()) spdlog::error("cannot persist a node record: {}", s.message());
   });
 }
@@ -589,6 +595,8 @@ std::vector<v1::Queue> ControlPlane::Queues() const {
   };
   std::map<std::string, Usage> by_queue;
   by_queue["default"];
+  const std::vector<model::QueueSpec> tree = queue_tree_.Specs();
+  for (const auto& q : tree) by_queue[q.name];
   for (JobId id : active_) {
     const JobEntry& e = *jobs_.at(id);
     Usage& u = by_queue[e.rec.spec.queue];
@@ -604,6 +612,9 @@ std::vector<v1::Queue> ControlPlane::Queues() const {
     v1::Queue q;
     q.set_name(name);
     q.set_weight(1);
+    for (const auto& spec : tree) {
+      if (spec.name == name) q = QueueToProto(spec);
+    }
     q.set_pending_jobs(u.pending);
     q.set_running_jobs(u.running);
     q.set_gpus_in_use(std::to_string(u.gpus));
@@ -636,7 +647,7 @@ Result<ControlPlane::LogTarget> ControlPlane::FindLogs(JobId job, int32_t task,
     return FailedPrecondition(fmt::format("the agent of node {} serves no logs",
                                           a.placements[static_cast<size_t>(task)].node));
   }
-  return LogTarget{n->second->log_endpoint, a.number};
+  return LogTarget{n->second->log_endpoint, a.number, n->second->logs_token};
 }
 
 }  // namespace baton::server

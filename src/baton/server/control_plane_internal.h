@@ -42,6 +42,8 @@ struct ControlPlane::JobEntry {
 struct ControlPlane::NodeEntry {
   v1::Node info;  // name, GPUs, rack, cpus, memory, address as registered
   std::string log_endpoint;
+  // The agent's log-read secret (Register.logs_token), sent when reading its logs.
+  std::string logs_token;
   v1::NodeState state = v1::NODE_STATE_NOT_READY;
   std::string reason;
   Time last_seen;

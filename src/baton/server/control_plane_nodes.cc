@@ -110,7 +110,8 @@ v1::Node ControlPlane::RenderNode(const NodeEntry& n) const {
   return node;
 }
 
-Result<v1::Node> ControlPlane::Drain(const std::string& name, std::string reason) {
+Result<v1::Node> ControlPlane::Drain(const std::string& name, std::string reason,
+                                     const ChangeOrigin& origin) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = nodes_.find(name);
   if (it == nodes_.end()) return NotFound(fmt::format("node '{}' not found", name));
@@ -121,7 +122,7 @@ Result<v1::Node> ControlPlane::Drain(const std::string& name, std::string reason
   if (auto id = node_ids_.find(name); id != node_ids_.end() && sched_) {
     sched_->mutable_state().SetSchedulable(id->second, false);
   }
-  PersistNode(node);
+  PersistNode(node, origin.AuditOp("node/" + name));
   // Preempt what runs there: SIGTERM, the job's notice to checkpoint, then SIGKILL. The
   // GPUs stay booked until the tasks are confirmed gone (AfterAttemptEnded).
   int preempted = 0;
@@ -146,7 +147,7 @@ Result<v1::Node> ControlPlane::Drain(const std::string& name, std::string reason
   return RenderNode(node);
 }
 
-Result<v1::Node> ControlPlane::Undrain(const std::string& name) {
+Result<v1::Node> ControlPlane::Undrain(const std::string& name, const ChangeOrigin& origin) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = nodes_.find(name);
   if (it == nodes_.end()) return NotFound(fmt::format("node '{}' not found", name));
@@ -154,7 +155,7 @@ Result<v1::Node> ControlPlane::Undrain(const std::string& name) {
   if (!node.drained) return RenderNode(node);
   node.drained = false;
   node.drain_reason.clear();
-  PersistNode(node);
+  PersistNode(node, origin.AuditOp("node/" + name));
   if (auto id = node_ids_.find(name); id != node_ids_.end() && sched_) {
     sched_->mutable_state().SetSchedulable(
         id->second, node.state == v1::NODE_STATE_READY && node.takes_work());

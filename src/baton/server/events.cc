@@ -13,6 +13,7 @@ bool EventFilter::Matches(const v1::Event& ev) const {
   if (ev.sequence() <= after_sequence) return false;
   if (!job_id.empty() && ev.job_id() != job_id) return false;
   if (!node.empty() && ev.node() != node) return false;
+  if (queue_visible && !ev.job_id().empty() && !queue_visible(ev.queue())) return false;
   return true;
 }
 

@@ -36,6 +36,9 @@ struct EventFilter {
   std::string node;
   // Only events with a larger sequence.
   int64_t after_sequence = 0;
+  // Job events only of the queues this accepts (tenant isolation, access.h); unset = all.
+  // Called with the log's lock held: must be quick and must not call into the EventLog.
+  std::function<bool(const std::string& queue)> queue_visible;
 
   bool Matches(const v1::Event& ev) const;
 };

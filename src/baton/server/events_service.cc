@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "baton/server/grpc_services.h"
 #include "baton/server/stream_writers.h"
 
 namespace baton::server {
@@ -40,10 +41,31 @@ class EventStream final : public QueuedWriter<v1::Event> {
 
 }  // namespace
 
+Result<EventFilter> EventsService::FilterFor(grpc::CallbackServerContext* ctx,
+                                             std::string_view action, const std::string& job_id,
+                                             const std::string& node, int64_t after) {
+  BATON_ASSIGN_OR_RETURN(Identity who, access_->Authenticate(*ctx, action));
+  BATON_RETURN_IF_ERROR(access_->Check(who, Permission::kViewCluster, action, "events",
+                                       Resource{{}, "", "events"}));
+  EventFilter f{job_id, node, after};
+  if (auto subtrees = access_->Viewable(who)) {
+    const QueueTree* tree = &access_->queues();
+    f.queue_visible = [tree, subtrees = *std::move(subtrees)](const std::string& queue) {
+      return tree->Within(queue, subtrees);
+    };
+  }
+  return f;
+}
+
 grpc::ServerUnaryReactor* EventsService::List(grpc::CallbackServerContext* ctx,
                                               const v1::ListEventsRequest* req,
                                               v1::ListEventsResponse* resp) {
   auto* r = ctx->DefaultReactor();
+  auto f = FilterFor(ctx, "events.list", req->job_id(), req->node(), req->after_sequence());
+  if (!f.ok()) {
+    r->Finish(ToGrpc(f.status()));
+    return r;
+  }
   grpc::Status bad = CheckFilter(req->job_id(), req->node());
   if (!bad.ok()) {
     r->Finish(bad);
@@ -54,8 +76,7 @@ grpc::ServerUnaryReactor* EventsService::List(grpc::CallbackServerContext* ctx,
                            "limit and after_sequence: must not be negative"));
     return r;
   }
-  EventFilter f{req->job_id(), req->node(), req->after_sequence()};
-  EventLog::Page page = log_->List(f, static_cast<size_t>(req->limit()));
+  EventLog::Page page = log_->List(*f, static_cast<size_t>(req->limit()));
   for (auto& ev : page.events) *resp->add_events() = std::move(ev);
   resp->set_last_sequence(page.last_sequence);
   resp->set_epoch(log_->epoch());
@@ -63,11 +84,13 @@ grpc::ServerUnaryReactor* EventsService::List(grpc::CallbackServerContext* ctx,
   return r;
 }
 
-grpc::ServerWriteReactor<v1::Event>* EventsService::Watch(grpc::CallbackServerContext*,
+grpc::ServerWriteReactor<v1::Event>* EventsService::Watch(grpc::CallbackServerContext* ctx,
                                                           const v1::WatchEventsRequest* req) {
+  auto f = FilterFor(ctx, "events.watch", req->job_id(), req->node(), req->after_sequence());
+  if (!f.ok()) return new ErrorWriter<v1::Event>(ToGrpc(f.status()));
   grpc::Status bad = CheckFilter(req->job_id(), req->node());
   if (!bad.ok()) return new ErrorWriter<v1::Event>(bad);
-  return new EventStream(log_, EventFilter{req->job_id(), req->node(), req->after_sequence()});
+  return new EventStream(log_, *std::move(f));
 }
 
 }  // namespace baton::server

@@ -3,11 +3,15 @@
 // thread; a watcher that falls more than kMaxEventBacklog events behind is cut off with
 // RESOURCE_EXHAUSTED and may watch again from the last sequence it saw.
 //
-// Thread-safety: stateless apart from the EventLog it reads.
+// Callers are authenticated (access.h); job events of queues the caller may not view are
+// left out (node events are everyone's).
+//
+// Thread-safety: stateless apart from the EventLog and Access it uses.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
 
+#include "baton/server/access.h"
 #include "baton/server/events.h"
 #include "baton/v1/events.grpc.pb.h"
 
@@ -17,7 +21,7 @@ inline constexpr size_t kMaxEventBacklog = 100000;
 
 class EventsService final : public v1::Events::CallbackService {
  public:
-  explicit EventsService(EventLog* log) : log_(log) {}
+  EventsService(EventLog* log, Access* access) : log_(log), access_(access) {}
 
   grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* ctx,
                                  const v1::ListEventsRequest* req,
@@ -26,7 +30,12 @@ class EventsService final : public v1::Events::CallbackService {
                                              const v1::WatchEventsRequest* req) override;
 
  private:
+  // Authenticates the call and builds its filter (tenant rules included).
+  Result<EventFilter> FilterFor(grpc::CallbackServerContext* ctx, std::string_view action,
+                                const std::string& job_id, const std::string& node,
+                                int64_t after);
   EventLog* log_;
+  Access* access_;
 };
 
 }  // namespace baton::server

@@ -25,14 +25,22 @@ void GroupCommitter::Put(std::string key, std::string value, Done done) {
   op.type = store::Op::kPut;
   op.key = std::move(key);
   op.value = std::move(value);
-  Enqueue({std::move(op), std::move(done)});
+  std::vector<store::Op> ops;
+  ops.push_back(std::move(op));
+  Enqueue({std::move(ops), std::move(done)});
 }
 
 void GroupCommitter::Delete(std::string key, Done done) {
   store::Op op;
   op.type = store::Op::kDelete;
   op.key = std::move(key);
-  Enqueue({std::move(op), std::move(done)});
+  std::vector<store::Op> ops;
+  ops.push_back(std::move(op));
+  Enqueue({std::move(ops), std::move(done)});
+}
+
+void GroupCommitter::Commit(std::vector<store::Op> ops, Done done) {
+  Enqueue({std::move(ops), std::move(done)});
 }
 
 void GroupCommitter::Enqueue(Write w) {
@@ -56,23 +64,20 @@ GroupCommitStats GroupCommitter::stats() const {
 }
 
 size_t GroupCommitter::BatchSize() const {
-  size_t n = std::min(queue_.size(), max_batch_);
+  const size_t n = std::min(queue_.size(), max_batch_);
   // Stores with per-transaction limits (etcd: 128 ops, 1.5 MiB) get batches that fit;
-  // one write too big on its own still goes alone and gets the store's error.
+  // one write (group) too big on its own still goes alone and gets the store's error.
   const size_t max_ops = store_->MaxTxnOps();
-  if (max_ops != 0) n = std::min(n, max_ops);
   const size_t max_bytes = store_->MaxTxnBytes();
-  if (max_bytes != 0) {
-    // Keys and values plus generous room per op for framing and the store's key prefix.
-    constexpr size_t kPerOp = 128;
-    const size_t budget = max_bytes > 8 * kPerOp ? max_bytes - 8 * kPerOp : max_bytes;
-    size_t bytes = 0;
-    for (size_t i = 0; i < n; ++i) {
-      bytes += queue_[i].op.key.size() + queue_[i].op.value.size() + kPerOp;
-      if (bytes > budget) {
-        n = std::max<size_t>(i, 1);
-        break;
-      }
+  // Keys and values plus generous room per op for framing and the store's key prefix.
+  constexpr size_t kPerOp = 128;
+  const size_t budget = max_bytes > 8 * kPerOp ? max_bytes - 8 * kPerOp : max_bytes;
+  size_t ops = 0, bytes = 0;
+  for (size_t i = 0; i < n; ++i) {
+    ops += queue_[i].ops.size();
+    for (const store::Op& op : queue_[i].ops) bytes += op.key.size() + op.value.size() + kPerOp;
+    if ((max_ops != 0 && ops > max_ops) || (max_bytes != 0 && bytes > budget)) {
+      return std::max<size_t>(i, 1);
     }
   }
   return n;
@@ -96,11 +101,13 @@ void GroupCommitter::Run() {
     std::unordered_map<std::string_view, size_t> slot;
     txn.ops.reserve(batch.size());
     for (const Write& w : batch) {
-      auto [it, inserted] = slot.emplace(w.op.key, txn.ops.size());
-      if (inserted) {
-        txn.ops.push_back(w.op);
-      } else {
-        txn.ops[it->second] = w.op;
+      for (const store::Op& op : w.ops) {
+        auto [it, inserted] = slot.emplace(op.key, txn.ops.size());
+        if (inserted) {
+          txn.ops.push_back(op);
+        } else {
+          txn.ops[it->second] = op;
+        }
       }
     }
     Status status;

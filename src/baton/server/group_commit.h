@@ -58,6 +58,9 @@ class GroupCommitter {
   void Put(std::string key, std::string value, Done done);
   // Deletes `key` durably (absent keys are fine), then calls `done`.
   void Delete(std::string key, Done done);
+  // Writes `ops` durably in one transaction, never split across batches (a change and
+  // its audit record), then calls `done`. The ops must name distinct keys.
+  void Commit(std::vector<store::Op> ops, Done done);
   // Blocks until everything enqueued before the call has been written and its callbacks
   // have run. For tests and shutdown.
   void Flush();
@@ -66,7 +69,7 @@ class GroupCommitter {
 
  private:
   struct Write {
-    store::Op op;
+    std::vector<store::Op> ops;  // usually one; a group is never split
     Done done;
   };
   void Enqueue(Write w);
@@ -81,8 +84,8 @@ class GroupCommitter {
   std::condition_variable cv_;        // writer waits for work
   std::condition_variable flushed_;   // Flush waits for completed_ to pass its ticket
   std::vector<Write> queue_;
-  int64_t enqueued_ = 0;              // writes ever enqueued
-  int64_t completed_ = 0;             // writes whose callbacks have run
+  int64_t enqueued_ = 0;              // writes (groups) ever enqueued
+  int64_t completed_ = 0;             // writes (groups) whose callbacks have run
   bool stopping_ = false;
   GroupCommitStats stats_;
   std::thread writer_;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "baton/api/convert.h"
+#include "baton/auth/credentials.h"
 #include "baton/server/stream_writers.h"
 
 namespace baton::server {
@@ -88,7 +89,9 @@ class StreamSink final : public AgentSink {
 
 class AgentStream final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive> {
  public:
-  explicit AgentStream(ControlPlane* cp) : cp_(cp), sink_(std::make_shared<StreamSink>(this)) {
+  // `origin`: the authenticated agent; its registrations are audited.
+  AgentStream(ControlPlane* cp, ChangeOrigin origin)
+      : cp_(cp), origin_(std::move(origin)), sink_(std::make_shared<StreamSink>(this)) {
     StartRead(&in_);
   }
 
@@ -102,7 +105,7 @@ class AgentStream final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::D
         sink_->Close(Invalid("agent stream: the first message must be register"));
         return;
       }
-      auto session = cp_->RegisterAgent(in_.register_(), sink_);
+      auto session = cp_->RegisterAgent(origin_, in_.register_(), sink_);
       if (!session.ok()) {
         spdlog::warn("agent registration refused: {}", session.status().message());
         sink_->Close(ToGrpc(session.status()));
@@ -129,6 +132,7 @@ class AgentStream final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::D
 
  private:
   ControlPlane* cp_;
+  const ChangeOrigin origin_;
   std::shared_ptr<StreamSink> sink_;
   v1::AgentMessage in_;
   int64_t session_ = 0;
@@ -155,10 +159,10 @@ class WatchStream final : public QueuedWriter<v1::JobEvent> {
 // hands each chunk to the reactor, waiting for each write before the next.
 class LogStream final : public grpc::ServerWriteReactor<v1::LogChunk> {
  public:
-  LogStream(std::string endpoint, v1::LogsRequest req) {
-    std::thread([this, endpoint = std::move(endpoint), req = std::move(req)] {
-      Pump(endpoint, req);
-    }).detach();
+  LogStream(std::string endpoint, std::string token, v1::LogsRequest req) {
+    std::thread([this, endpoint = std::move(endpoint), token = std::move(token),
+                 req = std::move(req)] { Pump(endpoint, token, req); })
+        .detach();
   }
 
   void OnWriteDone(bool ok) override {
@@ -176,8 +180,9 @@ class LogStream final : public grpc::ServerWriteReactor<v1::LogChunk> {
   void OnDone() override { delete this; }
 
  private:
-  void Pump(const std::string& endpoint, const v1::LogsRequest& req) {
-    auto channel = grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials());
+  void Pump(const std::string& endpoint, const std::string& token, const v1::LogsRequest& req) {
+    // The agent serves its logs only to the holder of the secret it registered with.
+    auto channel = auth::CreateChannel(endpoint, token);
     auto stub = v1::AgentLogs::NewStub(channel);
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -228,6 +233,14 @@ class LogStream final : public grpc::ServerWriteReactor<v1::LogChunk> {
   bool cancelled_ = false;
 };
 
+// An Agent stream refused before it starts (no valid credentials, or not an agent).
+class RefusedAgentStream final
+    : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive> {
+ public:
+  explicit RefusedAgentStream(const grpc::Status& s) { Finish(s); }
+  void OnDone() override { delete this; }
+};
+
 template <typename Reactor>
 Reactor* Failed(Reactor* r, const grpc::Status& s) {
   r->Finish(s);
@@ -248,6 +261,8 @@ grpc::Status ToGrpc(const Status& s) {
     case StatusCode::kResourceExhausted: code = grpc::StatusCode::RESOURCE_EXHAUSTED; break;
     case StatusCode::kUnavailable: code = grpc::StatusCode::UNAVAILABLE; break;
     case StatusCode::kInternal: code = grpc::StatusCode::INTERNAL; break;
+    case StatusCode::kUnauthenticated: code = grpc::StatusCode::UNAUTHENTICATED; break;
+    case StatusCode::kPermissionDenied: code = grpc::StatusCode::PERMISSION_DENIED; break;
   }
   return grpc::Status(code, s.message());
 }
@@ -262,35 +277,61 @@ Result<JobId> ParseJobId(std::string_view text, std::string_view field) {
   return JobId(v);
 }
 
+Result<JobsService::JobAccess> JobsService::JobFor(grpc::CallbackServerContext* ctx,
+                                                   std::string_view action, Permission p,
+                                                   const std::string& id_text,
+                                                   std::string_view field) {
+  BATON_ASSIGN_OR_RETURN(Identity who, access_->Authenticate(*ctx, action));
+  BATON_ASSIGN_OR_RETURN(JobId id, ParseJobId(id_text, field));
+  BATON_ASSIGN_OR_RETURN(v1::Job job, cp_->Get(id));
+  BATON_RETURN_IF_ERROR(
+      access_->Check(who, p, action, fmt::format("job/{}", id), access_->JobResource(job)));
+  return JobAccess{std::move(who), id, std::move(job)};
+}
+
 grpc::ServerUnaryReactor* JobsService::Submit(grpc::CallbackServerContext* ctx,
                                               const v1::SubmitRequest* req,
                                               v1::SubmitResponse* resp) {
   auto* r = ctx->DefaultReactor();
-  if (!req->has_spec()) return Failed(r, Invalid("spec: missing"));
+  constexpr std::string_view kAction = "jobs.submit";
+  auto who = access_->Authenticate(*ctx, kAction);
+  if (!who.ok()) return Failed(r, ToGrpc(who.status()));
+  const std::string object = "queue/" + req->spec().queue().substr(0, 253);
+  Access* access = access_;
+  auto refuse = [&](const Status& s) {
+    access->Failed(*who, kAction, object, s);
+    return Failed(r, ToGrpc(s));
+  };
+  if (!req->has_spec()) return refuse(InvalidArgument("spec: missing"));
   if (req->spec().ByteSizeLong() > kMaxSpecBytes) {
-    return Failed(r, Invalid(fmt::format("spec: larger than {} bytes", kMaxSpecBytes)));
+    return refuse(InvalidArgument(fmt::format("spec: larger than {} bytes", kMaxSpecBytes)));
   }
   auto spec = api::FromProto(req->spec());
-  if (!spec.ok()) return Failed(r, ToGrpc(spec.status()));
-  cp_->Submit(*std::move(spec), [r, resp](Result<v1::Job> job) {
-    if (!job.ok()) {
-      r->Finish(ToGrpc(job.status()));
-      return;
-    }
-    *resp->mutable_job() = *std::move(job);
-    r->Finish(grpc::Status::OK);
-  });
+  if (!spec.ok()) return refuse(spec.status());
+  Status allowed = access_->Check(*who, Permission::kSubmit, kAction, "queue/" + spec->queue,
+                                  access_->QueueResource(spec->queue));
+  if (!allowed.ok()) return Failed(r, ToGrpc(allowed));
+  cp_->Submit(
+      *std::move(spec),
+      [r, resp, access, who = *who, object](Result<v1::Job> job) {
+        if (!job.ok()) {
+          access->Failed(who, kAction, object, job.status());
+          r->Finish(ToGrpc(job.status()));
+          return;
+        }
+        *resp->mutable_job() = *std::move(job);
+        r->Finish(grpc::Status::OK);
+      },
+      access_->Origin(*who, std::string(kAction)));
   return r;
 }
 
 grpc::ServerUnaryReactor* JobsService::Get(grpc::CallbackServerContext* ctx,
                                            const v1::GetJobRequest* req, v1::Job* resp) {
   auto* r = ctx->DefaultReactor();
-  auto id = ParseJobId(req->id(), "id");
-  if (!id.ok()) return Failed(r, ToGrpc(id.status()));
-  auto job = cp_->Get(*id);
+  auto job = JobFor(ctx, "jobs.get", Permission::kViewJobs, req->id(), "id");
   if (!job.ok()) return Failed(r, ToGrpc(job.status()));
-  *resp = *std::move(job);
+  *resp = std::move(job->job);
   return Failed(r, grpc::Status::OK);
 }
 
@@ -298,8 +339,16 @@ grpc::ServerUnaryReactor* JobsService::List(grpc::CallbackServerContext* ctx,
                                             const v1::ListJobsRequest* req,
                                             v1::ListJobsResponse* resp) {
   auto* r = ctx->DefaultReactor();
+  auto who = access_->Authenticate(*ctx, "jobs.list");
+  if (!who.ok()) return Failed(r, ToGrpc(who.status()));
   JobFilter f;
   f.queue = req->queue();
+  if (!f.queue.empty()) {
+    Status s = access_->Check(*who, Permission::kViewJobs, "jobs.list", "queue/" + f.queue,
+                              access_->QueueResource(f.queue));
+    if (!s.ok()) return Failed(r, ToGrpc(s));
+  }
+  f.within = access_->Viewable(*who);
   if (req->state() != v1::JOB_STATE_UNSPECIFIED) {
     auto st = api::FromProto(req->state());
     if (!st.ok()) return Failed(r, ToGrpc(st.status()));
@@ -315,60 +364,100 @@ grpc::ServerUnaryReactor* JobsService::List(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* JobsService::Cancel(grpc::CallbackServerContext* ctx,
                                               const v1::CancelJobRequest* req, v1::Job* resp) {
   auto* r = ctx->DefaultReactor();
-  auto id = ParseJobId(req->id(), "id");
-  if (!id.ok()) return Failed(r, ToGrpc(id.status()));
-  if (req->reason().size() > 1024) return Failed(r, Invalid("reason: longer than 1024 bytes"));
-  cp_->Cancel(*id, req->reason(), [r, resp](Result<v1::Job> job) {
-    if (!job.ok()) {
-      r->Finish(ToGrpc(job.status()));
-      return;
-    }
-    *resp = *std::move(job);
-    r->Finish(grpc::Status::OK);
-  });
+  constexpr std::string_view kAction = "jobs.cancel";
+  auto job = JobFor(ctx, kAction, Permission::kCancelJob, req->id(), "id");
+  if (!job.ok()) return Failed(r, ToGrpc(job.status()));
+  const Identity& who = job->who;
+  const std::string object = "job/" + job->job.id();
+  if (req->reason().size() > 1024) {
+    Status s = InvalidArgument("reason: longer than 1024 bytes");
+    access_->Failed(who, kAction, object, s);
+    return Failed(r, ToGrpc(s));
+  }
+  Access* access = access_;
+  cp_->Cancel(
+      job->id, req->reason(),
+      [r, resp, access, who, object](Result<v1::Job> j) {
+        if (!j.ok()) {
+          access->Failed(who, kAction, object, j.status());
+          r->Finish(ToGrpc(j.status()));
+          return;
+        }
+        *resp = *std::move(j);
+        r->Finish(grpc::Status::OK);
+      },
+      access_->Origin(who, std::string(kAction), req->reason().substr(0, 200)));
   return r;
 }
 
-grpc::ServerWriteReactor<v1::JobEvent>* JobsService::Watch(grpc::CallbackServerContext*,
+grpc::ServerWriteReactor<v1::JobEvent>* JobsService::Watch(grpc::CallbackServerContext* ctx,
                                                            const v1::WatchJobsRequest* req) {
+  auto who = access_->Authenticate(*ctx, "jobs.watch");
+  if (!who.ok()) return new ErrorWriter<v1::JobEvent>(ToGrpc(who.status()));
   JobFilter f;
   f.queue = req->queue();
+  if (!f.queue.empty()) {
+    Status s = access_->Check(*who, Permission::kViewJobs, "jobs.watch", "queue/" + f.queue,
+                              access_->QueueResource(f.queue));
+    if (!s.ok()) return new ErrorWriter<v1::JobEvent>(ToGrpc(s));
+  }
   if (!req->job_id().empty()) {
     auto id = ParseJobId(req->job_id(), "job_id");
     if (!id.ok()) return new ErrorWriter<v1::JobEvent>(ToGrpc(id.status()));
     f.job = *id;
+    // A job that exists must be viewable; events of one not yet submitted are filtered
+    // by `within` below like any other.
+    if (auto job = cp_->Get(*id); job.ok()) {
+      Status s = access_->Check(*who, Permission::kViewJobs, "jobs.watch",
+                                fmt::format("job/{}", *id), access_->JobResource(*job));
+      if (!s.ok()) return new ErrorWriter<v1::JobEvent>(ToGrpc(s));
+    }
   }
+  f.within = access_->Viewable(*who);
   return new WatchStream(cp_, std::move(f));
 }
 
-grpc::ServerWriteReactor<v1::LogChunk>* JobsService::Logs(grpc::CallbackServerContext*,
+grpc::ServerWriteReactor<v1::LogChunk>* JobsService::Logs(grpc::CallbackServerContext* ctx,
                                                           const v1::LogsRequest* req) {
-  auto id = ParseJobId(req->job_id(), "job_id");
-  if (!id.ok()) return new ErrorWriter<v1::LogChunk>(ToGrpc(id.status()));
+  auto job = JobFor(ctx, "jobs.logs", Permission::kViewJobs, req->job_id(), "job_id");
+  if (!job.ok()) return new ErrorWriter<v1::LogChunk>(ToGrpc(job.status()));
+  const JobId id = job->id;
   if (req->offset() < 0) return new ErrorWriter<v1::LogChunk>(Invalid("offset: negative"));
   if (req->rank() < 0) return new ErrorWriter<v1::LogChunk>(Invalid("rank: negative"));
-  auto target = cp_->FindLogs(*id, req->task_index(), req->attempt());
+  auto target = cp_->FindLogs(id, req->task_index(), req->attempt());
   if (!target.ok()) return new ErrorWriter<v1::LogChunk>(ToGrpc(target.status()));
   v1::LogsRequest upstream = *req;
   upstream.set_attempt(target->attempt);
-  return new LogStream(target->endpoint, std::move(upstream));
+  return new LogStream(target->endpoint, target->token, std::move(upstream));
 }
 
 grpc::ServerUnaryReactor* JobsService::ReportCheckpoint(grpc::CallbackServerContext* ctx,
                                                         const v1::ReportCheckpointRequest* req,
                                                         v1::Job* resp) {
   auto* r = ctx->DefaultReactor();
-  auto id = ParseJobId(req->job_id(), "job_id");
-  if (!id.ok()) return Failed(r, ToGrpc(id.status()));
-  if (req->attempt() < 0) return Failed(r, Invalid("attempt: negative"));
-  cp_->ReportCheckpoint(*id, req->attempt(), req->path(), [r, resp](Result<v1::Job> job) {
-    if (!job.ok()) {
-      r->Finish(ToGrpc(job.status()));
-      return;
-    }
-    *resp = *std::move(job);
-    r->Finish(grpc::Status::OK);
-  });
+  constexpr std::string_view kAction = "jobs.report_checkpoint";
+  auto job = JobFor(ctx, kAction, Permission::kReportCheckpoint, req->job_id(), "job_id");
+  if (!job.ok()) return Failed(r, ToGrpc(job.status()));
+  const Identity& who = job->who;
+  const std::string object = "job/" + job->job.id();
+  if (req->attempt() < 0) {
+    Status s = InvalidArgument("attempt: negative");
+    access_->Failed(who, kAction, object, s);
+    return Failed(r, ToGrpc(s));
+  }
+  Access* access = access_;
+  cp_->ReportCheckpoint(
+      job->id, req->attempt(), req->path(),
+      [r, resp, access, who, object](Result<v1::Job> j) {
+        if (!j.ok()) {
+          access->Failed(who, kAction, object, j.status());
+          r->Finish(ToGrpc(j.status()));
+          return;
+        }
+        *resp = *std::move(j);
+        r->Finish(grpc::Status::OK);
+      },
+      access_->Origin(who, std::string(kAction), req->path().substr(0, 200)));
   return r;
 }
 
@@ -376,20 +465,74 @@ grpc::ServerUnaryReactor* ClusterService::DrainNode(grpc::CallbackServerContext*
                                                     const v1::DrainNodeRequest* req,
                                                     v1::Node* resp) {
   auto* r = ctx->DefaultReactor();
-  if (req->reason().size() > 1024) return Failed(r, Invalid("reason: longer than 1024 bytes"));
-  auto node = cp_->Drain(req->name(), req->reason());
-  if (!node.ok()) return Failed(r, ToGrpc(node.status()));
-  *resp = *std::move(node);
-  return Failed(r, grpc::Status::OK);
+  constexpr std::string_view kAction = "cluster.drain_node";
+  auto who = access_->Authenticate(*ctx, kAction);
+  if (!who.ok()) return Failed(r, ToGrpc(who.status()));
+  const std::string object = "node/" + req->name().substr(0, 253);
+  Resource res;
+  res.describe = "node " + req->name().substr(0, 253);
+  Status allowed = access_->Check(*who, Permission::kManageNodes, kAction, object, res);
+  if (!allowed.ok()) return Failed(r, ToGrpc(allowed));
+  Status s;
+  if (req->reason().size() > 1024) {
+    s = InvalidArgument("reason: longer than 1024 bytes");
+  } else if (auto node = cp_->Drain(req->name(), req->reason(),
+                                    access_->Origin(*who, std::string(kAction),
+                                                    req->reason().substr(0, 200)));
+             node.ok()) {
+    *resp = *std::move(node);
+  } else {
+    s = node.status();
+  }
+  if (!s.ok()) access_->Failed(*who, kAction, object, s);
+  return Failed(r, ToGrpc(s));
 }
 
 grpc::ServerUnaryReactor* ClusterService::UndrainNode(grpc::CallbackServerContext* ctx,
                                                       const v1::UndrainNodeRequest* req,
                                                       v1::Node* resp) {
   auto* r = ctx->DefaultReactor();
-  auto node = cp_->Undrain(req->name());
-  if (!node.ok()) return Failed(r, ToGrpc(node.status()));
+  constexpr std::string_view kAction = "cluster.undrain_node";
+  auto who = access_->Authenticate(*ctx, kAction);
+  if (!who.ok()) return Failed(r, ToGrpc(who.status()));
+  const std::string object = "node/" + req->name().substr(0, 253);
+  Resource res;
+  res.describe = "node " + req->name().substr(0, 253);
+  Status allowed = access_->Check(*who, Permission::kManageNodes, kAction, object, res);
+  if (!allowed.ok()) return Failed(r, ToGrpc(allowed));
+  auto node = cp_->Undrain(req->name(), access_->Origin(*who, std::string(kAction)));
+  if (!node.ok()) {
+    access_->Failed(*who, kAction, object, node.status());
+    return Failed(r, ToGrpc(node.status()));
+  }
   *resp = *std::move(node);
+  return Failed(r, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* ClusterService::UpdateQueue(grpc::CallbackServerContext* ctx,
+                                                      const v1::UpdateQueueRequest* req,
+                                                      v1::Queue* resp) {
+  auto* r = ctx->DefaultReactor();
+  constexpr std::string_view kAction = "cluster.update_queue";
+  auto who = access_->Authenticate(*ctx, kAction);
+  if (!who.ok()) return Failed(r, ToGrpc(who.status()));
+  const std::string object = "queue/" + req->name().substr(0, 253);
+  // A queue's place in the tree decides who may change it: its parent's queue-admins.
+  const QueueTree& tree = cp_->queue_tree();
+  Resource res;
+  res.queue_path = tree.Find(req->name()) ? tree.Path(req->name())
+                                          : tree.PathUnder(req->has_parent() ? req->parent() : "",
+                                                           req->name());
+  res.describe = "queue " + req->name().substr(0, 253);
+  Status allowed = access_->Check(*who, Permission::kUpdateQueue, kAction, object, res);
+  if (!allowed.ok()) return Failed(r, ToGrpc(allowed));
+  auto q = cp_->UpdateQueue(*req, access_->Origin(*who, std::string(kAction),
+                                                   req->ShortDebugString().substr(0, 300)));
+  if (!q.ok()) {
+    access_->Failed(*who, kAction, object, q.status());
+    return Failed(r, ToGrpc(q.status()));
+  }
+  *resp = *std::move(q);
   return Failed(r, grpc::Status::OK);
 }
 
@@ -397,6 +540,11 @@ grpc::ServerUnaryReactor* ClusterService::ListNodes(grpc::CallbackServerContext*
                                                     const v1::ListNodesRequest* req,
                                                     v1::ListNodesResponse* resp) {
   auto* r = ctx->DefaultReactor();
+  auto who = access_->Authenticate(*ctx, "cluster.list_nodes");
+  if (!who.ok()) return Failed(r, ToGrpc(who.status()));
+  Status allowed = access_->Check(*who, Permission::kViewCluster, "cluster.list_nodes", "nodes",
+                                  Resource{{}, "", "the nodes"});
+  if (!allowed.ok()) return Failed(r, ToGrpc(allowed));
   std::optional<v1::NodeState> state;
   if (req->state() != v1::NODE_STATE_UNSPECIFIED) state = req->state();
   for (auto& n : cp_->Nodes(state)) *resp->add_nodes() = std::move(n);
@@ -407,13 +555,25 @@ grpc::ServerUnaryReactor* ClusterService::ListQueues(grpc::CallbackServerContext
                                                      const v1::ListQueuesRequest*,
                                                      v1::ListQueuesResponse* resp) {
   auto* r = ctx->DefaultReactor();
-  for (auto& q : cp_->Queues()) *resp->add_queues() = std::move(q);
+  auto who = access_->Authenticate(*ctx, "cluster.list_queues");
+  if (!who.ok()) return Failed(r, ToGrpc(who.status()));
+  // Each tenant sees the queues it may view (their usage is the tenant's business).
+  for (auto& q : cp_->Queues()) {
+    if (access_->CanView(*who, q.name())) *resp->add_queues() = std::move(q);
+  }
   return Failed(r, grpc::Status::OK);
 }
 
 grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive>* AgentService::Connect(
-    grpc::CallbackServerContext*) {
-  return new AgentStream(cp_);
+    grpc::CallbackServerContext* ctx) {
+  auto who = access_->Authenticate(*ctx, "agent.connect");
+  Status s = who.status();
+  if (who.ok()) {
+    s = access_->Check(*who, Permission::kConnectAgent, "agent.connect", "agents",
+                       Resource{{}, "", "this control plane"});
+  }
+  if (!s.ok()) return new RefusedAgentStream(ToGrpc(s));
+  return new AgentStream(cp_, access_->Origin(*who, "agent.register"));
 }
 
 }  // namespace baton::server

@@ -6,12 +6,19 @@
 // gRPC codes. Jobs.Logs is answered by streaming from the agent that runs the task
 // (AgentLogs.Read), one thread per open log stream.
 //
-// Thread-safety: the services are stateless apart from the ControlPlane they share.
+// Every handler first authenticates the call and authorizes it on the object it touches
+// (access.h: roles per queue, docs/security.md); changes carry their audit record into the
+// ControlPlane's transaction (ChangeOrigin), refusals are audited. Lists and watches show
+// only the jobs of queues the caller may view.
+//
+// Thread-safety: the services are stateless apart from the ControlPlane and Access they
+// share.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
 
 #include "baton/common/status.h"
+#include "baton/server/access.h"
 #include "baton/server/control_plane.h"
 #include "baton/v1/agent.grpc.pb.h"
 #include "baton/v1/cluster.grpc.pb.h"
@@ -23,7 +30,7 @@ grpc::Status ToGrpc(const Status& s);
 
 class JobsService final : public v1::Jobs::CallbackService {
  public:
-  explicit JobsService(ControlPlane* cp) : cp_(cp) {}
+  JobsService(ControlPlane* cp, Access* access) : cp_(cp), access_(access) {}
 
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* ctx, const v1::SubmitRequest* req,
                                    v1::SubmitResponse* resp) override;
@@ -43,12 +50,21 @@ class JobsService final : public v1::Jobs::CallbackService {
                                              v1::Job* resp) override;
 
  private:
+  // Authenticates the call and reads the job `id_text` names, authorizing `p` on it.
+  struct JobAccess {
+    Identity who;
+    JobId id;
+    v1::Job job;
+  };
+  Result<JobAccess> JobFor(grpc::CallbackServerContext* ctx, std::string_view action,
+                           Permission p, const std::string& id_text, std::string_view field);
   ControlPlane* cp_;
+  Access* access_;
 };
 
 class ClusterService final : public v1::Cluster::CallbackService {
  public:
-  explicit ClusterService(ControlPlane* cp) : cp_(cp) {}
+  ClusterService(ControlPlane* cp, Access* access) : cp_(cp), access_(access) {}
   grpc::ServerUnaryReactor* ListNodes(grpc::CallbackServerContext* ctx,
                                       const v1::ListNodesRequest* req,
                                       v1::ListNodesResponse* resp) override;
@@ -60,19 +76,24 @@ class ClusterService final : public v1::Cluster::CallbackService {
   grpc::ServerUnaryReactor* UndrainNode(grpc::CallbackServerContext* ctx,
                                         const v1::UndrainNodeRequest* req,
                                         v1::Node* resp) override;
+  grpc::ServerUnaryReactor* UpdateQueue(grpc::CallbackServerContext* ctx,
+                                        const v1::UpdateQueueRequest* req,
+                                        v1::Queue* resp) override;
 
  private:
   ControlPlane* cp_;
+  Access* access_;
 };
 
 class AgentService final : public v1::Agent::CallbackService {
  public:
-  explicit AgentService(ControlPlane* cp) : cp_(cp) {}
+  AgentService(ControlPlane* cp, Access* access) : cp_(cp), access_(access) {}
   grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive>* Connect(
       grpc::CallbackServerContext* ctx) override;
 
  private:
   ControlPlane* cp_;
+  Access* access_;
 };
 
 // "42" -> JobId(42); InvalidArgument naming `field` otherwise.

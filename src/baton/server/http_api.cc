@@ -12,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "baton/auth/credentials.h"
 #include "baton/server/grpc_services.h"
 #include "baton/server/web_assets.h"
 #include "baton/v1/agent.grpc.pb.h"
@@ -40,6 +41,8 @@ int HttpStatus(StatusCode code) {
     case StatusCode::kResourceExhausted: return 429;
     case StatusCode::kUnavailable: return 503;
     case StatusCode::kInternal: return 500;
+    case StatusCode::kUnauthenticated: return 401;
+    case StatusCode::kPermissionDenied: return 403;
   }
   return 500;
 }
@@ -58,6 +61,7 @@ HttpResponse Error(const Status& s) {
   HttpResponse r = JsonResponse(Dump(json{{"error", s.message()},
                                           {"code", std::string(StatusCodeName(s.code()))}}));
   r.status = HttpStatus(s.code());
+  if (s.code() == StatusCode::kUnauthenticated) r.headers["WWW-Authenticate"] = "Bearer";
   return r;
 }
 
@@ -114,13 +118,16 @@ double SecondsSince(const google::protobuf::Timestamp& ts) {
 }
 
 // One node in the heat map's compact form: per-GPU values as parallel arrays.
-json CompactNode(const ControlPlane::NodeSnapshot& s) {
+// `show(job id)`: whether the caller may see that job; others' jobs read "*".
+json CompactNode(const ControlPlane::NodeSnapshot& s,
+                 const std::function<bool(const std::string&)>& show) {
   const v1::Node& n = s.node;
   json jobs = json::array(), util = json::array(), mem = json::array(), temp = json::array(),
        power = json::array(), mem_total = json::array();
   for (int g = 0; g < n.gpus_size(); ++g) {
     const v1::GpuTelemetry& t = s.telemetry[static_cast<size_t>(g)];
-    jobs.push_back(s.gpu_jobs[static_cast<size_t>(g)]);
+    const std::string& job = s.gpu_jobs[static_cast<size_t>(g)];
+    jobs.push_back(job.empty() || show(job) ? job : std::string("*"));
     // Whole numbers are plenty for a heat map and keep 1,000 nodes' update small.
     util.push_back(std::lround(t.utilization_percent()));
     mem.push_back(t.memory_used_mib());
@@ -154,16 +161,47 @@ std::string EventsJson(const std::vector<v1::Event>& events) {
 
 class Api {
  public:
-  Api(ControlPlane* cp, HttpApiOptions options)
-      : cp_(cp), options_(std::move(options)), assets_(options_.web_dir) {}
+  Api(ControlPlane* cp, Access* access, HttpApiOptions options)
+      : cp_(cp), access_(access), options_(std::move(options)), assets_(options_.web_dir) {}
 
-  HttpResponse Guard(const HttpRequest& req, std::string_view action,
-                     const std::function<HttpResponse()>& fn) const {
-    if (options_.authorize) {
-      Status s = options_.authorize(req, action);
-      if (!s.ok()) return Error(s);
+  using Handler = std::function<HttpResponse(const Identity&)>;
+  // Authenticates the request (401) and, for cluster-wide views, checks kViewCluster;
+  // handlers check their own objects' permissions.
+  HttpResponse Guard(const HttpRequest& req, std::string_view action, const Handler& fn) const {
+    auto who = access_->Authenticate(req, action);
+    if (!who.ok()) return Error(who.status());
+    return fn(*who);
+  }
+
+  // Whether `who` may see job `id` (for redacting the heat map); unknown ids are hidden.
+  std::function<bool(const std::string&)> JobVisibility(const Identity& who) const {
+    auto subtrees = access_->Viewable(who);
+    if (!subtrees) return [](const std::string&) { return true; };
+    return [this, subtrees = *std::move(subtrees)](const std::string& id) {
+      auto jid = ParseJobId(id, "job");
+      if (!jid.ok()) return false;
+      auto job = cp_->Get(*jid);
+      return job.ok() && access_->queues().Within(job->spec().queue(), subtrees);
+    };
+  }
+
+  EventFilter Visible(const Identity& who, EventFilter f) const {
+    if (auto subtrees = access_->Viewable(who)) {
+      const QueueTree* tree = &access_->queues();
+      f.queue_visible = [tree, subtrees = *std::move(subtrees)](const std::string& queue) {
+        return tree->Within(queue, subtrees);
+      };
     }
-    return fn();
+    return f;
+  }
+
+  HttpResponse WhoAmI(const Identity& who) const {
+    json bindings = json::array();
+    for (const auto& b : who.bindings) bindings.push_back(BindingName(b));
+    json j{{"user", who.user}, {"token_id", who.token_id}, {"bindings", std::move(bindings)}};
+    j["token_expires"] =
+        who.token_expires ? json(FormatTime(*who.token_expires) + " UTC") : json(nullptr);
+    return JsonResponse(Dump(j));
   }
 
   HttpResponse Asset(const HttpRequest& req) const {
@@ -196,22 +234,25 @@ class Api {
         {"events_last_sequence", cp_->events().last_sequence()}}));
   }
 
-  HttpResponse Cluster() const {
+  HttpResponse Cluster(const Identity& who) const {
     std::vector<ControlPlane::NodeSnapshot> fleet = cp_->Fleet();
     json nodes = json::array();
-    for (const auto& s : fleet) nodes.push_back(CompactNode(s));
+    const auto show = JobVisibility(who);
+    for (const auto& s : fleet) nodes.push_back(CompactNode(s, show));
     return JsonResponse(Dump(json{{"epoch", cp_->events().epoch()}, {"nodes", std::move(nodes)}}));
   }
 
-  HttpResponse Node(const std::string& name) const {
+  HttpResponse Node(const Identity& who, const std::string& name) const {
+    const auto show = JobVisibility(who);
     for (auto& s : cp_->Fleet()) {
       if (s.node.name() != name) continue;
-      EventLog::Page events = cp_->events().List(EventFilter{"", name, 0}, 200);
+      EventLog::Page events = cp_->events().List(Visible(who, EventFilter{"", name, 0}), 200);
       std::string gpus = "[";
       for (int g = 0; g < s.node.gpus_size(); ++g) {
         if (g) gpus += ",";
+        const std::string& job = s.gpu_jobs[static_cast<size_t>(g)];
         gpus += fmt::format(R"({{"gpu":{},"job":"{}","telemetry":{}}})", ProtoJson(s.node.gpus(g)),
-                            s.gpu_jobs[static_cast<size_t>(g)],
+                            job.empty() || show(job) ? job : std::string("*"),
                             ProtoJson(s.telemetry[static_cast<size_t>(g)]));
       }
       gpus += "]";
@@ -223,11 +264,17 @@ class Api {
     return Error(NotFound(fmt::format("node '{}' not found", name.substr(0, 200))));
   }
 
-  HttpResponse Jobs(const HttpRequest& req) const {
+  HttpResponse Jobs(const Identity& who, const HttpRequest& req) const {
     JobFilter f;
     auto queue = StringParam(req, "queue");
     if (!queue.ok()) return Error(queue.status());
     f.queue = *queue;
+    if (!f.queue.empty()) {
+      Status s = access_->Check(who, Permission::kViewJobs, "http.jobs", "queue/" + f.queue,
+                                access_->QueueResource(f.queue));
+      if (!s.ok()) return Error(s);
+    }
+    f.within = access_->Viewable(who);
     auto state = StringParam(req, "state");
     if (!state.ok()) return Error(state.status());
     if (!state->empty()) {
@@ -258,33 +305,50 @@ class Api {
     return JsonResponse(ProtoJson(resp));
   }
 
-  HttpResponse Job(const std::string& id_text) const {
-    auto id = ParseJobId(id_text, "job id");
-    if (!id.ok()) return Error(id.status());
-    auto job = cp_->Get(*id);
-    if (!job.ok()) return Error(job.status());
-    return JsonResponse(ProtoJson(*job));
+  // The job `id_text` names, if `who` may `p` it.
+  Result<std::pair<JobId, v1::Job>> JobFor(const Identity& who, std::string_view action,
+                                           Permission p, const std::string& id_text) const {
+    BATON_ASSIGN_OR_RETURN(JobId id, ParseJobId(id_text, "job id"));
+    BATON_ASSIGN_OR_RETURN(v1::Job job, cp_->Get(id));
+    BATON_RETURN_IF_ERROR(
+        access_->Check(who, p, action, fmt::format("job/{}", id), access_->JobResource(job)));
+    return std::make_pair(id, std::move(job));
   }
 
-  HttpResponse Cancel(const std::string& id_text) const {
-    auto id = ParseJobId(id_text, "job id");
-    if (!id.ok()) return Error(id.status());
+  HttpResponse Job(const Identity& who, const std::string& id_text) const {
+    auto job = JobFor(who, "http.job", Permission::kViewJobs, id_text);
+    if (!job.ok()) return Error(job.status());
+    return JsonResponse(ProtoJson(job->second));
+  }
+
+  HttpResponse Cancel(const Identity& who, const std::string& id_text) const {
+    constexpr std::string_view kAction = "http.cancel";
+    auto job = JobFor(who, kAction, Permission::kCancelJob, id_text);
+    if (!job.ok()) return Error(job.status());
+    const std::string object = fmt::format("job/{}", job->first);
     auto done = std::make_shared<std::promise<Result<v1::Job>>>();
     auto fut = done->get_future();
-    cp_->Cancel(*id, "cancelled from the dashboard",
-                [done](Result<v1::Job> r) { done->set_value(std::move(r)); });
+    cp_->Cancel(
+        job->first, "cancelled from the dashboard",
+        [done](Result<v1::Job> r) { done->set_value(std::move(r)); },
+        access_->Origin(who, std::string(kAction)));
     if (fut.wait_for(kCancelTimeout) != std::future_status::ready) {
       return Error(Status(StatusCode::kUnavailable,
                           "cancel: not confirmed in time (is the store writable?)"));
     }
     Result<v1::Job> r = fut.get();
-    if (!r.ok()) return Error(r.status());
+    if (!r.ok()) {
+      access_->Failed(who, kAction, object, r.status());
+      return Error(r.status());
+    }
     return JsonResponse(ProtoJson(*r));
   }
 
-  HttpResponse Logs(const std::string& id_text, const HttpRequest& req) const {
-    auto id = ParseJobId(id_text, "job id");
-    if (!id.ok()) return Error(id.status());
+  HttpResponse Logs(const Identity& who, const std::string& id_text,
+                    const HttpRequest& req) const {
+    auto job = JobFor(who, "http.logs", Permission::kViewJobs, id_text);
+    if (!job.ok()) return Error(job.status());
+    const JobId* id = &job->first;
     auto task = IntParam(req, "task", 0, 0, 1 << 20);
     auto rank = IntParam(req, "rank", 0, 0, 1 << 20);
     auto attempt = IntParam(req, "attempt", 0, 0, 1 << 20);
@@ -294,7 +358,7 @@ class Api {
     }
     auto target = cp_->FindLogs(*id, static_cast<int32_t>(*task), static_cast<int32_t>(*attempt));
     if (!target.ok()) return Error(target.status());
-    auto channel = grpc::CreateChannel(target->endpoint, grpc::InsecureChannelCredentials());
+    auto channel = auth::CreateChannel(target->endpoint, target->token);
     auto stub = v1::AgentLogs::NewStub(channel);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + kAgentTimeout);
@@ -335,10 +399,11 @@ class Api {
                                   {"data", data}}));
   }
 
-  HttpResponse Queues() const {
+  HttpResponse Queues(const Identity& who) const {
     std::string out = R"({"queues":[)";
     bool first = true;
     for (const auto& q : cp_->Queues()) {
+      if (!access_->CanView(who, q.name())) continue;
       if (!first) out += ",";
       first = false;
       out += ProtoJson(q);
@@ -348,7 +413,7 @@ class Api {
                                           s.gpus_total, s.gpus_allocated));
   }
 
-  HttpResponse Events(const HttpRequest& req) const {
+  HttpResponse Events(const Identity& who, const HttpRequest& req) const {
     auto job = StringParam(req, "job");
     auto node = StringParam(req, "node");
     if (!job.ok()) return Error(job.status());
@@ -358,7 +423,8 @@ class Api {
     auto limit = IntParam(req, "limit", 200, 1, static_cast<int64_t>(EventLog::kMaxList));
     if (!limit.ok()) return Error(limit.status());
     EventLog::Page page =
-        cp_->events().List(EventFilter{*job, *node, *after}, static_cast<size_t>(*limit));
+        cp_->events().List(Visible(who, EventFilter{*job, *node, *after}),
+                           static_cast<size_t>(*limit));
     return JsonResponse(fmt::format(R"({{"epoch":"{}","last_sequence":{},"events":{}}})",
                                     cp_->events().epoch(), page.last_sequence,
                                     EventsJson(page.events)));
@@ -372,15 +438,22 @@ class Api {
     if (p.rfind(kJobs, 0) == 0) {
       std::string rest = p.substr(kJobs.size());
       const size_t slash = rest.find('/');
-      if (slash == std::string::npos) return Guard(req, "read", [&] { return Job(rest); });
+      if (slash == std::string::npos) {
+        return Guard(req, "http.job", [&](const Identity& who) { return Job(who, rest); });
+      }
       if (rest.substr(slash) == "/logs") {
-        return Guard(req, "read", [&] { return Logs(rest.substr(0, slash), req); });
+        return Guard(req, "http.logs", [&](const Identity& who) {
+          return Logs(who, rest.substr(0, slash), req);
+        });
       }
     } else if (p.rfind(kNodes, 0) == 0) {
       std::string name = p.substr(kNodes.size());
-      return Guard(req, "read", [&] { return Node(name); });
+      return Guard(req, "http.node", [&](const Identity& who) { return Node(who, name); });
     }
-    return Error(NotFound(fmt::format("no such API: GET {}", p.substr(0, 200))));
+    // Unknown routes need a token too: they must not tell strangers what exists.
+    return Guard(req, "http.get", [&](const Identity&) {
+      return Error(NotFound(fmt::format("no such API: GET {}", p.substr(0, 200))));
+    });
   }
 
   HttpResponse PostApi(const HttpRequest& req) const {
@@ -390,47 +463,65 @@ class Api {
     if (p.rfind(kJobs, 0) == 0 && p.size() > kJobs.size() + kCancel.size() &&
         p.compare(p.size() - kCancel.size(), kCancel.size(), kCancel) == 0) {
       std::string id = p.substr(kJobs.size(), p.size() - kJobs.size() - kCancel.size());
-      return Guard(req, "cancel", [&] { return Cancel(id); });
+      return Guard(req, "http.cancel", [&](const Identity& who) { return Cancel(who, id); });
     }
-    return Error(NotFound(fmt::format("no such API: POST {}", p.substr(0, 200))));
+    return Guard(req, "http.post", [&](const Identity&) {
+      return Error(NotFound(fmt::format("no such API: POST {}", p.substr(0, 200))));
+    });
   }
 
  private:
   ControlPlane* cp_;
+  Access* access_;
   HttpApiOptions options_;
   WebAssets assets_;
 };
 
 }  // namespace
 
-Status ServeHttpApi(metrics::HttpServer& http, ControlPlane* cp, HttpApiOptions options) {
-  auto api = std::make_shared<Api>(cp, std::move(options));
-  auto route = [&](std::string_view path, auto fn) {
-    return http.Handle(path, [api, fn](const HttpRequest& req) { return fn(*api, req); });
+Status ServeHttpApi(metrics::HttpServer& http, ControlPlane* cp, Access* access,
+                    HttpApiOptions options) {
+  auto api = std::make_shared<Api>(cp, access, std::move(options));
+  // A route behind Guard: authenticated, then `fn(api, identity, request)`.
+  auto guarded = [&](std::string_view path, std::string_view action, auto fn) {
+    return http.Handle(path, [api, action = std::string(action), fn](const HttpRequest& req) {
+      return api->Guard(req, action, [&](const Identity& who) { return fn(*api, who, req); });
+    });
   };
-  BATON_RETURN_IF_ERROR(route("/", [](const Api& a, const HttpRequest& r) { return a.Asset(r); }));
+  BATON_RETURN_IF_ERROR(http.Handle("/", [api](const HttpRequest& r) { return api->Asset(r); }));
   BATON_RETURN_IF_ERROR(http.HandlePrefix(
       "/ui/", [api](const HttpRequest& r) { return api->Asset(r); }));
-  BATON_RETURN_IF_ERROR(route("/api/v1/overview", [](const Api& a, const HttpRequest& r) {
-    return a.Guard(r, "read", [&] { return a.Overview(); });
-  }));
-  BATON_RETURN_IF_ERROR(route("/api/v1/cluster", [](const Api& a, const HttpRequest& r) {
-    return a.Guard(r, "read", [&] { return a.Cluster(); });
-  }));
-  BATON_RETURN_IF_ERROR(route("/api/v1/jobs", [](const Api& a, const HttpRequest& r) {
-    return a.Guard(r, "read", [&] { return a.Jobs(r); });
-  }));
-  BATON_RETURN_IF_ERROR(route("/api/v1/queues", [](const Api& a, const HttpRequest& r) {
-    return a.Guard(r, "read", [&] { return a.Queues(); });
-  }));
-  BATON_RETURN_IF_ERROR(route("/api/v1/events", [](const Api& a, const HttpRequest& r) {
-    return a.Guard(r, "read", [&] { return a.Events(r); });
-  }));
+  BATON_RETURN_IF_ERROR(guarded("/api/v1/whoami", "http.whoami",
+                                [](const Api& a, const Identity& who, const HttpRequest&) {
+                                  return a.WhoAmI(who);
+                                }));
+  BATON_RETURN_IF_ERROR(guarded("/api/v1/overview", "http.overview",
+                                [](const Api& a, const Identity&, const HttpRequest&) {
+                                  return a.Overview();
+                                }));
+  BATON_RETURN_IF_ERROR(guarded("/api/v1/cluster", "http.cluster",
+                                [](const Api& a, const Identity& who, const HttpRequest&) {
+                                  return a.Cluster(who);
+                                }));
+  BATON_RETURN_IF_ERROR(guarded("/api/v1/jobs", "http.jobs",
+                                [](const Api& a, const Identity& who, const HttpRequest& r) {
+                                  return a.Jobs(who, r);
+                                }));
+  BATON_RETURN_IF_ERROR(guarded("/api/v1/queues", "http.queues",
+                                [](const Api& a, const Identity& who, const HttpRequest&) {
+                                  return a.Queues(who);
+                                }));
+  BATON_RETURN_IF_ERROR(guarded("/api/v1/events", "http.events",
+                                [](const Api& a, const Identity& who, const HttpRequest& r) {
+                                  return a.Events(who, r);
+                                }));
   BATON_RETURN_IF_ERROR(http.HandlePrefix(
       "/api/", [api](const HttpRequest& r) { return api->GetApi(r); }));
   BATON_RETURN_IF_ERROR(http.HandlePost(
       "/api/", [api](const HttpRequest& r) { return api->PostApi(r); }));
   return Status::Ok();
 }
+
+metrics::HttpResponse HttpError(const Status& s) { return Error(s); }
 
 }  // namespace baton::server

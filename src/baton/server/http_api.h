@@ -11,13 +11,16 @@
 //   GET  /api/v1/jobs/ID/logs      ?task=&rank=&attempt=&offset=: up to 256 KiB of output
 //   GET  /api/v1/queues            per-queue usage
 //   GET  /api/v1/events            ?job=&node=&after=&limit=: recent events, oldest first
+//   GET  /api/v1/whoami            the caller: user, role bindings, token id and expiry
 //
 // Errors are JSON {"error": "...", "code": "NOT_FOUND"} with the matching HTTP status
-// (400, 404, 409, 413, 503, ...). Objects of the v1 API are rendered as protobuf JSON with
-// the proto's field names, like `baton ... --output json`.
+// (400, 401, 403, 404, 409, 413, 503, ...). Objects of the v1 API are rendered as protobuf
+// JSON with the proto's field names, like `baton ... --output json`.
 //
-// Authentication and tenant rules come with the security work (issue 6): every /api/
-// request goes through HttpApiOptions::authorize first, the one seam where they plug in.
+// Every /api/ request needs "Authorization: Bearer <token>" (401 without a valid one) and
+// follows the gRPC API's tenant rules (access.h): job lists, events and queues show only
+// what the caller may view, and GPUs held by jobs the caller may not view show the job as
+// "*". Only the static files (/, /ui/...) are served without a token.
 //
 // Thread-safety: handlers run on the HTTP server's workers and only call thread-safe
 // ControlPlane methods.
@@ -28,6 +31,7 @@
 
 #include "baton/common/status.h"
 #include "baton/metrics/http_server.h"
+#include "baton/server/access.h"
 #include "baton/server/control_plane.h"
 
 namespace baton::server {
@@ -35,13 +39,14 @@ namespace baton::server {
 struct HttpApiOptions {
   // Where the dashboard's files are read from; "" = the copy compiled into the binary.
   std::string web_dir;
-  // Called before each /api/ request with the request and the action ("read" or
-  // "cancel"); a non-OK status is answered as the error (e.g. 401/403 once auth exists).
-  // Unset = everything allowed.
-  std::function<Status(const metrics::HttpRequest&, std::string_view action)> authorize;
 };
 
-// Registers the routes above on `http` (before it starts). `cp` must outlive serving.
-Status ServeHttpApi(metrics::HttpServer& http, ControlPlane* cp, HttpApiOptions options);
+// Registers the routes above on `http` (before it starts). `cp` and `access` must outlive
+// serving.
+Status ServeHttpApi(metrics::HttpServer& http, ControlPlane* cp, Access* access,
+                    HttpApiOptions options);
+
+// The JSON error response for `s` (401 for Unauthenticated, 403 for PermissionDenied, ...).
+metrics::HttpResponse HttpError(const Status& s);
 
 }  // namespace baton::server

@@ -246,7 +246,8 @@ Status ValidateQueueTree(const SpecReader& r, const std::vector<QueueSpec>& queu
   return Status::Ok();
 }
 
-Result<ClusterSpec> ParseCluster(const SpecReader& r, std::string_view text) {
+Result<ClusterSpec> ParseCluster(const SpecReader& r, std::string_view text,
+                                 bool require_pools = true) {
   BATON_ASSIGN_OR_RETURN(Field root,
                          r.ParseDocument(text, "a cluster spec (a mapping with pools:)"));
   BATON_ASSIGN_OR_RETURN(std::vector<Field> entries, r.Entries(root, kClusterFields));
@@ -282,7 +283,9 @@ Result<ClusterSpec> ParseCluster(const SpecReader& r, std::string_view text) {
       }
     }
   }
-  if (!has_pools) return Missing(r, root, "pools", "list at least one node pool");
+  if (!has_pools && require_pools) {
+    return Missing(r, root, "pools", "list at least one node pool");
+  }
   BATON_RETURN_IF_ERROR(ValidateQueueTree(r, spec.queues, queue_lines));
   return spec;
 }
@@ -303,6 +306,18 @@ Result<ClusterSpec> ParseClusterYaml(std::string_view text, std::string_view sou
 Result<ClusterSpec> LoadClusterYaml(const std::string& path) {
   BATON_ASSIGN_OR_RETURN(std::string text, ReadFileText(path));
   return ParseClusterYaml(text, path);
+}
+
+Result<std::vector<model::QueueSpec>> LoadQueuesYaml(const std::string& path) {
+  BATON_ASSIGN_OR_RETURN(std::string text, ReadFileText(path));
+  SpecReader reader(path);
+  ClusterSpec spec;
+  Status status = GuardYaml(path, [&]() -> Status {
+    BATON_ASSIGN_OR_RETURN(spec, ParseCluster(reader, text, /*require_pools=*/false));
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return spec.queues;
 }
 
 }  // namespace baton::spec

@@ -21,6 +21,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "baton/common/status.h"
 #include "baton/model/cluster_spec.h"
@@ -32,5 +33,9 @@ Result<model::ClusterSpec> ParseClusterYaml(std::string_view text, std::string_v
 
 // Reads and parses a file; NotFound if it does not exist (the path names the source).
 Result<model::ClusterSpec> LoadClusterYaml(const std::string& path);
+
+// The `queues:` of a file in the same format (batond --queues): a cluster spec, or a file
+// with only `queues:` (pools are optional here and ignored).
+Result<std::vector<model::QueueSpec>> LoadQueuesYaml(const std::string& path);
 
 }  // namespace baton::spec

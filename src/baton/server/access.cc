@@ -1,0 +1,209 @@
+#include "baton/server/access.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace baton::server {
+namespace {
+
+// "Bearer <token>" (the scheme is case-insensitive, as HTTP says) -> the token.
+Result<std::string_view> BearerToken(std::string_view value) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (value.size() <= kScheme.size() ||
+      !std::equal(kScheme.begin(), kScheme.end(), value.begin(), [](char a, char b) {
+        return a == std::tolower(static_cast<unsigned char>(b));
+      })) {
+    return Unauthenticated(
+        "the authorization header must read 'Bearer <token>' (the token from `baton token "
+        "create`, batond's bootstrap token file or `baton login`)");
+  }
+  std::string_view token = value.substr(kScheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\r')) token.remove_suffix(1);
+  return token;
+}
+
+std::optional<std::string_view> Header(const grpc::ServerContextBase& ctx) {
+  const auto& md = ctx.client_metadata();
+  auto it = md.find("authorization");
+  if (it == md.end()) return std::nullopt;
+  return std::string_view(it->second.data(), it->second.size());
+}
+
+}  // namespace
+
+Result<Identity> Access::Verify(std::string_view authorization) const {
+  BATON_ASSIGN_OR_RETURN(std::string_view token, BearerToken(authorization));
+  return principals_->Authenticate(token);
+}
+
+Result<Identity> Access::Denied(const Status& s, std::string peer, std::string_view action) {
+  AuditEntry e;
+  e.peer = std::move(peer);
+  e.action = std::string(action);
+  e.outcome = "denied";
+  e.detail = s.message();
+  audit_->Refuse(std::move(e));
+  return s;
+}
+
+Result<Identity> Access::Authenticate(const grpc::ServerContextBase& ctx,
+                                      std::string_view action) {
+  std::string peer = ctx.peer();
+  auto header = Header(ctx);
+  if (!header) return Denied(Unauthenticated(std::string(kNoCredentials)), peer, action);
+  auto id = Verify(*header);
+  if (!id.ok()) return Denied(id.status(), peer, action);
+  id->peer = std::move(peer);
+  return id;
+}
+
+Result<Identity> Access::Authenticate(const metrics::HttpRequest& req, std::string_view action) {
+  auto it = req.headers.find("authorization");
+  if (it == req.headers.end()) {
+    return Denied(Unauthenticated(std::string(kNoCredentials)), req.peer, action);
+  }
+  auto id = Verify(it->second);
+  if (!id.ok()) return Denied(id.status(), req.peer, action);
+  id->peer = req.peer;
+  return id;
+}
+
+Status Access::Check(const Identity& who, Permission p, std::string_view action,
+                     std::string_view object, const Resource& r) {
+  Status s = Decide(who, p, r);
+  if (!s.ok()) {
+    AuditEntry e;
+    e.user = who.user;
+    e.token_id = who.token_id;
+    e.peer = who.peer;
+    e.action = std::string(action);
+    e.object = std::string(object);
+    e.outcome = "denied";
+    e.detail = s.message();
+    audit_->Refuse(std::move(e));
+  }
+  return s;
+}
+
+Resource Access::QueueResource(std::string_view queue) const {
+  Resource r;
+  r.queue_path = queues_->Path(queue);
+  r.describe = fmt::format("queue {}", r.queue_path.back());
+  return r;
+}
+
+Resource Access::JobResource(const v1::Job& job) const {
+  Resource r;
+  r.queue_path = queues_->Path(job.spec().queue());
+  r.owner = job.user();
+  r.describe = fmt::format("job {} (queue {})", job.id(), r.queue_path.back());
+  return r;
+}
+
+bool Access::CanView(const Identity& who, std::string_view queue) const {
+  auto subtrees = Viewable(who);
+  return !subtrees || queues_->Within(queue, *subtrees);
+}
+
+store::Op Access::Record(const Identity& who, std::string_view action, std::string_view object,
+                         std::string detail) {
+  AuditEntry e;
+  e.user = who.user;
+  e.token_id = who.token_id;
+  e.peer = who.peer;
+  e.action = std::string(action);
+  e.object = std::string(object);
+  e.detail = std::move(detail);
+  return audit_->Record(e);
+}
+
+ChangeOrigin Access::Origin(const Identity& who, std::string action, std::string detail) {
+  ChangeOrigin o;
+  o.user = who.user;
+  o.audit = [this, who, action = std::move(action),
+             detail = std::move(detail)](const std::string& object) {
+    return Record(who, action, object, detail);
+  };
+  return o;
+}
+
+void Access::Failed(const Identity& who, std::string_view action, std::string_view object,
+                    const Status& s) {
+  AuditEntry e;
+  e.user = who.user;
+  e.token_id = who.token_id;
+  e.peer = who.peer;
+  e.action = std::string(action);
+  e.object = std::string(object);
+  e.outcome = "error";
+  e.detail = s.ToString();
+  audit_->Refuse(std::move(e));
+}
+
+// ---------------------------------------------------------------------------------------
+// The backstop.
+
+class Access::Interceptor final : public grpc::experimental::Interceptor {
+ public:
+  Interceptor(Access* access, grpc::experimental::ServerRpcInfo* info)
+      : access_(access), method_(info->method() ? info->method() : "?") {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
+    using grpc::experimental::InterceptionHookPoints;
+    if (m->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
+      auto* md = m->GetRecvInitialMetadata();
+      auto it = md->find("authorization");
+      authenticated_ = it != md->end() &&
+                       access_->Verify(std::string_view(it->second.data(), it->second.size())).ok();
+    }
+    if (!authenticated_ && m->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_MESSAGE)) {
+      // Nothing of the handler's may reach an unauthenticated caller.
+      if (grpc::ByteBuffer* buf = m->GetSerializedSendMessage()) {
+        grpc::Slice empty("");
+        *buf = grpc::ByteBuffer(&empty, 1);
+      }
+      Refused();
+    }
+    if (!authenticated_ && m->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      if (m->GetSendStatus().error_code() != grpc::StatusCode::UNAUTHENTICATED) {
+        Refused();
+        m->ModifySendStatus(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                         std::string(kNoCredentials)));
+      }
+    }
+    m->Proceed();
+  }
+
+ private:
+  void Refused() {
+    if (counted_) return;
+    counted_ = true;
+    access_->backstop_.fetch_add(1);
+    spdlog::error("BUG: {} answered an unauthenticated call; the backstop refused it", method_);
+  }
+
+  Access* access_;
+  std::string method_;
+  bool authenticated_ = true;  // until the metadata says otherwise
+  bool counted_ = false;
+};
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> Access::InterceptorFactory() {
+  class Factory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+   public:
+    explicit Factory(Access* a) : a_(a) {}
+    grpc::experimental::Interceptor* CreateServerInterceptor(
+        grpc::experimental::ServerRpcInfo* info) override {
+      return new Interceptor(a_, info);
+    }
+
+   private:
+    Access* a_;
+  };
+  return std::make_unique<Factory>(this);
+}
+
+}  // namespace baton::server

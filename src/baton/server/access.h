@@ -1,0 +1,96 @@
+// Access: authentication and authorization of every batond request, with their audit.
+//
+// Every gRPC handler and HTTP route starts with Authenticate() (the bearer token; the
+// peer's TLS certificate will be a second way in, here, once TLS exists) and then
+// Check()s a Permission (authz.h) on the object it touches. Both record refusals in the
+// audit log (rate-limited). Successful changes get their audit record through Origin(),
+// which the ControlPlane writes in the change's own transaction.
+//
+// A server interceptor (InterceptorFactory) authenticates every call once more, whatever
+// its handler does: a call without valid credentials can never receive a message or a
+// status other than UNAUTHENTICATED. It is a backstop for a handler that forgot to
+// authenticate (a bug: backstop_refusals() counts them; the route-table test asserts
+// none), not a replacement for the handlers' checks.
+//
+// Thread-safety: every method may be called concurrently.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/support/server_interceptor.h>
+
+#include "baton/common/status.h"
+#include "baton/metrics/http_server.h"
+#include "baton/server/audit_log.h"
+#include "baton/server/authz.h"
+#include "baton/server/change_origin.h"
+#include "baton/server/principals.h"
+#include "baton/server/queue_tree.h"
+#include "baton/v1/types.pb.h"
+
+namespace baton::server {
+
+class Access {
+ public:
+  Access(Principals* principals, AuditLog* audit, const QueueTree* queues)
+      : principals_(principals), audit_(audit), queues_(queues) {}
+
+  // The caller of a gRPC call, from its "authorization: Bearer <token>" metadata.
+  // Unauthenticated (recorded as a denial of `action`) otherwise.
+  Result<Identity> Authenticate(const grpc::ServerContextBase& ctx, std::string_view action);
+  // The caller of an HTTP request, from its Authorization header.
+  Result<Identity> Authenticate(const metrics::HttpRequest& req, std::string_view action);
+  // Verifies an Authorization header value without recording anything.
+  Result<Identity> Verify(std::string_view authorization) const;
+
+  // OK, or PermissionDenied (recorded as a denial of `action` on `object`).
+  Status Check(const Identity& who, Permission p, std::string_view action,
+               std::string_view object, const Resource& r);
+  Resource QueueResource(std::string_view queue) const;
+  Resource JobResource(const v1::Job& job) const;
+
+  // The origin of a change `who` asked for: its audit record is written with the change.
+  ChangeOrigin Origin(const Identity& who, std::string action, std::string detail = "");
+  // The audit record of a successful change (for changes made outside the ControlPlane).
+  store::Op Record(const Identity& who, std::string_view action, std::string_view object,
+                   std::string detail = "");
+  // Records a change `who` asked for that failed.
+  void Failed(const Identity& who, std::string_view action, std::string_view object,
+              const Status& s);
+
+  // The queues' subtrees `who` may see jobs of (nullopt = all).
+  std::optional<std::vector<std::string>> Viewable(const Identity& who) const {
+    return ViewableSubtrees(who);
+  }
+  bool CanView(const Identity& who, std::string_view queue) const;
+
+  Principals& principals() { return *principals_; }
+  AuditLog& audit() { return *audit_; }
+  const QueueTree& queues() const { return *queues_; }
+
+  // Calls the interceptor refused although their handler did not (see above).
+  int64_t backstop_refusals() const { return backstop_.load(); }
+  std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> InterceptorFactory();
+
+ private:
+  class Interceptor;
+  Result<Identity> Denied(const Status& s, std::string peer, std::string_view action);
+
+  Principals* principals_;
+  AuditLog* audit_;
+  const QueueTree* queues_;
+  std::atomic<int64_t> backstop_{0};
+};
+
+// The message of a request without credentials.
+inline constexpr std::string_view kNoCredentials =
+    "no credentials: this API needs a token (baton: --token, $BATON_TOKEN or `baton login`; "
+    "HTTP and gRPC: the header 'authorization: Bearer <token>')";
+
+}  // namespace baton::server
