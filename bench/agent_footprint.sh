@@ -11,11 +11,12 @@ tmp=$(mktemp -d)
 trap 'kill $agent $batond 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
 cp testing/fake_nvml/fixtures/dgx_h100.txt "$tmp/nvml.txt"
 "$build/bin/batond" --store memory --listen 127.0.0.1:0 --http '' --port-file "$tmp/port" \
+  --admin-token-file "$tmp/admin.token" --agent-token-file "$tmp/agent.token" \
   > "$tmp/batond.log" 2>&1 &
 batond=$!
 for _ in $(seq 100); do [[ -s $tmp/port ]] && break; sleep 0.1; done
 BATON_FAKE_NVML_FIXTURE=$tmp/nvml.txt "$build/bin/baton-agent" --server "127.0.0.1:$(cat "$tmp/port")" \
-  --name footprint --data-dir "$tmp/agent" --log-listen 127.0.0.1:0 \
+  --name footprint --data-dir "$tmp/agent" --log-listen 127.0.0.1:0 --token-file "$tmp/agent.token" \
   --nvml-lib "$build/testing/fake_nvml/libnvidia-ml.so.1" > "$tmp/agent.log" 2>&1 &
 agent=$!
 sleep 5  # registered and heartbeating

@@ -100,7 +100,9 @@ def run_trial(bin_dir, n, procs):
     procs.append(bd)
     wait_for("port", lambda: os.path.exists(port_file))
     port = int(open(port_file).read())
-    env = dict(os.environ, BATON_SERVER=f"127.0.0.1:{port}")
+    data = os.path.join(tmp, "d")  # batond wrote its bootstrap tokens here
+    env = dict(os.environ, BATON_SERVER=f"127.0.0.1:{port}",
+               BATON_TOKEN=open(os.path.join(data, "admin.token")).read().strip())
 
     def baton(*a):
         r = subprocess.run([os.path.join(bin_dir, "baton"), a[0], "--output", "json", *a[1:]],
@@ -111,7 +113,8 @@ def run_trial(bin_dir, n, procs):
     for name in ("n0", "n1", "n2"):
         agents[name] = subprocess.Popen(
             [os.path.join(bin_dir, "baton-agent"), "--server", f"127.0.0.1:{port}", "--name", name,
-             "--fake-gpus", "1xH100", "--data-dir", os.path.join(tmp, name), "--log-listen", ""],
+             "--fake-gpus", "1xH100", "--data-dir", os.path.join(tmp, name), "--log-listen", "",
+             "--token-file", os.path.join(data, "agent.token")],
             stdout=open(os.path.join(tmp, f"{name}.log"), "w"), stderr=subprocess.STDOUT)
         procs.append(agents[name])
     wait_for("agents", lambda: sum(x.get("state") == "NODE_STATE_READY" for x in baton("nodes")) == 3)

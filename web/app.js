@@ -7,6 +7,12 @@
 // stays on screen, and polling goes on until it answers again; a changed epoch means it
 // restarted, and the page says that too and reloads its data.
 //
+// Every API call carries the API token the user logged in with (Authorization: Bearer),
+// kept in sessionStorage for this tab's session. Without one, or when batond refuses it
+// (HTTP 401: expired, revoked), the page shows the login form — "session expired" when a
+// token was refused — and goes back to the view once a valid token is given. What a user
+// sees is what the API lets that token see (tenant rules are the server's).
+//
 // All text from the server is put in the page with textContent (never as HTML).
 'use strict';
 
@@ -41,13 +47,29 @@ class ApiError extends Error {
   }
 }
 class Unreachable extends Error {}
+// batond refused the token (HTTP 401) or there is none: the user must log in.
+class AuthRequired extends Error {}
 
-// GET or POST a JSON endpoint. Throws ApiError for an error answer, Unreachable when
-// batond did not answer at all.
+const TOKEN_KEY = 'baton.token';
+const session = {
+  token: sessionStorage.getItem(TOKEN_KEY) || '',
+  user: null,
+  set(token) {
+    this.token = token;
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  },
+};
+
+// GET or POST a JSON endpoint. Throws ApiError for an error answer, AuthRequired for 401,
+// Unreachable when batond did not answer at all.
 async function api(path, opts) {
+  if (!session.token) throw new AuthRequired('');
   let res;
   try {
-    res = await fetch(path, Object.assign({ cache: 'no-store' }, opts || {}));
+    const o = Object.assign({ cache: 'no-store' }, opts || {});
+    o.headers = Object.assign({}, o.headers || {}, { Authorization: `Bearer ${session.token}` });
+    res = await fetch(path, o);
   } catch (e) {
     throw new Unreachable(`cannot reach the control plane (${e.message})`);
   }
@@ -60,6 +82,7 @@ async function api(path, opts) {
     }
     throw new ApiError(res.status, `HTTP ${res.status} without a JSON body`, 'UNKNOWN');
   }
+  if (res.status === 401) throw new AuthRequired(body.error || 'the token was refused');
   if (!res.ok) throw new ApiError(res.status, body.error || `HTTP ${res.status}`, body.code);
   return body;
 }
@@ -236,7 +259,7 @@ function ClusterView() {
         let text = `${n.name} (${n.rack || 'no rack'}) · ${n.state}${n.reason ? ': ' + n.reason : ''}\n` +
                    `${n.allocated}/${n.jobs.length} ${n.model} GPUs allocated`;
         if (g >= 0) {
-          text += `\nGPU ${g}: ${n.jobs[g] ? 'job ' + n.jobs[g] : 'free'} · util ${Math.round(n.util[g])}% · ` +
+          text += `\nGPU ${g}: ${n.jobs[g] === '*' ? "another tenant's job" : n.jobs[g] ? 'job ' + n.jobs[g] : 'free'} · util ${Math.round(n.util[g])}% · ` +
                   `mem ${n.mem_used_mib[g]}/${n.mem_total_mib[g]} MiB · ${Math.round(n.temp_c[g])} °C · ${Math.round(n.power_w[g])} W`;
         }
         tip.textContent = text;
@@ -400,7 +423,7 @@ function JobView(id) {
       box.replaceChildren(pre);
       pre.scrollTop = pre.scrollHeight;
     } catch (e) {
-      if (e instanceof Unreachable) throw e;
+      if (e instanceof Unreachable || e instanceof AuthRequired) throw e;
       box.replaceChildren(h('div', { class: 'muted', id: 'log-text' }, `Logs unavailable: ${e.message}`));
     }
   }
@@ -417,7 +440,7 @@ function JobView(id) {
       try {
         job = await api(`/api/v1/jobs/${encodeURIComponent(id)}`);
       } catch (e) {
-        if (e instanceof Unreachable) throw e;
+        if (e instanceof Unreachable || e instanceof AuthRequired) throw e;
         noteOk(null);
         const msg = e.status === 404
           ? `Job ${id} does not exist. Check the id, or find the job on the Jobs page.`
@@ -505,7 +528,7 @@ function NodeView(name) {
       try {
         n = await api(`/api/v1/nodes/${encodeURIComponent(name)}`);
       } catch (e) {
-        if (e instanceof Unreachable) throw e;
+        if (e instanceof Unreachable || e instanceof AuthRequired) throw e;
         noteOk(null);
         root.querySelector('#node').replaceChildren(h('h1', {}, `Node ${name}`),
           h('div', { class: 'error', id: 'error' }, e.status === 404
@@ -521,7 +544,8 @@ function NodeView(name) {
         h('td', { class: 'mono' }, g.gpu.uuid),
         h('td', {}, g.gpu.model),
         h('td', { class: 'num' }, g.gpu.nvlink_domain),
-        h('td', {}, g.job ? jobLink(g.job) : h('span', { class: 'muted' }, 'free')),
+        h('td', {}, g.job === '*' ? h('span', { class: 'muted' }, "another tenant's job") :
+                   g.job ? jobLink(g.job) : h('span', { class: 'muted' }, 'free')),
         h('td', { class: 'num' }, `${Math.round(g.telemetry.utilization_percent)}%`),
         h('td', { class: 'num' }, `${g.telemetry.memory_used_mib} / ${g.gpu.memory_mib}`),
         h('td', { class: 'num' }, `${Math.round(g.telemetry.temperature_c)}`),
@@ -605,7 +629,9 @@ const poller = {
       if (this.view) await this.view.refresh();
     } catch (e) {
       if (gen === this.generation) {
-        if (e instanceof Unreachable) {
+        if (e instanceof AuthRequired) {
+          showLogin(session.token ? e.message : '');
+        } else if (e instanceof Unreachable) {
           noteUnreachable(e);
         } else {
           setBanner(`Error: ${e.message}`, true);
@@ -625,7 +651,76 @@ const poller = {
   now() { this.tick(); },
 };
 
+// The login form, instead of the current view. `refused`: why batond refused the token
+// the page had ("" = there was none).
+function showLogin(refused) {
+  if (poller.view && poller.view.unmount) poller.view.unmount();
+  poller.generation++;
+  poller.view = null;
+  session.set('');
+  setWho(null);
+  setBanner(null);
+  document.title = 'Log in · baton';
+  const input = h('input', { type: 'password', id: 'token', autocomplete: 'off', size: 60,
+                             placeholder: 'baton_…' });
+  const error = h('div', { id: 'login-error', class: 'error', hidden: true });
+  async function submit(ev) {
+    ev.preventDefault();
+    const token = input.value.trim();
+    if (!token) return;
+    session.set(token);
+    try {
+      const me = await api('/api/v1/whoami');
+      setWho(me);
+      show();
+    } catch (e) {
+      session.set('');
+      error.hidden = false;
+      error.textContent = e instanceof AuthRequired ? `That token was refused: ${e.message}` :
+        `Cannot log in: ${e.message}`;
+    }
+  }
+  const root = document.getElementById('view');
+  root.replaceChildren(h('form', { id: 'login-form', class: 'panel login', onsubmit: submit },
+    h('h1', {}, 'Log in'),
+    refused ? h('div', { id: 'session-expired', class: 'error' },
+                `Session expired — log in again. (${refused})`) : null,
+    h('p', { class: 'muted' }, 'The dashboard shows what your API token may see. Get one from ',
+      'your administrator (baton token create USER); `baton up` writes the admin token to ',
+      'its data directory (admin.token).'),
+    h('label', { for: 'token' }, 'API token '), input, ' ',
+    h('button', { id: 'login', type: 'submit' }, 'Log in'),
+    error));
+  document.body.dataset.rendered = 'login';
+  input.focus();
+}
+
+// The user in the header (null = nobody logged in).
+function setWho(me) {
+  session.user = me;
+  const who = document.getElementById('who');
+  if (!me) {
+    who.hidden = true;
+    return;
+  }
+  who.hidden = false;
+  document.getElementById('whoami').textContent = `${me.user} (${me.bindings.join(', ') || 'no roles'})`;
+}
+
 function show() {
+  if (!session.token) {
+    showLogin('');
+    return;
+  }
+  if (!session.user) {
+    // A token from earlier in this session: check it (and learn the user) first.
+    api('/api/v1/whoami').then((me) => { setWho(me); show(); }, (e) => {
+      if (e instanceof AuthRequired) showLogin(e.message);
+      else if (e instanceof Unreachable) { noteUnreachable(e); setTimeout(show, POLL_MS); }
+      else setBanner(`Error: ${e.message}`, true);
+    });
+    return;
+  }
   if (poller.view && poller.view.unmount) poller.view.unmount();
   poller.generation++;
   const root = document.getElementById('view');
@@ -648,6 +743,10 @@ function show() {
 }
 
 window.addEventListener('hashchange', show);
+document.getElementById('logout').addEventListener('click', (ev) => {
+  ev.preventDefault();
+  showLogin('');
+});
 show();
 
 // One live-update cycle of the current view, for the time-to-first-render benchmark.

@@ -85,6 +85,7 @@ def main():
             stdout=open(os.path.join(tmp, "batond.log"), "w"), stderr=subprocess.STDOUT))
         wait_for("batond", lambda: os.path.exists(pf) and os.path.exists(hf))
         port, http = int(open(pf).read()), int(open(hf).read())
+        token = open(os.path.join(tmp, "d", "admin.token")).read().strip()
         per = -(-args.nodes // args.racks)
         left = args.nodes
         for r in range(args.racks):
@@ -94,10 +95,12 @@ def main():
                 break
             procs.append(subprocess.Popen(
                 [os.path.join(BIN, "baton-agent"), "--server", f"127.0.0.1:{port}", "--simulate",
-                 str(n), "--name", f"r{r:02d}-n", "--rack", f"rack-{r:02d}", "--fake-gpus", args.gpus],
+                 str(n), "--name", f"r{r:02d}-n", "--rack", f"rack-{r:02d}", "--fake-gpus", args.gpus,
+                 "--token-file", os.path.join(tmp, "d", "agent.token")],
                 stdout=open(os.path.join(tmp, f"agent{r}.log"), "w"), stderr=subprocess.STDOUT))
         base = f"http://127.0.0.1:{http}"
-        get = lambda p: json.loads(urllib.request.urlopen(base + p, timeout=30).read())
+        get = lambda p: json.loads(urllib.request.urlopen(urllib.request.Request(
+            base + p, headers={"Authorization": f"Bearer {token}"}), timeout=30).read())
         t0 = time.monotonic()
         wait_for(f"{args.nodes} nodes ready", lambda: get("/api/v1/overview")["nodes"]["ready"] == args.nodes)
         print(f"{args.nodes} nodes ready in {time.monotonic() - t0:.1f}s", file=sys.stderr)
@@ -113,7 +116,8 @@ def main():
                 f.write(f"name: bench-{i}\ntasks: {tasks}\ngpus: {gpus}\n"
                         f"simulate_duration: 2h\ncommand: [\"sleep\", \"7200\"]\n")
             subprocess.run([os.path.join(BIN, "baton"), "submit", spec, "--server",
-                            f"127.0.0.1:{port}"], check=True, stdout=subprocess.DEVNULL)
+                            f"127.0.0.1:{port}", "--token", token], check=True,
+                           stdout=subprocess.DEVNULL)
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(submit, range(args.jobs)))
         # Placed as far as they fit: wait until the allocation stops changing.
@@ -138,6 +142,10 @@ def main():
         d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
         runs = []
         try:
+            # Logged in for the tab's session, as after the login form (one whoami
+            # request per page load comes with it).
+            d.get(base + "/")
+            d.execute_script("sessionStorage.setItem('baton.token', arguments[0])", token)
             for i in range(args.loads):
                 d.get("about:blank")
                 d.get(base + "/")

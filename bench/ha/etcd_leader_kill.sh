@@ -7,9 +7,12 @@ DIR=${ETCD_DIR:-/tmp/etcdbench}
 T=$(mktemp -d)
 P=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 ./build/bin/batond --store etcd --etcd-endpoints $EP --etcd-prefix $1/ --listen 127.0.0.1:$P \
-  --http "" --port-file $T/port > $T/b.log 2>&1 & B=$!
+  --http "" --port-file $T/port --admin-token-file $T/admin.token --agent-token-file $T/agent.token \
+  > $T/b.log 2>&1 & B=$!
 while [ ! -e $T/port ]; do sleep 0.01; done
 export BATON_SERVER=127.0.0.1:$P
+# A fresh prefix bootstraps its users and writes the admin token here (docs/security.md).
+export BATON_TOKEN=$(cat $T/admin.token)
 ./build/bin/baton run -- true > /dev/null || echo "first submit failed"
 L=$(ETCDCTL_API=3 etcdctl --endpoints $EP endpoint status -w json | python3 -c 'import json,sys; d=json.load(sys.stdin); print([x["Endpoint"] for x in d if x["Status"]["leader"]==x["Status"]["header"]["member_id"]][0])')
 I=${L: -1}

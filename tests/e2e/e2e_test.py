@@ -86,9 +86,12 @@ class Cluster:
         return open(path, errors="replace").read()[-4000:] if os.path.exists(path) else ""
 
     def baton(self, *args, check=True, timeout=DEADLINE_S, token=None):
+        """Runs the CLI as the cluster-admin, or with `token` ("" = none at all)."""
         env = dict(os.environ, BATON_SERVER=f"127.0.0.1:{self.port}",
-                   BATON_TOKEN=token or self.admin_token,
+                   BATON_TOKEN=self.admin_token if token is None else token,
                    BATON_CREDENTIALS=os.path.join(self.tmp, "no-credentials"))
+        if not env["BATON_TOKEN"]:
+            del env["BATON_TOKEN"]
         r = subprocess.run([os.path.join(BIN, "baton"), *args], capture_output=True, text=True,
                            env=env, timeout=timeout, cwd=ROOT)
         if check and r.returncode != 0:

@@ -7,6 +7,10 @@ Each test case starts its own batond (port 0; ports learned from --port-file and
 Nothing sleeps to synchronise: waits poll a condition with a deadline (WebDriverWait in
 the browser). Run by ctest as web_* (tests/web/CMakeLists.txt) with BATON_BIN_DIR set; needs
 /usr/bin/python3 with selenium, and skips the browser cases when chromium is not installed.
+
+The dashboard asks for an API token: the browser cases log in through its login form with
+batond's bootstrap cluster-admin token (or a tenant's token made with `baton user` and
+`baton token`); HTTP calls send it as a bearer token.
 """
 
 import json
@@ -70,6 +74,8 @@ class Cluster:
             self.port = int(f.read())
         with open(files[1]) as f:
             self.http_port = int(f.read())
+        with open(os.path.join(self.data, "admin.token")) as f:
+            self.admin_token = f.read().strip()
 
     def _died(self):
         if self.batond.poll() is not None:
@@ -80,14 +86,23 @@ class Cluster:
         log = open(os.path.join(self.tmp, f"agents-{rack}.log"), "ab")
         self.agents.append(subprocess.Popen(
             [os.path.join(BIN, "baton-agent"), "--server", f"127.0.0.1:{self.port}",
-             "--simulate", str(count), "--name", rack, "--rack", rack, "--fake-gpus", gpus],
+             "--simulate", str(count), "--name", rack, "--rack", rack, "--fake-gpus", gpus,
+             "--token-file", os.path.join(self.data, "agent.token")],
             stdout=log, stderr=subprocess.STDOUT))
 
     def url(self, path=""):
         return f"http://127.0.0.1:{self.http_port}{path}"
 
-    def get(self, path):
-        with urllib.request.urlopen(self.url(path), timeout=10) as r:
+    def request(self, path, method="GET", token=None):
+        """An API request with the admin token (or `token`; "" = none)."""
+        req = urllib.request.Request(self.url(path), method=method)
+        token = self.admin_token if token is None else token
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
+        return req
+
+    def get(self, path, token=None):
+        with urllib.request.urlopen(self.request(path, token=token), timeout=10) as r:
             return json.loads(r.read())
 
     def ready_nodes(self):
@@ -96,24 +111,31 @@ class Cluster:
         except (urllib.error.URLError, OSError):
             return 0
 
-    def baton(self, *args, check=True):
-        env = dict(os.environ, BATON_SERVER=f"127.0.0.1:{self.port}")
+    def baton(self, *args, check=True, token=None):
+        env = dict(os.environ, BATON_SERVER=f"127.0.0.1:{self.port}",
+                   BATON_TOKEN=token or self.admin_token,
+                   BATON_CREDENTIALS=os.path.join(self.tmp, "no-credentials"))
         r = subprocess.run([os.path.join(BIN, "baton"), *args], capture_output=True, text=True,
                            env=env, timeout=DEADLINE_S, cwd=ROOT)
         if check and r.returncode != 0:
             raise AssertionError(f"baton {' '.join(args)} exited {r.returncode}: {r.stdout}{r.stderr}")
         return r
 
-    def submit(self, name, tasks=1, gpus=8, duration="1h"):
+    def submit(self, name, tasks=1, gpus=8, duration="1h", queue="default", token=None):
         spec = os.path.join(self.tmp, f"{name}.yaml")
         with open(spec, "w") as f:
             f.write(f"name: {name}\ntasks: {tasks}\ngpus: {gpus}\nsimulate_duration: {duration}\n"
-                    f"command: [\"sleep\", \"3600\"]\n")
-        out = self.baton("submit", spec, "--output", "json").stdout
+                    f"queue: {queue}\ncommand: [\"sleep\", \"3600\"]\n")
+        out = self.baton("submit", spec, "--output", "json", token=token).stdout
         return json.loads(out.splitlines()[0])["id"]
 
     def job(self, job_id):
         return self.get(f"/api/v1/jobs/{job_id}")
+
+    def user(self, name, binding):
+        """Creates a user with one role binding; returns a fresh token of theirs."""
+        self.baton("user", "create", name, "--bind", binding)
+        return self.baton("token", "create", name).stdout.strip()
 
     def stop_batond(self):
         if self.batond and self.batond.poll() is None:
@@ -168,6 +190,23 @@ class Browser(Base):
             opts.add_argument(a)
         self.d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
         self.d.set_page_load_timeout(DEADLINE_S)
+        self.login(self.c.admin_token)
+
+    def rendered(self):
+        return self.d.find_element("css selector", "body").get_attribute("data-rendered")
+
+    def login(self, token, expect_ok=True):
+        """Logs in through the dashboard's form (opening it first when not shown)."""
+        from selenium.webdriver.common.by import By
+        if self.rendered() != "login":
+            self.d.get(self.c.url("/"))
+            self.wait("the login form", lambda d: self.rendered() == "login")
+        field = self.d.find_element(By.CSS_SELECTOR, "#token")
+        field.clear()
+        field.send_keys(token)
+        self.click("#login")
+        if expect_ok:
+            self.wait("logged in", lambda d: self.rendered() not in (None, "login"))
 
     def tearDown(self):
         if getattr(self, "d", None):
@@ -192,6 +231,50 @@ class Browser(Base):
     def click(self, css):
         from selenium.webdriver.common.by import By
         self.d.find_element(By.CSS_SELECTOR, css).click()
+
+    def test_login_refuses_bad_tokens_and_a_tenant_sees_only_its_queues(self):
+        c = self.c
+        mine = c.submit("mine", gpus=8, queue="team-a")
+        theirs = c.submit("theirs", gpus=8, queue="team-b")
+        wait_for("both running", lambda: all(c.job(j)["state"] == "JOB_STATE_RUNNING"
+                                             for j in (mine, theirs)))
+        alice = c.user("alice", "viewer@team-a")
+        self.click("#logout")
+        self.wait("the login form", lambda d: self.rendered() == "login")
+        self.login("baton_" + "0" * 16 + "_" + "0" * 64, expect_ok=False)
+        self.wait("refusal", lambda d: "That token was refused" in (self.text("#login-error") or ""))
+        self.login("not a token", expect_ok=False)
+        self.wait("malformed", lambda d: "malformed token" in (self.text("#login-error") or ""))
+        self.login(alice)
+        self.assertIn("alice (viewer@team-a)", self.text("#whoami"))
+        # The jobs page lists team-a's job only; the heat map hides team-b's job id.
+        self.d.get(c.url("/#/jobs"))
+        self.wait("alice's job", lambda d: self.text(f'tr[data-job-id="{mine}"]'))
+        self.assertIsNone(self.text(f'tr[data-job-id="{theirs}"]'))
+        cluster = c.get("/api/v1/cluster", token=alice)
+        held = [j for n in cluster["nodes"] for j in n["jobs"] if j]
+        self.assertEqual(sorted(set(held)), sorted({mine, "*"}))
+        self.d.get(c.url(f"/#/jobs/{theirs}"))
+        self.wait("denied", lambda d: "may not view" in (self.text("#view") or ""))
+
+    def test_a_revoked_token_says_session_expired_and_login_recovers(self):
+        c = self.c
+        bob = c.user("bob", "viewer@*")
+        self.click("#logout")
+        self.login(bob)
+        self.d.get(c.url("/"))
+        self.wait("cluster view", lambda d: self.text("#stat-gpus-total") == "40")
+        token_id = bob.split("_")[1]
+        c.baton("token", "revoke", token_id)
+        self.wait("session expired", lambda d: "Session expired — log in again" in
+                  (self.text("#session-expired") or ""))
+        self.assertIn("revoked", self.text("#session-expired"))
+        self.assertEqual(self.d.execute_script("return sessionStorage.getItem('baton.token')"),
+                         None)
+        fresh = c.baton("token", "create", "bob").stdout.strip()
+        self.login(fresh)
+        self.wait("the cluster view again", lambda d: self.text("#stat-gpus-total") == "40")
+        self.assertIn("bob", self.text("#whoami"))
 
     def test_cluster_view_shows_the_numbers_the_api_has(self):
         c = self.c
@@ -294,7 +377,8 @@ class Events(Base):
     def test_job_and_node_events_say_what_happened_and_why(self):
         c = self.c
         follow = subprocess.Popen([os.path.join(BIN, "baton"), "events", "-f", "--server",
-                                   f"127.0.0.1:{c.port}", "--output", "json"],
+                                   f"127.0.0.1:{c.port}", "--token", c.admin_token,
+                                   "--output", "json"],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             job = c.submit("ev", tasks=1, gpus=8, duration="1s")
@@ -346,11 +430,17 @@ class Events(Base):
     def test_http_api_answers_bad_input_with_clear_json_errors(self):
         c = self.c
 
-        def error(path, method="GET"):
-            req = urllib.request.Request(c.url(path), method=method)
+        def error(path, method="GET", token=None):
             with self.assertRaises(urllib.error.HTTPError) as e:
-                urllib.request.urlopen(req, timeout=10)
+                urllib.request.urlopen(c.request(path, method, token), timeout=10)
             return e.exception.code, json.loads(e.exception.read())
+
+        # Without a token, or with a bad one: 401 with a JSON error that says what to do.
+        code, body = error("/api/v1/jobs", token="")
+        self.assertEqual((code, body["code"]), (401, "UNAUTHENTICATED"))
+        self.assertIn("Bearer", body["error"])
+        self.assertEqual(error("/api/v1/jobs/1/cancel", "POST", token="")[0], 401)
+        self.assertEqual(error("/api/v1/overview", token="baton_x")[0], 401)
 
         self.assertEqual(error("/api/v1/jobs/424242"), (404, {"error": "job 424242 not found", "code": "NOT_FOUND"}))
         code, body = error("/api/v1/jobs/abc")

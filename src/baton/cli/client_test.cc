@@ -66,6 +66,9 @@ class ClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
     unsetenv("BATON_SERVER");
+    unsetenv("BATON_TOKEN");
+    // Never the developer's own `baton login` credentials.
+    setenv("BATON_CREDENTIALS", "/nonexistent/baton-credentials", 1);
     auto fake = testing::FakeControlPlane::Start();
     ASSERT_TRUE(fake.ok()) << fake.status().ToString();
     fake_ = std::move(fake).value();

@@ -60,6 +60,7 @@ struct HttpServer::Impl {
   enum class State { kNew, kRunning, kStopped } state = State::kNew;
   int port = 0;
   std::thread thread;
+  std::vector<HttpRoute> routes;  // as registered
 };
 
 HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
@@ -130,6 +131,7 @@ Status HttpServer::Route(std::string_view method, std::string_view path, bool pr
   if (impl_->state != Impl::State::kNew) {
     return FailedPrecondition("http handlers must be added before Start()");
   }
+  impl_->routes.push_back({std::string(method), std::string(path), prefix});
   const std::string pattern = EscapeRegex(path) + (prefix ? ".*" : "");
   if (method == "POST") {
     impl_->server.Post(pattern, Wrap(std::move(handler)));
@@ -149,6 +151,11 @@ Status HttpServer::HandlePrefix(std::string_view prefix, HttpHandler handler) {
 
 Status HttpServer::HandlePost(std::string_view prefix, HttpHandler handler) {
   return Route("POST", prefix, /*prefix=*/true, std::move(handler));
+}
+
+std::vector<HttpRoute> HttpServer::routes() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->routes;
 }
 
 void HttpServer::SetWorkerThreads(size_t n) {

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "baton/common/status.h"
 
@@ -53,6 +54,13 @@ inline constexpr size_t kMaxPostBody = 1 << 20;
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+// One registered route (for tests that walk every route).
+struct HttpRoute {
+  std::string method;  // "GET" or "POST"
+  std::string path;
+  bool prefix = false;  // every path starting with `path`
+};
+
 class HttpServer {
  public:
   HttpServer();
@@ -67,6 +75,8 @@ class HttpServer {
   Status HandlePrefix(std::string_view prefix, HttpHandler handler);
   // Serves POST of every path starting with `prefix`. Same errors.
   Status HandlePost(std::string_view prefix, HttpHandler handler);
+  // Every route registered so far, in order.
+  std::vector<HttpRoute> routes() const;
   // Worker threads serving connections (default 4); call before Start().
   void SetWorkerThreads(size_t n);
 

@@ -168,8 +168,11 @@ class Access::Interceptor final : public grpc::experimental::Interceptor {
       Refused();
     }
     if (!authenticated_ && m->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
-      if (m->GetSendStatus().error_code() != grpc::StatusCode::UNAUTHENTICATED) {
-        Refused();
+      const grpc::StatusCode code = m->GetSendStatus().error_code();
+      if (code != grpc::StatusCode::UNAUTHENTICATED) {
+        // An unknown method has no handler to blame; strangers still learn nothing of
+        // what the server serves.
+        if (code != grpc::StatusCode::UNIMPLEMENTED) Refused();
         m->ModifySendStatus(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                                          std::string(kNoCredentials)));
       }

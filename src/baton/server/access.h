@@ -7,10 +7,11 @@
 // which the ControlPlane writes in the change's own transaction.
 //
 // A server interceptor (InterceptorFactory) authenticates every call once more, whatever
-// its handler does: a call without valid credentials can never receive a message or a
-// status other than UNAUTHENTICATED. It is a backstop for a handler that forgot to
-// authenticate (a bug: backstop_refusals() counts them; the route-table test asserts
-// none), not a replacement for the handlers' checks.
+// its handler does: a call without valid credentials never receives the handler's data
+// (every message it would send is emptied) nor a status other than UNAUTHENTICATED. It is
+// a backstop for a handler that forgot to authenticate (a bug: backstop_refusals() counts
+// them; the route-table test asserts none), not a replacement for the handlers' checks:
+// it cannot undo what such a handler did.
 //
 // Thread-safety: every method may be called concurrently.
 #pragma once

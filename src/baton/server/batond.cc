@@ -72,6 +72,8 @@ Batond::~Batond() { Shutdown(); }
 
 Access& Batond::access() { return *impl_->access; }
 
+std::vector<metrics::HttpRoute> Batond::http_routes() const { return impl_->http.routes(); }
+
 std::string Batond::grpc_address() const {
   const std::string& l = impl_->options.listen;
   auto colon = l.rfind(':');

@@ -25,6 +25,7 @@
 
 #include "baton/common/status.h"
 #include "baton/common/time.h"
+#include "baton/metrics/http_server.h"
 #include "baton/server/audit_log.h"
 #include "baton/server/control_plane.h"
 
@@ -82,6 +83,9 @@ class Batond {
   ControlPlane& control_plane() { return *cp_; }
   // Authentication, authorization and the audit log of this batond.
   Access& access();
+  // The HTTP routes served (every one but /healthz and the dashboard's files needs a
+  // token; the route-table test walks them).
+  std::vector<metrics::HttpRoute> http_routes() const;
 
  private:
   struct Impl;

@@ -82,5 +82,33 @@ TEST(GroupCommitTest, BatchesRespectTheStoresTxnLimits) {
   EXPECT_FALSE((*store.Get("huge")).has_value());
 }
 
+// A change and its audit record go in one transaction, whatever else is queued: a group
+// is never split across batches, even where the store's limit cuts them.
+TEST(GroupCommitTest, AGroupIsWrittenWhollyInOneTransaction) {
+  LimitedStore store(/*max_ops=*/3, /*max_bytes=*/1 << 20);
+  int done = 0;
+  {
+    GroupCommitter gc(&store);
+    for (int i = 0; i < 5; ++i) {
+      std::vector<store::Op> ops(2);
+      ops[0].key = "jobs/" + std::to_string(i);
+      ops[0].value = "job";
+      ops[1].key = "audit/" + std::to_string(i);
+      ops[1].value = "record";
+      gc.Commit(std::move(ops), [&](const Status& s) {
+        EXPECT_TRUE(s.ok()) << s.ToString();
+        ++done;
+      });
+    }
+    gc.Flush();
+  }
+  EXPECT_EQ(done, 5);
+  // With a limit of 3 ops, every transaction carried exactly one 2-op group.
+  for (size_t n : store.sizes()) EXPECT_EQ(n, 2u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE((*store.Get("audit/" + std::to_string(i))).has_value());
+  }
+}
+
 }  // namespace
 }  // namespace baton::server
