@@ -86,8 +86,8 @@ class Principals {
   std::optional<v1::Token> FindToken(const std::string& id) const;
 
  private:
-  // Writes `ops` (+ `audit`) in one transaction; `compares` guard against a concurrent
-  // writer on another replica.
+  // Writes `ops` (+ `audit`) in one transaction. Only the serving replica writes (etcd
+  // fences a deposed leader's writes), so no compare is needed.
   Status Write(std::vector<store::Op> ops, const store::Op* audit);
   Result<NewToken> MintLocked(const std::string& user, const std::string& description,
                               int64_t ttl_seconds, const std::string& created_by,
