@@ -11,7 +11,9 @@
 // (every message it would send is emptied) nor a status other than UNAUTHENTICATED. It is
 // a backstop for a handler that forgot to authenticate (a bug: backstop_refusals() counts
 // them; the route-table test asserts none), not a replacement for the handlers' checks:
-// it cannot undo what such a handler did.
+// it cannot undo what such a handler did. Calls that arrive with valid credentials are not
+// intercepted at all (the check is made when the call is created), so the guard costs
+// nothing on the busy paths.
 //
 // Thread-safety: every method may be called concurrently.
 #pragma once
@@ -77,6 +79,8 @@ class Access {
 
   // Calls the interceptor refused although their handler did not (see above).
   int64_t backstop_refusals() const { return backstop_.load(); }
+  // Calls that got the interceptor (those without valid credentials when they arrived).
+  int64_t guarded_calls() const { return guarded_.load(); }
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> InterceptorFactory();
 
  private:
@@ -87,6 +91,7 @@ class Access {
   AuditLog* audit_;
   const QueueTree* queues_;
   std::atomic<int64_t> backstop_{0};
+  std::atomic<int64_t> guarded_{0};
 };
 
 // The message of a request without credentials.

@@ -91,6 +91,8 @@ TEST(AccessTest, TheBackstopRefusesWhatAForgetfulHandlerAnswered) {
   ASSERT_TRUE(v1::Cluster::NewStub(auth::CreateChannel(address, token))->ListNodes(&ctx, {}, &resp).ok());
   EXPECT_EQ(resp.nodes(0).name(), "secret-node");
   EXPECT_EQ(access.backstop_refusals(), 4);
+  // Only the unauthenticated calls were intercepted.
+  EXPECT_EQ(access.guarded_calls(), 4);
   server->Shutdown();
 }
 
