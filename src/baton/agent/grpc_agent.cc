@@ -34,6 +34,11 @@ class AgentConnection::Stream final
   uint64_t generation() const { return generation_; }
 
   void Begin(const v1::AgentMessage& register_message) {
+    // On the stream's own context rather than a channel interceptor: an interceptor would
+    // run for every message of this long-lived stream.
+    if (!owner_->options_.token.empty()) {
+      context_.AddMetadata(auth::kAuthorizationHeader, auth::BearerValue(owner_->options_.token));
+    }
     owner_->stub_->async()->Connect(&context_, this);
     Enqueue(register_message);
     StartRead(&in_);
@@ -286,7 +291,7 @@ void AgentConnection::Shutdown(std::chrono::steady_clock::time_point flush_deadl
 
 namespace {
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server, const std::string& token) {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server) {
   grpc::ChannelArguments args;
   // Each channel gets its own connection, so many simulated agents spread over several.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
@@ -297,7 +302,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server, const std:
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   }
-  return auth::CreateChannel(server, token, args);
+  return grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), args);
 }
 
 // Blocks until `stop` is requested.
@@ -325,7 +330,7 @@ Status RunSimulated(const AgentProcessOptions& o, std::stop_token stop) {
     TimerThread& timers = *timers_owner;
     SimulatedLauncher launcher(clock, &timers);
     for (int i = 0; i < o.simulate; ++i) {
-      if (i % kStreamsPerChannel == 0) channels.push_back(MakeChannel(o.server, o.token));
+      if (i % kStreamsPerChannel == 0) channels.push_back(MakeChannel(o.server));
       auto conn = AgentConnection::Create(channels.back(), timers, o.connection);
       AgentOptions ao;
       ao.node_name = fmt::format("{}-{}", o.name, i);
@@ -378,7 +383,7 @@ Status RunReal(const AgentProcessOptions& o, std::stop_token stop) {
   // to hand out again: kill them before registering (launch/leftovers.h).
   auto leftovers = KillLeftoverTasks(AgentMarker(ao.node_name, ao.data_dir), Seconds(10));
   if (!leftovers.ok()) return leftovers.status().WithPrefix("leftover tasks");
-  auto channel = MakeChannel(o.server, o.token);
+  auto channel = MakeChannel(o.server);
   auto timers = std::make_unique<TimerThread>();
   auto conn = AgentConnection::Create(channel, *timers, o.connection);
   auto launcher = std::make_unique<ProcessLauncher>();
@@ -426,6 +431,7 @@ Status RunAgentProcess(const AgentProcessOptions& given, std::stop_token stop) {
   if (options.server != given.server) {
     options.connection.max_backoff = std::min(options.connection.max_backoff, Seconds(1));
   }
+  if (options.connection.token.empty()) options.connection.token = options.token;
   if (options.name.empty()) return InvalidArgument("--name: must not be empty");
   if (options.token.empty()) {
     return InvalidArgument(

@@ -40,6 +40,8 @@ struct ConnectionOptions {
   Duration tick_interval = Seconds(1);
   // Heartbeat interval until the control plane says otherwise.
   Duration default_heartbeat = Seconds(5);
+  // The agent's API token, sent with each stream ("authorization: Bearer"); "" = none.
+  std::string token;
 };
 
 // Create with AgentConnection::Create, give the agent a send function that calls Send,
