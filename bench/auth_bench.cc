@@ -58,7 +58,8 @@ void BM_DecideSubmit(benchmark::State& state) {
   b.set_queue("team-a");
   who.bindings.push_back(b);
   server::Resource r{{"research", "team-a"}, "", "queue team-a"};
-  for (auto _ : state) benchmark::DoNotOptimize(server::Decide(who, server::Permission::kSubmit, r));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(server::Decide(who, server::Permission::kSubmit, r));
 }
 BENCHMARK(BM_DecideSubmit);
 

@@ -23,7 +23,8 @@ from baton.errors import (InvalidArgument, InvalidSpec, Unavailable, WaitTimeout
                           from_rpc_error)
 from baton.spec import SpecLike, as_spec
 from baton.types import Job, JobEvent, JobState, Node, NodeState, Queue
-from baton.v1 import cluster_pb2, cluster_pb2_grpc, jobs_pb2, jobs_pb2_grpc, types_pb2
+from baton.v1 import (auth_pb2, auth_pb2_grpc, cluster_pb2, cluster_pb2_grpc, jobs_pb2,
+                      jobs_pb2_grpc, types_pb2)
 
 JobRef = Union[str, int, Job]
 
@@ -137,6 +138,7 @@ class Client:
                          if token else self._raw_channel)
         self._jobs = jobs_pb2_grpc.JobsStub(self._channel)
         self._cluster = cluster_pb2_grpc.ClusterStub(self._channel)
+        self._auth = auth_pb2_grpc.AuthStub(self._channel)
         # Whether a call has ever succeeded: wait() rides out outages only after that.
         self._reached = False
 
@@ -317,6 +319,14 @@ class Client:
         """Queues with their quotas and current use."""
         resp = self._unary(self._cluster.ListQueues, cluster_pb2.ListQueuesRequest(), "queues")
         return [Queue.from_proto(q) for q in resp.queues]
+
+    def whoami(self) -> dict:
+        """Who this client's token belongs to: {"user", "roles" (e.g. "submitter@team-a"),
+        "token_id"}. Raises Unauthenticated without a valid token."""
+        resp = self._unary(self._auth.WhoAmI, auth_pb2.WhoAmIRequest(), "whoami")
+        role = lambda b: auth_pb2.Role.Name(b.role).removeprefix("ROLE_").lower().replace("_", "-")
+        return {"user": resp.user, "token_id": resp.token_id,
+                "roles": [role(b) + (f"@{b.queue}" if b.queue else "") for b in resp.bindings]}
 
     # -- plumbing --------------------------------------------------------------------------
 

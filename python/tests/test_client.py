@@ -207,6 +207,8 @@ def test_client_uses_baton_server_from_the_environment(monkeypatch, cluster, tmp
     with baton.Client() as c:
         assert c.server == f"127.0.0.1:{cluster.port}"
         assert len(c.nodes()) == 3
+        assert c.whoami()["user"] == "admin"
+        assert c.whoami()["roles"] == ["cluster-admin"]
 
 
 def test_without_a_valid_token_nothing_is_answered(monkeypatch, cluster, tmp_path):

@@ -106,7 +106,8 @@ TEST_F(LogServiceTest, OnlyTheHolderOfTheSecretMayRead) {
   v1::LogsRequest req;
   req.set_job_id("j9");
   req.set_attempt(1);
-  for (const std::string& token : {std::string(), std::string("wrong"), std::string(kSecret) + "x"}) {
+  for (const std::string& token :
+       {std::string(), std::string("wrong"), std::string(kSecret) + "x"}) {
     auto stub = v1::AgentLogs::NewStub(auth::CreateChannel(Address(), token));
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(4));

@@ -1,12 +1,11 @@
 // Tokens, secrets, token files and the credentials file.
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
-
-#include <gtest/gtest.h>
 
 #include "baton/auth/credentials.h"
 #include "baton/auth/secret.h"
@@ -77,9 +76,8 @@ TEST(TokenTest, MalformedTokensAreUnauthenticatedWithoutEchoingThem) {
   upper.back() = 'F';
   std::string wrong_sep = good;
   wrong_sep[6 + 16] = '.';
-  for (const std::string& bad :
-       {std::string(), std::string("Bearer x"), good.substr(1), good + "0", upper, wrong_sep,
-        "token_" + good.substr(6)}) {
+  for (const std::string& bad : {std::string(), std::string("Bearer x"), good.substr(1), good + "0",
+                                 upper, wrong_sep, "token_" + good.substr(6)}) {
     auto r = ParseToken(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().code(), StatusCode::kUnauthenticated) << bad;

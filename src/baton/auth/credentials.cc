@@ -1,12 +1,12 @@
 #include "baton/auth/credentials.h"
 
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
-
 #include <fmt/format.h>
 #include <grpcpp/support/client_interceptor.h>
+
+#include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "baton/auth/token.h"
 

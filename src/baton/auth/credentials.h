@@ -11,11 +11,11 @@
 // Thread-safety: free functions; the channels are thread-safe.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "baton/common/status.h"
 

@@ -1,6 +1,7 @@
 #include "baton/auth/token.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,8 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "baton/auth/secret.h"
 
@@ -72,8 +71,8 @@ Result<std::string> ReadTokenFile(const std::string& path) {
   if (content.empty()) return InvalidArgument(fmt::format("{}: the token file is empty", path));
   auto parsed = ParseToken(content);
   if (!parsed.ok()) {
-    return InvalidArgument(fmt::format("{}: not a baton token ({})", path,
-                                       parsed.status().message()));
+    return InvalidArgument(
+        fmt::format("{}: not a baton token ({})", path, parsed.status().message()));
   }
   return content;
 }
@@ -93,7 +92,8 @@ Status WriteSecretFile(const std::string& path, std::string_view content) {
   const std::string tmp = path + ".tmp";
   ::unlink(tmp.c_str());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return FailedPrecondition(fmt::format("{}: cannot write: {}", tmp, std::strerror(errno)));
+  if (fd < 0)
+    return FailedPrecondition(fmt::format("{}: cannot write: {}", tmp, std::strerror(errno)));
   size_t done = 0;
   while (done < content.size()) {
     const ssize_t n = ::write(fd, content.data() + done, content.size() - done);

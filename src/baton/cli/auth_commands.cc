@@ -1,14 +1,13 @@
 #include "baton/cli/auth_commands.h"
 
+#include <fmt/format.h>
+#include <google/protobuf/util/time_util.h>
 #include <unistd.h>
 
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-
-#include <fmt/format.h>
-#include <google/protobuf/util/time_util.h>
 
 #include "baton/auth/credentials.h"
 #include "baton/auth/token.h"
@@ -96,7 +95,8 @@ int RunLogin(const AuthCommands& c, std::ostream& out, std::ostream& err) {
   if (token.empty()) {
     if (isatty(STDIN_FILENO)) err << "Token: " << std::flush;
     std::getline(std::cin, token);
-    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+      token.pop_back();
   }
   if (token.empty()) {
     return Fail(err, "login", "no token: pass --token, --token-file, or type it on stdin");
@@ -149,10 +149,10 @@ int RunWhoAmI(const AuthCommands& c, std::ostream& out, std::ostream& err) {
     out << ToJson(me) << "\n";
     return 0;
   }
-  out << fmt::format("user {}\nroles {}\ntoken {} (expires {})\n", me.user(),
-                     Bindings(me.bindings()), me.token_id(),
-                     me.has_token_expire_time() ? FormatTimestamp(me.token_expire_time()) + " UTC"
-                                                : "never");
+  out << fmt::format(
+      "user {}\nroles {}\ntoken {} (expires {})\n", me.user(), Bindings(me.bindings()),
+      me.token_id(),
+      me.has_token_expire_time() ? FormatTimestamp(me.token_expire_time()) + " UTC" : "never");
   return 0;
 }
 
@@ -188,8 +188,8 @@ int RunUser(const AuthCommands& c, std::ostream& out, std::ostream& err) {
       if (c.common.json()) {
         out << ToJson(u) << "\n";
       } else {
-        table.AddRow({u.name(), Bindings(u.bindings()), FormatTimestamp(u.create_time()),
-                      u.created_by()});
+        table.AddRow(
+            {u.name(), Bindings(u.bindings()), FormatTimestamp(u.create_time()), u.created_by()});
       }
     }
     if (!c.common.json()) table.Print(out);
@@ -287,9 +287,8 @@ int RunAudit(const AuthCommands& c, std::ostream& out, std::ostream& err) {
   req.set_user(c.audit_user);
   req.set_action(c.audit_action);
   req.set_outcome(c.audit_outcome);
-  for (auto [text, field, ts] :
-       {std::tuple{&c.audit_since, "--since", req.mutable_since()},
-        std::tuple{&c.audit_until, "--until", req.mutable_until()}}) {
+  for (auto [text, field, ts] : {std::tuple{&c.audit_since, "--since", req.mutable_since()},
+                                 std::tuple{&c.audit_until, "--until", req.mutable_until()}}) {
     if (text->empty()) continue;
     auto when = ParseWhen(*text, field);
     if (!when.ok()) {
@@ -350,8 +349,7 @@ int RunQueueSet(const AuthCommands& c, std::ostream& out, std::ostream& err) {
     out << fmt::format("queue {}{}: quota {}, limit {}, weight {}, priority {}\n", q.name(),
                        q.parent().empty() ? "" : " (in " + q.parent() + ")",
                        q.quota_gpus().empty() ? "none" : q.quota_gpus(),
-                       q.limit_gpus().empty() ? "none" : q.limit_gpus(), q.weight(),
-                       q.priority());
+                       q.limit_gpus().empty() ? "none" : q.limit_gpus(), q.weight(), q.priority());
   }
   return 0;
 }
@@ -363,20 +361,33 @@ Result<int64_t> ParseDurationSeconds(std::string_view text, std::string_view fie
   std::string_view digits = text;
   if (!text.empty()) {
     switch (text.back()) {
-      case 's': unit = 1; digits.remove_suffix(1); break;
-      case 'm': unit = 60; digits.remove_suffix(1); break;
-      case 'h': unit = 3600; digits.remove_suffix(1); break;
-      case 'd': unit = 86400; digits.remove_suffix(1); break;
-      default: break;
+      case 's':
+        unit = 1;
+        digits.remove_suffix(1);
+        break;
+      case 'm':
+        unit = 60;
+        digits.remove_suffix(1);
+        break;
+      case 'h':
+        unit = 3600;
+        digits.remove_suffix(1);
+        break;
+      case 'd':
+        unit = 86400;
+        digits.remove_suffix(1);
+        break;
+      default:
+        break;
     }
   }
   int64_t n = 0;
   auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
   if (digits.empty() || ec != std::errc() || p != digits.data() + digits.size() || n < 0 ||
       n > INT64_MAX / 86400) {
-    return InvalidArgument(fmt::format(
-        "{}: '{}' is not a duration (a whole number of seconds, or with s, m, h or d)", field,
-        std::string(text.substr(0, 32))));
+    return InvalidArgument(
+        fmt::format("{}: '{}' is not a duration (a whole number of seconds, or with s, m, h or d)",
+                    field, std::string(text.substr(0, 32))));
   }
   return n * unit;
 }
@@ -392,8 +403,9 @@ void AddAuthCommands(CLI::App& app, AuthCommands& c) {
   c.user->require_subcommand(1);
   c.user_create = c.user->add_subcommand("create", "Create a user");
   c.user_create->add_option("name", c.user_name, "User name")->required();
-  c.user_create->add_option("--bind", c.user_bindings,
-                            "Role binding ROLE[@QUEUE], e.g. submitter@team-a (repeatable)")
+  c.user_create
+      ->add_option("--bind", c.user_bindings,
+                   "Role binding ROLE[@QUEUE], e.g. submitter@team-a (repeatable)")
       ->allow_extra_args(false);
   c.user_list = c.user->add_subcommand("list", "List users and their roles");
   c.user_bind = c.user->add_subcommand("bind", "Give a user a role: bind NAME ROLE[@QUEUE]");
@@ -407,9 +419,11 @@ void AddAuthCommands(CLI::App& app, AuthCommands& c) {
   c.token->require_subcommand(1);
   c.token_create = c.token->add_subcommand("create", "Create a token for a user (cluster-admin)");
   c.token_create->add_option("user", c.token_user, "Whose token")->required();
-  c.token_create->add_option("--ttl", c.token_ttl, "Lifetime: 90s, 15m, 12h, 30d (default: never expires)");
+  c.token_create->add_option("--ttl", c.token_ttl,
+                             "Lifetime: 90s, 15m, 12h, 30d (default: never expires)");
   c.token_create->add_option("--description", c.token_description, "What it is for");
-  c.token_list = c.token->add_subcommand("list", "List tokens (yours, or anyone's as cluster-admin)");
+  c.token_list =
+      c.token->add_subcommand("list", "List tokens (yours, or anyone's as cluster-admin)");
   c.token_list->add_option("--user", c.token_user, "Only this user's tokens");
   c.token_list->add_flag("--all", c.token_all, "Include revoked and expired tokens");
   c.token_revoke = c.token->add_subcommand("revoke", "Revoke a token at once");
@@ -420,17 +434,20 @@ void AddAuthCommands(CLI::App& app, AuthCommands& c) {
   c.audit->add_option("--action", c.audit_action, "Only this action, e.g. jobs.submit");
   c.audit->add_option("--outcome", c.audit_outcome, "Only ok, denied or error")
       ->check(CLI::IsMember({"ok", "denied", "error"}));
-  c.audit->add_option("--since", c.audit_since, "From this long ago (1h, 7d) or time (default 24h)");
+  c.audit->add_option("--since", c.audit_since,
+                      "From this long ago (1h, 7d) or time (default 24h)");
   c.audit->add_option("--until", c.audit_until, "Up to this long ago or time (default now)");
   c.audit->add_option("--limit", c.audit_limit, "At most N records (default: all)");
 
-  c.queue = app.add_subcommand("queue", "Change queues (queue-admins of the parent, cluster-admins)");
+  c.queue =
+      app.add_subcommand("queue", "Change queues (queue-admins of the parent, cluster-admins)");
   c.queue->require_subcommand(1);
   c.queue_set = c.queue->add_subcommand("set", "Create a queue or change its quota, durably");
   c.queue_set->add_option("name", c.queue_name, "Queue")->required();
   c.queue_set->add_option("--parent", c.queue_parent, "Parent queue (new queues only)");
   c.queue_set->add_option("--quota", c.queue_quota, "Guaranteed GPUs (\"16\", \"none\")");
-  c.queue_set->add_option("--limit", c.queue_limit, "Most GPUs, borrowing included (\"32\", \"none\")");
+  c.queue_set->add_option("--limit", c.queue_limit,
+                          "Most GPUs, borrowing included (\"32\", \"none\")");
   c.queue_set->add_option("--weight", c.queue_weight, "Fair-share weight, 1..1000000");
   c.queue_set->add_option("--priority", c.queue_priority, "Priority, -1000..1000");
 
@@ -441,7 +458,9 @@ void AddAuthCommands(CLI::App& app, AuthCommands& c) {
   // The audit log also prints JSON lines under the name the issue uses.
   c.audit->add_option("--server", c.common.server, "Control plane address host:port");
   c.audit->add_option("--token", c.common.token, "API token");
-  c.audit->add_option("--output,-o", c.common.output, "table, json or jsonl (both: one JSON object per line)")
+  c.audit
+      ->add_option("--output,-o", c.common.output,
+                   "table, json or jsonl (both: one JSON object per line)")
       ->check(CLI::IsMember({"table", "json", "jsonl"}));
 }
 

@@ -18,13 +18,12 @@
 // "2026-01-02T03:04:05Z". Exit status as the other client commands (client_commands.h).
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "baton/cli/client.h"
 #include "baton/common/status.h"

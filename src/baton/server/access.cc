@@ -49,8 +49,7 @@ Result<Identity> Access::Denied(const Status& s, std::string peer, std::string_v
   return s;
 }
 
-Result<Identity> Access::Authenticate(const grpc::ServerContextBase& ctx,
-                                      std::string_view action) {
+Result<Identity> Access::Authenticate(const grpc::ServerContextBase& ctx, std::string_view action) {
   std::string peer = ctx.peer();
   auto header = Header(ctx);
   if (!header) return Denied(Unauthenticated(std::string(kNoCredentials)), peer, action);
@@ -123,10 +122,8 @@ store::Op Access::Record(const Identity& who, std::string_view action, std::stri
 ChangeOrigin Access::Origin(const Identity& who, std::string action, std::string detail) {
   ChangeOrigin o;
   o.user = who.user;
-  o.audit = [this, who, action = std::move(action),
-             detail = std::move(detail)](const std::string& object) {
-    return Record(who, action, object, detail);
-  };
+  o.audit = [this, who, action = std::move(action), detail = std::move(detail)](
+                const std::string& object) { return Record(who, action, object, detail); };
   return o;
 }
 
@@ -159,7 +156,8 @@ class Access::Interceptor final : public grpc::experimental::Interceptor {
       authenticated_ = it != md->end() &&
                        access_->Verify(std::string_view(it->second.data(), it->second.size())).ok();
     }
-    if (!authenticated_ && m->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_MESSAGE)) {
+    if (!authenticated_ &&
+        m->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_MESSAGE)) {
       // Nothing of the handler's may reach an unauthenticated caller.
       if (grpc::ByteBuffer* buf = m->GetSerializedSendMessage()) {
         grpc::Slice empty("");
@@ -173,8 +171,8 @@ class Access::Interceptor final : public grpc::experimental::Interceptor {
         // An unknown method has no handler to blame; strangers still learn nothing of
         // what the server serves.
         if (code != grpc::StatusCode::UNIMPLEMENTED) Refused();
-        m->ModifySendStatus(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                                         std::string(kNoCredentials)));
+        m->ModifySendStatus(
+            grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string(kNoCredentials)));
       }
     }
     m->Proceed();
@@ -194,7 +192,8 @@ class Access::Interceptor final : public grpc::experimental::Interceptor {
   bool counted_ = false;
 };
 
-std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> Access::InterceptorFactory() {
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+Access::InterceptorFactory() {
   class Factory final : public grpc::experimental::ServerInterceptorFactoryInterface {
    public:
     explicit Factory(Access* a) : a_(a) {}

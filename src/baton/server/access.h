@@ -18,15 +18,15 @@
 // Thread-safety: every method may be called concurrently.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/support/server_interceptor.h>
+
 #include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/support/server_interceptor.h>
 
 #include "baton/common/status.h"
 #include "baton/metrics/http_server.h"
@@ -53,8 +53,8 @@ class Access {
   Result<Identity> Verify(std::string_view authorization) const;
 
   // OK, or PermissionDenied (recorded as a denial of `action` on `object`).
-  Status Check(const Identity& who, Permission p, std::string_view action,
-               std::string_view object, const Resource& r);
+  Status Check(const Identity& who, Permission p, std::string_view action, std::string_view object,
+               const Resource& r);
   Resource QueueResource(std::string_view queue) const;
   Resource JobResource(const v1::Job& job) const;
 

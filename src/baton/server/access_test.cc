@@ -1,8 +1,8 @@
 // The authentication backstop: a handler that forgets to authenticate still leaks nothing.
 #include "baton/server/access.h"
 
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include "baton/auth/credentials.h"
 #include "baton/store/memory/memory_store.h"
@@ -14,8 +14,7 @@ namespace {
 
 // Services whose handlers do NOT authenticate (the bug the backstop is for).
 class ForgetfulCluster final : public v1::Cluster::CallbackService {
-  grpc::ServerUnaryReactor* ListNodes(grpc::CallbackServerContext* ctx,
-                                      const v1::ListNodesRequest*,
+  grpc::ServerUnaryReactor* ListNodes(grpc::CallbackServerContext* ctx, const v1::ListNodesRequest*,
                                       v1::ListNodesResponse* resp) override {
     resp->add_nodes()->set_name("secret-node");
     auto* r = ctx->DefaultReactor();
@@ -88,7 +87,8 @@ TEST(AccessTest, TheBackstopRefusesWhatAForgetfulHandlerAnswered) {
   // With a valid token the (forgetful) handlers answer as they would.
   grpc::ClientContext ctx;
   v1::ListNodesResponse resp;
-  ASSERT_TRUE(v1::Cluster::NewStub(auth::CreateChannel(address, token))->ListNodes(&ctx, {}, &resp).ok());
+  ASSERT_TRUE(
+      v1::Cluster::NewStub(auth::CreateChannel(address, token))->ListNodes(&ctx, {}, &resp).ok());
   EXPECT_EQ(resp.nodes(0).name(), "secret-node");
   EXPECT_EQ(access.backstop_refusals(), 4);
   // Only the unauthenticated calls were intercepted.

@@ -4,8 +4,8 @@
 // PERMISSION_DENIED; "allowed" is any other answer (the request reached its handler's
 // business: OK, NOT_FOUND for a node that does not exist, FAILED_PRECONDITION for logs of a
 // job that has not started, ...).
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <map>
@@ -155,12 +155,12 @@ std::string Outcome(const grpc::Status& s) {
 TEST_F(AuthMatrixTest, EachTenantSeesAndActsOnlyWhereItsRolesReach) {
   // Submissions: who may submit where.
   const std::map<std::pair<std::string, std::string>, std::string> submit = {
-      {{"alice", "team-a"}, "allowed"}, {{"alice", "team-b"}, "denied"},
+      {{"alice", "team-a"}, "allowed"},  {{"alice", "team-b"}, "denied"},
       {{"alice", "research"}, "denied"}, {{"alice", "other"}, "denied"},
-      {{"bob", "team-b"}, "allowed"},   {{"bob", "team-a"}, "denied"},
-      {{"vic", "team-a"}, "denied"},    {{"quinn", "team-b"}, "allowed"},
-      {{"quinn", "other"}, "denied"},   {{"olga", "other"}, "allowed"},
-      {{"olga", "team-a"}, "denied"},   {{"agent", "team-a"}, "denied"},
+      {{"bob", "team-b"}, "allowed"},    {{"bob", "team-a"}, "denied"},
+      {{"vic", "team-a"}, "denied"},     {{"quinn", "team-b"}, "allowed"},
+      {{"quinn", "other"}, "denied"},    {{"olga", "other"}, "allowed"},
+      {{"olga", "team-a"}, "denied"},    {{"agent", "team-a"}, "denied"},
       {{"admin", "other"}, "allowed"}};
   std::map<std::pair<std::string, std::string>, std::string> ids;
   for (const auto& [key, want] : submit) {
@@ -180,19 +180,26 @@ TEST_F(AuthMatrixTest, EachTenantSeesAndActsOnlyWhereItsRolesReach) {
   struct Read {
     std::string user, job, want;
   };
-  for (const Read& r : std::vector<Read>{{"alice", a, "allowed"}, {"alice", b, "denied"},
-                                         {"alice", o, "denied"},  {"amy", a, "allowed"},
-                                         {"bob", a, "denied"},    {"vic", a, "allowed"},
-                                         {"vic", b, "allowed"},   {"vic", o, "denied"},
-                                         {"quinn", b, "allowed"}, {"olga", a, "denied"},
-                                         {"agent", a, "denied"},  {"admin", o, "allowed"}}) {
+  for (const Read& r : std::vector<Read>{{"alice", a, "allowed"},
+                                         {"alice", b, "denied"},
+                                         {"alice", o, "denied"},
+                                         {"amy", a, "allowed"},
+                                         {"bob", a, "denied"},
+                                         {"vic", a, "allowed"},
+                                         {"vic", b, "allowed"},
+                                         {"vic", o, "denied"},
+                                         {"quinn", b, "allowed"},
+                                         {"olga", a, "denied"},
+                                         {"agent", a, "denied"},
+                                         {"admin", o, "allowed"}}) {
     {
       grpc::ClientContext ctx;
       Deadline(ctx);
       v1::GetJobRequest req;
       req.set_id(r.job);
       v1::Job job;
-      EXPECT_EQ(Outcome(As(r.user).jobs->Get(&ctx, req, &job)), r.want) << r.user << " get " << r.job;
+      EXPECT_EQ(Outcome(As(r.user).jobs->Get(&ctx, req, &job)), r.want)
+          << r.user << " get " << r.job;
     }
     {
       grpc::ClientContext ctx;
@@ -252,10 +259,14 @@ TEST_F(AuthMatrixTest, EachTenantSeesAndActsOnlyWhereItsRolesReach) {
   struct Cancel {
     std::string user, job, want;
   };
-  for (const Cancel& c : std::vector<Cancel>{{"alice", a3, "denied"}, {"bob", a3, "denied"},
-                                             {"vic", a3, "denied"},   {"olga", a3, "denied"},
-                                             {"agent", a3, "denied"}, {"alice", a2, "allowed"},
-                                             {"amy", a3, "allowed"},  {"quinn", a4, "allowed"},
+  for (const Cancel& c : std::vector<Cancel>{{"alice", a3, "denied"},
+                                             {"bob", a3, "denied"},
+                                             {"vic", a3, "denied"},
+                                             {"olga", a3, "denied"},
+                                             {"agent", a3, "denied"},
+                                             {"alice", a2, "allowed"},
+                                             {"amy", a3, "allowed"},
+                                             {"quinn", a4, "allowed"},
                                              {"admin", o, "allowed"}}) {
     grpc::ClientContext ctx;
     Deadline(ctx);
@@ -270,8 +281,10 @@ TEST_F(AuthMatrixTest, EachTenantSeesAndActsOnlyWhereItsRolesReach) {
   }
 
   // Checkpoints: the job's submitter, its queue-admins, and agents.
-  for (const Read& r : std::vector<Read>{{"alice", a, "allowed"}, {"amy", a, "denied"},
-                                         {"agent", a, "allowed"}, {"bob", a, "denied"},
+  for (const Read& r : std::vector<Read>{{"alice", a, "allowed"},
+                                         {"amy", a, "denied"},
+                                         {"agent", a, "allowed"},
+                                         {"bob", a, "denied"},
                                          {"quinn", a, "allowed"}}) {
     grpc::ClientContext ctx;
     Deadline(ctx);
@@ -287,11 +300,13 @@ TEST_F(AuthMatrixTest, EachTenantSeesAndActsOnlyWhereItsRolesReach) {
   struct QueueChange {
     std::string user, queue, want;
   };
-  for (const QueueChange& q : std::vector<QueueChange>{
-           {"alice", "team-a", "denied"},   {"vic", "team-a", "denied"},
-           {"quinn", "team-a", "allowed"},  {"quinn", "research", "denied"},
-           {"quinn", "other", "denied"},    {"olga", "other", "denied"},
-           {"admin", "research", "allowed"}}) {
+  for (const QueueChange& q : std::vector<QueueChange>{{"alice", "team-a", "denied"},
+                                                       {"vic", "team-a", "denied"},
+                                                       {"quinn", "team-a", "allowed"},
+                                                       {"quinn", "research", "denied"},
+                                                       {"quinn", "other", "denied"},
+                                                       {"olga", "other", "denied"},
+                                                       {"admin", "research", "allowed"}}) {
     grpc::ClientContext ctx;
     Deadline(ctx);
     v1::UpdateQueueRequest req;

@@ -3,11 +3,11 @@
 // and every HTTP route batond registered refuse calls without valid credentials — with
 // UNAUTHENTICATED / 401, no message, no change, and no help from the interceptor
 // backstop (each handler refused on its own).
-#include <gtest/gtest.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor_database.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <condition_variable>
@@ -131,9 +131,9 @@ class AuthRoutesTest : public ::testing::Test {
 TEST_F(AuthRoutesTest, EveryGrpcMethodRefusesCallsWithoutValidCredentials) {
   const std::vector<std::string> methods = AllV1Methods();
   // The walk found the services (a linker that dropped one would shrink this list).
-  for (const char* known : {"/baton.v1.Jobs/Submit", "/baton.v1.Cluster/UpdateQueue",
-                            "/baton.v1.Agent/Connect", "/baton.v1.Events/Watch",
-                            "/baton.v1.Auth/CreateToken", "/baton.v1.Audit/List"}) {
+  for (const char* known :
+       {"/baton.v1.Jobs/Submit", "/baton.v1.Cluster/UpdateQueue", "/baton.v1.Agent/Connect",
+        "/baton.v1.Events/Watch", "/baton.v1.Auth/CreateToken", "/baton.v1.Audit/List"}) {
     EXPECT_NE(std::find(methods.begin(), methods.end(), known), methods.end()) << known;
   }
   auto channel = grpc::CreateChannel(batond_->grpc_address(), grpc::InsecureChannelCredentials());
@@ -172,27 +172,27 @@ TEST_F(AuthRoutesTest, EveryHttpRouteButHealthAndStaticFilesRefusesRequestsWitho
   httplib::Client http("127.0.0.1", batond_->http_port());
   int checked = 0;
   for (const metrics::HttpRoute& route : batond_->http_routes()) {
-    const bool public_route = route.path == "/healthz" || route.path == "/" ||
-                              route.path == "/ui/";
+    const bool public_route = route.path == "/healthz" || route.path == "/" || route.path == "/ui/";
     // Concrete paths for prefix routes: the known shapes under them and an unknown one.
     std::vector<std::string> paths = {route.path};
     if (route.prefix) {
-      paths = {route.path + "x",         route.path + "v1/jobs/1",   route.path + "v1/jobs/1/logs",
-               route.path + "v1/nodes/n", route.path + "v1/jobs/1/cancel", route.path + "app.js"};
+      paths = {
+          route.path + "x",          route.path + "v1/jobs/1",        route.path + "v1/jobs/1/logs",
+          route.path + "v1/nodes/n", route.path + "v1/jobs/1/cancel", route.path + "app.js"};
     }
     for (const std::string& path : paths) {
       for (const auto& [what, header] : creds) {
         httplib::Headers h;
         if (!header.empty()) h.emplace("Authorization", header);
-        auto res = route.method == "POST" ? http.Post(path, h, "", "application/json")
-                                          : http.Get(path, h);
+        auto res =
+            route.method == "POST" ? http.Post(path, h, "", "application/json") : http.Get(path, h);
         ASSERT_TRUE(res) << route.method << " " << path;
         if (public_route) {
           EXPECT_NE(res->status, 401) << path;
           continue;
         }
-        EXPECT_EQ(res->status, 401) << route.method << " " << path << " with " << what << ": "
-                                    << res->body;
+        EXPECT_EQ(res->status, 401)
+            << route.method << " " << path << " with " << what << ": " << res->body;
         EXPECT_NE(res->body.find("UNAUTHENTICATED"), std::string::npos) << path;
         EXPECT_EQ(res->get_header_value("WWW-Authenticate"), "Bearer") << path;
         ++checked;

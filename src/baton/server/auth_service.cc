@@ -17,8 +17,8 @@ grpc::ServerUnaryReactor* Done(grpc::ServerUnaryReactor* r, const Status& s) {
 // acts on their own things), then `fn(who, audit op)`; failures are audited.
 template <typename Fn>
 grpc::ServerUnaryReactor* Change(Access* access, grpc::CallbackServerContext* ctx,
-                                 std::string_view action, const std::string& object,
-                                 bool self_ok, Fn fn) {
+                                 std::string_view action, const std::string& object, bool self_ok,
+                                 Fn fn) {
   auto* r = ctx->DefaultReactor();
   auto who = access->Authenticate(*ctx, action);
   if (!who.ok()) return Done(r, who.status());
@@ -37,8 +37,7 @@ grpc::ServerUnaryReactor* Change(Access* access, grpc::CallbackServerContext* ct
 }  // namespace
 
 grpc::ServerUnaryReactor* AuthService::WhoAmI(grpc::CallbackServerContext* ctx,
-                                              const v1::WhoAmIRequest*,
-                                              v1::WhoAmIResponse* resp) {
+                                              const v1::WhoAmIRequest*, v1::WhoAmIResponse* resp) {
   auto* r = ctx->DefaultReactor();
   auto who = access_->Authenticate(*ctx, "auth.whoami");
   if (!who.ok()) return Done(r, who.status());
@@ -55,14 +54,14 @@ grpc::ServerUnaryReactor* AuthService::WhoAmI(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* AuthService::CreateUser(grpc::CallbackServerContext* ctx,
                                                   const v1::CreateUserRequest* req,
                                                   v1::User* resp) {
-  return Change(access_, ctx, "auth.create_user", "user/" + req->name().substr(0, 64), false,
-                [&](const Identity& who, const store::Op* audit) -> Status {
-                  std::vector<v1::RoleBinding> bindings(req->bindings().begin(),
-                                                        req->bindings().end());
-                  BATON_ASSIGN_OR_RETURN(*resp, access_->principals().CreateUser(
-                                                    req->name(), bindings, who.user, audit));
-                  return Status::Ok();
-                });
+  return Change(
+      access_, ctx, "auth.create_user", "user/" + req->name().substr(0, 64), false,
+      [&](const Identity& who, const store::Op* audit) -> Status {
+        std::vector<v1::RoleBinding> bindings(req->bindings().begin(), req->bindings().end());
+        BATON_ASSIGN_OR_RETURN(
+            *resp, access_->principals().CreateUser(req->name(), bindings, who.user, audit));
+        return Status::Ok();
+      });
 }
 
 grpc::ServerUnaryReactor* AuthService::ListUsers(grpc::CallbackServerContext* ctx,
@@ -106,10 +105,9 @@ grpc::ServerUnaryReactor* AuthService::CreateToken(grpc::CallbackServerContext* 
                                                    v1::CreateTokenResponse* resp) {
   return Change(access_, ctx, "auth.create_token", "user/" + req->user().substr(0, 64), false,
                 [&](const Identity& who, const store::Op* audit) -> Status {
-                  BATON_ASSIGN_OR_RETURN(
-                      auto t, access_->principals().CreateToken(req->user(), req->description(),
-                                                                req->ttl_seconds(), who.user,
-                                                                audit));
+                  BATON_ASSIGN_OR_RETURN(auto t, access_->principals().CreateToken(
+                                                     req->user(), req->description(),
+                                                     req->ttl_seconds(), who.user, audit));
                   *resp->mutable_token() = t.token;
                   resp->set_secret(t.secret);
                   return Status::Ok();

@@ -46,8 +46,7 @@ class AuthService final : public v1::Auth::CallbackService {
 class AuditService final : public v1::Audit::CallbackService {
  public:
   explicit AuditService(Access* access) : access_(access) {}
-  grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* ctx,
-                                 const v1::ListAuditRequest* req,
+  grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* ctx, const v1::ListAuditRequest* req,
                                  v1::ListAuditResponse* resp) override;
 
  private:

@@ -55,17 +55,28 @@ bool Identity::agent() const { return HasClusterRole(*this, v1::ROLE_AGENT); }
 
 std::string_view PermissionVerb(Permission p) {
   switch (p) {
-    case Permission::kViewJobs: return "view";
-    case Permission::kSubmit: return "submit to";
-    case Permission::kCancelJob: return "cancel";
-    case Permission::kReportCheckpoint: return "report checkpoints for";
-    case Permission::kUpdateQueue: return "change";
-    case Permission::kViewCluster: return "view";
-    case Permission::kViewMetrics: return "read the metrics of";
-    case Permission::kManageNodes: return "drain or undrain";
-    case Permission::kConnectAgent: return "connect as an agent to";
-    case Permission::kManageAuth: return "manage";
-    case Permission::kReadAudit: return "read";
+    case Permission::kViewJobs:
+      return "view";
+    case Permission::kSubmit:
+      return "submit to";
+    case Permission::kCancelJob:
+      return "cancel";
+    case Permission::kReportCheckpoint:
+      return "report checkpoints for";
+    case Permission::kUpdateQueue:
+      return "change";
+    case Permission::kViewCluster:
+      return "view";
+    case Permission::kViewMetrics:
+      return "read the metrics of";
+    case Permission::kManageNodes:
+      return "drain or undrain";
+    case Permission::kConnectAgent:
+      return "connect as an agent to";
+    case Permission::kManageAuth:
+      return "manage";
+    case Permission::kReadAudit:
+      return "read";
   }
   return "use";
 }
@@ -96,22 +107,21 @@ Status ValidateBinding(const v1::RoleBinding& b, std::string_view field) {
   }
   if (IsQueueRole(b.role())) {
     if (b.queue().empty()) {
-      return InvalidArgument(fmt::format("{}.queue: {} is a queue role: name a queue (or *)",
-                                         field, RoleName(b.role())));
+      return InvalidArgument(fmt::format("{}.queue: {} is a queue role: name a queue (or *)", field,
+                                         RoleName(b.role())));
     }
     if (b.queue() == "*") return Status::Ok();
-    const bool ok = b.queue().size() <= 253 &&
-                    std::all_of(b.queue().begin(), b.queue().end(), [](char c) {
-                      return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
-                             c == '_' || c == '.';
-                    });
+    const bool ok =
+        b.queue().size() <= 253 && std::all_of(b.queue().begin(), b.queue().end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+        });
     if (!ok) {
       return InvalidArgument(fmt::format(
           "{}.queue: must be letters, digits, '-', '_' and '.' (at most 253), or *", field));
     }
   } else if (!b.queue().empty()) {
-    return InvalidArgument(fmt::format("{}.queue: {} is a cluster role: it takes no queue",
-                                       field, RoleName(b.role())));
+    return InvalidArgument(fmt::format("{}.queue: {} is a cluster role: it takes no queue", field,
+                                       RoleName(b.role())));
   }
   return Status::Ok();
 }

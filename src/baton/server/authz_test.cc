@@ -127,8 +127,8 @@ TEST(AuthzTest, TenantByActionByResourceMatrix) {
   for (const Case& c : cases) {
     Status s = Decide(*c.who, c.p, c.r);
     EXPECT_EQ(s.ok(), c.allowed) << c.who->user << " " << PermissionVerb(c.p) << " "
-                                 << (c.r.queue_path.empty() ? "-" : c.r.queue_path.back())
-                                 << ": " << s.ToString();
+                                 << (c.r.queue_path.empty() ? "-" : c.r.queue_path.back()) << ": "
+                                 << s.ToString();
     if (!s.ok()) {
       EXPECT_EQ(s.code(), StatusCode::kPermissionDenied);
       EXPECT_NE(s.message().find(c.who->user + " may not"), std::string::npos) << s.message();
@@ -140,10 +140,10 @@ TEST(AuthzTest, TenantByActionByResourceMatrix) {
 TEST(AuthzTest, ViewableSubtreesAreTheBoundQueuesOrAll) {
   EXPECT_FALSE(ViewableSubtrees(Who("a", {B(v1::ROLE_CLUSTER_ADMIN)})).has_value());
   EXPECT_FALSE(ViewableSubtrees(Who("w", {B(v1::ROLE_VIEWER, "*")})).has_value());
-  EXPECT_EQ(*ViewableSubtrees(Who("x", {B(v1::ROLE_SUBMITTER, "team-b"),
-                                        B(v1::ROLE_VIEWER, "research"),
-                                        B(v1::ROLE_VIEWER, "team-b")})),
-            (std::vector<std::string>{"research", "team-b"}));
+  EXPECT_EQ(
+      *ViewableSubtrees(Who("x", {B(v1::ROLE_SUBMITTER, "team-b"), B(v1::ROLE_VIEWER, "research"),
+                                  B(v1::ROLE_VIEWER, "team-b")})),
+      (std::vector<std::string>{"research", "team-b"}));
   EXPECT_TRUE(ViewableSubtrees(Who("agent", {B(v1::ROLE_AGENT)}))->empty());
 }
 

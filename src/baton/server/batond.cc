@@ -165,8 +165,12 @@ Result<std::unique_ptr<Batond>> Batond::Start(BatondOptions options) {
   d.metrics->Attach(d.cp.get(), &d.loop_beats);
   b->cp_ = d.cp.get();
   if (!options.data_dir.empty()) {
-    if (d.options.admin_token_file.empty()) d.options.admin_token_file = options.data_dir + "/admin.token";
-    if (d.options.agent_token_file.empty()) d.options.agent_token_file = options.data_dir + "/agent.token";
+    if (d.options.admin_token_file.empty()) {
+      d.options.admin_token_file = options.data_dir + "/admin.token";
+    }
+    if (d.options.agent_token_file.empty()) {
+      d.options.agent_token_file = options.data_dir + "/agent.token";
+    }
   }
   d.principals = std::make_unique<Principals>(d.store.get(), &d.clock);
   d.audit = std::make_unique<AuditLog>(d.store.get(), &d.clock, options.audit);

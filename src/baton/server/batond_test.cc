@@ -118,8 +118,8 @@ TEST(BatondTest, ServesHealthAndPrometheusMetrics) {
   auto refused = http.Get("/metrics");
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 401);
-  auto metrics = http.Get(
-      "/metrics", {{"Authorization", "Bearer " + auth::ReadTokenFile(dir + "/admin.token").value()}});
+  const std::string token = auth::ReadTokenFile(dir + "/admin.token").value();
+  auto metrics = http.Get("/metrics", {{"Authorization", "Bearer " + token}});
   ASSERT_TRUE(metrics);
   EXPECT_EQ(metrics->status, 200);
   EXPECT_NE(metrics->body.find("# TYPE baton_jobs_active gauge"), std::string::npos);

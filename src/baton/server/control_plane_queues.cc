@@ -36,9 +36,10 @@ Status ControlPlane::RecoverQueues() {
     }
     // Parents before children is not required; keep the stored (name) order.
     if (!options_.queues.empty()) {
-      spdlog::info("queues: the stored tree ({} queues) is used; --queues only seeds an empty "
-                   "store (change queues with `baton queue set`)",
-                   specs.size());
+      spdlog::info(
+          "queues: the stored tree ({} queues) is used; --queues only seeds an empty "
+          "store (change queues with `baton queue set`)",
+          specs.size());
     }
   }
   return queue_tree_.Set(std::move(specs)).WithPrefix("queues");
@@ -71,8 +72,8 @@ void ControlPlane::ApplyQueues(sched::Scheduler& sched) {
     if (!r.ok()) {
       warning = fmt::format("queues: not applied, every queue is unlimited: {}", r.message());
     } else {
-      warning = fmt::format("queues: guarantees not enforced (limits and weights are): {}",
-                            s.message());
+      warning =
+          fmt::format("queues: guarantees not enforced (limits and weights are): {}", s.message());
     }
     if (!r.ok()) {
       if (warning != queue_warning_) spdlog::error("{}", warning);
@@ -103,9 +104,9 @@ Result<v1::Queue> ControlPlane::UpdateQueue(const v1::UpdateQueueRequest& req,
   committer_.Commit(std::move(ops), [&written](const Status& s) { written.set_value(s); });
   Status s = written.get_future().get();
   if (!s.ok()) {
-    return Status(StatusCode::kUnavailable,
-                  fmt::format("queue {} not changed: cannot persist it: {}", req.name(),
-                              s.message()));
+    return Status(
+        StatusCode::kUnavailable,
+        fmt::format("queue {} not changed: cannot persist it: {}", req.name(), s.message()));
   }
   std::lock_guard<std::mutex> lock(mu_);
   BATON_RETURN_IF_ERROR(queue_tree_.Set(std::move(specs)));

@@ -25,11 +25,11 @@ Time FromStamp(const google::protobuf::Timestamp& ts) {
 bool Unset(const google::protobuf::Timestamp& ts) { return ts.seconds() == 0 && ts.nanos() == 0; }
 
 Status ValidUserName(const std::string& name, std::string_view field) {
-  const bool ok = !name.empty() && name.size() <= 64 &&
-                  std::all_of(name.begin(), name.end(), [](char c) {
-                    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
-                           c == '@' || c == '-';
-                  });
+  const bool ok =
+      !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '@' ||
+               c == '-';
+      });
   if (!ok) {
     return InvalidArgument(
         fmt::format("{}: '{}' is not a user name (1 to 64 of letters, digits, '.', '_', '@', "
@@ -146,25 +146,25 @@ Result<Identity> Principals::Authenticate(std::string_view text) const {
   std::shared_lock lock(mu_);
   auto it = tokens_.find(token.id);
   if (it == tokens_.end() || !auth::ConstantTimeEquals(hash, it->second.secret_sha256())) {
-    return Unauthenticated(fmt::format(
-        "token {} is not valid (unknown, or a wrong secret): log in again with a token "
-        "from your administrator",
-        token.id));
+    return Unauthenticated(
+        fmt::format("token {} is not valid (unknown, or a wrong secret): log in again with a token "
+                    "from your administrator",
+                    token.id));
   }
   const v1::Token& t = it->second.token();
   if (t.revoked()) {
-    return Unauthenticated(fmt::format("token {} was revoked at {}", t.id(),
-                                       FormatTime(FromStamp(t.revoke_time()))));
+    return Unauthenticated(
+        fmt::format("token {} was revoked at {}", t.id(), FormatTime(FromStamp(t.revoke_time()))));
   }
   const Time now = clock_->Now();
   if (Expired(t, now)) {
-    return Unauthenticated(fmt::format("token {} expired at {} UTC", t.id(),
-                                       FormatTime(FromStamp(t.expire_time()))));
+    return Unauthenticated(
+        fmt::format("token {} expired at {} UTC", t.id(), FormatTime(FromStamp(t.expire_time()))));
   }
   auto u = users_.find(t.user());
   if (u == users_.end()) {
-    return Unauthenticated(fmt::format("token {}: its user '{}' no longer exists", t.id(),
-                                       t.user()));
+    return Unauthenticated(
+        fmt::format("token {}: its user '{}' no longer exists", t.id(), t.user()));
   }
   Identity id;
   id.user = t.user();
@@ -226,8 +226,8 @@ Result<v1::User> Principals::Bind(const std::string& name, const v1::RoleBinding
     if (SameBinding(b, binding)) return user;
   }
   if (static_cast<size_t>(user.bindings_size()) >= kMaxBindingsPerUser) {
-    return ResourceExhausted(fmt::format("user '{}': at most {} bindings", name,
-                                         kMaxBindingsPerUser));
+    return ResourceExhausted(
+        fmt::format("user '{}': at most {} bindings", name, kMaxBindingsPerUser));
   }
   *user.add_bindings() = binding;
   BATON_RETURN_IF_ERROR(Write({PutOp(UserKey(name), user)}, audit));
@@ -268,17 +268,14 @@ Result<Principals::NewToken> Principals::CreateToken(const std::string& user,
   return MintLocked(user, description, ttl_seconds, created_by, audit);
 }
 
-Result<Principals::NewToken> Principals::MintLocked(const std::string& user,
-                                                    const std::string& description,
-                                                    int64_t ttl_seconds,
-                                                    const std::string& created_by,
-                                                    const store::Op* audit,
-                                                    const std::string& adopt) {
+Result<Principals::NewToken> Principals::MintLocked(
+    const std::string& user, const std::string& description, int64_t ttl_seconds,
+    const std::string& created_by, const store::Op* audit, const std::string& adopt) {
   if (description.size() > 256) return InvalidArgument("description: at most 256 bytes");
   if (ttl_seconds < 0 || ttl_seconds > kMaxTtlSeconds) {
-    return InvalidArgument(fmt::format(
-        "ttl_seconds: must be between 0 (never expires) and {} (10 years), got {}",
-        kMaxTtlSeconds, ttl_seconds));
+    return InvalidArgument(
+        fmt::format("ttl_seconds: must be between 0 (never expires) and {} (10 years), got {}",
+                    kMaxTtlSeconds, ttl_seconds));
   }
   const Time now = clock_->Now();
   {

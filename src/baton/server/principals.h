@@ -63,8 +63,7 @@ class Principals {
   Result<Identity> Authenticate(std::string_view token) const;
 
   // Changes. `audit` (may be null) is written in the same transaction.
-  Result<v1::User> CreateUser(const std::string& name,
-                              const std::vector<v1::RoleBinding>& bindings,
+  Result<v1::User> CreateUser(const std::string& name, const std::vector<v1::RoleBinding>& bindings,
                               const std::string& created_by, const store::Op* audit);
   Result<v1::User> Bind(const std::string& user, const v1::RoleBinding& binding,
                         const store::Op* audit);
@@ -96,8 +95,8 @@ class Principals {
 
   store::Store* store_;
   const Clock* clock_;
-  std::mutex write_mu_;              // one change at a time
-  mutable std::shared_mutex mu_;     // the cache
+  std::mutex write_mu_;           // one change at a time
+  mutable std::shared_mutex mu_;  // the cache
   std::map<std::string, v1::User> users_;
   std::map<std::string, v1::StoredToken> tokens_;
 };

@@ -3,12 +3,11 @@
 // stored, and every change written with its audit record.
 #include "baton/server/principals.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <functional>
-
-#include <gtest/gtest.h>
 
 #include "baton/auth/token.h"
 #include "baton/server/audit_log.h"
@@ -109,9 +108,8 @@ TEST_P(PrincipalsTest, BootstrapCreatesAdminAndAgentOnceWithOwnerOnlyFiles) {
 
 TEST_P(PrincipalsTest, ForgedUnknownMalformedRevokedAndExpiredTokensAreRefused) {
   const std::string admin = Bootstrap();
-  ASSERT_TRUE(principals_->CreateUser("bob", {Binding(v1::ROLE_VIEWER, "team-b")}, "admin",
-                                      nullptr)
-                  .ok());
+  ASSERT_TRUE(
+      principals_->CreateUser("bob", {Binding(v1::ROLE_VIEWER, "team-b")}, "admin", nullptr).ok());
   auto t = principals_->CreateToken("bob", "ci", 3600, "admin", nullptr);
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   ASSERT_TRUE(principals_->Authenticate(t->secret).ok());
@@ -198,11 +196,9 @@ TEST_P(PrincipalsTest, EachChangeIsWrittenWithItsAuditRecord) {
             StatusCode::kAlreadyExists);
   EXPECT_FALSE(store_->Get(again.key).value().has_value());
   // Bad input names the field.
-  EXPECT_NE(principals_->CreateUser("no spaces", {}, "admin", nullptr)
-                .status()
-                .message()
-                .find("name:"),
-            std::string::npos);
+  EXPECT_NE(
+      principals_->CreateUser("no spaces", {}, "admin", nullptr).status().message().find("name:"),
+      std::string::npos);
   EXPECT_NE(principals_->CreateToken("carol", "", -1, "admin", nullptr)
                 .status()
                 .message()
@@ -214,8 +210,7 @@ TEST_P(PrincipalsTest, EachChangeIsWrittenWithItsAuditRecord) {
             StatusCode::kNotFound);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, PrincipalsTest,
-                         ::testing::Values("memory", "sqlite", "etcd"),
+INSTANTIATE_TEST_SUITE_P(Backends, PrincipalsTest, ::testing::Values("memory", "sqlite", "etcd"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -24,11 +24,9 @@ Result<std::optional<Quantity>> ParseGpus(const std::string& text, std::string_v
 }  // namespace
 
 bool IsQueueName(std::string_view name) {
-  return !name.empty() && name.size() <= 253 &&
-         std::all_of(name.begin(), name.end(), [](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
-                  c == '.';
-         });
+  return !name.empty() && name.size() <= 253 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
 }
 
 std::string QueueKey(std::string_view name) { return fmt::format("queues/{}", name); }
@@ -63,23 +61,23 @@ Status QueueTree::Validate(const std::vector<model::QueueSpec>& specs) {
   for (size_t i = 0; i < specs.size(); ++i) {
     const model::QueueSpec& s = specs[i];
     if (!IsQueueName(s.name)) {
-      return InvalidArgument(fmt::format(
-          "queues[{}].name: '{}' must be 1 to 253 letters, digits, '-', '_' and '.'", i,
-          s.name.substr(0, 64)));
+      return InvalidArgument(
+          fmt::format("queues[{}].name: '{}' must be 1 to 253 letters, digits, '-', '_' and '.'", i,
+                      s.name.substr(0, 64)));
     }
     if (!index.emplace(s.name, i).second) {
       return InvalidArgument(fmt::format("queues[{}].name: duplicate queue name '{}'", i, s.name));
     }
     if (s.weight < 1 || s.weight > kMaxWeight) {
-      return InvalidArgument(fmt::format("queues[{}].weight: must be between 1 and {}, got {}",
-                                         i, kMaxWeight, s.weight));
+      return InvalidArgument(fmt::format("queues[{}].weight: must be between 1 and {}, got {}", i,
+                                         kMaxWeight, s.weight));
     }
     if (s.priority < -kMaxPriority || s.priority > kMaxPriority) {
       return InvalidArgument(fmt::format("queues[{}].priority: must be between {} and {}, got {}",
                                          i, -kMaxPriority, kMaxPriority, s.priority));
     }
-    for (auto [q, field] : {std::pair{&s.quota_gpus, "quota_gpus"},
-                            std::pair{&s.limit_gpus, "limit_gpus"}}) {
+    for (auto [q, field] :
+         {std::pair{&s.quota_gpus, "quota_gpus"}, std::pair{&s.limit_gpus, "limit_gpus"}}) {
       if (*q && **q < Quantity()) {
         return InvalidArgument(fmt::format("queues[{}].{}: must be >= 0", i, field));
       }
@@ -207,9 +205,10 @@ Result<std::vector<model::QueueSpec>> QueueTree::Updated(const v1::UpdateQueueRe
     specs.push_back(std::move(fresh));
     it = specs.end() - 1;
   } else if (req.has_parent() && req.parent() != it->parent) {
-    return InvalidArgument(fmt::format("parent: queue {} already has parent '{}'; a queue's "
-                                       "parent does not change",
-                                       req.name(), it->parent));
+    return InvalidArgument(
+        fmt::format("parent: queue {} already has parent '{}'; a queue's "
+                    "parent does not change",
+                    req.name(), it->parent));
   }
   if (req.has_quota_gpus()) {
     BATON_ASSIGN_OR_RETURN(it->quota_gpus, ParseGpus(req.quota_gpus(), "quota_gpus"));
