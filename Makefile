@@ -14,7 +14,7 @@ APT_PACKAGES := build-essential cmake ninja-build pkg-config git \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
   libcpp-httplib-dev python3-torch ccache \
   libglpk-dev libhwloc-dev etcd-server etcd-client prometheus chromium chromium-driver \
-  python3-selenium python3-grpcio python3-protobuf python3-pytest python3-yaml sqlite3
+  python3-selenium python3-grpcio python3-protobuf python3-pytest python3-yaml python3-venv sqlite3
 
 .PHONY: setup build release asan test up sim-demo bench bench-e2e chaos docs format clean
 

@@ -165,7 +165,7 @@ v1::AgentMessage Agent::BuildHeartbeat() {
     for (const auto& [key, task] : tasks_) {
       if (!Ended(task)) busy.insert(task.gpus.begin(), task.gpus.end());
     }
-    samples = SimulatedGpuSamples(inventory_, busy, clock_.Now());
+    samples = SimulatedGpuSamples(inventory_, busy, clock_.Now(), options_.node_name);
   }
   v1::AgentMessage msg;
   auto* hb = msg.mutable_heartbeat();

@@ -132,25 +132,22 @@ Result<std::string> JobTelemetryJson(ControlPlane& cp, JobId id, int32_t attempt
   out["from_ms"] = from_ms;
   out["to_ms"] = open ? json(nullptr) : json(to_ms);
 
-  std::map<std::string, ControlPlane::NodeSnapshot> nodes;
-  for (const auto& as : a.assignments()) nodes.emplace(as.node(), ControlPlane::NodeSnapshot{});
-  for (ControlPlane::NodeSnapshot& s : cp.Fleet()) {
-    if (auto it = nodes.find(s.node.name()); it != nodes.end()) it->second = std::move(s);
+  // The attempt's nodes, for their GPUs' UUIDs (Nodes(), not Fleet(): no scan of the jobs).
+  std::map<std::string, v1::Node> nodes;
+  for (const auto& as : a.assignments()) nodes.emplace(as.node(), v1::Node{});
+  for (v1::Node& n : cp.Nodes(std::nullopt)) {
+    if (auto it = nodes.find(n.name()); it != nodes.end()) it->second = std::move(n);
   }
   json gpus = json::array();
   int total = 0;
   for (const auto& as : a.assignments()) {
-    const ControlPlane::NodeSnapshot& s = nodes[as.node()];
+    const v1::Node& n = nodes[as.node()];
     for (int32_t index : as.gpu_indices()) {
       if (++total > kMaxJobTelemetryGpus) continue;
       v1::Gpu gpu;  // a node that is gone: its identity only, no samples
       gpu.set_index(index);
-      std::string holder;
-      if (index >= 0 && index < s.node.gpus_size()) {
-        gpu = s.node.gpus(index);
-        holder = s.gpu_jobs[static_cast<size_t>(index)];
-      }
-      json g = GpuSeries(cp.telemetry(), as.node(), gpu, holder, from_ms, to_ms);
+      if (index >= 0 && index < n.gpus_size()) gpu = n.gpus(index);
+      json g = GpuSeries(cp.telemetry(), as.node(), gpu, "", from_ms, to_ms);
       g["task"] = as.task_index();
       gpus.push_back(std::move(g));
     }

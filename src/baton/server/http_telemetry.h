@@ -10,8 +10,9 @@
 // to these functions. Every answer is
 //
 //   {"now_ms": <server time>, "history": <samples kept per GPU>, ..., "gpus": [
-//     {"node", "index", "uuid", "model", "memory_mib", "job" (holder now, "" = free),
-//      "task" (job answers only), "error" (last sampling error, "" = none),
+//     {"node", "index", "uuid", "model", "memory_mib", "job" (node answers: the job holding
+//      it now, "" = free; "" in job answers), "task" (job answers only), "error" (last
+//      sampling error, "" = none),
 //      "t_ms": [...], "util": [...], "mem_used_mib": [...], "temp_c": [...],
 //      "power_w": [...]}]}
 //

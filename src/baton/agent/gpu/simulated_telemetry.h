@@ -3,9 +3,9 @@
 // show something that moves with the work placed on a simulated fleet.
 //
 // A GPU that a task holds is busy: utilization swings between 45% and 95% over a minute
-// (each GPU out of phase with its neighbours), and memory, temperature and power follow
+// (each GPU and node out of phase with the others), and memory, temperature and power follow
 // it. A free GPU idles: 0%, 1% of its memory, 30 °C, a tenth of its power limit (as
-// FakeGpuDiscovery::Sample). The values are a pure function of (GPU, busy, time), so a run
+// FakeGpuDiscovery::Sample). The values are a pure function of (node, GPU, busy, time), so a run
 // with a ManualClock is reproducible; clocks, ECC counts and throttling are left unknown
 // (-1 / 0), as no simulated GPU has them.
 //
@@ -14,6 +14,7 @@
 #pragma once
 
 #include <set>
+#include <string_view>
 #include <vector>
 
 #include "baton/agent/gpu/gpu_discovery.h"
@@ -22,8 +23,8 @@
 namespace baton::agent {
 
 // One sample per GPU of `inventory`, in its order; `busy` holds the indices of the GPUs
-// a task holds now.
+// a task holds now. `node` shifts the phase (a stable hash), so nodes differ too.
 std::vector<GpuSample> SimulatedGpuSamples(const Inventory& inventory, const std::set<int>& busy,
-                                           Time now);
+                                           Time now, std::string_view node = "");
 
 }  // namespace baton::agent
