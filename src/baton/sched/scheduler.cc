@@ -75,15 +75,20 @@ bool Scheduler::PlaceOn(const JobRequest& r, GpuTypeId t, Allocation* out) {
 }
 
 bool Scheduler::CanReallocate(const Allocation& alloc) const {
-  for (const auto& t : alloc.tasks) {
-    if (alloc.share_milli > 0) {
-      const int gpu = std::countr_zero(t.gpus);
-      const bool free = (state_.unallocated_mask(t.node) >> gpu) & 1;
-      if (!free && state_.share_used(t.node, gpu) + alloc.share_milli > 1000) return false;
-      if (!free && state_.share_used(t.node, gpu) == 0) return false;  // held whole
-    } else if ((state_.unallocated_mask(t.node) & t.gpus) != t.gpus) {
-      return false;
+  if (alloc.share_milli == 0) {
+    for (const auto& t : alloc.tasks) {
+      if ((state_.unallocated_mask(t.node) & t.gpus) != t.gpus) return false;
     }
+    return true;
+  }
+  // Shares: tasks of one job may share a GPU, so add them up per GPU.
+  std::map<std::pair<uint32_t, int>, int32_t> want;
+  for (const auto& t : alloc.tasks) want[{t.node.value(), std::countr_zero(t.gpus)}] += alloc.share_milli;
+  for (const auto& [where, milli] : want) {
+    const NodeId n(where.first);
+    const bool free = (state_.unallocated_mask(n) >> where.second) & 1;
+    const int32_t used = state_.share_used(n, where.second);
+    if ((!free && used == 0) || used + milli > 1000) return false;  // held whole, or full
   }
   return true;
 }
