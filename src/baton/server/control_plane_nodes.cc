@@ -83,6 +83,8 @@ v1::Node ControlPlane::RenderNode(const NodeEntry& n) const {
   node.set_state(!n.takes_work() && n.state != v1::NODE_STATE_LOST ? v1::NODE_STATE_DRAINED
                                                                     : n.state);
   node.set_reason(n.reason);
+  node.set_health_drain(n.health_drain);
+  node.set_health_drain_by_check(n.drained_by_check);
   if (!n.takes_work()) {
     const std::string& why = n.drained ? n.drain_reason : n.health_drain;
     node.set_reason(n.state == v1::NODE_STATE_READY || n.reason.empty()
