@@ -45,9 +45,19 @@ ClusterState::ClusterState(const model::Cluster& cluster) : cluster_(&cluster) {
     NodeBook& b = nodes_[node.id.value()];
     first_gpu_[node.id.value()] = gpu;
     gpu += static_cast<uint32_t>(node.gpus.size());
-    b.first_kind = static_cast<uint32_t>(kinds_.size());
     b.num_kinds = static_cast<uint8_t>(node.kinds.size());
-    for (const model::DeviceKind& k : node.kinds) kinds_.push_back({k.type, k.mask});
+    b.physical_gpus = static_cast<uint8_t>(node.physical_gpus);
+    b.more = static_cast<uint32_t>(more_kinds_.size());
+    for (size_t i = 0; i < node.kinds.size(); ++i) {
+      KindBook kb;
+      kb.type = node.kinds[i].type;
+      kb.mask = node.kinds[i].mask;
+      if (i == 0) {
+        b.kind0 = kb;
+      } else {
+        more_kinds_.push_back(kb);
+      }
+    }
   }
   // Rack groups: per rack, one per type its nodes offer (ascending type), in rack order.
   for (const auto& rack : cluster.racks()) {
@@ -58,9 +68,9 @@ ClusterState::ClusterState(const model::Cluster& cluster) : cluster_(&cluster) {
     for (auto& [t, members] : by_type) {
       const auto gi = static_cast<uint32_t>(groups_.size());
       for (NodeId n : members) {
-        const NodeBook& b = nodes_[n.value()];
-        for (uint32_t k = b.first_kind; k < b.first_kind + b.num_kinds; ++k) {
-          if (kinds_[k].type.value() == t) kinds_[k].rack_group = gi;
+        NodeBook& b = nodes_[n.value()];
+        for (uint32_t i = 0; i < b.num_kinds; ++i) {
+          if (KindOf(b, i).type.value() == t) KindOf(b, i).rack_group = gi;
         }
       }
       rack_groups_[t].push_back(gi);
@@ -72,9 +82,9 @@ ClusterState::ClusterState(const model::Cluster& cluster) : cluster_(&cluster) {
     const auto gi = static_cast<uint32_t>(groups_.size());
     domain_groups_[dom.gpu_type.value()].push_back(gi);
     for (NodeId n : dom.nodes) {
-      const NodeBook& b = nodes_[n.value()];
-      for (uint32_t k = b.first_kind; k < b.first_kind + b.num_kinds; ++k) {
-        if (kinds_[k].type == dom.gpu_type) kinds_[k].domain_group = gi;
+      NodeBook& b = nodes_[n.value()];
+      for (uint32_t i = 0; i < b.num_kinds; ++i) {
+        if (KindOf(b, i).type == dom.gpu_type) KindOf(b, i).domain_group = gi;
       }
     }
     groups_.push_back({Group::Kind::kDomain, dom.id.value(), dom.gpu_type, dom.nodes});
@@ -86,8 +96,8 @@ ClusterState::ClusterState(const model::Cluster& cluster) : cluster_(&cluster) {
   for (const auto& node : cluster.nodes()) {
     NodeBook& b = nodes_[node.id.value()];
     b.free_mask = node.all_gpus_mask();
-    for (uint32_t k = b.first_kind; k < b.first_kind + b.num_kinds; ++k) {
-      KindBook& kb = kinds_[k];
+    for (uint32_t i = 0; i < b.num_kinds; ++i) {
+      KindBook& kb = KindOf(b, i);
       kb.offered = std::popcount(kb.mask);
       const int t = kb.type.value();
       buckets_[t][kb.offered].Insert(node.id.value());
@@ -121,10 +131,10 @@ void ClusterState::Reindex(const KindBook& kb, NodeId n, int old_offered, int ne
 }
 
 void ClusterState::Reoffer(NodeId n, uint64_t changed) {
-  const NodeBook& b = nodes_[n.value()];
+  NodeBook& b = nodes_[n.value()];
   const uint64_t offer = b.schedulable ? b.free_mask & ~b.disabled : 0;
-  for (uint32_t k = b.first_kind; k < b.first_kind + b.num_kinds; ++k) {
-    KindBook& kb = kinds_[k];
+  for (uint32_t i = 0; i < b.num_kinds; ++i) {
+    KindBook& kb = KindOf(b, i);
     if ((kb.mask & changed) == 0) continue;
     const int now = std::popcount(offer & kb.mask);
     if (now == kb.offered) continue;
@@ -134,10 +144,11 @@ void ClusterState::Reoffer(NodeId n, uint64_t changed) {
 }
 
 void ClusterState::CountAllocated(NodeId n, uint64_t mask, int sign) {
-  const model::Node& node = cluster_->node(n);
-  const uint64_t physical = node.physical_gpus >= 64 ? ~uint64_t{0}
-                                                     : (uint64_t{1} << node.physical_gpus) - 1;
+  const int p = nodes_[n.value()].physical_gpus;
+  const uint64_t physical = p >= 64 ? ~uint64_t{0} : (uint64_t{1} << p) - 1;
   allocated_total_ += sign * std::popcount(mask & physical);
+  if ((mask & ~physical) == 0) return;
+  const model::Node& node = cluster_->node(n);
   for (uint64_t m = mask & ~physical; m != 0; m &= m - 1) {
     const int parent = node.gpus[static_cast<size_t>(std::countr_zero(m))].parent;
     uint8_t& used = mig_in_use_[first_gpu_[n.value()] + static_cast<uint32_t>(parent)];

@@ -60,9 +60,14 @@ class ClusterState {
   uint64_t free_mask(NodeId n) const {
     return nodes_[n.value()].free_mask & ~nodes_[n.value()].disabled;
   }
-  // The same, of type t only.
+  // The same, of type t only. (Reads only this book, not the model: placement's hot path.)
   uint64_t free_mask(NodeId n, GpuTypeId t) const {
-    return free_mask(n) & cluster_->node(n).kind_mask(t);
+    const NodeBook& b = nodes_[n.value()];
+    for (uint32_t i = 0; i < b.num_kinds; ++i) {
+      const KindBook& kb = KindOf(b, i);
+      if (kb.type == t) return b.free_mask & ~b.disabled & kb.mask;
+    }
+    return 0;
   }
   // Devices nobody holds (disabled ones included).
   uint64_t unallocated_mask(NodeId n) const { return nodes_[n.value()].free_mask; }
@@ -70,8 +75,8 @@ class ClusterState {
   // Free devices of type t offered to the scheduler: 0 on an unschedulable node.
   int free_gpus(NodeId n, GpuTypeId t) const {
     const NodeBook& b = nodes_[n.value()];
-    for (uint32_t k = b.first_kind; k < b.first_kind + b.num_kinds; ++k) {
-      if (kinds_[k].type == t) return kinds_[k].offered;
+    for (uint32_t i = 0; i < b.num_kinds; ++i) {
+      if (KindOf(b, i).type == t) return KindOf(b, i).offered;
     }
     return 0;
   }
@@ -79,7 +84,7 @@ class ClusterState {
   int free_gpus(NodeId n) const {
     const NodeBook& b = nodes_[n.value()];
     int sum = 0;
-    for (uint32_t k = b.first_kind; k < b.first_kind + b.num_kinds; ++k) sum += kinds_[k].offered;
+    for (uint32_t i = 0; i < b.num_kinds; ++i) sum += KindOf(b, i).offered;
     return sum;
   }
   bool schedulable(NodeId n) const { return nodes_[n.value()].schedulable; }
@@ -144,33 +149,43 @@ class ClusterState {
   // its first kind (an ordinary node's only one).
   uint32_t rack_group(NodeId n, GpuTypeId t) const {
     const NodeBook& b = nodes_[n.value()];
-    for (uint32_t k = b.first_kind; k < b.first_kind + b.num_kinds; ++k) {
-      if (kinds_[k].type == t) return kinds_[k].rack_group;
+    for (uint32_t i = 0; i < b.num_kinds; ++i) {
+      if (KindOf(b, i).type == t) return KindOf(b, i).rack_group;
     }
     return UINT32_MAX;
   }
   uint32_t rack_group(NodeId n) const {
     const NodeBook& b = nodes_[n.value()];
-    return b.num_kinds > 0 ? kinds_[b.first_kind].rack_group : UINT32_MAX;
+    return b.num_kinds > 0 ? b.kind0.rack_group : UINT32_MAX;
   }
 
  private:
   // One kind of a node's devices (model::DeviceKind) and what it offers.
   struct KindBook {
-    GpuTypeId type;
     uint64_t mask = 0;
-    int offered = 0;         // popcount(free & ~disabled & mask) if schedulable, else 0
     uint32_t rack_group = 0;
     uint32_t domain_group = UINT32_MAX;
+    int32_t offered = 0;     // popcount(free & ~disabled & mask) if schedulable, else 0
+    GpuTypeId type;
   };
-  struct NodeBook {
+  // A node's book. Its first kind is kept inline (an ordinary node has only that one), so
+  // the hot path touches one cache line per node; further kinds are in more_kinds_.
+  struct alignas(64) NodeBook {
     uint64_t free_mask = 0;
     uint64_t disabled = 0;   // SetDisabledGpus
     uint64_t shared = 0;     // GPUs held by kSharedGpu
-    uint32_t first_kind = 0; // kinds_[first_kind, first_kind + num_kinds)
+    KindBook kind0;
+    uint32_t more = 0;       // kinds 1.. are more_kinds_[more, more + num_kinds - 1)
     uint8_t num_kinds = 0;
+    uint8_t physical_gpus = 0;  // devices 0..physical_gpus-1 are physical GPUs
     bool schedulable = true;
   };
+  static const KindBook& KindOf(const NodeBook& b, const std::vector<KindBook>& more,
+                                uint32_t i) {
+    return i == 0 ? b.kind0 : more[b.more + i - 1];
+  }
+  const KindBook& KindOf(const NodeBook& b, uint32_t i) const { return KindOf(b, more_kinds_, i); }
+  KindBook& KindOf(NodeBook& b, uint32_t i) { return i == 0 ? b.kind0 : more_kinds_[b.more + i - 1]; }
   // Recomputes what the kinds touching `changed` offer and moves them between buckets.
   void Reoffer(NodeId n, uint64_t changed);
   void Reindex(const KindBook& k, NodeId n, int old_offered, int new_offered);
@@ -182,7 +197,7 @@ class ClusterState {
 
   const model::Cluster* cluster_;
   std::vector<NodeBook> nodes_;
-  std::vector<KindBook> kinds_;
+  std::vector<KindBook> more_kinds_;
   std::vector<uint32_t> first_gpu_;
   std::vector<JobId> owners_;
   // Shared GPUs: milli used per device (index first_gpu_ + gpu), the holders of each, and
