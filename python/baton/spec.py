@@ -43,6 +43,9 @@ _INT64_MAX = (1 << 63) - 1
 Duration = Union[int, float, str, datetime.timedelta]
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# A MIG profile as src/baton/model/mig.cc reads it: "1g.10gb", "1c.3g.40gb", "1g.10gb+me".
+_MIG_PROFILE = re.compile(r"(?i)(?:([1-9]\d{0,5})c\.)?([1-9]\d{0,5})g\.[1-9]\d{0,5}gb(?:\+[a-z0-9]+)*\Z")
+MIG_SLICES_PER_GPU = 7
 _DURATION_PART = re.compile(r"(\d{1,12})([smhd])")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # An exact decimal as src/baton/common/quantity.cc reads it: optional sign, digits, and at
@@ -118,8 +121,10 @@ def _str_list(value: Any, field: str, split: bool) -> List[str]:
     return out
 
 
-def _gpus(value: Any) -> int:
-    """GPUs per task: a whole number 1..64, given as int, whole float or decimal string."""
+def _gpus(value: Any) -> Union[int, float]:
+    """GPUs per task: a whole number 1..64, or a fraction of one GPU (0.001..0.999, at most
+    3 decimals: the task shares a GPU), given as int, float or decimal string. Whole
+    numbers come back as int, fractions as float."""
     if isinstance(value, bool):
         raise InvalidSpec(f"spec.gpus: expected a number of GPUs, got {value!r}")
     if isinstance(value, str):
@@ -128,19 +133,43 @@ def _gpus(value: Any) -> int:
         except ValueError:
             raise InvalidSpec(f"spec.gpus: expected a number of GPUs, got '{value}'") from None
     if isinstance(value, float):
-        if 0 < value < 1:
-            raise InvalidSpec(f"spec.gpus: fractional GPUs ({value:g}) are not schedulable yet; "
-                              "ask for a whole number")
-        if not value.is_integer():
-            raise InvalidSpec(f"spec.gpus: {value:g} is not a whole number of GPUs")
-        value = int(value)
+        if value.is_integer():
+            value = int(value)
+        else:
+            milli = _milli(repr(value))
+            if milli is None:
+                raise InvalidSpec(f"spec.gpus: expected a number with at most 3 decimals, "
+                                  f"got {value!r}")
+            if milli > 1000:
+                raise InvalidSpec(f"spec.gpus: {value:g} is neither a whole number of GPUs nor "
+                                  "a fraction of one GPU (below 1); a task shares at most one "
+                                  "GPU")
+            if milli <= 0:
+                raise InvalidSpec("spec.gpus: must be more than 0 (whole GPUs, or a fraction "
+                                  f"of one such as 0.5), got {value:g}")
+            return milli / 1000
     if not isinstance(value, int):
         raise InvalidSpec(f"spec.gpus: expected a number of GPUs, got {type(value).__name__}")
     if value < 1:
-        raise InvalidSpec(f"spec.gpus: must be at least 1, got {value}")
+        raise InvalidSpec("spec.gpus: must be more than 0 (whole GPUs, or a fraction of one "
+                          f"such as 0.5), got {value}")
     if value > MAX_GPUS_PER_TASK:
         raise InvalidSpec(f"spec.gpus: at most {MAX_GPUS_PER_TASK} GPUs per task (one node), "
                           f"got {value}")
+    return value
+
+
+def _mig(value: Any) -> str:
+    """A MIG profile ("1g.10gb"), or "" for whole GPUs."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str):
+        raise InvalidSpec(f"spec.mig: expected a MIG profile such as 1g.10gb, got {value!r}")
+    m = _MIG_PROFILE.match(value)
+    if not m or int(m.group(2)) > MIG_SLICES_PER_GPU or (
+            m.group(1) and int(m.group(1)) > int(m.group(2))):
+        raise InvalidSpec(f"spec.mig: '{value}' is not a MIG profile (written like 1g.10gb or "
+                          "3g.40gb)")
     return value
 
 
@@ -266,8 +295,12 @@ class JobSpec:
     priority: int = 0
     #: Replicas (1..100000).
     tasks: int = 1
-    #: GPUs per task (1..64, whole numbers).
+    #: GPUs per task: 1..64 whole GPUs, or a fraction of one GPU (0.5: the task shares a
+    #: GPU with other fractional tasks). With `mig`: MIG instances per task.
     gpus: Union[int, float, str] = 1
+    #: Run on MIG instances of this profile ("1g.10gb") instead of whole GPUs; "" = whole
+    #: GPUs. Cannot be combined with gpu_type or gpu_preference.
+    mig: str = ""
     #: GPU types the job may run on (any of them); a string means one type; empty = any.
     gpu_type: Union[Sequence[str], str] = dataclasses.field(default_factory=list)
     #: Order to try the allowed types in; each must be among gpu_type.
@@ -297,7 +330,8 @@ class JobSpec:
     #: checkpoint and exit before SIGKILL; 0 = the server's default grace; at most 1h.
     preempt_notice: Duration = 0
 
-    FIELDS = ("name", "queue", "priority", "tasks", "gpus", "gpu_type", "gpu_preference", "gang",
+    FIELDS = ("name", "queue", "priority", "tasks", "gpus", "mig", "gpu_type", "gpu_preference",
+              "gang",
               "runtime", "command", "env", "ranks_per_task", "max_attempts", "simulate_duration",
               "cpus", "memory", "restart_backoff", "preempt_notice")
 
@@ -333,8 +367,15 @@ class JobSpec:
         priority = _int(self.priority, "priority", MIN_PRIORITY, MAX_PRIORITY)
         tasks = _int(self.tasks, "tasks", 1, MAX_TASKS)
         gpus = _gpus(self.gpus)
+        mig = _mig(self.mig)
         gpu_type = _str_list(self.gpu_type, "gpu_type", split=False)
         gpu_preference = _str_list(self.gpu_preference, "gpu_preference", split=False)
+        if mig and not isinstance(gpus, int):
+            raise InvalidSpec("spec.gpus: a MIG job asks for whole MIG instances per task "
+                              f"(1 or more), got {gpus:g}")
+        if mig and (gpu_type or gpu_preference):
+            raise InvalidSpec("spec.mig: cannot be combined with gpu_type or gpu_preference (a "
+                              "MIG profile picks its GPUs)")
         if gpu_type:
             for p in gpu_preference:
                 if p not in gpu_type:
@@ -377,7 +418,8 @@ class JobSpec:
         backoff = _bounded_duration(self.restart_backoff, "restart_backoff", MAX_RESTART_BACKOFF_S)
         notice = _bounded_duration(self.preempt_notice, "preempt_notice", MAX_PREEMPT_NOTICE_S)
         return JobSpec(command=command, name=self.name, queue=self.queue, priority=priority,
-                       tasks=tasks, gpus=gpus, gpu_type=gpu_type, gpu_preference=gpu_preference,
+                       tasks=tasks, gpus=gpus, mig=mig, gpu_type=gpu_type,
+                       gpu_preference=gpu_preference,
                        gang=self.gang, runtime=runtime, env=env, ranks_per_task=ranks,
                        max_attempts=attempts, simulate_duration=simulate, cpus=cpus,
                        memory=memory, restart_backoff=backoff, preempt_notice=notice)
@@ -391,7 +433,8 @@ class JobSpec:
         s = self.validate()
         p = types_pb2.JobSpec(
             name=s.name, queue=s.queue, priority=s.priority, tasks=s.tasks,
-            gpus_per_task=str(s.gpus), gpu_types=s.gpu_type, gpu_preference=s.gpu_preference,
+            gpus_per_task=_format_milli(round(s.gpus * 1000)), mig_profile=s.mig,
+            gpu_types=s.gpu_type, gpu_preference=s.gpu_preference,
             gang=s.gang, command=s.command, env=s.env, ranks_per_task=s.ranks_per_task,
             max_attempts=s.max_attempts)
         if s.runtime is not None:
@@ -415,6 +458,7 @@ class JobSpec:
         return cls(
             command=list(p.command), name=p.name, queue=p.queue or "default",
             priority=p.priority, tasks=p.tasks or 1, gpus=_proto_gpus(p.gpus_per_task),
+            mig=p.mig_profile,
             gpu_type=list(p.gpu_types), gpu_preference=list(p.gpu_preference),
             gang=p.gang if p.HasField("gang") else True,
             runtime=float(p.estimated_runtime_s) if p.estimated_runtime_s else None,

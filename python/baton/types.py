@@ -90,6 +90,8 @@ class TaskAssignment:
     task_index: int
     node: str
     gpu_indices: Tuple[int, ...]
+    #: A MIG job: its instances' UUIDs, one per gpu_indices entry (each instance's GPU).
+    mig_devices: Tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,7 +120,8 @@ class Attempt:
     def from_proto(cls, p: types_pb2.Attempt) -> "Attempt":
         return cls(
             number=p.number,
-            assignments=tuple(TaskAssignment(a.task_index, a.node, tuple(a.gpu_indices))
+            assignments=tuple(TaskAssignment(a.task_index, a.node, tuple(a.gpu_indices),
+                                             tuple(a.mig_devices))
                               for a in p.assignments),
             start_time=_time(p, "start_time"), end_time=_time(p, "end_time"),
             exit_code=p.exit_code, end_reason=p.end_reason,
@@ -266,6 +269,14 @@ class Gpu:
     pci_bus_id: str = ""
     #: MIG profiles of its MIG devices ("1g.10gb"); empty when MIG is off.
     mig_profiles: Tuple[str, ...] = ()
+    #: MIG mode is on: the GPU is offered only as its instances.
+    mig_enabled: bool = False
+    #: Its MIG instances: (uuid, profile, job id holding it or "").
+    mig_instances: Tuple[Tuple[str, str, str], ...] = ()
+    #: Share of the GPU held by fractional tasks ("0.75"); "" when not shared.
+    shared: str = ""
+    #: The job holding the GPU whole; "" when free or shared.
+    job_id: str = ""
     #: The latest telemetry; None before the first heartbeat that reported it.
     stats: Optional[GpuStats] = None
 
@@ -283,6 +294,9 @@ class Gpu:
                    health_reason=g.health_reason,
                    numa_node=None if g.numa_node < 0 else g.numa_node,
                    pci_bus_id=g.pci_bus_id, mig_profiles=tuple(g.mig_profiles),
+                   mig_enabled=g.mig_enabled,
+                   mig_instances=tuple((m.uuid, m.profile, m.job_id) for m in g.mig_instances),
+                   shared=g.shared, job_id=g.job_id,
                    stats=GpuStats.from_proto(g.stats) if g.HasField("stats") else None)
 
 

@@ -160,7 +160,7 @@ def test_a_job_that_can_never_fit_is_unschedulable(client, queue):
 
 
 def test_bad_specs_are_refused_before_sending(client, queue):
-    with pytest.raises(baton.InvalidSpec, match="spec.gpus: must be at least 1"):
+    with pytest.raises(baton.InvalidSpec, match="spec.gpus: must be more than 0"):
         client.submit(command=["x"], gpus=0, queue=queue)
     with pytest.raises(baton.InvalidSpec, match="not both"):
         client.submit({"command": ["x"]}, gpus=1)
@@ -169,7 +169,7 @@ def test_bad_specs_are_refused_before_sending(client, queue):
 
 def test_server_side_spec_errors_are_invalid_spec(client):
     # Bypass the SDK's own checks to see the server's answer mapped.
-    bad = jobs_pb2.SubmitRequest(spec=types_pb2.JobSpec(command=["x"], gpus_per_task="0.5"))
+    bad = jobs_pb2.SubmitRequest(spec=types_pb2.JobSpec(command=["x"], gpus_per_task="1.5"))
     with pytest.raises(baton.InvalidSpec) as e:
         client._unary(client._jobs.Submit, bad, "submit")
     assert e.value.code == "INVALID_ARGUMENT" and "spec.gpus_per_task" in str(e.value)

@@ -67,9 +67,16 @@ def test_round_trip_through_the_wire_form():
 @pytest.mark.parametrize("fields, message", [
     ({"gpu": 1}, "spec.gpu: unknown field; did you mean gpus?"),
     ({"comand": "x"}, "did you mean command?"),
-    ({"gpus": 0}, "spec.gpus: must be at least 1, got 0"),
-    ({"gpus": 0.5}, "fractional GPUs (0.5) are not schedulable yet"),
-    ({"gpus": 1.5}, "spec.gpus: 1.5 is not a whole number of GPUs"),
+    ({"gpus": 0}, "spec.gpus: must be more than 0 (whole GPUs, or a fraction of one such as "
+                  "0.5), got 0"),
+    ({"gpus": -0.5}, "spec.gpus: must be more than 0"),
+    ({"gpus": 1.5}, "spec.gpus: 1.5 is neither a whole number of GPUs nor a fraction of one"),
+    ({"gpus": 0.0001}, "spec.gpus: expected a number with at most 3 decimals"),
+    ({"mig": "1g10gb"}, "spec.mig: '1g10gb' is not a MIG profile (written like 1g.10gb"),
+    ({"mig": "8g.80gb"}, "spec.mig: '8g.80gb' is not a MIG profile"),
+    ({"mig": 1}, "spec.mig: expected a MIG profile such as 1g.10gb, got 1"),
+    ({"mig": "1g.10gb", "gpus": 0.5}, "spec.gpus: a MIG job asks for whole MIG instances"),
+    ({"mig": "1g.10gb", "gpu_type": "A100"}, "spec.mig: cannot be combined with gpu_type"),
     ({"gpus": 65}, "at most 64 GPUs per task"),
     ({"gpus": "many"}, "spec.gpus: expected a number of GPUs, got 'many'"),
     ({"gpus": True}, "spec.gpus: expected a number of GPUs"),
@@ -196,3 +203,29 @@ def test_node_gpus_surface_health_topology_and_telemetry():
     # A sampling error alone makes a GPU unhealthy too.
     bad.drained = False
     assert not baton.Node.from_proto(p).gpus[1].healthy
+
+
+def test_fractions_and_mig_profiles_reach_the_wire():
+    half = JobSpec.from_dict({"command": "x", "gpus": "0.5"})
+    assert half.gpus == 0.5
+    assert half.to_proto().gpus_per_task == "0.5"
+    assert JobSpec.from_proto(half.to_proto()).gpus == 0.5
+    assert JobSpec.from_dict({"command": "x", "gpus": 0.125}).to_proto().gpus_per_task == "0.125"
+    mig = JobSpec.from_dict({"command": "x", "mig": "1g.10gb", "gpus": 2})
+    p = mig.to_proto()
+    assert (p.mig_profile, p.gpus_per_task) == ("1g.10gb", "2")
+    back = JobSpec.from_proto(p)
+    assert (back.mig, back.gpus) == ("1g.10gb", 2)
+    assert JobSpec.from_dict({"command": "x", "mig": "1c.3g.40gb"}).mig == "1c.3g.40gb"
+
+
+def test_nodes_show_mig_instances_and_shares():
+    p = types_pb2.Node(name="n", gpus_allocated=2)
+    g0 = p.gpus.add(index=0, uuid="GPU-0", model="A100", mig_enabled=True)
+    g0.mig_instances.add(uuid="MIG-a", profile="1g.10gb", job_id="7")
+    g0.mig_instances.add(uuid="MIG-b", profile="1g.10gb")
+    p.gpus.add(index=1, uuid="GPU-1", model="A100", shared="0.75")
+    mig, shared = baton.Node.from_proto(p).gpus
+    assert mig.mig_enabled and mig.mig_instances == (("MIG-a", "1g.10gb", "7"),
+                                                     ("MIG-b", "1g.10gb", ""))
+    assert shared.shared == "0.75" and shared.job_id == ""

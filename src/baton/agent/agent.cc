@@ -437,15 +437,26 @@ void Agent::StartTaskLocked(const v1::StartTask& start) {
   for (const auto& g : inventory_.gpus) have.insert(g.index);
   std::vector<std::string> visible;
   std::vector<int> gpu_numa;
-  for (int idx : start.gpu_indices()) {
+  for (int i = 0; i < start.gpu_indices_size(); ++i) {
+    const int idx = start.gpu_indices(i);
     if (!have.contains(idx)) {
       return fail(fmt::format("gpu index {} is not on node {} ({})", idx, options_.node_name,
                               DescribeGpus(inventory_)));
     }
-    visible.push_back(std::to_string(idx));
+    // A MIG instance is named by its UUID (CUDA takes "MIG-<uuid>" in
+    // CUDA_VISIBLE_DEVICES); its GPU's index gives the NUMA node.
+    const std::string uuid = i < start.gpu_uuids_size() ? start.gpu_uuids(i) : "";
+    bool mig = false;
     for (const auto& g : inventory_.gpus) {
-      if (g.index == idx) gpu_numa.push_back(g.numa_node);
+      if (g.index != idx) continue;
+      gpu_numa.push_back(g.numa_node);
+      for (const auto& m : g.mig_devices) mig = mig || (!uuid.empty() && m.uuid == uuid);
     }
+    if (!mig && uuid.rfind("MIG-", 0) == 0) {
+      return fail(fmt::format("MIG device {} is not on GPU {} of node {}", uuid, idx,
+                              options_.node_name));
+    }
+    visible.push_back(mig ? uuid : std::to_string(idx));
   }
   // CPU pinning: every rank on the CPUs of its GPUs' NUMA node(s), said in the log. No
   // GPUs, or a GPU whose NUMA node is unknown (fake GPUs, single-node firmware): nothing

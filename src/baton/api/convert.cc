@@ -27,6 +27,7 @@ Status ToProtoFieldPath(const Status& s) {
     if (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
   }
   if (field == "gpus") field = "gpus_per_task";
+  if (field == "mig") field = "mig_profile";
   if (field == "runtime") field = "estimated_runtime_s";
   if (field == "simulate_duration") field = "simulate_duration_ms";
   if (field == "cpus") field = "cpus_per_task";
@@ -60,6 +61,7 @@ Result<model::JobSpec> FromProto(const v1::JobSpec& proto) {
     if (!q.ok()) return q.status().WithPrefix("spec.gpus_per_task");
     spec.gpus_per_task = *q;
   }
+  spec.mig_profile = proto.mig_profile();
   BATON_RETURN_IF_ERROR(CheckNames(proto.gpu_types(), "gpu_types"));
   BATON_RETURN_IF_ERROR(CheckNames(proto.gpu_preference(), "gpu_preference"));
   spec.gpu_types.assign(proto.gpu_types().begin(), proto.gpu_types().end());
@@ -106,6 +108,7 @@ v1::JobSpec ToProto(const model::JobSpec& spec) {
   proto.set_priority(spec.priority);
   proto.set_tasks(spec.tasks);
   proto.set_gpus_per_task(spec.gpus_per_task.ToString());
+  proto.set_mig_profile(spec.mig_profile);
   for (const auto& t : spec.gpu_types) proto.add_gpu_types(t);
   for (const auto& t : spec.gpu_preference) proto.add_gpu_preference(t);
   proto.set_gang(spec.gang);
@@ -217,6 +220,7 @@ v1::Job ToProto(const model::JobRecord& job) {
       ta->set_task_index(static_cast<int32_t>(i));
       ta->set_node(a.placements[i].node);
       for (int32_t g : a.placements[i].gpus) ta->add_gpu_indices(g);
+      for (const auto& m : a.placements[i].mig_devices) ta->add_mig_devices(m);
     }
     *pa->mutable_start_time() = ToTimestamp(a.start_time);
     if (a.end_time) *pa->mutable_end_time() = ToTimestamp(*a.end_time);
@@ -283,7 +287,14 @@ Result<model::JobRecord> FromProto(const v1::Job& proto) {
       if (ta.task_index() != t) {
         return InvalidArgument(fmt::format("{}.assignments[{}].task_index: expected {}", path, t, t));
       }
-      a.placements.push_back({ta.node(), {ta.gpu_indices().begin(), ta.gpu_indices().end()}});
+      if (ta.mig_devices_size() != 0 && ta.mig_devices_size() != ta.gpu_indices_size()) {
+        return InvalidArgument(fmt::format(
+            "{}.assignments[{}].mig_devices: {} UUIDs for {} GPU indices", path, t,
+            ta.mig_devices_size(), ta.gpu_indices_size()));
+      }
+      a.placements.push_back({ta.node(),
+                              {ta.gpu_indices().begin(), ta.gpu_indices().end()},
+                              {ta.mig_devices().begin(), ta.mig_devices().end()}});
     }
     a.start_time = FromTimestamp(pa.start_time());
     if (pa.has_end_time()) a.end_time = FromTimestamp(pa.end_time());

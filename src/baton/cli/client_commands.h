@@ -42,6 +42,7 @@ struct ClientCommands {
   CLI::App* run = nullptr;
   std::string run_gpus;
   std::vector<std::string> run_gpu_types;
+  std::string run_mig;  // --mig PROFILE
   int32_t run_tasks = 0;
   int32_t run_ranks_per_task = 0;
   std::string run_name;

@@ -47,9 +47,10 @@ int RunValidate(const ValidateFlags& f, std::ostream& out, std::ostream& err) {
       err << "baton validate: " << jobs.status().message() << "\n";
       return 1;
     }
-    int64_t gpus = 0;
-    for (const auto& j : *jobs) gpus += j.tasks * j.gpus_per_task.whole();
-    out << fmt::format("{}: ok: {} job(s), {} GPUs in all\n", path, jobs->size(), gpus);
+    Quantity gpus;  // fractions add up exactly; MIG instances count one each
+    for (const auto& j : *jobs) gpus += j.gpus_per_task * j.tasks;
+    out << fmt::format("{}: ok: {} job(s), {} GPUs in all\n", path, jobs->size(),
+                       gpus.ToString());
   }
   return 0;
 }

@@ -151,6 +151,13 @@ std::string_view AttemptEndReasonName(AttemptEndReason reason) {
 
 std::string FormatPlacement(const TaskPlacement& placement) {
   if (placement.gpus.empty()) return placement.node + ":-";
+  if (placement.mig_devices.size() == placement.gpus.size()) {
+    std::vector<std::string> parts;
+    for (size_t i = 0; i < placement.gpus.size(); ++i) {
+      parts.push_back(fmt::format("{}({})", placement.gpus[i], placement.mig_devices[i]));
+    }
+    return fmt::format("{}:{}", placement.node, fmt::join(parts, ","));
+  }
   return fmt::format("{}:{}", placement.node, fmt::join(placement.gpus, ","));
 }
 

@@ -79,10 +79,13 @@ std::string_view AttemptEndReasonName(AttemptEndReason reason);  // "task-failed
 // Where one task of an attempt runs: a node by name and the GPU indices on it.
 struct TaskPlacement {
   std::string node;
-  std::vector<int32_t> gpus;
+  std::vector<int32_t> gpus;  // GPU indices on the node
+  // A MIG job: its instances' UUIDs, one per entry of `gpus` (which then names each
+  // instance's GPU); empty for whole or shared GPUs.
+  std::vector<std::string> mig_devices;
   friend bool operator==(const TaskPlacement&, const TaskPlacement&) = default;
 };
-// "node-3:0,1" ("node-3:-" without GPUs).
+// "node-3:0,1" ("node-3:-" without GPUs; "node-3:0(MIG-...)" for MIG instances).
 std::string FormatPlacement(const TaskPlacement& placement);
 
 // One run of a job. A restart is a new attempt.

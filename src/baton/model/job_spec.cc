@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "baton/model/mig.h"
+
 namespace baton::model {
 
 Status ValidateJobSpec(const JobSpec& spec) {
@@ -12,21 +14,36 @@ Status ValidateJobSpec(const JobSpec& spec) {
                                        kMaxTasksPerJob, spec.tasks));
   }
   if (spec.gpus_per_task <= Quantity()) {
-    return InvalidArgument(
-        fmt::format("gpus: must be at least 1, got {}", spec.gpus_per_task.ToString()));
-  }
-  if (spec.gpus_per_task < Quantity::Whole(1)) {
     return InvalidArgument(fmt::format(
-        "gpus: fractional GPUs ({}) are not schedulable yet; ask for a whole number",
+        "gpus: must be more than 0 (whole GPUs, or a fraction of one such as 0.5), got {}",
         spec.gpus_per_task.ToString()));
   }
-  if (!spec.gpus_per_task.is_whole()) {
-    return InvalidArgument(fmt::format("gpus: {} is not a whole number of GPUs",
-                                       spec.gpus_per_task.ToString()));
+  if (spec.gpus_per_task > Quantity::Whole(1) && !spec.gpus_per_task.is_whole()) {
+    return InvalidArgument(fmt::format(
+        "gpus: {} is neither a whole number of GPUs nor a fraction of one GPU (below 1); a "
+        "task shares at most one GPU",
+        spec.gpus_per_task.ToString()));
   }
   if (spec.gpus_per_task > Quantity::Whole(64)) {
     return InvalidArgument(fmt::format("gpus: at most 64 GPUs per task (one node), got {}",
                                        spec.gpus_per_task.ToString()));
+  }
+  if (!spec.mig_profile.empty()) {
+    if (!IsMigProfile(spec.mig_profile)) {
+      return InvalidArgument(fmt::format(
+          "mig: '{}' is not a MIG profile (written like 1g.10gb or 3g.40gb)",
+          spec.mig_profile));
+    }
+    if (!spec.gpus_per_task.is_whole()) {
+      return InvalidArgument(fmt::format(
+          "gpus: a MIG job asks for whole MIG instances per task (1 or more), got {}",
+          spec.gpus_per_task.ToString()));
+    }
+    if (!spec.gpu_types.empty() || !spec.gpu_preference.empty()) {
+      return InvalidArgument(
+          "mig: cannot be combined with gpu_type or gpu_preference (a MIG profile picks its "
+          "GPUs)");
+    }
   }
   if (spec.priority < kMinPriority || spec.priority > kMaxPriority) {
     return InvalidArgument(fmt::format("priority: must be between {} and {}, got {}",

@@ -35,7 +35,13 @@ struct JobSpec {
   std::string queue = "default";
   int32_t priority = 0;              // higher runs first under order/priority
   int32_t tasks = 1;                 // replicas; > 0
+  // Whole GPUs (1..64), or a fraction of one GPU (0.001..0.999: the task shares a GPU
+  // with other fractional tasks; docs/specs.md, "Fractional GPUs"). With mig_profile:
+  // MIG instances per task (whole).
   Quantity gpus_per_task = Quantity::Whole(1);
+  // MIG profile ("1g.10gb"): the job runs on MIG instances of this profile, never on
+  // whole GPUs; "" = whole GPUs (or a share of one). Excludes gpu_types.
+  std::string mig_profile;
   // GPU types the job may run on (any of them); empty = any type.
   std::vector<std::string> gpu_types;
   // Preference order among the allowed types: tried first to last, then the rest.

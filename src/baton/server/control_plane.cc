@@ -11,6 +11,8 @@
 #include "baton/api/convert.h"
 #include "baton/sched/registry.h"
 #include "baton/server/control_plane_internal.h"
+#include "baton/server/gpu_devices.h"
+#include "baton/model/mig.h"
 #include "baton/server/node_health.h"
 #include "baton/model/restart_policy.h"
 
@@ -18,6 +20,21 @@ namespace baton::server {
 
 std::string JobKey(JobId id) { return fmt::format("jobs/{:020}", id.value()); }
 std::string NodeKey(std::string_view name) { return fmt::format("nodes/{}", name); }
+
+namespace {
+
+// Why a job can never run on `cluster`, in words: the scheduler's reason, or for a MIG
+// job whose profile no GPU offers, which profiles the fleet has.
+std::string NeverFits(const model::Cluster& cluster, const model::JobSpec& spec,
+                      const sched::JobRequest& req, std::string reason) {
+  if (!spec.mig_profile.empty() && req.allowed == 0) {
+    return fmt::format("no GPU in the fleet offers MIG {} instances (MIG profiles offered: {})",
+                       spec.mig_profile, cluster.MigProfileNames());
+  }
+  return reason;
+}
+
+}  // namespace
 
 ControlPlane::ControlPlane(ControlPlaneOptions options, store::Store* store, Clock* clock)
     : options_(std::move(options)),
@@ -36,7 +53,7 @@ ControlPlane::~ControlPlane() { committer_.Flush(); }
 
 Status ControlPlane::Recover() {
   // Policies are checked here so a bad --policy fails at start, not at the first node.
-  auto name = sched::ParsePolicyName(options_.policy, "placement/binpack");
+  auto name = sched::ParsePolicyName(options_.policy, "placement/topology");
   if (!name.ok()) return name.status().WithPrefix("policy");
   BATON_ASSIGN_OR_RETURN(auto order, sched::MakeOrderPolicy(name->order));
   BATON_ASSIGN_OR_RETURN(auto placement, sched::MakePlacementPolicy(name->placement));
@@ -59,8 +76,21 @@ Status ControlPlane::Recover() {
     n->state = v1::NODE_STATE_NOT_READY;
     if (n->drained) n->drain_reason = n->info.reason();
     n->reason = "waiting for the agent to reconnect after a control-plane restart";
+    n->health_drain = n->info.health_drain();
+    n->drained_by_check = n->info.health_drain_by_check();
+    for (const v1::Gpu& g : n->info.gpus()) {
+      if (!g.drained() || g.index() < 0 || g.index() >= 64) continue;
+      n->drained_gpus |= uint64_t{1} << g.index();
+      n->gpu_health[g.index()] = g.health_reason();
+    }
     n->info.clear_state();
     n->info.clear_reason();
+    n->info.clear_health_drain();
+    n->info.clear_health_drain_by_check();
+    for (v1::Gpu& g : *n->info.mutable_gpus()) {
+      g.clear_drained();
+      g.clear_health_reason();
+    }
     n->last_seen = now;
     nodes_[n->info.name()] = std::move(n);
   }
@@ -194,10 +224,12 @@ void ControlPlane::Submit(model::JobSpec spec, JobDone done) {
   e->rec = model::NewJobRecord(JobId(next_job_id_), std::move(spec), max_attempts, now);
   if (fleet_dirty_) RebuildScheduler(now);
   if (sched_ && cluster_ && !cluster_->nodes().empty()) {
-    sched::Admission adm = sched_->Feasibility(MakeRequest(*e));
+    const sched::JobRequest req = MakeRequest(*e);
+    sched::Admission adm = sched_->Feasibility(req);
     if (!adm.queued) {
       lock.unlock();
-      done(FailedPrecondition(fmt::format("job can never run on this fleet: {}", adm.reason)));
+      done(FailedPrecondition(fmt::format("job can never run on this fleet: {}",
+                                          NeverFits(*cluster_, e->rec.spec, req, adm.reason))));
       return;
     }
   }
@@ -423,9 +455,17 @@ sched::JobRequest ControlPlane::MakeRequest(const JobEntry& e) const {
   r.priority = spec.priority;
   r.submit = e.rec.submit_time;
   r.tasks = spec.tasks;
-  r.gpus_per_task = static_cast<int32_t>(spec.gpus_per_task.milli() / 1000);
+  if (spec.gpus_per_task < Quantity::Whole(1)) {  // a share of one GPU
+    r.gpus_per_task = 1;
+    r.gpu_share_milli = static_cast<int32_t>(spec.gpus_per_task.milli());
+  } else {
+    r.gpus_per_task = static_cast<int32_t>(spec.gpus_per_task.whole());
+  }
   if (spec.estimated_runtime) r.runtime_estimate = *spec.estimated_runtime;
-  if (cluster_ && !spec.gpu_types.empty()) {
+  if (!spec.mig_profile.empty()) {
+    r.allowed = cluster_ ? cluster_->MigTypes(spec.mig_profile) : 0;
+    r.device_milli = model::MigProfileMilli(spec.mig_profile);
+  } else if (cluster_ && !spec.gpu_types.empty()) {
     r.allowed = 0;
     for (const auto& t : spec.gpu_types) {
       GpuTypeId id = cluster_->FindGpuType(t);
@@ -452,7 +492,7 @@ void ControlPlane::SubmitToScheduler(JobEntry& e, Time now) {
     return;
   }
   if (!adm->queued) {
-    e.unplaceable = adm->reason;
+    e.unplaceable = NeverFits(*cluster_, e.rec.spec, MakeRequest(e), adm->reason);
     return;
   }
   e.unplaceable.clear();
@@ -530,13 +570,7 @@ void ControlPlane::RunRound(Time now) {
     JobEntry& e = *it->second;
     std::vector<model::TaskPlacement> placements;
     for (const sched::TaskPlacement& t : p.alloc.tasks) {
-      model::TaskPlacement tp;
-      const model::Node& node = cluster_->node(t.node);
-      tp.node = node.name;
-      for (int g = 0; g < node.gpu_count(); ++g) {
-        if (t.gpus & (uint64_t{1} << g)) tp.gpus.push_back(g);
-      }
-      placements.push_back(std::move(tp));
+      placements.push_back(ToTaskPlacement(cluster_->node(t.node), t));
     }
     const int32_t attempt = model::NextAttemptNumber(e.rec);
     model::JobEventData scheduled = model::JobEventData::Scheduled(attempt, placements);
@@ -598,16 +632,7 @@ void ControlPlane::RebuildScheduler(Time now) {
   std::vector<NodeEntry*> members;
   for (auto& [name, n] : nodes_) {
     if (n->info.gpus_size() == 0) continue;  // nothing to schedule there
-    model::NodeInventory ni;
-    ni.name = name;
-    ni.rack = n->info.rack();
-    ni.gpu_model = n->info.gpus(0).model();
-    for (const v1::Gpu& g : n->info.gpus()) {
-      ni.gpus.push_back({g.uuid(), g.memory_mib(), g.nvlink_domain()});
-    }
-    ni.cpus = n->info.cpus();
-    ni.memory_mib = n->info.memory_mib();
-    inv.push_back(std::move(ni));
+    inv.push_back(InventoryOf(n->info));
     members.push_back(n.get());
   }
   auto cluster = model::Cluster::FromNodes(inv);
@@ -615,7 +640,7 @@ void ControlPlane::RebuildScheduler(Time now) {
     spdlog::error("fleet: {}", cluster.status().message());
     return;
   }
-  auto name = sched::ParsePolicyName(options_.policy, "placement/binpack");
+  auto name = sched::ParsePolicyName(options_.policy, "placement/topology");
   auto order = sched::MakeOrderPolicy(name->order);
   auto placement = sched::MakePlacementPolicy(name->placement);
   auto new_cluster = std::make_unique<model::Cluster>(*std::move(cluster));
@@ -639,20 +664,23 @@ void ControlPlane::RebuildScheduler(Time now) {
     if (holds && !e.rec.attempts.empty()) {
       const model::Attempt& a = e.rec.attempts.back();
       sched::Allocation alloc;
-      bool ok = true;
+      const sched::JobRequest req = MakeRequest(e);
+      alloc.share_milli = req.gpu_share_milli;
+      Status s;
       for (const model::TaskPlacement& tp : a.placements) {
         auto nid = node_ids_.find(tp.node);
         if (nid == node_ids_.end()) {
-          ok = false;
+          s = FailedPrecondition("a node of its placement is not in the fleet");
           break;
         }
-        uint64_t mask = 0;
-        for (int32_t g : tp.gpus) mask |= uint64_t{1} << g;
-        alloc.type = cluster_->node(nid->second).gpu_type;
-        alloc.tasks.push_back({nid->second, mask});
+        auto mask = DevicesOf(cluster_->node(nid->second), tp, &alloc.type);
+        if (!mask.ok()) {
+          s = mask.status();
+          break;
+        }
+        alloc.tasks.push_back({nid->second, *mask});
       }
-      Status s = ok ? sched_->Adopt(MakeRequest(e), std::move(alloc), a.start_time)
-                    : FailedPrecondition("a node of its placement is not in the fleet");
+      if (s.ok()) s = sched_->Adopt(req, std::move(alloc), a.start_time);
       if (s.ok()) {
         e.in_sched = true;
       } else {
@@ -719,9 +747,7 @@ ControlPlaneMetricsView ControlPlane::MetricsView() const {
     if (nv.connected) v.agents_connected++;
     uint64_t allocated = 0;
     if (auto id = node_ids_.find(name); id != node_ids_.end() && sched_) {
-      const int total = cluster_->node(id->second).gpu_count();
-      allocated = ~sched_->state().free_mask(id->second) &
-                  (total >= 64 ? ~uint64_t{0} : (uint64_t{1} << total) - 1);
+      allocated = PhysicalGpusInUse(cluster_->node(id->second), id->second, sched_->state());
     }
     // The scheduler's bit i is the node's i-th GPU as registered (as in Nodes()).
     for (int i = 0; i < n->info.gpus_size(); ++i) {

@@ -70,7 +70,10 @@ class ControlPlaneObserver {
 
 struct ControlPlaneOptions {
   // Order and placement policy, as `baton sim --policy` takes them ("fifo+binpack").
-  std::string policy = "fifo+binpack";
+  // placement/topology by default (also when only an order is named): a task's GPUs in
+  // one NVLink domain where possible; on nodes that report no NVLink it places as
+  // placement/binpack does for one-task jobs.
+  std::string policy = "fifo+topology";
   Duration heartbeat_interval = std::chrono::seconds(1);
   // No heartbeat for this long: the node takes no new work.
   Duration not_ready_after = std::chrono::seconds(3);

@@ -9,9 +9,11 @@
 #include <set>
 
 #include "baton/api/convert.h"
+#include "baton/model/mig.h"
 #include "baton/model/restart_policy.h"
 #include "baton/server/control_plane.h"
 #include "baton/server/control_plane_internal.h"
+#include "baton/server/gpu_devices.h"
 
 namespace baton::server {
 namespace {
@@ -73,6 +75,7 @@ Status ValidateInventory(const v1::Register& reg) {
   if (Status st = model::CheckNvLinkDomains(domains); !st.ok()) {
     return InvalidArgument("register.inventory." + st.message());
   }
+  BATON_RETURN_IF_ERROR(ValidateMigInventory(inv));
   if (inv.cpus() < 0) return InvalidArgument("register.inventory.cpus: negative");
   if (inv.memory_mib() < 0) return InvalidArgument("register.inventory.memory_mib: negative");
   if (reg.tasks_size() > kMaxReportedTasks) {
@@ -92,7 +95,7 @@ bool SameGpus(const v1::Node& a, const v1::Node& b) {
       return false;
     }
   }
-  return a.rack() == b.rack();
+  return a.rack() == b.rack() && SameMigLayout(a, b);
 }
 
 // Whether the node-local NVLink domains (kept in Gpu.nvlink_domain of the stored record)
@@ -133,6 +136,13 @@ Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
     // The stored record keeps the agent's node-local label; RenderNode shows the
     // cluster-wide domain id instead.
     gpu->set_nvlink_domain(g.nvlink_domain());
+    gpu->set_mig_enabled(g.mig_enabled());
+    for (const v1::MigDevice& m : g.mig_devices()) {
+      v1::MigInstance* mi = gpu->add_mig_instances();
+      mi->set_uuid(m.uuid());
+      mi->set_profile(m.profile());
+      mi->set_memory_mib(m.memory_mib());
+    }
   }
   auto& slot = nodes_[reg.node_name()];
   if (!slot) {
@@ -479,12 +489,16 @@ v1::StartTask ControlPlane::MakeStart(const JobEntry& e, int32_t task) const {
       options_.master_port_base +
       static_cast<int32_t>(h % static_cast<uint64_t>(std::max(1, options_.master_port_span))));
   auto n = nodes_.find(tp.node);
-  for (int32_t g : tp.gpus) {
+  for (size_t i = 0; i < tp.gpus.size(); ++i) {
+    const int32_t g = tp.gpus[i];
     st.add_gpu_indices(g);
-    if (n != nodes_.end() && g < n->second->info.gpus_size()) {
+    if (i < tp.mig_devices.size()) {
+      st.add_gpu_uuids(tp.mig_devices[i]);  // the agent exposes the MIG instance
+    } else if (n != nodes_.end() && g < n->second->info.gpus_size()) {
       st.add_gpu_uuids(n->second->info.gpus(g).uuid());
     }
   }
+  AddGpuShareEnv(spec, env);
   return st;
 }
 
@@ -561,6 +575,14 @@ void ControlPlane::PersistNode(const NodeEntry& node) {
     stored.set_state(v1::NODE_STATE_DRAINED);
     stored.set_reason(node.drain_reason);
   }
+  // Health drains survive a restart: the node's, and each drained GPU's reason.
+  stored.set_health_drain(node.health_drain);
+  stored.set_health_drain_by_check(node.drained_by_check);
+  for (v1::Gpu& g : *stored.mutable_gpus()) {
+    auto h = node.gpu_health.find(g.index());
+    g.set_drained(h != node.gpu_health.end());
+    g.set_health_reason(h != node.gpu_health.end() ? h->second : "");
+  }
   committer_.Put(NodeKey(node.info.name()), stored.SerializeAsString(), [](const Status& s) {
     if (!s.ok()) spdlog::error("cannot persist a node record: {}", s.message());
   });
@@ -585,7 +607,7 @@ std::vector<v1::Queue> ControlPlane::Queues() const {
   struct Usage {
     int32_t pending = 0;
     int32_t running = 0;
-    int64_t gpus = 0;
+    int64_t gpu_milli = 0;  // a share or a MIG instance counts for its part of a GPU
   };
   std::map<std::string, Usage> by_queue;
   by_queue["default"];
@@ -596,7 +618,10 @@ std::vector<v1::Queue> ControlPlane::Queues() const {
       u.pending++;
     } else {
       u.running++;
-      u.gpus += e.rec.spec.tasks * (e.rec.spec.gpus_per_task.milli() / 1000);
+      const model::JobSpec& s = e.rec.spec;
+      u.gpu_milli += s.tasks * (s.mig_profile.empty()
+                                    ? s.gpus_per_task.milli()
+                                    : s.gpus_per_task.whole() * model::MigProfileMilli(s.mig_profile));
     }
   }
   std::vector<v1::Queue> out;
@@ -606,7 +631,7 @@ std::vector<v1::Queue> ControlPlane::Queues() const {
     q.set_weight(1);
     q.set_pending_jobs(u.pending);
     q.set_running_jobs(u.running);
-    q.set_gpus_in_use(std::to_string(u.gpus));
+    q.set_gpus_in_use(Quantity::FromMilli(u.gpu_milli).ToString());
     out.push_back(std::move(q));
   }
   return out;

@@ -22,8 +22,19 @@ const std::vector<JobFieldDoc>& JobFieldDocs() {
        "Replicas. Each task gets `gpus` GPUs on one node; tasks share a node or spread over "
        "several as the placement policy (`batond --policy`) decides.",
        "2"},
-      {"gpus", "whole number 1..64", "`1`",
-       "GPUs per task, all on one node. Fractional GPUs are refused for now.", "8"},
+      {"gpus", "whole number 1..64, or a fraction 0.001..0.999", "`1`",
+       "GPUs per task, all on one node. Below 1 the task gets a share of one GPU: shares "
+       "pack onto shared GPUs (never more than 1 in all), a shared GPU takes no whole-GPU "
+       "task, and the task sees `BATON_GPU_FRACTION` and `CUDA_MPS_ACTIVE_THREAD_PERCENTAGE` "
+       "(enforced only where the node runs an MPS daemon). With `mig`: MIG instances per "
+       "task.",
+       "8"},
+      {"mig", "MIG profile such as `1g.10gb`", "none (whole GPUs)",
+       "Run on MIG instances of this profile instead of whole GPUs, on any GPU model that "
+       "offers it; the task gets `CUDA_VISIBLE_DEVICES=MIG-<uuid>`. Not with `gpu_type`, "
+       "`gpu_preference` or a fractional `gpus`. A profile no GPU offers is refused at "
+       "submit.",
+       "1g.10gb"},
       {"gpu_type", "string or list of strings", "any type",
        "The GPU models the job may run on, exactly as agents report them (the MODEL column "
        "of `baton nodes`; on NVIDIA machines NVML's name, e.g. `NVIDIA H100 80GB HBM3`). A "

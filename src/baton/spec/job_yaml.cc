@@ -13,7 +13,8 @@ namespace {
 using model::JobSpec;
 
 const std::vector<std::string_view> kJobFields = {"name",    "queue",    "priority",       "tasks",
-                                                  "gpus",    "gpu_type", "gpu_preference", "gang",
+                                                  "gpus",    "mig",      "gpu_type",
+                                                  "gpu_preference", "gang",
                                                   "runtime", "command",
                                                   "env",     "ranks_per_task", "max_attempts",
                                                   "simulate_duration", "cpus", "memory",
@@ -41,6 +42,9 @@ Result<JobSpec> ParseJob(const SpecReader& r, const Field& item) {
       BATON_ASSIGN_OR_RETURN(job.tasks, r.Int(f, 1, kMaxTasks));
     } else if (f.key == "gpus") {
       BATON_ASSIGN_OR_RETURN(job.gpus_per_task, r.QuantityValue(f));
+    } else if (f.key == "mig") {
+      BATON_ASSIGN_OR_RETURN(job.mig_profile, r.String(f));
+      if (job.mig_profile.empty()) return r.Error(f, "must name a MIG profile (like 1g.10gb)");
     } else if (f.key == "gpu_type") {
       BATON_ASSIGN_OR_RETURN(job.gpu_types, r.StringList(f, SpecReader::ScalarForm::kOneItem));
       if (job.gpu_types.empty()) return r.Error(f, "must name at least one GPU type");
@@ -83,7 +87,7 @@ Result<JobSpec> ParseJob(const SpecReader& r, const Field& item) {
     size_t colon = message.find(": ");
     if (colon != std::string::npos) {
       std::string key = message.substr(0, colon);
-      if (key == "gpus" || key == "tasks" || key == "priority" || key == "queue" ||
+      if (key == "gpus" || key == "mig" || key == "tasks" || key == "priority" || key == "queue" ||
           key == "runtime" || key == "gpu_preference" || key == "gpu_type" ||
           key == "env" || key == "command" || key == "ranks_per_task" ||
           key == "max_attempts" || key == "simulate_duration" || key == "cpus" ||
