@@ -276,6 +276,15 @@ bool Scheduler::TryPlace(Entry& e, Allocation* out) {
     if (state_.TaskCapacity(t, r.gpus_per_task) < r.tasks) continue;
     Allocation alloc;
     alloc.type = t;
+    // A retry goes back to its previous block when it fits there (placement.h).
+    if (!r.near_nodes.empty()) {
+      if (PlaceNear(state_, r.id, r.tasks, r.gpus_per_task, t, r.near_nodes, &alloc)) {
+        *out = std::move(alloc);
+        return true;
+      }
+      ReleaseAll(r.id, alloc);
+      alloc.tasks.clear();
+    }
     if (placement_->Place(state_, r.id, r.tasks, r.gpus_per_task, t, &alloc)) {
       *out = std::move(alloc);
       return true;

@@ -425,6 +425,17 @@ sched::JobRequest ControlPlane::MakeRequest(const JobEntry& e) const {
   r.tasks = spec.tasks;
   r.gpus_per_task = static_cast<int32_t>(spec.gpus_per_task.milli() / 1000);
   if (spec.estimated_runtime) r.runtime_estimate = *spec.estimated_runtime;
+  // A retry prefers the block its last attempt ran in (sched::PlaceNear): those nodes,
+  // but not the one whose task failed; lost and drained nodes are unschedulable anyway.
+  if (!e.rec.attempts.empty() && model::OpenAttempt(e.rec) == nullptr) {
+    const model::Attempt& last = e.rec.attempts.back();
+    for (size_t t = 0; t < last.placements.size(); ++t) {
+      if (last.failed_task && static_cast<size_t>(*last.failed_task) == t) continue;
+      if (auto id = node_ids_.find(last.placements[t].node); id != node_ids_.end()) {
+        r.near_nodes.push_back(id->second);
+      }
+    }
+  }
   if (cluster_ && !spec.gpu_types.empty()) {
     r.allowed = 0;
     for (const auto& t : spec.gpu_types) {
