@@ -17,13 +17,13 @@ from baton.errors import (BatonError, InvalidArgument, InvalidSpec, JobNotFound,
                           Unavailable, Unschedulable, WaitTimeout, WatchLost)
 from baton.spec import JobSpec, parse_duration
 from baton.types import (Attempt, Gpu, GpuStats, Job, JobEvent, JobState, Node, NodeState,
-                         Queue, TaskAssignment)
+                         Queue, TaskAssignment, TaskRun)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Client", "Watch", "LogStream", "DEFAULT_SERVER", "JobSpec", "parse_duration",
-    "Job", "JobEvent", "JobState", "Attempt", "TaskAssignment", "Node", "NodeState", "Gpu",
+    "Job", "JobEvent", "JobState", "Attempt", "TaskAssignment", "TaskRun", "Node", "NodeState", "Gpu",
     "GpuStats",    "Queue", "BatonError", "InvalidSpec", "InvalidArgument", "JobNotFound", "LogsUnavailable",
     "Unavailable", "Unschedulable", "WaitTimeout", "WatchLost",
 ]

@@ -105,6 +105,9 @@ class Attempt:
     #: empty while the attempt is live.
     end_reason: str
     failed_task: Optional[int]
+    #: Per task, the attempt its process was started under (an earlier one for a task that
+    #: carried on while a failed sibling restarted in place); empty = all this attempt's.
+    task_attempts: Tuple[int, ...] = ()
 
     @classmethod
     def from_proto(cls, p: types_pb2.Attempt) -> "Attempt":
@@ -114,7 +117,31 @@ class Attempt:
                               for a in p.assignments),
             start_time=_time(p, "start_time"), end_time=_time(p, "end_time"),
             exit_code=p.exit_code, end_reason=p.end_reason,
-            failed_task=p.failed_task if p.HasField("failed_task") else None)
+            failed_task=p.failed_task if p.HasField("failed_task") else None,
+            task_attempts=tuple(p.task_attempts))
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskRun:
+    """One run of one task (jobs whose failed tasks restart on their own)."""
+
+    task_index: int
+    #: The attempt it was started under (its BATON_ATTEMPT).
+    attempt: int
+    node: str
+    start_time: Optional[datetime.datetime]
+    #: None while it runs, and for a task that exited 0.
+    end_time: Optional[datetime.datetime]
+    #: "exited 0", "exited with code 3", "stopped: node-lost", ...; "" while it runs.
+    how_ended: str
+    exit_code: Optional[int]
+
+    @classmethod
+    def from_proto(cls, p: types_pb2.TaskRun) -> "TaskRun":
+        return cls(task_index=p.task_index, attempt=p.attempt, node=p.node,
+                   start_time=_time(p, "start_time"), end_time=_time(p, "end_time"),
+                   how_ended=p.how_ended,
+                   exit_code=p.exit_code if p.HasField("exit_code") else None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,13 +158,16 @@ class Job:
     start_time: Optional[datetime.datetime]
     end_time: Optional[datetime.datetime]
     proto: Any = dataclasses.field(repr=False, compare=False, default=None)
+    #: Every run of every task, when some task was restarted on its own; else empty.
+    task_runs: Tuple[TaskRun, ...] = ()
 
     @classmethod
     def from_proto(cls, p: types_pb2.Job) -> "Job":
         return cls(id=p.id, spec=JobSpec.from_proto(p.spec), state=JobState.from_proto(p.state),
                    reason=p.reason, attempts=tuple(Attempt.from_proto(a) for a in p.attempts),
                    submit_time=_time(p, "submit_time"), start_time=_time(p, "start_time"),
-                   end_time=_time(p, "end_time"), proto=p)
+                   end_time=_time(p, "end_time"), proto=p,
+                   task_runs=tuple(TaskRun.from_proto(r) for r in p.task_runs))
 
     @property
     def name(self) -> str:

@@ -86,6 +86,17 @@ Status ControlPlane::Recover() {
         e->alive.assign(a->placements.size(), 1);
         e->alive_count = static_cast<int32_t>(a->placements.size());
         e->running.assign(a->placements.size(), 0);
+        e->task_attempt.resize(a->placements.size());
+        for (size_t t = 0; t < a->placements.size(); ++t) {
+          e->task_attempt[t] = model::TaskAttempt(*a, static_cast<int32_t>(t));
+          // A task whose exit is on record is gone; an agent that no longer mentions it
+          // must not make it look vanished (or started again).
+          if (t < a->task_exit_codes.size() && a->task_exit_codes[t]) {
+            e->alive[t] = 0;
+            e->alive_count--;
+            e->running[t] = 1;
+          }
+        }
         e->starting_since = now;
         if (e->rec.state == model::JobState::kStarting ||
             e->rec.state == model::JobState::kScheduled) {
@@ -393,7 +404,8 @@ void ControlPlane::AfterAttemptEnded(JobEntry& e, bool scheduler_requeued) {
 }
 
 void ControlPlane::TaskGone(JobEntry& e, int32_t attempt, int32_t task) {
-  if (attempt != e.live_attempt || task < 0 || task >= static_cast<int32_t>(e.alive.size())) {
+  if (task < 0 || task >= static_cast<int32_t>(e.alive.size()) ||
+      attempt != e.Tracked(static_cast<size_t>(task))) {
     return;
   }
   if (!e.alive[static_cast<size_t>(task)]) return;
@@ -505,6 +517,7 @@ void ControlPlane::Tick() {
     });
   }
   CheckTimeouts(now);
+  SendDueRestarts(now);
   if (fleet_dirty_) RebuildScheduler(now);
   for (JobId id : std::vector<JobId>(backoff_.begin(), backoff_.end())) {
     JobEntry& e = *jobs_.at(id);
@@ -566,6 +579,7 @@ void ControlPlane::RunRound(Time now) {
       spdlog::info("job {}: attempt {} resumes from checkpoint {}", e.rec.id, attempt, from);
     }
     e.live_attempt = attempt;
+    e.task_attempt.assign(placements.size(), attempt);
     e.alive.assign(placements.size(), 1);
     e.running.assign(placements.size(), 0);
     e.alive_count = static_cast<int32_t>(placements.size());

@@ -35,6 +35,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "baton/common/rng.h"
@@ -252,6 +253,11 @@ class ControlPlane {
   bool Transition(JobEntry& e, const model::JobEventData& ev, Time now);
   void AfterAttemptEnded(JobEntry& e, bool scheduler_requeued);
   void TaskGone(JobEntry& e, int32_t attempt, int32_t task);
+  // A failed task of a failed-tasks job was restarted in place (a new open attempt):
+  // track it and send its start once durable, after its backoff (control_plane_restarts.cc).
+  void RestartTaskInPlace(JobEntry& e, int32_t task, Time now);
+  // Sends the restarts whose backoff is over.
+  void SendDueRestarts(Time now);
   void Release(JobEntry& e);
   void SubmitToScheduler(JobEntry& e, Time now);
   sched::JobRequest MakeRequest(const JobEntry& e) const;
@@ -309,6 +315,8 @@ class ControlPlane {
   std::set<JobId> starting_;   // state starting: watched for start timeouts
   std::set<JobId> retry_persist_;
   std::set<JobId> backoff_;    // pending retries waiting out their restart backoff
+  // In-place task restarts waiting out their backoff: job -> (when, attempt, task).
+  std::map<JobId, std::tuple<Time, int32_t, int32_t>> due_restarts_;
   uint64_t next_job_id_ = 1;
   std::map<std::string, std::unique_ptr<NodeEntry>> nodes_;  // by name
   std::map<int64_t, NodeEntry*> sessions_;

@@ -28,6 +28,10 @@ struct ControlPlane::JobEntry {
   // when StartTask goes out, cleared by an exit report or a lost node.
   int32_t live_attempt = 0;
   std::vector<uint8_t> alive;
+  // Per task, the attempt number the tracked process was started under (StartTask.attempt;
+  // model::TaskAttempt of the attempt): earlier than live_attempt for a task that carried
+  // on while a failed sibling was restarted in place.
+  std::vector<int32_t> task_attempt;
   int32_t alive_count = 0;
   // Tasks of the open attempt that reported running.
   std::vector<uint8_t> running;
@@ -37,6 +41,11 @@ struct ControlPlane::JobEntry {
   std::string unplaceable;       // why the current fleet can never run it, if so
   std::vector<std::function<void()>> deferred;  // waiting for a failed write to succeed
   bool started = false;  // has reached running once (start latency is observed once)
+
+  // The attempt number task `t`'s tracked process runs under.
+  int32_t Tracked(size_t t) const {
+    return t < task_attempt.size() ? task_attempt[t] : live_attempt;
+  }
 };
 
 struct ControlPlane::NodeEntry {

@@ -1,5 +1,6 @@
 // Retries: a restarted gang is placed on healthy nodes, preferring the block its previous
 // attempt ran in.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <set>
@@ -104,6 +105,104 @@ TEST_F(RetryPlacementTest, WithoutRoomInItsBlockARetryGoesElsewhere) {
   auto retry = TakeStarts();
   EXPECT_EQ(retry["a1"].size() + retry["b1"].size(), 2u);
   (void)other;
+}
+
+std::vector<v1::Directive> Stops(const std::vector<v1::Directive>& ds) {
+  std::vector<v1::Directive> out;
+  for (const auto& d : ds) {
+    if (d.has_stop_task()) out.push_back(d);
+  }
+  return out;
+}
+
+// Without gang only the failed task restarts, where it ran, after its backoff; the others
+// keep running untouched, and the job shows every task's runs.
+TEST_F(RetryPlacementTest, WithoutGangOnlyTheFailedTaskRestartsInPlace) {
+  for (const char* n : {"n0", "n1", "n2"}) ConnectIn(n, "", std::make_shared<RecordingSink>());
+  model::JobSpec spec = Spec(3, 1, /*max_attempts=*/3);
+  spec.gang = false;
+  spec.restart_backoff = 10s;
+  auto job = SubmitSync(spec);
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  const JobId id(std::stoull(job->id()));
+  Tick();
+  std::map<int32_t, std::pair<std::string, v1::StartTask>> by_task;
+  for (auto& [node, sts] : TakeStarts()) {
+    for (auto& st : sts) by_task[st.task_index()] = {node, st};
+  }
+  ASSERT_EQ(by_task.size(), 3u);
+  for (auto& [t, ns] : by_task) Msg(sessions_[ns.first], Status(ns.second, v1::TASK_STATE_RUNNING));
+  ASSERT_EQ(cp_->Get(id)->state(), v1::JOB_STATE_RUNNING);
+
+  // Task 1 fails. Nothing else is stopped; its GPU stays booked (another job waits).
+  const auto& [node1, first1] = by_task[1];
+  Msg(sessions_[node1], Status(first1, v1::TASK_STATE_EXITED, 3));
+  cp_->Flush();
+  auto waiting = SubmitSync(Spec(1, 1));
+  Tick();
+  for (auto& [name, sink] : sinks_) EXPECT_TRUE(Stops(sink->Take()).empty()) << name;
+  v1::Job j = *cp_->Get(id);
+  EXPECT_EQ(j.state(), v1::JOB_STATE_STARTING);
+  ASSERT_EQ(j.attempts_size(), 2);
+  EXPECT_EQ(j.attempts(0).end_reason(), "task-failed");
+  EXPECT_EQ(j.attempts(1).task_attempts(0), 1);
+  EXPECT_EQ(j.attempts(1).task_attempts(1), 2);
+  EXPECT_NE(j.reason().find("restarting only task 1"), std::string::npos) << j.reason();
+  EXPECT_NE(j.reason().find("restart backoff"), std::string::npos) << j.reason();
+  // Not before the backoff; then one start, on the same node and GPUs, as attempt 2.
+  std::vector<int64_t> all;
+  for (auto& [n, sess] : sessions_) all.push_back(sess);
+  Pass(9s, all);
+  EXPECT_TRUE(TakeStarts().empty());
+  Pass(1s, all);
+  auto again = TakeStarts();
+  ASSERT_EQ(again.size(), 1u);
+  ASSERT_EQ(again[node1].size(), 1u);
+  const v1::StartTask second1 = again[node1][0];
+  EXPECT_EQ(second1.task_index(), 1);
+  EXPECT_EQ(second1.attempt(), 2);
+  EXPECT_EQ(second1.env().at("BATON_ATTEMPT"), "2");
+  EXPECT_EQ(second1.gpu_indices(0), first1.gpu_indices(0));
+  EXPECT_EQ(second1.env().at("MASTER_PORT"), first1.env().at("MASTER_PORT"));
+  // A late duplicate of the first run's exit changes nothing.
+  Msg(sessions_[node1], Status(first1, v1::TASK_STATE_EXITED, 3));
+  Msg(sessions_[node1], Status(second1, v1::TASK_STATE_RUNNING));
+  EXPECT_EQ(cp_->Get(id)->state(), v1::JOB_STATE_RUNNING);
+
+  // A control-plane restart re-adopts every task under the attempt it runs under.
+  cp_->Flush();
+  cp_.reset();
+  Open();
+  sinks_.clear();
+  for (auto& [t, ns] : by_task) {
+    v1::Register reg = MakeRegister(ns.first, 1);
+    const v1::StartTask& st = t == 1 ? second1 : ns.second;
+    *reg.add_tasks() = Status(st, v1::TASK_STATE_RUNNING).task_status();
+    auto sink = std::make_shared<RecordingSink>();
+    sinks_[ns.first] = sink;
+    sessions_[ns.first] = Connect(ns.first, 1, sink, reg);
+  }
+  Tick();
+  for (auto& [name, sink] : sinks_) {
+    auto ds = sink->Take();
+    EXPECT_TRUE(Stops(ds).empty()) << name;
+    EXPECT_TRUE(Starts(ds).empty()) << name;
+  }
+  EXPECT_EQ(cp_->Get(id)->state(), v1::JOB_STATE_RUNNING);
+  // Everyone exits 0: succeeded, with each task's runs and how they ended.
+  for (auto& [t, ns] : by_task) {
+    Msg(sessions_[ns.first], Status(t == 1 ? second1 : ns.second, v1::TASK_STATE_EXITED, 0));
+  }
+  cp_->Flush();
+  j = *cp_->Get(id);
+  EXPECT_EQ(j.state(), v1::JOB_STATE_SUCCEEDED);
+  std::vector<std::string> runs;
+  for (const auto& r : j.task_runs()) {
+    runs.push_back(fmt::format("{}@{}:{}", r.task_index(), r.attempt(), r.how_ended()));
+  }
+  EXPECT_EQ(runs, (std::vector<std::string>{"0@1:exited 0", "1@1:exited with code 3",
+                                            "1@2:exited 0", "2@1:exited 0"}));
+  (void)waiting;
 }
 
 }  // namespace
