@@ -50,9 +50,15 @@ Status ControlPlane::Recover() {
   BATON_ASSIGN_OR_RETURN(std::vector<store::KeyValue> jobs, store_->List("jobs/"));
   std::lock_guard<std::mutex> lock(mu_);
   const Time now = clock_->Now();
+  const bool lenient = !options_.read_only.empty();
   for (const auto& kv : nodes) {
     auto n = std::make_unique<NodeEntry>();
     if (!n->info.ParseFromString(kv.value) || n->info.name().empty()) {
+      if (lenient) {
+        spdlog::error("read-only: {} does not hold a node record; skipped", kv.key);
+        unreadable_records_++;
+        continue;
+      }
       return Internal(fmt::format("store: {} does not hold a node record", kv.key));
     }
     n->drained = n->info.state() == v1::NODE_STATE_DRAINED;
@@ -66,10 +72,14 @@ Status ControlPlane::Recover() {
   }
   for (const auto& kv : jobs) {
     v1::Job proto;
-    if (!proto.ParseFromString(kv.value)) {
-      return Internal(fmt::format("store: {} does not hold a job record", kv.key));
+    auto rec = proto.ParseFromString(kv.value)
+                   ? api::FromProto(proto)
+                   : Result<model::JobRecord>(Internal("does not hold a job record"));
+    if (!rec.ok() && lenient) {
+      spdlog::error("read-only: {}: {}; skipped", kv.key, rec.status().message());
+      unreadable_records_++;
+      continue;
     }
-    auto rec = api::FromProto(proto);
     if (!rec.ok()) return rec.status().WithPrefix(fmt::format("store: {}", kv.key));
     auto e = std::make_unique<JobEntry>();
     e->rec = *std::move(rec);
@@ -109,6 +119,11 @@ Status ControlPlane::Recover() {
   fleet_dirty_ = true;
   spdlog::info("recovered {} jobs ({} active) and {} nodes", jobs_.size(), active_.size(),
                nodes_.size());
+  if (lenient) {
+    spdlog::error("control plane is READ-ONLY: {}; serving the {} jobs and {} nodes read "
+                  "({} unreadable records skipped); every change is refused",
+                  options_.read_only, jobs_.size(), nodes_.size(), unreadable_records_);
+  }
   v1::Event started;
   started.set_type(v1::EVENT_TYPE_CONTROL_PLANE_STARTED);
   started.set_message(fmt::format("control plane started: recovered {} jobs ({} active) and "
@@ -116,6 +131,13 @@ Status ControlPlane::Recover() {
                                   jobs_.size(), active_.size(), nodes_.size()));
   events_.Append(std::move(started), now);
   return Status::Ok();
+}
+
+Status ControlPlane::CheckWritable() const {
+  if (options_.read_only.empty()) return Status::Ok();
+  return FailedPrecondition(
+      fmt::format("the control plane is read-only and refuses every change: {}",
+                  options_.read_only));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -193,6 +215,10 @@ void ControlPlane::WaitForWork(std::chrono::milliseconds timeout) {
 // Jobs API.
 
 void ControlPlane::Submit(model::JobSpec spec, JobDone done) {
+  if (Status w = CheckWritable(); !w.ok()) {
+    done(std::move(w));
+    return;
+  }
   Status valid = model::ValidateJobSpec(spec);
   if (!valid.ok()) {
     done(valid);
@@ -252,6 +278,11 @@ void ControlPlane::Submit(model::JobSpec spec, JobDone done) {
 Result<v1::Job> ControlPlane::Get(JobId id) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = jobs_.find(id);
+  if (it == jobs_.end() && !options_.read_only.empty() && id.value() < next_job_id_) {
+    // Below the highest id read: it existed, but its record is in the damaged part.
+    return NotFound(fmt::format("job {} is not among the records that could be read: {}", id,
+                                options_.read_only));
+  }
   if (it == jobs_.end()) return NotFound(fmt::format("job {} not found", id));
   return Render(*it->second, clock_->Now());
 }
@@ -291,6 +322,10 @@ Result<ControlPlane::Page> ControlPlane::List(const JobFilter& filter, int32_t p
 }
 
 void ControlPlane::Cancel(JobId id, std::string reason, JobDone done) {
+  if (Status w = CheckWritable(); !w.ok()) {
+    done(std::move(w));
+    return;
+  }
   std::unique_lock<std::mutex> lock(mu_);
   auto it = jobs_.find(id);
   if (it == jobs_.end()) {
@@ -329,6 +364,10 @@ void ControlPlane::Cancel(JobId id, std::string reason, JobDone done) {
 
 void ControlPlane::ReportCheckpoint(JobId id, int32_t attempt, std::string path,
                                     JobDone done) {
+  if (Status w = CheckWritable(); !w.ok()) {
+    done(std::move(w));
+    return;
+  }
   std::unique_lock<std::mutex> lock(mu_);
   auto it = jobs_.find(id);
   if (it == jobs_.end()) {
@@ -505,6 +544,7 @@ v1::Job ControlPlane::Render(const JobEntry& e, Time now) const {
 // The loop.
 
 void ControlPlane::Tick() {
+  if (!options_.read_only.empty()) return;  // nothing may change
   std::lock_guard<std::mutex> lock(mu_);
   const Time now = clock_->Now();
   for (JobId id : std::exchange(retry_persist_, {})) {

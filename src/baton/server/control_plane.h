@@ -99,6 +99,11 @@ struct ControlPlaneOptions {
   ControlPlaneObserver* observer = nullptr;
   // Job and node events kept in memory (EventLog); the oldest go first.
   size_t event_history = EventLog::kDefaultCapacity;
+  // Non-empty: the store is damaged and this control plane only serves reads (batond over
+  // a salvaged SQLite file, store/read_only_store.h). Every change (submit, cancel,
+  // checkpoint, drain, agent registration) fails with FAILED_PRECONDITION and this text;
+  // the loop schedules nothing; Recover skips records it cannot parse, counting them.
+  std::string read_only;
 };
 
 // The outbound half of one agent's stream. Send must not block (queue and return).
@@ -169,6 +174,8 @@ class ControlPlane {
 
   // Loads jobs and nodes from the store. Call once, before anything else.
   Status Recover();
+  // FailedPrecondition saying why nothing can change, or OK (see options().read_only).
+  Status CheckWritable() const;
 
   // Jobs. `done` runs once the job is durable (or with the error). A job that can never
   // fit the registered fleet is refused (FailedPrecondition with the reason); with no
@@ -336,6 +343,7 @@ class ControlPlane {
   // Jobs by (state, queue), kept as they change, for MetricsView().
   std::map<std::pair<model::JobState, std::string>, int64_t> job_counts_;
   std::optional<Time> last_health_check_;
+  int64_t unreadable_records_ = 0;  // read-only: records Recover skipped
   bool evictions_suspended_ = false;
   GpuTelemetryStore telemetry_;  // own lock
   EventLog events_;

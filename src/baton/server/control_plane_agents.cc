@@ -113,6 +113,8 @@ bool IsFinal(v1::TaskState s) {
 
 Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
                                             std::shared_ptr<AgentSink> sink) {
+  // Read-only: the agent keeps its tasks running (orphan grace) and retries.
+  BATON_RETURN_IF_ERROR(CheckWritable());
   BATON_RETURN_IF_ERROR(ValidateNodeName(reg.node_name()));
   BATON_RETURN_IF_ERROR(ValidateInventory(reg));
   std::lock_guard<std::mutex> lock(mu_);
