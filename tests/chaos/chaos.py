@@ -241,14 +241,20 @@ class Chaos:
     def submitter(self):
         rng = random.Random(self.args.seed + 1)
         while not self.stop.is_set():
-            gang = rng.random() < 0.25
+            # A quarter 2-task gangs; a fifth 2-task jobs without gang whose tasks fail now
+            # and then (each failed task restarts alone, in place); the rest single tasks.
+            kind = rng.random()
             flags = ["--max-attempts", "20", "--gpus", "1"]
-            if gang:
+            fail = "0"
+            if kind < 0.25:
                 flags += ["--nodes", "2"]
+            elif kind < 0.45:
+                flags += ["--nodes", "2", "--no-gang"]
+                fail = "0.3"
             try:
                 r = self.c.baton("run", "--output", "json", *flags, "--", sys.executable,
                                  os.path.join(HERE, "task.py"), self.ledger,
-                                 f"{self.args.task_seconds:.2f}")
+                                 f"{self.args.task_seconds:.2f}", fail)
             except subprocess.TimeoutExpired:
                 r = None
             if r is not None and r.returncode == 0:
@@ -370,6 +376,10 @@ class Chaos:
             "jobs_lost": len(lost), "duplicate_attempts": duplicates,
             "double_allocations": doubles, "unknown_attempts": unknown,
             "batond_crashes": len(self.c.crashes),
+            # Task runs of non-gang jobs that failed and were restarted alone, in place.
+            "task_failures_restarted_in_place": sum(
+                1 for j in self.acked for r in jobs.get(j, {}).get("task_runs", [])
+                if r.get("exit_code", 0) != 0),
         }
         result["ok"] = (not lost and duplicates == 0 and doubles == 0 and unknown == 0 and
                         not self.c.crashes and len(self.acked) > 0)
