@@ -217,8 +217,9 @@ class LogsRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., task_index: _Optional[int] = ..., rank: _Optional[int] = ..., attempt: _Optional[int] = ..., offset: _Optional[int] = ..., follow: bool = ...) -> None: ...
 
 class Node(_message.Message):
-    __slots__ = ["address", "cpus", "gpus", "gpus_allocated", "last_heartbeat", "memory_mib", "name", "pool", "rack", "reason", "state"]
+    __slots__ = ["address", "agent_instance", "cpus", "gpus", "gpus_allocated", "last_heartbeat", "memory_mib", "name", "pool", "rack", "reason", "state"]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    AGENT_INSTANCE_FIELD_NUMBER: _ClassVar[int]
     CPUS_FIELD_NUMBER: _ClassVar[int]
     GPUS_ALLOCATED_FIELD_NUMBER: _ClassVar[int]
     GPUS_FIELD_NUMBER: _ClassVar[int]
@@ -230,6 +231,7 @@ class Node(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     address: str
+    agent_instance: str
     cpus: int
     gpus: _containers.RepeatedCompositeFieldContainer[Gpu]
     gpus_allocated: int
@@ -240,7 +242,7 @@ class Node(_message.Message):
     rack: str
     reason: str
     state: NodeState
-    def __init__(self, name: _Optional[str] = ..., gpus: _Optional[_Iterable[_Union[Gpu, _Mapping]]] = ..., rack: _Optional[str] = ..., pool: _Optional[str] = ..., state: _Optional[_Union[NodeState, str]] = ..., cpus: _Optional[int] = ..., memory_mib: _Optional[int] = ..., address: _Optional[str] = ..., last_heartbeat: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., gpus_allocated: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., gpus: _Optional[_Iterable[_Union[Gpu, _Mapping]]] = ..., rack: _Optional[str] = ..., pool: _Optional[str] = ..., state: _Optional[_Union[NodeState, str]] = ..., cpus: _Optional[int] = ..., memory_mib: _Optional[int] = ..., address: _Optional[str] = ..., last_heartbeat: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., gpus_allocated: _Optional[int] = ..., reason: _Optional[str] = ..., agent_instance: _Optional[str] = ...) -> None: ...
 
 class Queue(_message.Message):
     __slots__ = ["gpus_in_use", "limit_gpus", "name", "parent", "pending_jobs", "priority", "quota_gpus", "running_jobs", "weight"]

@@ -136,7 +136,9 @@ Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
     // cluster-wide domain id instead.
     gpu->set_nvlink_domain(g.nvlink_domain());
   }
+  info.set_agent_instance(reg.instance_id());
   auto& slot = nodes_[reg.node_name()];
+  const std::string old_instance = slot ? slot->info.agent_instance() : "";
   if (!slot) {
     slot = std::make_unique<NodeEntry>();
     fleet_dirty_ = true;
@@ -151,6 +153,7 @@ Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
     fleet_dirty_ = true;
   }
   NodeEntry& node = *slot;
+  node.agent_restarted = !old_instance.empty() && old_instance != reg.instance_id();
   if (node.session != 0) sessions_.erase(node.session);
   FillGpuDetails(reg, &info);
   node.info = std::move(info);
@@ -427,13 +430,17 @@ void ControlPlane::Reconcile(NodeEntry& node, const v1::Register& reg, Time now)
     for (size_t t = 0; t < a->placements.size(); ++t) {
       if (a->placements[t].node != name || !e.alive[t]) continue;
       if (reported.count({id.value(), static_cast<int32_t>(t)})) continue;
-      if (e.rec.state == model::JobState::kStarting && !e.running[t]) {
+      // A start that may never have reached this agent process is sent again (it starts
+      // a task at most once); one a previous process may have run is not.
+      if (e.rec.state == model::JobState::kStarting && !e.running[t] && !node.agent_restarted) {
         resend.push_back(static_cast<int32_t>(t));
       } else {
         vanished = true;
       }
     }
-    if (!resend.empty()) SendStarts(id, a->number, resend);
+    // The attempt ends when a task vanished: then nothing is started again for it (the
+    // resent task would run unseen, its GPUs given to the next attempt).
+    if (!vanished && !resend.empty()) SendStarts(id, a->number, resend);
     if (vanished) {
       for (size_t t = 0; t < a->placements.size(); ++t) {
         if (a->placements[t].node == name) TaskGone(e, e.Tracked(t), static_cast<int32_t>(t));

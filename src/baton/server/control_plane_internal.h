@@ -59,6 +59,10 @@ struct ControlPlane::NodeEntry {
   // Tasks the agent still runs that no attempt wants (job id, attempt, task), stopped
   // but not yet confirmed gone: their GPUs may be busy, so the node takes no new work.
   std::set<std::tuple<std::string, int32_t, int32_t>> strays;
+  // The last Register came from a new agent process (its instance_id changed): a task it
+  // does not mention may have started under the old process (and been killed by its
+  // leftover sweep), so it is never started again under the same attempt.
+  bool agent_restarted = false;
   // Drained by an operator (persisted in the node record as NODE_STATE_DRAINED): takes
   // no new work whatever its health.
   bool drained = false;

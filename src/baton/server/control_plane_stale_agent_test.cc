@@ -64,5 +64,66 @@ TEST_F(ControlPlaneTest, ATaskOfAnAttemptThatEndedWhileItsAgentWasAwayIsStoppedN
   EXPECT_EQ(StateOf(*job), model::JobState::kCancelled);
 }
 
+// A start whose task never reported running is sent again to the same agent process (it
+// may never have arrived; the agent starts a task at most once), but never to a new
+// process of the agent: the old one may have run it (its leftover sweep killed it), and a
+// second start of the same (job, attempt, task) is what must not happen.
+TEST_F(ControlPlaneTest, AStartIsResentToTheSameAgentProcessButNeverToARestartedOne) {
+  auto a = std::make_shared<RecordingSink>();
+  v1::Register reg = MakeRegister("node-a", 1);
+  reg.set_instance_id("first");
+  const int64_t s1 = Connect("node-a", 1, a, reg);
+  auto job = SubmitSync(Spec(1, 1, /*max_attempts=*/3));
+  ASSERT_TRUE(job.ok());
+  Tick();
+  ASSERT_EQ(Starts(a->Take()).size(), 1u);
+  cp_->OnAgentDisconnected(s1);
+  // Same process, reconnecting without the task: it never got the start; send it again.
+  auto a2 = std::make_shared<RecordingSink>();
+  const int64_t s2 = Connect("node-a", 1, a2, reg);
+  auto again = Starts(a2->Take());
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].attempt(), 1);
+  cp_->OnAgentDisconnected(s2);
+  // A new process (instance changed) without the task: attempt 1 is over, never resent.
+  reg.set_instance_id("second");
+  auto a3 = std::make_shared<RecordingSink>();
+  Connect("node-a", 1, a3, reg);
+  Tick();
+  auto third = Starts(a3->Take());
+  ASSERT_EQ(third.size(), 1u);
+  EXPECT_EQ(third[0].attempt(), 2);
+  auto j = cp_->Get(JobId(std::stoull(job->id())));
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(j->attempts(0).end_reason(), "node-lost");
+}
+
+// An agent that comes back having lost one task of a starting gang (vanished) and never
+// reported the other running: the attempt ends and nothing of it is started again, so
+// its GPUs cannot go to the next attempt while a resent task holds them.
+TEST_F(ControlPlaneTest, WhenATaskVanishedNothingOfItsAttemptIsStartedAgain) {
+  auto a = std::make_shared<RecordingSink>();
+  v1::Register reg = MakeRegister("node-a", 2);
+  reg.set_instance_id("one");
+  const int64_t s1 = Connect("node-a", 2, a, reg);
+  auto job = SubmitSync(Spec(2, 1, /*max_attempts=*/3));
+  ASSERT_TRUE(job.ok());
+  Tick();
+  auto starts = Starts(a->Take());
+  ASSERT_EQ(starts.size(), 2u);
+  const v1::StartTask& first = starts[0].task_index() == 0 ? starts[0] : starts[1];
+  Msg(s1, Status(first, v1::TASK_STATE_RUNNING));  // task 0 runs; task 1 never reported
+  cp_->OnAgentDisconnected(s1);
+  auto a2 = std::make_shared<RecordingSink>();
+  Connect("node-a", 2, a2, reg);  // same process, but it has neither task
+  Tick();
+  for (const auto& st : Starts(a2->Take())) {
+    EXPECT_NE(st.attempt(), 1) << "task " << st.task_index() << " of the ended attempt resent";
+  }
+  auto j = cp_->Get(JobId(std::stoull(job->id())));
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(j->attempts(0).end_reason(), "node-lost");
+}
+
 }  // namespace
 }  // namespace baton::server
