@@ -249,9 +249,19 @@ void ControlPlane::Submit(model::JobSpec spec, JobDone done) {
   committer_.Put(JobKey(id), std::move(bytes),
                  [this, pending, ev = std::move(ev), done = std::move(done)](const Status& s) {
                    if (!s.ok()) {
-                     done(Status(StatusCode::kUnavailable,
-                                 fmt::format("job not accepted: cannot persist it: {}",
-                                             s.message())));
+                     // A write whose answer was lost (etcd deadline) may still be applied
+                     // when the store recovers: say so rather than "not accepted".
+                     const bool unknown = s.message().find("outcome unknown") !=
+                                          std::string_view::npos;
+                     done(Status(
+                         StatusCode::kUnavailable,
+                         unknown ? fmt::format("job not acknowledged: the store could not "
+                                               "confirm the write ({}); it may still appear "
+                                               "once the store recovers: check `baton ps` "
+                                               "before submitting it again",
+                                               s.message())
+                                 : fmt::format("job not accepted: cannot persist it: {}",
+                                               s.message())));
                      return;
                    }
                    v1::Job reply;

@@ -66,7 +66,11 @@ TEST(EtcdQuorumTest, WithoutQuorumWritesFailReadsAreServedAndTheLeaderStepsDown)
   auto refused = SubmitSync(**b);
   ASSERT_FALSE(refused.ok()) << "a write was acknowledged without quorum";
   EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable) << refused.status().ToString();
-  EXPECT_NE(refused.status().message().find("job not accepted"), std::string::npos)
+  // "job not accepted", or, when etcd's answer was lost (deadline: the write may still be
+  // applied once quorum is back), "job not acknowledged ... may still appear".
+  const std::string& why = refused.status().message();
+  EXPECT_TRUE(why.find("job not accepted") != std::string::npos ||
+              why.find("may still appear") != std::string::npos)
       << refused.status().ToString();
   EXPECT_NE(refused.status().message().find("etcd"), std::string::npos)
       << refused.status().ToString();
@@ -79,7 +83,8 @@ TEST(EtcdQuorumTest, WithoutQuorumWritesFailReadsAreServedAndTheLeaderStepsDown)
       << (*b)->deposed_reason();
   b->reset();
 
-  // Quorum back: a new replica leads and has exactly the acknowledged job.
+  // Quorum back: a new replica leads and has the acknowledged job (and possibly the one
+  // whose outcome was unknown, never anything else).
   ASSERT_TRUE((*etcd)->Restart(1).ok());
   ASSERT_TRUE((*etcd)->Restart(2).ok());
   ASSERT_TRUE((*etcd)->WaitHealthy(std::chrono::milliseconds(30000)).ok());
@@ -89,8 +94,13 @@ TEST(EtcdQuorumTest, WithoutQuorumWritesFailReadsAreServedAndTheLeaderStepsDown)
   ASSERT_TRUE((*again)->WaitUntilServing(30s));
   auto after = (*again)->control_plane().List(JobFilter{}, 10, "");
   ASSERT_TRUE(after.ok());
-  ASSERT_EQ(after->jobs.size(), 1u);
-  EXPECT_EQ(after->jobs[0].id(), acked->id());
+  ASSERT_GE(after->jobs.size(), 1u);
+  ASSERT_LE(after->jobs.size(), 2u);
+  EXPECT_EQ(after->jobs.back().id(), acked->id());  // newest first: the acked one is last
+  if (after->jobs.size() == 2) {
+    EXPECT_NE(why.find("may still appear"), std::string::npos)
+        << "a job refused as not accepted was applied: " << why;
+  }
   again->reset();
   etcd->reset();
   std::filesystem::remove_all(dir);
