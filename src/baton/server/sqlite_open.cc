@@ -4,6 +4,8 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "baton/store/read_only_store.h"
 #include "baton/store/sqlite/sqlite_salvage.h"
 #include "baton/store/sqlite/sqlite_store.h"
@@ -17,7 +19,12 @@ Result<std::unique_ptr<store::Store>> OpenSqliteStore(const std::string& path,
   {
     auto opened = store::SqliteStore::Open(path);
     if (opened.ok()) {
+      const auto t0 = std::chrono::steady_clock::now();
       Status check = (*opened)->QuickCheck();
+      spdlog::info("store: {} integrity check {} in {} ms", path, check.ok() ? "passed" : "failed",
+                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - t0)
+                       .count());
       if (check.ok()) return std::unique_ptr<store::Store>(std::move(*opened));
       damage = check.message();
     } else if (opened.status().code() == StatusCode::kFailedPrecondition) {
