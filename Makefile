@@ -70,10 +70,13 @@ bench-e2e: setup release
 
 # Chaos: batond + 3 agents on 127.0.0.1 under seeded SIGKILL/SIGSTOP faults while jobs
 # are submitted; invariants checked at the end. The last line is one JSON object.
+# CHAOS_STORE=etcd: a 3-member etcd and two batond replicas, the etcd leader killed too.
 CHAOS_SEED ?= 1
 CHAOS_SECONDS ?= 120
+CHAOS_STORE ?= sqlite
 chaos: setup build
-	python3 tests/chaos/chaos.py --seed $(CHAOS_SEED) --seconds $(CHAOS_SECONDS)
+	python3 tests/chaos/chaos.py --seed $(CHAOS_SEED) --seconds $(CHAOS_SECONDS) \
+	  --store $(CHAOS_STORE)
 
 # Benchmarks on the optimized build; results are written under bench/results/.
 bench: setup release

@@ -17,13 +17,14 @@ from baton.errors import (BatonError, InvalidArgument, InvalidSpec, JobNotFound,
                           Unavailable, Unschedulable, WaitTimeout, WatchLost)
 from baton.spec import JobSpec, parse_duration
 from baton.types import (Attempt, Checkpoint, Gpu, GpuStats, Job, JobEvent, JobState, Node,
-                         NodeState, Queue, TaskAssignment)
+                         NodeState, Queue, TaskAssignment, TaskRun)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Client", "Watch", "LogStream", "DEFAULT_SERVER", "JobSpec", "parse_duration",
-    "Job", "JobEvent", "JobState", "Attempt", "Checkpoint", "TaskAssignment", "Node", "NodeState", "Gpu",
+    "Job", "JobEvent", "JobState", "Attempt", "Checkpoint", "TaskAssignment", "TaskRun", "Node",
+    "NodeState", "Gpu",
     "GpuStats",    "Queue", "BatonError", "InvalidSpec", "InvalidArgument", "JobNotFound", "LogsUnavailable",
     "Unavailable", "Unschedulable", "WaitTimeout", "WatchLost",
 ]

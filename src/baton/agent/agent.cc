@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <random>
 #include <set>
 #include <system_error>
 #include <thread>
@@ -51,6 +52,8 @@ v1::TaskStatus KeyStatus(const std::string& job_id, int attempt, int task_index)
 Agent::Agent(AgentOptions options, GpuDiscovery& discovery, Launcher& launcher,
              const Clock& clock, SendFn send)
     : options_(std::move(options)),
+      instance_id_(fmt::format("{:016x}", std::random_device{}() * uint64_t{0x100000000} ^
+                                              std::random_device{}())),
       discovery_(discovery),
       launcher_(launcher),
       clock_(clock),
@@ -103,6 +106,7 @@ v1::AgentMessage Agent::BuildRegister() {
   reg->set_address(options_.address);
   reg->set_log_endpoint(options_.log_endpoint);
   reg->set_rack(options_.rack);
+  reg->set_instance_id(instance_id_);
   auto* inv = reg->mutable_inventory();
   inv->set_cpus(static_cast<int32_t>(std::thread::hardware_concurrency()));
   inv->set_memory_mib(static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE) /

@@ -85,6 +85,13 @@ const std::vector<JobFieldDoc>& JobFieldDocs() {
        "On preemption, drain or cancel: SIGTERM, then this long (`BATON_PREEMPT_NOTICE`) to "
        "write a checkpoint and exit before SIGKILL. `0` = batond's default.",
        "2m"},
+      {"restart_scope", "`all-tasks` or `failed-tasks`",
+       "`all-tasks` for a gang or a one-task job, `failed-tasks` with `gang: false`",
+       "What a task failure restarts: `all-tasks` stops every task and places the job again "
+       "as a new attempt (preferring the nodes it ran on, minus the failed one); "
+       "`failed-tasks` restarts only the failed task in place while the others keep running "
+       "(needs `gang: false`). Either way `max_attempts` bounds the restarts.",
+       "failed-tasks"},
       {"simulate_duration", "duration", "`0`",
        "For simulated agents only (`baton-agent --simulate N`): how long each task \"runs\" "
        "before it exits 0. Real agents ignore it.",
