@@ -1,9 +1,9 @@
 #include "baton/cli/task_runs_view.h"
 
+#include <fmt/format.h>
+
 #include <sstream>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "baton/cli/client.h"
 
@@ -11,9 +11,12 @@ namespace baton::cli {
 
 std::string RestartScopeText(const v1::JobSpec& spec) {
   switch (spec.restart_scope()) {
-    case v1::RESTART_SCOPE_ALL_TASKS: return "all-tasks";
-    case v1::RESTART_SCOPE_FAILED_TASKS: return "failed-tasks";
-    default: break;
+    case v1::RESTART_SCOPE_ALL_TASKS:
+      return "all-tasks";
+    case v1::RESTART_SCOPE_FAILED_TASKS:
+      return "failed-tasks";
+    default:
+      break;
   }
   const bool gang = !spec.has_gang() || spec.gang();
   return gang || spec.tasks() <= 1 ? "all-tasks (default for a gang)"

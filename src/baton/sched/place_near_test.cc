@@ -39,8 +39,8 @@ TEST_F(PlaceNearTest, PutsTheJobBackOnItsNodes) {
 }
 
 TEST_F(PlaceNearTest, ALostNodeIsReplacedFromTheSameRackBestFit) {
-  state_.SetSchedulable(NodeId(5), false);          // the node that was lost
-  state_.Allocate(JobId(9), NodeId(3), 0x0F);       // 4 free on node 3
+  state_.SetSchedulable(NodeId(5), false);     // the node that was lost
+  state_.Allocate(JobId(9), NodeId(3), 0x0F);  // 4 free on node 3
   Allocation a;
   ASSERT_TRUE(PlaceNear(state_, JobId(1), 3, 2, kT0, Nodes({4, 5}), &a));
   // Node 4 takes what it can (4 tasks of 2 would fit, 3 asked): all three there.

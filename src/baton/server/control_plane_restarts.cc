@@ -46,8 +46,7 @@ void ControlPlane::RestartTaskInPlace(JobEntry& e, int32_t task, Time now) {
   }
   e.starting_since = at;  // the start timeout counts from the restart, not the failure
   spdlog::info("job {}: task {} restarts in place on {} as attempt {}{}{}", e.rec.id, task,
-               a.placements[t].node, a.number, from.empty() ? "" : ", resuming from ",
-               from);
+               a.placements[t].node, a.number, from.empty() ? "" : ", resuming from ", from);
   const JobId id = e.rec.id;
   const int32_t attempt = a.number;
   Persist(e, v1::JobEvent::KIND_STATE_CHANGED, [this, id, attempt, task, at] {

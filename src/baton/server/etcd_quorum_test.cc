@@ -2,8 +2,8 @@
 // with a clear UNAVAILABLE and nothing is acknowledged that is not durable; reads are
 // served from the leader's memory while it still leads; the leader steps down once it
 // cannot renew its lease; with quorum back a new leader has every acknowledged job.
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <future>

@@ -1,8 +1,8 @@
 // A damaged store: the control plane serves reads and refuses every change with a clear
 // error; batond over a damaged state.db starts read-only instead of refusing to start or
 // dropping jobs.
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <httplib.h>
 #include <unistd.h>
 

@@ -36,8 +36,8 @@ Result<std::unique_ptr<store::Store>> OpenSqliteStore(const std::string& path,
   spdlog::error("store: {}", damage);
   auto salvaged = store::SalvageSqlite(path);
   if (!salvaged.ok()) {
-    return FailedPrecondition(fmt::format("store: {}; and nothing could be salvaged: {}",
-                                          damage, salvaged.status().message()));
+    return FailedPrecondition(fmt::format("store: {}; and nothing could be salvaged: {}", damage,
+                                          salvaged.status().message()));
   }
   for (const std::string& p : salvaged->problems) spdlog::error("store salvage: {}", p);
   *read_only = fmt::format(
@@ -45,14 +45,14 @@ Result<std::unique_ptr<store::Store>> OpenSqliteStore(const std::string& path,
       "keep a copy of the file, then restore it from a backup or rebuild it (sqlite3 {} "
       "\".recover\") and start batond again",
       path, damage, salvaged->kvs.size(),
-      salvaged->problems.empty() ? ""
-                                 : fmt::format(" (unreadable: {})",
-                                               fmt::join(salvaged->problems, "; ")),
+      salvaged->problems.empty()
+          ? ""
+          : fmt::format(" (unreadable: {})", fmt::join(salvaged->problems, "; ")),
       path);
   spdlog::error("store: read-only: {}", *read_only);
   const int64_t revision = salvaged->revision;
-  return std::unique_ptr<store::Store>(std::make_unique<store::ReadOnlyStore>(
-      std::move(salvaged->kvs), revision, *read_only));
+  return std::unique_ptr<store::Store>(
+      std::make_unique<store::ReadOnlyStore>(std::move(salvaged->kvs), revision, *read_only));
 }
 
 }  // namespace baton::server

@@ -16,8 +16,7 @@ std::map<std::string, KeyValue, std::less<>> ByKey(std::vector<KeyValue> records
 
 }  // namespace
 
-ReadOnlyStore::ReadOnlyStore(std::vector<KeyValue> records, int64_t revision,
-                             std::string reason)
+ReadOnlyStore::ReadOnlyStore(std::vector<KeyValue> records, int64_t revision, std::string reason)
     : kv_(ByKey(std::move(records))), revision_(revision), reason_(std::move(reason)) {}
 
 Status ReadOnlyStore::Refused() const {

@@ -1,12 +1,11 @@
 #include "baton/store/sqlite/sqlite_salvage.h"
 
+#include <fmt/format.h>
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <map>
 #include <optional>
-
-#include <fmt/format.h>
 
 namespace baton::store {
 namespace {
@@ -17,9 +16,9 @@ constexpr int64_t kMaxProbe = int64_t{1} << 40;  // rowids beyond this are not o
 std::string Bytes(sqlite3_stmt* s, int col) {
   const void* data = sqlite3_column_blob(s, col);
   const int n = sqlite3_column_bytes(s, col);
-  return data == nullptr || n <= 0 ? std::string()
-                                   : std::string(static_cast<const char*>(data),
-                                                 static_cast<size_t>(n));
+  return data == nullptr || n <= 0
+             ? std::string()
+             : std::string(static_cast<const char*>(data), static_cast<size_t>(n));
 }
 
 // The newest state of one key seen so far.
@@ -38,11 +37,10 @@ class Salvager {
     std::string after;
     bool first = true;
     for (;;) {
-      sqlite3_stmt* s =
-          Prepare(first ? "SELECT key, value, create_rev, mod_rev, version FROM kv "
-                          "ORDER BY key LIMIT ?2"
-                        : "SELECT key, value, create_rev, mod_rev, version FROM kv "
-                          "WHERE key > ?1 ORDER BY key LIMIT ?2");
+      sqlite3_stmt* s = Prepare(first ? "SELECT key, value, create_rev, mod_rev, version FROM kv "
+                                        "ORDER BY key LIMIT ?2"
+                                      : "SELECT key, value, create_rev, mod_rev, version FROM kv "
+                                        "WHERE key > ?1 ORDER BY key LIMIT ?2");
       if (s == nullptr) {
         out.problems.push_back(fmt::format("kv: unreadable: {}", sqlite3_errmsg(db_)));
         return;
@@ -146,8 +144,9 @@ class Salvager {
 
   // The first id >= from whose row reads, if the seek itself works.
   std::optional<int64_t> FirstReadableId(int64_t from) {
-    sqlite3_stmt* s = Prepare("SELECT id, rev, type, key, value FROM log WHERE id >= ?1 "
-                              "ORDER BY id LIMIT 1");
+    sqlite3_stmt* s = Prepare(
+        "SELECT id, rev, type, key, value FROM log WHERE id >= ?1 "
+        "ORDER BY id LIMIT 1");
     if (s == nullptr) return std::nullopt;
     sqlite3_bind_int64(s, 1, from);
     std::optional<int64_t> id;
@@ -166,8 +165,8 @@ class Salvager {
 
   sqlite3* db_;
   std::map<std::string, Seen> seen_;
-  bool kv_complete_ = false;             // kv read to its end
-  std::optional<std::string> kv_last_;   // the last kv key read
+  bool kv_complete_ = false;            // kv read to its end
+  std::optional<std::string> kv_last_;  // the last kv key read
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 // value; ReadOnlyStore serves those records and refuses every write.
 #include "baton/store/sqlite/sqlite_salvage.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -9,8 +10,6 @@
 #include <fstream>
 #include <map>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "baton/store/read_only_store.h"
 #include "baton/store/sqlite/sqlite_store.h"
