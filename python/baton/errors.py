@@ -27,7 +27,7 @@ class BatonError(Exception):
 class InvalidSpec(BatonError, ValueError):
     """A job spec was refused, by the SDK before sending it or by the server.
 
-    The message names the field: ``spec.gpus: must be at least 1, got 0``.
+    The message names the field: ``spec.mig: '1g10gb' is not a MIG profile (...)``.
     """
 
 

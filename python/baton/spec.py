@@ -43,6 +43,9 @@ _INT64_MAX = (1 << 63) - 1
 Duration = Union[int, float, str, datetime.timedelta]
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# A MIG profile as src/baton/model/mig.cc reads it: "1g.10gb", "1c.3g.40gb", "1g.10gb+me".
+_MIG_PROFILE = re.compile(r"(?i)(?:([1-9]\d{0,5})c\.)?([1-9]\d{0,5})g\.[1-9]\d{0,5}gb(?:\+[a-z0-9]+)*\Z")
+MIG_SLICES_PER_GPU = 7
 _DURATION_PART = re.compile(r"(\d{1,12})([smhd])")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # An exact decimal as src/baton/common/quantity.cc reads it: optional sign, digits, and at
@@ -118,8 +121,10 @@ def _str_list(value: Any, field: str, split: bool) -> List[str]:
     return out
 
 
-def _gpus(value: Any) -> int:
-    """GPUs per task: a whole number 1..64, given as int, whole float or decimal string."""
+def _gpus(value: Any) -> Union[int, float]:
+    """GPUs per task: a whole number 1..64, or a fraction of one GPU (0.001..0.999, at most
+    3 decimals: the task shares a GPU), given as int, float or decimal string. Whole
+    numbers come back as int, fractions as float."""
     if isinstance(value, bool):
         raise InvalidSpec(f"spec.gpus: expected a number of GPUs, got {value!r}")
     if isinstance(value, str):
@@ -128,19 +133,43 @@ def _gpus(value: Any) -> int:
         except ValueError:
             raise InvalidSpec(f"spec.gpus: expected a number of GPUs, got '{value}'") from None
     if isinstance(value, float):
-        if 0 < value < 1:
-            raise InvalidSpec(f"spec.gpus: fractional GPUs ({value:g}) are not schedulable yet; "
-                              "ask for a whole number")
-        if not value.is_integer():
-            raise InvalidSpec(f"spec.gpus: {value:g} is not a whole number of GPUs")
-        value = int(value)
+        if value.is_integer():
+            value = int(value)
+        else:
+            milli = _milli(repr(value))
+            if milli is None:
+                raise InvalidSpec(f"spec.gpus: expected a number with at most 3 decimals, "
+                                  f"got {value!r}")
+            if milli > 1000:
+                raise InvalidSpec(f"spec.gpus: {value:g} is neither a whole number of GPUs nor "
+                                  "a fraction of one GPU (below 1); a task shares at most one "
+                                  "GPU")
+            if milli <= 0:
+                raise InvalidSpec("spec.gpus: must be more than 0 (whole GPUs, or a fraction "
+                                  f"of one such as 0.5), got {value:g}")
+            return milli / 1000
     if not isinstance(value, int):
         raise InvalidSpec(f"spec.gpus: expected a number of GPUs, got {type(value).__name__}")
     if value < 1:
-        raise InvalidSpec(f"spec.gpus: must be at least 1, got {value}")
+        raise InvalidSpec("spec.gpus: must be more than 0 (whole GPUs, or a fraction of one "
+                          f"such as 0.5), got {value}")
     if value > MAX_GPUS_PER_TASK:
         raise InvalidSpec(f"spec.gpus: at most {MAX_GPUS_PER_TASK} GPUs per task (one node), "
                           f"got {value}")
+    return value
+
+
+def _mig(value: Any) -> str:
+    """A MIG profile ("1g.10gb"), or "" for whole GPUs."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str):
+        raise InvalidSpec(f"spec.mig: expected a MIG profile such as 1g.10gb, got {value!r}")
+    m = _MIG_PROFILE.match(value)
+    if not m or int(m.group(2)) > MIG_SLICES_PER_GPU or (
+            m.group(1) and int(m.group(1)) > int(m.group(2))):
+        raise InvalidSpec(f"spec.mig: '{value}' is not a MIG profile (written like 1g.10gb or "
+                          "3g.40gb)")
     return value
 
 
@@ -247,6 +276,11 @@ def _format_duration(seconds: int) -> str:
     return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
 
 
+# JobSpec.restart_scope's names and their wire values (None = the job's default).
+RESTART_SCOPES = {None: types_pb2.RESTART_SCOPE_UNSPECIFIED,
+                  "all-tasks": types_pb2.RESTART_SCOPE_ALL_TASKS,
+                  "failed-tasks": types_pb2.RESTART_SCOPE_FAILED_TASKS}
+
 @dataclasses.dataclass
 class JobSpec:
     """One job, as in a job YAML file. Every field but `command` has the YAML's default.
@@ -266,8 +300,12 @@ class JobSpec:
     priority: int = 0
     #: Replicas (1..100000).
     tasks: int = 1
-    #: GPUs per task (1..64, whole numbers).
+    #: GPUs per task: 1..64 whole GPUs, or a fraction of one GPU (0.5: the task shares a
+    #: GPU with other fractional tasks). With `mig`: MIG instances per task.
     gpus: Union[int, float, str] = 1
+    #: Run on MIG instances of this profile ("1g.10gb") instead of whole GPUs; "" = whole
+    #: GPUs. Cannot be combined with gpu_type or gpu_preference.
+    mig: str = ""
     #: GPU types the job may run on (any of them); a string means one type; empty = any.
     gpu_type: Union[Sequence[str], str] = dataclasses.field(default_factory=list)
     #: Order to try the allowed types in; each must be among gpu_type.
@@ -296,10 +334,15 @@ class JobSpec:
     #: On preemption, drain or cancel: SIGTERM, then this long (BATON_PREEMPT_NOTICE) to
     #: checkpoint and exit before SIGKILL; 0 = the server's default grace; at most 1h.
     preempt_notice: Duration = 0
+    #: What a task failure restarts: "all-tasks" (a new attempt of the whole job) or
+    #: "failed-tasks" (only that task, in place; needs gang=False). None = the default:
+    #: all-tasks for a gang, failed-tasks for a job with gang=False.
+    restart_scope: Optional[str] = None
 
-    FIELDS = ("name", "queue", "priority", "tasks", "gpus", "gpu_type", "gpu_preference", "gang",
+    FIELDS = ("name", "queue", "priority", "tasks", "gpus", "mig", "gpu_type", "gpu_preference",
+              "gang",
               "runtime", "command", "env", "ranks_per_task", "max_attempts", "simulate_duration",
-              "cpus", "memory", "restart_backoff", "preempt_notice")
+              "cpus", "memory", "restart_backoff", "preempt_notice", "restart_scope")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "JobSpec":
@@ -333,8 +376,15 @@ class JobSpec:
         priority = _int(self.priority, "priority", MIN_PRIORITY, MAX_PRIORITY)
         tasks = _int(self.tasks, "tasks", 1, MAX_TASKS)
         gpus = _gpus(self.gpus)
+        mig = _mig(self.mig)
         gpu_type = _str_list(self.gpu_type, "gpu_type", split=False)
         gpu_preference = _str_list(self.gpu_preference, "gpu_preference", split=False)
+        if mig and not isinstance(gpus, int):
+            raise InvalidSpec("spec.gpus: a MIG job asks for whole MIG instances per task "
+                              f"(1 or more), got {gpus:g}")
+        if mig and (gpu_type or gpu_preference):
+            raise InvalidSpec("spec.mig: cannot be combined with gpu_type or gpu_preference (a "
+                              "MIG profile picks its GPUs)")
         if gpu_type:
             for p in gpu_preference:
                 if p not in gpu_type:
@@ -376,11 +426,19 @@ class JobSpec:
         memory = _memory(self.memory)
         backoff = _bounded_duration(self.restart_backoff, "restart_backoff", MAX_RESTART_BACKOFF_S)
         notice = _bounded_duration(self.preempt_notice, "preempt_notice", MAX_PREEMPT_NOTICE_S)
+        if self.restart_scope not in RESTART_SCOPES:
+            raise InvalidSpec(f"spec.restart_scope: {self.restart_scope!r} is not a restart "
+                              "scope; use all-tasks or failed-tasks")
+        if self.restart_scope == "failed-tasks" and self.gang and tasks > 1:
+            raise InvalidSpec("spec.restart_scope: failed-tasks needs gang: false (a gang's "
+                              "tasks start and restart together)")
         return JobSpec(command=command, name=self.name, queue=self.queue, priority=priority,
-                       tasks=tasks, gpus=gpus, gpu_type=gpu_type, gpu_preference=gpu_preference,
+                       tasks=tasks, gpus=gpus, mig=mig, gpu_type=gpu_type,
+                       gpu_preference=gpu_preference,
                        gang=self.gang, runtime=runtime, env=env, ranks_per_task=ranks,
                        max_attempts=attempts, simulate_duration=simulate, cpus=cpus,
-                       memory=memory, restart_backoff=backoff, preempt_notice=notice)
+                       memory=memory, restart_backoff=backoff, preempt_notice=notice,
+                       restart_scope=self.restart_scope)
 
     def to_dict(self) -> Dict[str, Any]:
         """The YAML mapping of this spec (normalised; None for unset durations)."""
@@ -391,7 +449,8 @@ class JobSpec:
         s = self.validate()
         p = types_pb2.JobSpec(
             name=s.name, queue=s.queue, priority=s.priority, tasks=s.tasks,
-            gpus_per_task=str(s.gpus), gpu_types=s.gpu_type, gpu_preference=s.gpu_preference,
+            gpus_per_task=_format_milli(round(s.gpus * 1000)), mig_profile=s.mig,
+            gpu_types=s.gpu_type, gpu_preference=s.gpu_preference,
             gang=s.gang, command=s.command, env=s.env, ranks_per_task=s.ranks_per_task,
             max_attempts=s.max_attempts)
         if s.runtime is not None:
@@ -407,6 +466,8 @@ class JobSpec:
         # 300 ms, not 301).
         p.restart_backoff_ms = math.ceil(round(s.restart_backoff * 1000, 3))
         p.preempt_notice_s = math.ceil(round(s.preempt_notice, 6))
+        if s.restart_scope is not None:
+            p.restart_scope = RESTART_SCOPES[s.restart_scope]
         return p
 
     @classmethod
@@ -415,6 +476,7 @@ class JobSpec:
         return cls(
             command=list(p.command), name=p.name, queue=p.queue or "default",
             priority=p.priority, tasks=p.tasks or 1, gpus=_proto_gpus(p.gpus_per_task),
+            mig=p.mig_profile,
             gpu_type=list(p.gpu_types), gpu_preference=list(p.gpu_preference),
             gang=p.gang if p.HasField("gang") else True,
             runtime=float(p.estimated_runtime_s) if p.estimated_runtime_s else None,
@@ -422,7 +484,8 @@ class JobSpec:
             max_attempts=p.max_attempts or 1,
             simulate_duration=p.simulate_duration_ms / 1000 if p.simulate_duration_ms else None,
             cpus=_proto_cpus(p.cpus_per_task), memory=p.memory_bytes_per_task,
-            restart_backoff=p.restart_backoff_ms / 1000, preempt_notice=float(p.preempt_notice_s))
+            restart_backoff=p.restart_backoff_ms / 1000, preempt_notice=float(p.preempt_notice_s),
+            restart_scope={v: k for k, v in RESTART_SCOPES.items()}.get(p.restart_scope))
 
 
 def _proto_gpus(text: str) -> Union[int, float]:

@@ -90,6 +90,8 @@ class TaskAssignment:
     task_index: int
     node: str
     gpu_indices: Tuple[int, ...]
+    #: A MIG job: its instances' UUIDs, one per gpu_indices entry (each instance's GPU).
+    mig_devices: Tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,16 +107,63 @@ class Attempt:
     #: empty while the attempt is live.
     end_reason: str
     failed_task: Optional[int]
+    #: The checkpoint this attempt resumed from (BATON_RESUME_FROM); "" = from scratch.
+    resumed_from: str = ""
+    #: The latest checkpoint this attempt reported, and when; "" / None = none.
+    last_checkpoint_path: str = ""
+    last_checkpoint_time: Optional[datetime.datetime] = None
+    #: For an attempt that ended other than by success: seconds of work since its last
+    #: checkpoint (or its start) that the next attempt must redo.
+    work_lost_s: float = 0.0
+    #: Per task, the attempt its process was started under (an earlier one for a task that
+    #: carried on while a failed sibling restarted in place); empty = all this attempt's.
+    task_attempts: Tuple[int, ...] = ()
 
     @classmethod
     def from_proto(cls, p: types_pb2.Attempt) -> "Attempt":
         return cls(
             number=p.number,
-            assignments=tuple(TaskAssignment(a.task_index, a.node, tuple(a.gpu_indices))
+            assignments=tuple(TaskAssignment(a.task_index, a.node, tuple(a.gpu_indices),
+                                             tuple(a.mig_devices))
                               for a in p.assignments),
             start_time=_time(p, "start_time"), end_time=_time(p, "end_time"),
             exit_code=p.exit_code, end_reason=p.end_reason,
-            failed_task=p.failed_task if p.HasField("failed_task") else None)
+            failed_task=p.failed_task if p.HasField("failed_task") else None,
+            resumed_from=p.resumed_from, last_checkpoint_path=p.last_checkpoint_path,
+            last_checkpoint_time=_time(p, "last_checkpoint_time"), work_lost_s=p.work_lost_s,
+            task_attempts=tuple(p.task_attempts))
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    """Durable progress a job reported; the next attempt resumes from its latest one."""
+
+    path: str
+    attempt: int
+    time: Optional[datetime.datetime]
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskRun:
+    """One run of one task (jobs whose failed tasks restart on their own)."""
+
+    task_index: int
+    #: The attempt it was started under (its BATON_ATTEMPT).
+    attempt: int
+    node: str
+    start_time: Optional[datetime.datetime]
+    #: None while it runs, and for a task that exited 0.
+    end_time: Optional[datetime.datetime]
+    #: "exited 0", "exited with code 3", "stopped: node-lost", ...; "" while it runs.
+    how_ended: str
+    exit_code: Optional[int]
+
+    @classmethod
+    def from_proto(cls, p: types_pb2.TaskRun) -> "TaskRun":
+        return cls(task_index=p.task_index, attempt=p.attempt, node=p.node,
+                   start_time=_time(p, "start_time"), end_time=_time(p, "end_time"),
+                   how_ended=p.how_ended,
+                   exit_code=p.exit_code if p.HasField("exit_code") else None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,13 +180,24 @@ class Job:
     start_time: Optional[datetime.datetime]
     end_time: Optional[datetime.datetime]
     proto: Any = dataclasses.field(repr=False, compare=False, default=None)
+    #: Every run of every task, when some task was restarted on its own; else empty.
+    task_runs: Tuple[TaskRun, ...] = ()
 
     @classmethod
     def from_proto(cls, p: types_pb2.Job) -> "Job":
         return cls(id=p.id, spec=JobSpec.from_proto(p.spec), state=JobState.from_proto(p.state),
                    reason=p.reason, attempts=tuple(Attempt.from_proto(a) for a in p.attempts),
                    submit_time=_time(p, "submit_time"), start_time=_time(p, "start_time"),
-                   end_time=_time(p, "end_time"), proto=p)
+                   end_time=_time(p, "end_time"), proto=p,
+                   task_runs=tuple(TaskRun.from_proto(r) for r in p.task_runs))
+
+    @property
+    def checkpoint(self) -> Optional[Checkpoint]:
+        """The job's latest checkpoint (any attempt's), or None before the first."""
+        if self.proto is None or not self.proto.HasField("checkpoint"):
+            return None
+        c = self.proto.checkpoint
+        return Checkpoint(c.path, c.attempt, _time(c, "time"))
 
     @property
     def name(self) -> str:
@@ -239,6 +299,14 @@ class Gpu:
     pci_bus_id: str = ""
     #: MIG profiles of its MIG devices ("1g.10gb"); empty when MIG is off.
     mig_profiles: Tuple[str, ...] = ()
+    #: MIG mode is on: the GPU is offered only as its instances.
+    mig_enabled: bool = False
+    #: Its MIG instances: (uuid, profile, job id holding it or "").
+    mig_instances: Tuple[Tuple[str, str, str], ...] = ()
+    #: Share of the GPU held by fractional tasks ("0.75"); "" when not shared.
+    shared: str = ""
+    #: The job holding the GPU whole; "" when free or shared.
+    job_id: str = ""
     #: The latest telemetry; None before the first heartbeat that reported it.
     stats: Optional[GpuStats] = None
 
@@ -256,6 +324,9 @@ class Gpu:
                    health_reason=g.health_reason,
                    numa_node=None if g.numa_node < 0 else g.numa_node,
                    pci_bus_id=g.pci_bus_id, mig_profiles=tuple(g.mig_profiles),
+                   mig_enabled=g.mig_enabled,
+                   mig_instances=tuple((m.uuid, m.profile, m.job_id) for m in g.mig_instances),
+                   shared=g.shared, job_id=g.job_id,
                    stats=GpuStats.from_proto(g.stats) if g.HasField("stats") else None)
 
 

@@ -95,6 +95,23 @@ def test_cancel_a_running_job(client, queue):
     assert client.cancel(job).state is baton.JobState.CANCELLED
 
 
+def test_report_checkpoint_is_recorded_per_attempt(client, queue):
+    job = client.submit(command=["train"], simulate_duration="10m", queue=queue, **SIM)
+    wait_for("running", lambda: client.get(job).state is baton.JobState.RUNNING)
+    assert client.get(job).checkpoint is None
+    after = client.report_checkpoint(job, "/ckpt/step-100")
+    assert after.checkpoint.path == "/ckpt/step-100" and after.checkpoint.attempt == 1
+    assert after.checkpoint.time is not None
+    a = after.attempts[0]
+    assert a.last_checkpoint_path == "/ckpt/step-100" and a.last_checkpoint_time is not None
+    assert a.resumed_from == "" and a.work_lost_s == 0.0  # still running
+    with pytest.raises(baton.InvalidArgument, match="checkpoint.attempt"):
+        client.report_checkpoint(job, "/ckpt/x", attempt=7)
+    with pytest.raises(baton.JobNotFound):
+        client.report_checkpoint("987654", "/ckpt/x")
+    client.cancel(job)
+
+
 def test_wait_times_out_with_the_last_known_state(client, queue):
     job = client.submit(command=["train"], simulate_duration="10m", queue=queue, **SIM)
     try:
@@ -145,7 +162,7 @@ def test_a_job_that_can_never_fit_is_unschedulable(client, queue):
 
 
 def test_bad_specs_are_refused_before_sending(client, queue):
-    with pytest.raises(baton.InvalidSpec, match="spec.gpus: must be at least 1"):
+    with pytest.raises(baton.InvalidSpec, match="spec.gpus: must be more than 0"):
         client.submit(command=["x"], gpus=0, queue=queue)
     with pytest.raises(baton.InvalidSpec, match="not both"):
         client.submit({"command": ["x"]}, gpus=1)
@@ -154,7 +171,7 @@ def test_bad_specs_are_refused_before_sending(client, queue):
 
 def test_server_side_spec_errors_are_invalid_spec(client):
     # Bypass the SDK's own checks to see the server's answer mapped.
-    bad = jobs_pb2.SubmitRequest(spec=types_pb2.JobSpec(command=["x"], gpus_per_task="0.5"))
+    bad = jobs_pb2.SubmitRequest(spec=types_pb2.JobSpec(command=["x"], gpus_per_task="1.5"))
     with pytest.raises(baton.InvalidSpec) as e:
         client._unary(client._jobs.Submit, bad, "submit")
     assert e.value.code == "INVALID_ARGUMENT" and "spec.gpus_per_task" in str(e.value)

@@ -67,9 +67,16 @@ def test_round_trip_through_the_wire_form():
 @pytest.mark.parametrize("fields, message", [
     ({"gpu": 1}, "spec.gpu: unknown field; did you mean gpus?"),
     ({"comand": "x"}, "did you mean command?"),
-    ({"gpus": 0}, "spec.gpus: must be at least 1, got 0"),
-    ({"gpus": 0.5}, "fractional GPUs (0.5) are not schedulable yet"),
-    ({"gpus": 1.5}, "spec.gpus: 1.5 is not a whole number of GPUs"),
+    ({"gpus": 0}, "spec.gpus: must be more than 0 (whole GPUs, or a fraction of one such as "
+                  "0.5), got 0"),
+    ({"gpus": -0.5}, "spec.gpus: must be more than 0"),
+    ({"gpus": 1.5}, "spec.gpus: 1.5 is neither a whole number of GPUs nor a fraction of one"),
+    ({"gpus": 0.0001}, "spec.gpus: expected a number with at most 3 decimals"),
+    ({"mig": "1g10gb"}, "spec.mig: '1g10gb' is not a MIG profile (written like 1g.10gb"),
+    ({"mig": "8g.80gb"}, "spec.mig: '8g.80gb' is not a MIG profile"),
+    ({"mig": 1}, "spec.mig: expected a MIG profile such as 1g.10gb, got 1"),
+    ({"mig": "1g.10gb", "gpus": 0.5}, "spec.gpus: a MIG job asks for whole MIG instances"),
+    ({"mig": "1g.10gb", "gpu_type": "A100"}, "spec.mig: cannot be combined with gpu_type"),
     ({"gpus": 65}, "at most 64 GPUs per task"),
     ({"gpus": "many"}, "spec.gpus: expected a number of GPUs, got 'many'"),
     ({"gpus": True}, "spec.gpus: expected a number of GPUs"),
@@ -196,3 +203,56 @@ def test_node_gpus_surface_health_topology_and_telemetry():
     # A sampling error alone makes a GPU unhealthy too.
     bad.drained = False
     assert not baton.Node.from_proto(p).gpus[1].healthy
+
+
+def test_fractions_and_mig_profiles_reach_the_wire():
+    half = JobSpec.from_dict({"command": "x", "gpus": "0.5"})
+    assert half.gpus == 0.5
+    assert half.to_proto().gpus_per_task == "0.5"
+    assert JobSpec.from_proto(half.to_proto()).gpus == 0.5
+    assert JobSpec.from_dict({"command": "x", "gpus": 0.125}).to_proto().gpus_per_task == "0.125"
+    mig = JobSpec.from_dict({"command": "x", "mig": "1g.10gb", "gpus": 2})
+    p = mig.to_proto()
+    assert (p.mig_profile, p.gpus_per_task) == ("1g.10gb", "2")
+    back = JobSpec.from_proto(p)
+    assert (back.mig, back.gpus) == ("1g.10gb", 2)
+    assert JobSpec.from_dict({"command": "x", "mig": "1c.3g.40gb"}).mig == "1c.3g.40gb"
+
+
+def test_nodes_show_mig_instances_and_shares():
+    p = types_pb2.Node(name="n", gpus_allocated=2)
+    g0 = p.gpus.add(index=0, uuid="GPU-0", model="A100", mig_enabled=True)
+    g0.mig_instances.add(uuid="MIG-a", profile="1g.10gb", job_id="7")
+    g0.mig_instances.add(uuid="MIG-b", profile="1g.10gb")
+    p.gpus.add(index=1, uuid="GPU-1", model="A100", shared="0.75")
+    mig, shared = baton.Node.from_proto(p).gpus
+    assert mig.mig_enabled and mig.mig_instances == (("MIG-a", "1g.10gb", "7"),
+                                                     ("MIG-b", "1g.10gb", ""))
+    assert shared.shared == "0.75" and shared.job_id == ""
+
+
+def test_restart_scope_converts_and_is_checked():
+    s = JobSpec.from_dict({"command": "x", "tasks": 4, "gang": False,
+                           "restart_scope": "failed-tasks"})
+    p = s.to_proto()
+    assert p.restart_scope == types_pb2.RESTART_SCOPE_FAILED_TASKS
+    assert JobSpec.from_proto(p).restart_scope == "failed-tasks"
+    assert JobSpec(command=["x"]).to_proto().restart_scope == types_pb2.RESTART_SCOPE_UNSPECIFIED
+    assert JobSpec.from_proto(JobSpec(command=["x"]).to_proto()).restart_scope is None
+    with pytest.raises(baton.InvalidSpec, match="spec.restart_scope: 'some'"):
+        JobSpec(command=["x"], restart_scope="some").validate()
+    with pytest.raises(baton.InvalidSpec, match="failed-tasks needs gang: false"):
+        JobSpec(command=["x"], tasks=2, restart_scope="failed-tasks").validate()
+
+
+def test_task_runs_come_through_the_job_type():
+    p = types_pb2.Job(id="3", state=types_pb2.JOB_STATE_RUNNING)
+    r = p.task_runs.add(task_index=1, attempt=2, node="n1", how_ended="exited with code 3",
+                        exit_code=3)
+    r.start_time.seconds = 100
+    a = p.attempts.add(number=2, task_attempts=[1, 2])
+    job = baton.Job.from_proto(p)
+    assert job.task_runs[0].exit_code == 3 and job.task_runs[0].attempt == 2
+    assert job.task_runs[0].end_time is None
+    assert job.attempts[0].task_attempts == (1, 2)
+    assert a.number == 2

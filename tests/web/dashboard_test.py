@@ -174,8 +174,8 @@ class Base(unittest.TestCase):
             print(f"kept {self.tmp}", file=sys.stderr)
 
 
-class Browser(Base):
-    """Cases that drive the dashboard in headless Chromium."""
+class BrowserHarness(Base):
+    """Headless Chromium on the dashboard, with helpers; the cases are in subclasses."""
 
     def setUp(self):
         if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
@@ -231,6 +231,10 @@ class Browser(Base):
     def click(self, css):
         from selenium.webdriver.common.by import By
         self.d.find_element(By.CSS_SELECTOR, css).click()
+
+
+class Browser(BrowserHarness):
+    """Cases that drive the dashboard in headless Chromium."""
 
     def test_login_refuses_bad_tokens_and_a_tenant_sees_only_its_queues(self):
         c = self.c

@@ -92,6 +92,8 @@ class Agent {
   Agent& operator=(const Agent&) = delete;
 
   const AgentOptions& options() const { return options_; }
+  // Random per Agent object (one per agent process), sent in Register.instance_id.
+  const std::string& instance_id() const { return instance_id_; }
   // Where AgentLogs listens and the secret it accepts (sent in Register).
   void set_log_endpoint(std::string endpoint, std::string token = "");
 
@@ -149,6 +151,7 @@ class Agent {
   struct Task {
     v1::TaskStatus status;
     std::vector<Rank> ranks;
+    std::vector<int> gpus;  // its GPU indices (a simulated agent's telemetry shows them busy)
     int exited = 0;
     std::optional<int> first_failure;
     bool stop_requested = false;
@@ -176,6 +179,7 @@ class Agent {
   std::filesystem::path TaskDir(const std::string& job_id, int attempt, int task_index) const;
 
   AgentOptions options_;
+  const std::string instance_id_;
   GpuDiscovery& discovery_;
   Launcher& launcher_;
   const Clock& clock_;

@@ -180,16 +180,34 @@ std::string FormatTimestamp(const google::protobuf::Timestamp& ts) {
 
 std::string JobGpus(const v1::JobSpec& spec) {
   const int64_t tasks = spec.tasks() > 0 ? spec.tasks() : 1;
-  if (spec.gpus_per_task().empty()) return std::to_string(tasks);
-  auto per_task = Quantity::Parse(spec.gpus_per_task());
+  auto per_task = spec.gpus_per_task().empty() ? Result<Quantity>(Quantity::Whole(1))
+                                               : Quantity::Parse(spec.gpus_per_task());
   if (!per_task.ok()) return "?";
-  return (*per_task * tasks).ToString();
+  const std::string total = (*per_task * tasks).ToString();
+  return spec.mig_profile().empty() ? total : fmt::format("{}x{}", total, spec.mig_profile());
 }
 
 std::string FormatAssignment(const v1::TaskAssignment& a) {
   std::vector<std::string> gpus;
-  for (int32_t g : a.gpu_indices()) gpus.push_back(std::to_string(g));
+  for (int i = 0; i < a.gpu_indices_size(); ++i) {
+    gpus.push_back(i < a.mig_devices_size()
+                       ? fmt::format("{}({})", a.gpu_indices(i), a.mig_devices(i))
+                       : std::to_string(a.gpu_indices(i)));
+  }
   return fmt::format("{}:{}", a.node(), gpus.empty() ? "-" : fmt::format("{}", fmt::join(gpus, ",")));
+}
+
+std::string GpuPartitions(const v1::Gpu& gpu) {
+  if (gpu.mig_enabled()) {
+    if (gpu.mig_instances().empty()) return "MIG, no instances";
+    std::vector<std::string> parts;
+    for (const v1::MigInstance& m : gpu.mig_instances()) {
+      parts.push_back(m.profile() + (m.job_id().empty() ? "" : "*"));
+    }
+    return fmt::format("{}", fmt::join(parts, ","));
+  }
+  if (!gpu.shared().empty()) return gpu.shared() + " shared";
+  return "";
 }
 
 int JobExitStatus(const v1::Job& job) {

@@ -104,10 +104,15 @@ std::optional<Time> FromTimestamp(const google::protobuf::Timestamp& ts);
 std::string FormatAge(const google::protobuf::Timestamp& ts, Time now);
 // "2026-11-21 03:04:05" (UTC), or "-" when unset.
 std::string FormatTimestamp(const google::protobuf::Timestamp& ts);
-// Total GPUs a job asks for: tasks x gpus_per_task, wire defaults applied ("16", "0.5").
+// Total GPUs a job asks for: tasks x gpus_per_task, wire defaults applied ("16", "0.5";
+// MIG jobs: instances and profile, "2x1g.10gb").
 std::string JobGpus(const v1::JobSpec& spec);
 // "node-a:0,1,2,3"; "node-a:-" for a task without GPUs.
 std::string FormatAssignment(const v1::TaskAssignment& assignment);
+// What a GPU is split into, for `baton nodes`: its MIG instances ("3g.40gb,1g.10gb*", *
+// marks one a job holds; "MIG, no instances"), or the share fractional tasks hold
+// ("0.5 shared"); "" for a GPU used whole or free.
+std::string GpuPartitions(const v1::Gpu& gpu);
 // The exit status `baton wait` reports for a terminal job: 0 succeeded; failed: the last
 // attempt's exit code if it is 1..255, else 1; cancelled: 130. Non-terminal: 1.
 int JobExitStatus(const v1::Job& job);

@@ -12,6 +12,7 @@
 #include <fmt/ranges.h>
 
 #include "baton/api/convert.h"
+#include "baton/cli/task_runs_view.h"
 #include "baton/common/quantity.h"
 #include "baton/spec/job_yaml.h"
 
@@ -258,6 +259,7 @@ int RunRun(const ClientCommands& c, std::ostream& out, std::ostream& err) {
   spec.set_tasks(c.run_tasks);
   spec.set_gpus_per_task(c.run_gpus);
   for (const auto& t : c.run_gpu_types) spec.add_gpu_types(t);
+  spec.set_mig_profile(c.run_mig);
   for (const auto& a : c.run_command) spec.add_command(a);
   spec.set_ranks_per_task(c.run_ranks_per_task);
   spec.set_max_attempts(c.run_max_attempts);
@@ -272,6 +274,17 @@ int RunRun(const ClientCommands& c, std::ostream& out, std::ostream& err) {
   }
   spec.set_restart_backoff_ms(static_cast<int64_t>(c.run_restart_backoff_s * 1000));
   spec.set_preempt_notice_s(c.run_preempt_notice_s);
+  if (c.run_no_gang) spec.set_gang(false);
+  if (!c.run_restart_scope.empty()) {
+    auto scope = model::ParseRestartScope(c.run_restart_scope);
+    if (!scope.ok()) {
+      err << fmt::format("baton: run: --restart-scope: {}\n", scope.status().message());
+      return 2;
+    }
+    spec.set_restart_scope(*scope == model::RestartScope::kFailedTasks
+                               ? v1::RESTART_SCOPE_FAILED_TASKS
+                               : v1::RESTART_SCOPE_ALL_TASKS);
+  }
 
   auto cp = Dial(c.common, err);
   if (!cp) return 1;
@@ -342,11 +355,19 @@ void PrintJob(const v1::Job& job, Time now, std::ostream& out) {
   field("Priority", std::to_string(s.priority()));
   const int32_t tasks = s.tasks() > 0 ? s.tasks() : 1;
   const int32_t ranks = s.ranks_per_task() > 0 ? s.ranks_per_task() : 1;
-  field("Resources",
-        fmt::format("{} task(s) x {} GPU(s) = {} GPU(s); {} rank(s) per task{}", tasks,
-                    s.gpus_per_task().empty() ? "1" : s.gpus_per_task(), JobGpus(s), ranks,
-                    !s.has_gang() || s.gang() ? "; gang" : ""));
-  std::string types = s.gpu_types().empty() ? "any" : JoinStrings(s.gpu_types(), ", ");
+  const std::string per_task = s.gpus_per_task().empty() ? "1" : s.gpus_per_task();
+  const auto per_task_q = Quantity::Parse(per_task);
+  const std::string gpus =
+      !s.mig_profile().empty()
+          ? fmt::format("{} task(s) x {} MIG {} instance(s)", tasks, per_task, s.mig_profile())
+      : per_task_q.ok() && *per_task_q < Quantity::Whole(1)
+          ? fmt::format("{} task(s) x {} of a shared GPU", tasks, per_task)
+          : fmt::format("{} task(s) x {} GPU(s) = {} GPU(s)", tasks, per_task, JobGpus(s));
+  field("Resources", fmt::format("{}; {} rank(s) per task{}", gpus, ranks,
+                                 !s.has_gang() || s.gang() ? "; gang" : ""));
+  std::string types = !s.mig_profile().empty() ? "MIG " + s.mig_profile()
+                      : s.gpu_types().empty()  ? "any"
+                                               : JoinStrings(s.gpu_types(), ", ");
   if (!s.gpu_preference().empty()) {
     types += fmt::format(" (prefer {})", JoinStrings(s.gpu_preference(), ", "));
   }
@@ -368,6 +389,7 @@ void PrintJob(const v1::Job& job, Time now, std::ostream& out) {
   }
   field("Env", env_text);
   field("Max attempts", std::to_string(s.max_attempts() > 0 ? s.max_attempts() : 1));
+  if (tasks > 1) field("Restarts", RestartScopeText(s));
   if (s.restart_backoff_ms() > 0) {
     field("Backoff", FormatDuration(std::chrono::milliseconds(s.restart_backoff_ms())) +
                          " (doubling per failure)");
@@ -419,6 +441,7 @@ void PrintJob(const v1::Job& job, Time now, std::ostream& out) {
   attempts.Print(text);
   std::istringstream lines(text.str());
   for (std::string line; std::getline(lines, line);) out << "  " << line << "\n";
+  PrintTaskRuns(job, out);
 }
 
 int RunShow(const ClientCommands& c, std::ostream& out, std::ostream& err, const Clock& clock) {
@@ -500,22 +523,37 @@ int RunNodes(const ClientCommands& c, std::ostream& out, std::ostream& err) {
   SetCallDeadline(ctx);
   const grpc::Status s = cp->cluster().ListNodes(&ctx, v1::ListNodesRequest(), &resp);
   if (!s.ok()) return RpcFail(*cp, "nodes", s, err);
-  Table table({"NAME", "STATE", "GPUS", "MODEL", "RACK", "ADDRESS", "REASON"});
+  // MIG and shared GPUs get a column of their own, shown only when the fleet has any.
+  bool partitions = false;
+  for (const auto& n : resp.nodes()) {
+    for (const auto& g : n.gpus()) partitions = partitions || !GpuPartitions(g).empty();
+  }
+  std::vector<std::string> header = {"NAME", "STATE", "GPUS", "MODEL", "RACK", "ADDRESS"};
+  if (partitions) header.push_back("MIG/SHARED");
+  header.push_back("REASON");
+  Table table(header);
   for (const auto& n : resp.nodes()) {
     if (c.common.json()) {
       out << ToJson(n) << "\n";
       continue;
     }
     std::vector<std::string> models;
+    std::vector<std::string> parts;
     for (const auto& g : n.gpus()) {
       if (std::find(models.begin(), models.end(), g.model()) == models.end()) {
         models.push_back(g.model());
       }
+      if (std::string p = GpuPartitions(g); !p.empty()) {
+        parts.push_back(fmt::format("gpu{}={}", g.index(), p));
+      }
     }
-    table.AddRow({n.name(), NodeStateName(n.state()),
-                  fmt::format("{}/{}", n.gpus_allocated(), n.gpus_size()),
-                  fmt::format("{}", fmt::join(models, ",")), n.rack(), n.address(),
-                  n.reason()});
+    std::vector<std::string> row = {n.name(), NodeStateName(n.state()),
+                                    fmt::format("{}/{}", n.gpus_allocated(), n.gpus_size()),
+                                    fmt::format("{}", fmt::join(models, ",")), n.rack(),
+                                    n.address()};
+    if (partitions) row.push_back(parts.empty() ? "-" : fmt::format("{}", fmt::join(parts, " ")));
+    row.push_back(n.reason());
+    table.AddRow(row);
   }
   if (!c.common.json()) table.Print(out);
   return 0;
@@ -627,6 +665,8 @@ void AddClientCommands(CLI::App& app, ClientCommands& c) {
   // One value per occurrence, so `--env A=1 python x.py` leaves the command alone.
   c.run->add_option("--gpu-type", c.run_gpu_types, "Allowed GPU type (repeatable)")
       ->allow_extra_args(false);
+  c.run->add_option("--mig", c.run_mig,
+                    "Run on MIG instances of this profile (\"1g.10gb\"); --gpus counts them");
   c.run->add_option("--nodes,--tasks", c.run_tasks, "Tasks (one per node for a gang)");
   c.run->add_option("--ranks-per-task", c.run_ranks_per_task, "Processes per task");
   c.run->add_option("--name", c.run_name, "Job name (default: the command's file name)");
@@ -641,6 +681,11 @@ void AddClientCommands(CLI::App& app, ClientCommands& c) {
                     "Seconds to wait before a retry, doubling per failure");
   c.run->add_option("--preempt-notice", c.run_preempt_notice_s,
                     "Seconds between SIGTERM and SIGKILL to checkpoint (BATON_PREEMPT_NOTICE)");
+  c.run->add_option("--restart-scope", c.run_restart_scope,
+                    "What a task failure restarts: all-tasks (default for a gang) or "
+                    "failed-tasks (default with --no-gang)");
+  c.run->add_flag("--no-gang", c.run_no_gang,
+                  "The tasks need not start together (each may restart on its own)");
   c.run->add_flag("--wait", c.run_wait, "Wait for the job to end; exit status follows it");
   c.run->add_option("command", c.run_command, "What each rank runs (after --)")->required();
 

@@ -14,7 +14,7 @@ struct UpFlags {
   std::string data_dir;   // "" = $XDG_STATE_HOME/baton or ~/.local/state/baton
   std::string listen = "127.0.0.1:7070";
   std::string http = "127.0.0.1:7071";
-  std::string policy = "fifo+binpack";
+  std::string policy = "fifo+topology";
   std::string name;       // node name; "" = the host name
 };
 

@@ -1,10 +1,13 @@
 #include "baton/model/cluster.h"
 
 #include <algorithm>
+#include <bit>
 #include <cctype>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include "baton/model/mig.h"
 
 namespace baton::model {
 namespace {
@@ -194,6 +197,8 @@ Result<Cluster> Cluster::Build(const ClusterSpec& spec) {
         dev.domain = spans ? local[0] : local[g / dom];
         node.gpus.push_back(std::move(dev));
       }
+      node.physical_gpus = p.gpus_per_node;
+      node.kinds.push_back({type, node.all_gpus_mask()});
       c.racks_.back().nodes.push_back(node.id);
       c.total_gpus_ += p.gpus_per_node;
       c.gpus_by_type_[type.value()] += p.gpus_per_node;
@@ -208,6 +213,23 @@ Result<Cluster> Cluster::Build(const ClusterSpec& spec) {
 Result<Cluster> Cluster::FromNodes(const std::vector<NodeInventory>& nodes) {
   Cluster c;
   c.name_ = "fleet";
+  // The type named `name`, added on first sight (MIG types carry their profile).
+  auto type_of = [&c](const std::string& name, int64_t memory_mib, const std::string& profile,
+                      const std::string& node) -> Result<GpuTypeId> {
+    GpuTypeId type = c.FindGpuType(name);
+    if (type.valid()) return type;
+    if (c.gpu_types_.size() >= static_cast<size_t>(kMaxGpuTypes)) {
+      return InvalidArgument(fmt::format("node {}: more than {} GPU types in the fleet (MIG "
+                                         "profiles count as types)",
+                                         node, kMaxGpuTypes));
+    }
+    type = GpuTypeId(static_cast<uint16_t>(c.gpu_types_.size()));
+    c.gpu_types_.push_back({name, memory_mib, profile});
+    c.gpus_by_type_.push_back(0);
+    c.max_gpus_by_type_.push_back(0);
+    if (!profile.empty()) c.mig_types_ |= GpuTypeMask{1} << type.value();
+    return type;
+  };
   std::vector<std::pair<std::string, RackId>> racks;  // label -> id, in first-seen order
   for (size_t i = 0; i < nodes.size(); ++i) {
     const NodeInventory& in = nodes[i];
@@ -217,30 +239,28 @@ Result<Cluster> Cluster::FromNodes(const std::vector<NodeInventory>& nodes) {
         return InvalidArgument(fmt::format("node {}: registered twice", in.name));
       }
     }
-    if (in.gpus.empty() || in.gpus.size() > static_cast<size_t>(kMaxGpusPerNode)) {
-      return InvalidArgument(fmt::format("node {}: has {} GPUs; a schedulable node has 1 to {}",
-                                         in.name, in.gpus.size(), kMaxGpusPerNode));
+    size_t devices = in.gpus.size();
+    for (const auto& g : in.gpus) devices += g.mig_enabled ? g.mig.size() : 0;
+    if (in.gpus.empty() || devices > static_cast<size_t>(kMaxGpusPerNode)) {
+      return InvalidArgument(fmt::format(
+          "node {}: has {} GPUs and {} MIG instances; a schedulable node has 1 to {} devices",
+          in.name, in.gpus.size(), devices - in.gpus.size(), kMaxGpusPerNode));
     }
     if (in.gpu_model.empty()) {
       return InvalidArgument(fmt::format("node {}: GPU model is empty", in.name));
     }
-    GpuTypeId type = c.FindGpuType(in.gpu_model);
-    if (!type.valid()) {
-      if (c.gpu_types_.size() >= static_cast<size_t>(kMaxGpuTypes)) {
-        return InvalidArgument(fmt::format("node {}: more than {} GPU types in the fleet",
-                                           in.name, kMaxGpuTypes));
-      }
-      type = GpuTypeId(static_cast<uint16_t>(c.gpu_types_.size()));
-      int64_t mem = in.gpus[0].memory_mib > 0 ? in.gpus[0].memory_mib
-                                              : DefaultGpuMemoryMib(in.gpu_model);
-      c.gpu_types_.push_back({in.gpu_model, mem});
-      c.gpus_by_type_.push_back(0);
-      c.max_gpus_by_type_.push_back(0);
-    }
+    BATON_ASSIGN_OR_RETURN(
+        GpuTypeId type,
+        type_of(in.gpu_model,
+                in.gpus[0].memory_mib > 0 ? in.gpus[0].memory_mib
+                                          : DefaultGpuMemoryMib(in.gpu_model),
+                "", in.name));
     const std::string rack_name = in.rack.empty() ? "default" : in.rack;
+    // A scheduler rack holds one GPU type (sched::ClusterState sizes its per-rack books by
+    // the rack's type), so a label shared by nodes of several models is one rack per model.
     RackId rack;
     for (const auto& [name, id] : racks) {
-      if (name == rack_name) rack = id;
+      if (name == rack_name && c.racks_[id.value()].gpu_type == type) rack = id;
     }
     if (!rack.valid()) {
       Rack r;
@@ -259,6 +279,7 @@ Result<Cluster> Cluster::FromNodes(const std::vector<NodeInventory>& nodes) {
     node.gpu_type = type;
     node.cpus = in.cpus;
     node.memory_mib = in.memory_mib;
+    node.physical_gpus = static_cast<int>(in.gpus.size());
     std::vector<int> labels;
     for (const auto& g : in.gpus) labels.push_back(g.nvlink_domain);
     if (Status st = CheckNvLinkDomains(labels); !st.ok()) {
@@ -277,6 +298,7 @@ Result<Cluster> Cluster::FromNodes(const std::vector<NodeInventory>& nodes) {
       node.domain_masks.push_back(0);
     }
     const uint32_t first_domain = domain_of_label[0].value();
+    uint64_t whole = 0;
     for (size_t g = 0; g < in.gpus.size(); ++g) {
       GpuDevice dev;
       dev.index = static_cast<int>(g);
@@ -284,18 +306,90 @@ Result<Cluster> Cluster::FromNodes(const std::vector<NodeInventory>& nodes) {
       dev.type = type;
       dev.memory_mib = in.gpus[g].memory_mib;
       dev.domain = domain_of_label[static_cast<size_t>(labels[g])];
+      dev.mig_enabled = in.gpus[g].mig_enabled;
       c.domains_[dev.domain.value()].gpus++;
       node.domain_masks[dev.domain.value() - first_domain] |= uint64_t{1} << g;
+      if (!dev.mig_enabled) whole |= uint64_t{1} << g;
       node.gpus.push_back(std::move(dev));
     }
+    if (whole != 0) node.kinds.push_back({type, whole});
+    // MIG instances, after the GPUs, in GPU order.
+    for (size_t g = 0; g < in.gpus.size(); ++g) {
+      if (!in.gpus[g].mig_enabled) continue;
+      for (size_t m = 0; m < in.gpus[g].mig.size(); ++m) {
+        const NodeInventory::MigInstance& mi = in.gpus[g].mig[m];
+        if (!IsMigProfile(mi.profile)) {
+          return InvalidArgument(fmt::format(
+              "node {}: gpus[{}].mig[{}].profile: '{}' is not a MIG profile (like 1g.10gb)",
+              in.name, g, m, mi.profile));
+        }
+        if (mi.uuid.empty()) {
+          return InvalidArgument(
+              fmt::format("node {}: gpus[{}].mig[{}].uuid: must not be empty", in.name, g, m));
+        }
+        BATON_ASSIGN_OR_RETURN(
+            GpuTypeId mig_type,
+            type_of(MigTypeName(in.gpu_model, mi.profile), mi.memory_mib, mi.profile, in.name));
+        GpuDevice dev;
+        dev.index = static_cast<int>(node.gpus.size());
+        dev.uuid = mi.uuid;
+        dev.type = mig_type;
+        dev.memory_mib = mi.memory_mib;
+        dev.domain = node.gpus[g].domain;
+        dev.parent = static_cast<int>(g);
+        node.domain_masks[dev.domain.value() - first_domain] |= uint64_t{1} << dev.index;
+        const uint64_t bit = uint64_t{1} << dev.index;
+        auto kind = std::find_if(node.kinds.begin(), node.kinds.end(),
+                                 [&](const DeviceKind& k) { return k.type == mig_type; });
+        if (kind == node.kinds.end()) {
+          node.kinds.push_back({mig_type, bit});
+        } else {
+          kind->mask |= bit;
+        }
+        node.gpus.push_back(std::move(dev));
+      }
+    }
+    std::sort(node.kinds.begin(), node.kinds.end(),
+              [](const DeviceKind& a, const DeviceKind& b) { return a.type < b.type; });
     c.racks_[rack.value()].nodes.push_back(node.id);
-    const int n = node.gpu_count();
-    c.total_gpus_ += n;
-    c.gpus_by_type_[type.value()] += n;
-    c.max_gpus_by_type_[type.value()] = std::max(c.max_gpus_by_type_[type.value()], n);
+    c.total_gpus_ += node.physical_gpus;
+    for (const DeviceKind& k : node.kinds) {
+      const int n = std::popcount(k.mask);
+      c.gpus_by_type_[k.type.value()] += n;
+      c.max_gpus_by_type_[k.type.value()] = std::max(c.max_gpus_by_type_[k.type.value()], n);
+    }
     c.nodes_.push_back(std::move(node));
   }
   return c;
+}
+
+uint64_t Node::WithMigInstances(uint64_t physical) const {
+  uint64_t out = physical;
+  for (size_t d = static_cast<size_t>(physical_gpus); d < gpus.size(); ++d) {
+    const int p = gpus[d].parent;
+    if (p >= 0 && p < 64 && ((physical >> p) & 1)) out |= uint64_t{1} << d;
+  }
+  return out;
+}
+
+GpuTypeMask Cluster::MigTypes(std::string_view profile) const {
+  GpuTypeMask out = 0;
+  for (size_t i = 0; i < gpu_types_.size(); ++i) {
+    if (gpu_types_[i].is_mig() && SameMigProfile(gpu_types_[i].mig_profile, profile)) {
+      out |= GpuTypeMask{1} << i;
+    }
+  }
+  return out;
+}
+
+std::string Cluster::MigProfileNames() const {
+  std::vector<std::string> names;
+  for (const auto& t : gpu_types_) {
+    if (t.is_mig()) names.push_back(t.mig_profile);
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "));
 }
 
 Result<Cluster> Cluster::Homogeneous(int32_t nodes, int32_t gpus_per_node, std::string gpu_type,

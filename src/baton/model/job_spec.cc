@@ -4,7 +4,30 @@
 
 #include <fmt/format.h>
 
+#include "baton/model/mig.h"
+
 namespace baton::model {
+
+std::string_view RestartScopeName(RestartScope scope) {
+  switch (scope) {
+    case RestartScope::kDefault: return "default";
+    case RestartScope::kAllTasks: return "all-tasks";
+    case RestartScope::kFailedTasks: return "failed-tasks";
+  }
+  return "unknown";
+}
+
+Result<RestartScope> ParseRestartScope(std::string_view name) {
+  if (name == "all-tasks") return RestartScope::kAllTasks;
+  if (name == "failed-tasks") return RestartScope::kFailedTasks;
+  return InvalidArgument(
+      fmt::format("'{}' is not a restart scope; use all-tasks or failed-tasks", name));
+}
+
+RestartScope EffectiveRestartScope(const JobSpec& spec) {
+  if (spec.restart_scope != RestartScope::kDefault) return spec.restart_scope;
+  return spec.gang || spec.tasks == 1 ? RestartScope::kAllTasks : RestartScope::kFailedTasks;
+}
 
 Status ValidateJobSpec(const JobSpec& spec) {
   if (spec.tasks <= 0 || spec.tasks > kMaxTasksPerJob) {
@@ -12,21 +35,36 @@ Status ValidateJobSpec(const JobSpec& spec) {
                                        kMaxTasksPerJob, spec.tasks));
   }
   if (spec.gpus_per_task <= Quantity()) {
-    return InvalidArgument(
-        fmt::format("gpus: must be at least 1, got {}", spec.gpus_per_task.ToString()));
-  }
-  if (spec.gpus_per_task < Quantity::Whole(1)) {
     return InvalidArgument(fmt::format(
-        "gpus: fractional GPUs ({}) are not schedulable yet; ask for a whole number",
+        "gpus: must be more than 0 (whole GPUs, or a fraction of one such as 0.5), got {}",
         spec.gpus_per_task.ToString()));
   }
-  if (!spec.gpus_per_task.is_whole()) {
-    return InvalidArgument(fmt::format("gpus: {} is not a whole number of GPUs",
-                                       spec.gpus_per_task.ToString()));
+  if (spec.gpus_per_task > Quantity::Whole(1) && !spec.gpus_per_task.is_whole()) {
+    return InvalidArgument(fmt::format(
+        "gpus: {} is neither a whole number of GPUs nor a fraction of one GPU (below 1); a "
+        "task shares at most one GPU",
+        spec.gpus_per_task.ToString()));
   }
   if (spec.gpus_per_task > Quantity::Whole(64)) {
     return InvalidArgument(fmt::format("gpus: at most 64 GPUs per task (one node), got {}",
                                        spec.gpus_per_task.ToString()));
+  }
+  if (!spec.mig_profile.empty()) {
+    if (!IsMigProfile(spec.mig_profile)) {
+      return InvalidArgument(fmt::format(
+          "mig: '{}' is not a MIG profile (written like 1g.10gb or 3g.40gb)",
+          spec.mig_profile));
+    }
+    if (!spec.gpus_per_task.is_whole()) {
+      return InvalidArgument(fmt::format(
+          "gpus: a MIG job asks for whole MIG instances per task (1 or more), got {}",
+          spec.gpus_per_task.ToString()));
+    }
+    if (!spec.gpu_types.empty() || !spec.gpu_preference.empty()) {
+      return InvalidArgument(
+          "mig: cannot be combined with gpu_type or gpu_preference (a MIG profile picks its "
+          "GPUs)");
+    }
   }
   if (spec.priority < kMinPriority || spec.priority > kMaxPriority) {
     return InvalidArgument(fmt::format("priority: must be between {} and {}, got {}",
@@ -63,6 +101,11 @@ Status ValidateJobSpec(const JobSpec& spec) {
   if (spec.restart_backoff < Duration::zero() || spec.restart_backoff > kMaxRestartBackoff) {
     return InvalidArgument(fmt::format("restart_backoff: must be between 0 and {}",
                                        FormatDuration(kMaxRestartBackoff)));
+  }
+  if (spec.restart_scope == RestartScope::kFailedTasks && spec.gang && spec.tasks > 1) {
+    return InvalidArgument(
+        "restart_scope: failed-tasks needs gang: false (a gang's tasks start and restart "
+        "together)");
   }
   if (spec.preempt_notice < Duration::zero() || spec.preempt_notice > kMaxPreemptNotice) {
     return InvalidArgument(fmt::format("preempt_notice: must be between 0 and {}",

@@ -97,21 +97,27 @@ bool Scheduler::MakeReservation(Entry& e, Time now, RoundScratch& s) {
     }
   }
 
-  // Replays the expected future on the book, logging every change to undo it.
+  // Replays the expected future on the book, logging every change to undo it. `share`:
+  // a fractional job's share of the GPU in `gpus` (0 = whole devices).
   struct Op {
     JobId owner;
     NodeId node;
     uint64_t gpus;
+    int32_t share;
     bool allocated;
   };
   std::vector<Op> log;
-  auto release = [&](JobId owner, NodeId n, uint64_t m) {
-    state_.Release(owner, n, m);
-    log.push_back({owner, n, m, false});
+  auto release = [&](JobId owner, NodeId n, uint64_t m, int32_t share) {
+    if (share > 0) {
+      state_.ReleaseShare(owner, n, std::countr_zero(m), share);
+    } else {
+      state_.Release(owner, n, m);
+    }
+    log.push_back({owner, n, m, share, false});
   };
   auto allocate = [&](JobId owner, NodeId n, uint64_t m) {
     state_.Allocate(owner, n, m);
-    log.push_back({owner, n, m, true});
+    log.push_back({owner, n, m, 0, true});
   };
   // GPUs of earlier reservations, per node, while they are expected to be in use.
   struct Held {
@@ -150,9 +156,10 @@ bool Scheduler::MakeReservation(Entry& e, Time now, RoundScratch& s) {
   });
 
   const auto types = TypeOrder(req);
+  const Shape shape = ShapeOf(req);
   auto fitting_type = [&]() -> std::optional<GpuTypeId> {
     for (GpuTypeId t : types) {
-      if (state_.TaskCapacity(t, req.gpus_per_task) >= req.tasks) return t;
+      if (Capacity(shape, t) >= req.tasks) return t;
     }
     return std::nullopt;
   };
@@ -163,10 +170,12 @@ bool Scheduler::MakeReservation(Entry& e, Time now, RoundScratch& s) {
     const Event& ev = events[i];
     if (ev.kind == Kind::kJobEnds) {
       const JobId id(ev.key);
-      for (const TaskPlacement& tp : jobs_.at(id).info.alloc.tasks) {
-        release(id, tp.node, tp.gpus);
-        // GPUs an earlier reservation will take stay taken.
-        if (const uint64_t keep = tp.gpus & held_mask(tp.node); keep != 0) {
+      const Allocation& ended = jobs_.at(id).info.alloc;
+      for (const TaskPlacement& tp : ended.tasks) {
+        release(id, tp.node, tp.gpus, ended.share_milli);
+        // GPUs an earlier reservation will take stay taken (a shared GPU only once free).
+        if (const uint64_t keep = tp.gpus & held_mask(tp.node) & state_.unallocated_mask(tp.node);
+            keep != 0) {
           allocate(kReservedGpus, tp.node, keep);
         }
       }
@@ -184,7 +193,7 @@ bool Scheduler::MakeReservation(Entry& e, Time now, RoundScratch& s) {
           const int gpu = std::countr_zero(b);
           if (state_.owner(tp.node, gpu) == kReservedGpus) m |= uint64_t{1} << gpu;
         }
-        if (m != 0) release(kReservedGpus, tp.node, m);
+        if (m != 0) release(kReservedGpus, tp.node, m, 0);
       }
     }
     if ((type = fitting_type())) at = ev.at;
@@ -193,14 +202,14 @@ bool Scheduler::MakeReservation(Entry& e, Time now, RoundScratch& s) {
   if (at) {
     Allocation alloc;
     alloc.type = *type;
-    if (placement_->Place(state_, req.id, req.tasks, req.gpus_per_task, *type, &alloc)) {
-      made = Reservation{req.id, *at, alloc};
-    }
-    for (const TaskPlacement& tp : alloc.tasks) state_.Release(req.id, tp.node, tp.gpus);
+    if (PlaceOn(req, *type, &alloc)) made = Reservation{req.id, *at, alloc};
+    ReleaseAll(req.id, alloc);
   }
   for (auto it = log.rbegin(); it != log.rend(); ++it) {
     if (it->allocated) {
       state_.Release(it->owner, it->node, it->gpus);
+    } else if (it->share > 0) {
+      state_.AllocateShare(it->owner, it->node, std::countr_zero(it->gpus), it->share);
     } else {
       state_.Allocate(it->owner, it->node, it->gpus);
     }

@@ -4,6 +4,11 @@
 // A JobRequest is one gang: `tasks` identical tasks of `gpus_per_task` GPUs that start
 // together or not at all, all on one GPU type, each task on one node. A job whose tasks
 // need not start together is submitted by its driver as several one-task requests.
+//
+// Devices are whole GPUs, or MIG instances when `allowed` names MIG types (types whose
+// GpuTypeInfo::mig_profile is set; a request never mixes the two). A fractional request
+// (gpu_share_milli > 0) gives each task a share of one whole GPU instead: shares pack
+// onto shared GPUs (ClusterState), and a shared GPU is never given whole.
 #pragma once
 
 #include <algorithm>
@@ -23,6 +28,13 @@ struct JobRequest {
   Time submit;
   int32_t tasks = 1;
   int32_t gpus_per_task = 1;
+  // Fractional GPUs: each task takes this many milli-GPUs (1..999) of one shared GPU;
+  // gpus_per_task is then 1. 0 = whole devices.
+  int32_t gpu_share_milli = 0;
+  // What one device counts for in quotas and fair share, in milli-GPUs: 1000 for a GPU,
+  // less for a MIG instance (its slices of the GPU, model::MigProfileMilli).
+  int32_t device_milli = 1000;
+  // kAllGpuTypes = any whole-GPU type (model::Cluster::Resolve); MIG types only by name.
   model::GpuTypeMask allowed = model::kAllGpuTypes;
   std::vector<GpuTypeId> preference;  // tried first, in order; then the rest by id
   // Expected run time, used by order/sjf and order/srtf (the simulator passes the true
@@ -39,19 +51,33 @@ struct JobRequest {
   // leaves such types out of `allowed` too (the simulator does). Empty = unknown: GPU
   // types are interchangeable.
   std::vector<double> throughput;
+  // A retry's previous placement: the nodes of the attempt that ended (the one that
+  // failed left out by the driver). Every policy first tries to put the whole job on
+  // these nodes and the other nodes of their racks (PlaceNear, placement.h) and falls
+  // back to its own placement when that block lacks the room. Empty = no preference.
+  std::vector<NodeId> near_nodes;
 
+  // Devices the job holds (a shared GPU counts once per task).
   int64_t gpus() const { return int64_t{tasks} * gpus_per_task; }
+  // What the job counts for in quotas and fair share, in milli-GPUs.
+  int64_t gpu_milli() const {
+    return int64_t{tasks} *
+           (gpu_share_milli > 0 ? gpu_share_milli : int64_t{gpus_per_task} * device_milli);
+  }
 };
 
 struct TaskPlacement {
   NodeId node;
-  uint64_t gpus = 0;  // mask of GPU indices on the node
+  uint64_t gpus = 0;  // mask of device indices on the node (one bit for a share)
   friend bool operator==(const TaskPlacement&, const TaskPlacement&) = default;
 };
 
 struct Allocation {
   GpuTypeId type;
   std::vector<TaskPlacement> tasks;  // tasks[i] is task i of the gang
+  // Fractional: each task holds this share of its one GPU (ClusterState::AllocateShare);
+  // 0 = the tasks hold their devices whole.
+  int32_t share_milli = 0;
 };
 
 enum class JobPhase { kPending, kRunning };
@@ -98,7 +124,8 @@ struct JobInfo {
   double LostGpuSeconds(Time now) const {
     if (phase != JobPhase::kRunning) return 0;
     const Time cp = std::max(LastCheckpoint(now), run_start);
-    return ToSeconds(now - std::min(cp, now)) * static_cast<double>(req.gpus());
+    // gpu_milli / 1000 is exact for whole GPUs, so this equals seconds x GPUs for them.
+    return ToSeconds(now - std::min(cp, now)) * (static_cast<double>(req.gpu_milli()) / 1000.0);
   }
 
   // Wall time run so far, the current run included.

@@ -67,13 +67,13 @@ Footprint FootprintOf(const model::Cluster& cluster, const Allocation& alloc) {
 
 namespace {
 
-// Puts `count` tasks of g GPUs on `node`, choosing GPUs with `pick`.
+// Puts `count` tasks of g GPUs of type t on `node`, choosing GPUs with `pick`.
 template <typename Pick>
-void PutTasks(ClusterState& state, JobId job, NodeId node, int count, int g, Pick pick,
-              Allocation* out) {
+void PutTasks(ClusterState& state, JobId job, NodeId node, GpuTypeId t, int count, int g,
+              Pick pick, Allocation* out) {
   const auto& n = state.cluster().node(node);
   for (int i = 0; i < count; ++i) {
-    uint64_t gpus = pick(n, state.free_mask(node), g);
+    uint64_t gpus = pick(n, state.free_mask(node, t), g);
     state.Allocate(job, node, gpus);
     out->tasks.push_back({node, gpus});
   }
@@ -102,7 +102,7 @@ class BinpackPlacement final : public PlacementPolicy {
     for (int i = 0; i < tasks; ++i) {
       NodeId n = BestFitNode(state, t, g);
       if (!n.valid()) return false;
-      PutTasks(state, job, n, 1, g, PickLowest, out);
+      PutTasks(state, job, n, t, 1, g, PickLowest, out);
     }
     return true;
   }
@@ -121,7 +121,7 @@ class SpreadPlacement final : public PlacementPolicy {
         if (state.CountWithFree(t, k) > 0) n = NodeId(state.NodesWithFree(t, k).FindFirst());
       }
       if (!n.valid()) return false;
-      PutTasks(state, job, n, 1, g, PickLowest, out);
+      PutTasks(state, job, n, t, 1, g, PickLowest, out);
     }
     return true;
   }
@@ -146,7 +146,7 @@ class TopologyPlacement final : public PlacementPolicy {
     if (int64_t{tasks} * g <= state.max_free(t)) {
       NodeId n = tasks == 1 ? SingleTaskNode(state, t, g) : BestFitNode(state, t, tasks * g);
       if (n.valid()) {
-        PutTasks(state, job, n, tasks, g, PickGpusByDomain, out);
+        PutTasks(state, job, n, t, tasks, g, PickGpusByDomain, out);
         return true;
       }
     }
@@ -194,7 +194,7 @@ class TopologyPlacement final : public PlacementPolicy {
         if (!fallback.valid()) fallback = n;
         if (node.domain_masks.size() <= 1) return n;
         for (uint64_t dm : node.domain_masks) {
-          if (std::popcount(state.free_mask(n) & dm) >= g) return n;
+          if (std::popcount(state.free_mask(n, t) & dm) >= g) return n;
         }
       }
     }
@@ -205,12 +205,13 @@ class TopologyPlacement final : public PlacementPolicy {
   static int FillGroup(ClusterState& state, JobId job, uint32_t gi, int tasks, int g,
                        Allocation* out) {
     const Group& group = state.group(gi);
+    const GpuTypeId t = group.gpu_type;
     while (tasks > 0) {
       // Best fit for the remainder if one node can take it all; else the roomiest node.
       NodeId fit = NodeId::Invalid(), roomiest = NodeId::Invalid();
       int fit_room = INT32_MAX, max_room = 0;
       for (NodeId n : group.nodes) {
-        int room = state.free_gpus(n) / g;
+        int room = state.free_gpus(n, t) / g;
         if (room >= tasks && room < fit_room) {
           fit = n;
           fit_room = room;
@@ -221,11 +222,11 @@ class TopologyPlacement final : public PlacementPolicy {
         }
       }
       if (fit.valid()) {
-        PutTasks(state, job, fit, tasks, g, PickGpusByDomain, out);
+        PutTasks(state, job, fit, t, tasks, g, PickGpusByDomain, out);
         return 0;
       }
       if (!roomiest.valid()) return tasks;
-      PutTasks(state, job, roomiest, max_room, g, PickGpusByDomain, out);
+      PutTasks(state, job, roomiest, t, max_room, g, PickGpusByDomain, out);
       tasks -= max_room;
     }
     return 0;
@@ -233,6 +234,70 @@ class TopologyPlacement final : public PlacementPolicy {
 };
 
 }  // namespace
+
+bool PlaceShares(ClusterState& state, JobId job, int tasks, int32_t milli, GpuTypeId t,
+                 Allocation* out) {
+  out->share_milli = milli;
+  for (int i = 0; i < tasks; ++i) {
+    NodeId node;
+    int gpu = -1;
+    if (!state.BestSharedGpu(t, milli, &node, &gpu)) {
+      node = BestFitNode(state, t, 1);
+      if (!node.valid()) return false;
+      gpu = std::countr_zero(state.free_mask(node, t));
+    }
+    state.AllocateShare(job, node, gpu, milli);
+    out->tasks.push_back({node, uint64_t{1} << gpu});
+  }
+  return true;
+}
+
+bool PlaceNear(ClusterState& state, JobId job, int tasks, int g, GpuTypeId t,
+               const std::vector<NodeId>& near, Allocation* out) {
+  if (tasks <= 0 || g <= 0) return false;
+  const model::Cluster& cluster = state.cluster();
+  const auto usable = [&](NodeId n) {
+    return n.valid() && n.value() < cluster.nodes().size() && state.schedulable(n) &&
+           state.free_gpus(n, t) > 0;
+  };
+  // The block: the near nodes (deduplicated, in order), then their racks' other nodes.
+  std::vector<NodeId> first;
+  std::vector<uint32_t> racks;
+  for (NodeId n : near) {
+    if (!usable(n) || std::find(first.begin(), first.end(), n) != first.end()) continue;
+    first.push_back(n);
+    const uint32_t rack = state.rack_group(n, t);
+    if (std::find(racks.begin(), racks.end(), rack) == racks.end()) racks.push_back(rack);
+  }
+  std::vector<NodeId> rest;
+  for (uint32_t gi : racks) {
+    for (NodeId n : state.group(gi).nodes) {
+      if (usable(n) && std::find(first.begin(), first.end(), n) == first.end()) {
+        rest.push_back(n);
+      }
+    }
+  }
+  // Best fit among the rest: fewest free GPUs first (ties: lower id).
+  std::stable_sort(rest.begin(), rest.end(), [&](NodeId a, NodeId b) {
+    const int fa = state.free_gpus(a, t), fb = state.free_gpus(b, t);
+    return fa != fb ? fa < fb : a.value() < b.value();
+  });
+  int64_t room = 0;
+  for (const auto* list : {&first, &rest}) {
+    for (NodeId n : *list) room += state.free_gpus(n, t) / g;
+  }
+  if (room < tasks) return false;  // decided before allocating anything
+  int left = tasks;
+  for (const auto* list : {&first, &rest}) {
+    for (NodeId n : *list) {
+      const int take = std::min(left, state.free_gpus(n, t) / g);
+      if (take > 0) PutTasks(state, job, n, t, take, g, PickGpusByDomain, out);
+      left -= take;
+      if (left == 0) return true;
+    }
+  }
+  return left == 0;
+}
 
 std::unique_ptr<PlacementPolicy> MakeBinpackPlacement() {
   return std::make_unique<BinpackPlacement>();

@@ -1,6 +1,7 @@
 // Scheduler's preemption: who may stop whom, and which victims free a placement for
 // the fewest GPU-seconds of lost work. See scheduler.h for the rules.
 #include <algorithm>
+#include <bit>
 #include <map>
 
 #include <fmt/format.h>
@@ -13,7 +14,7 @@ namespace baton::sched {
 Scheduler::PreemptRight Scheduler::RightOver(const JobInfo& p, const JobInfo& v,
                                              Time now) const {
   const QueueId pq = p.req.queue, vq = v.req.queue;
-  if (options_.reclaim && queues_.MayReclaim(pq, p.req.gpus() * 1000, vq)) {
+  if (options_.reclaim && queues_.MayReclaim(pq, p.req.gpu_milli(), vq)) {
     return PreemptRight::kReclaim;
   }
   // Another queue's guaranteed GPUs are never taken by priority or order.
@@ -30,7 +31,7 @@ bool Scheduler::PreemptionConceivable(const Entry& e, Time now, RoundScratch& s)
   const JobRequest& r = e.info.req;
   if (options_.preempt_lower_priority && r.priority > s.min_running_priority) return true;
   if (options_.reclaim && queues_.has_guarantees() &&
-      queues_.WithinGuarantee(r.queue, r.gpus() * 1000) && queues_.AnyBorrowing()) {
+      queues_.WithinGuarantee(r.queue, r.gpu_milli()) && queues_.AnyBorrowing()) {
     return true;
   }
   if (!order_->preemptive() || !s.order_preemption_possible) return false;
@@ -73,7 +74,7 @@ struct Candidate {
 bool Scheduler::TryPreempt(Entry& e, Time now, RoundScratch& s, Allocation* out,
                            RoundResult* result) {
   const JobRequest& r = e.info.req;
-  const PreemptClass cls{r.allowed,   r.gpus_per_task, r.tasks,
+  const PreemptClass cls{r.allowed,   r.gpus_per_task, r.gpu_share_milli, r.tasks,
                          r.queue.value(), r.priority,
                          order_->preemptive() ? order_->Key(e.info, now).primary : 0};
   if (s.preempt_failed.count(cls)) return false;
@@ -105,6 +106,8 @@ bool Scheduler::TryPreempt(Entry& e, Time now, RoundScratch& s, Allocation* out,
   });
 
   const int g = r.gpus_per_task;
+  const int32_t share = r.gpu_share_milli;
+  const Shape shape = ShapeOf(r);
   for (GpuTypeId t : TypeOrder(r)) {
     std::vector<const Candidate*> typed;
     for (const auto& c : all) {
@@ -114,13 +117,16 @@ bool Scheduler::TryPreempt(Entry& e, Time now, RoundScratch& s, Allocation* out,
 
     // The topology block the gang must fit in: one node for a single task, one rack if a
     // rack can hold the gang, else the whole GPU type.
+    // Fractional gangs are not packed by rack: their block is the whole type.
     enum class Level { kNode, kRack, kType } level = Level::kType;
     if (r.tasks == 1) {
       level = Level::kNode;
-    } else {
+    } else if (share == 0) {
       for (uint32_t gi : state_.RackGroups(t)) {
         int64_t cap = 0;
-        for (NodeId n : state_.group(gi).nodes) cap += cluster_->node(n).gpu_count() / g;
+        for (NodeId n : state_.group(gi).nodes) {
+          cap += std::popcount(cluster_->node(n).kind_mask(t)) / g;
+        }
         if (cap >= r.tasks) {
           level = Level::kRack;
           break;
@@ -130,16 +136,18 @@ bool Scheduler::TryPreempt(Entry& e, Time now, RoundScratch& s, Allocation* out,
     auto block_of = [&](NodeId n) -> uint32_t {
       switch (level) {
         case Level::kNode: return n.value();
-        case Level::kRack: return state_.rack_group(n);
+        case Level::kRack: return state_.rack_group(n, t);
         case Level::kType: return 0;
       }
       return 0;
     };
     auto fits_in = [&](uint32_t block) {
       switch (level) {
-        case Level::kNode: return state_.free_gpus(NodeId(block)) >= g;
+        case Level::kNode:
+          return share > 0 ? state_.NodeShareCapacity(NodeId(block), t, share) >= 1
+                           : state_.free_gpus(NodeId(block), t) >= g;
         case Level::kRack: return state_.GroupTaskCapacity(block, g) >= r.tasks;
-        case Level::kType: return state_.TaskCapacity(t, g) >= r.tasks;
+        case Level::kType: return Capacity(shape, t) >= r.tasks;
       }
       return false;
     };
@@ -216,8 +224,7 @@ bool Scheduler::TryPreempt(Entry& e, Time now, RoundScratch& s, Allocation* out,
     for (JobId id : best->victims) ReleaseAll(id, jobs_.at(id).info.alloc);
     Allocation alloc;
     alloc.type = t;
-    if (state_.TaskCapacity(t, g) < r.tasks ||
-        !placement_->Place(state_, r.id, r.tasks, g, t, &alloc)) {
+    if (Capacity(shape, t) < r.tasks || !PlaceOn(r, t, &alloc)) {
       ReleaseAll(r.id, alloc);
       for (auto it = best->victims.rbegin(); it != best->victims.rend(); ++it) {
         Reallocate(*it, jobs_.at(*it).info.alloc);
@@ -228,10 +235,7 @@ bool Scheduler::TryPreempt(Entry& e, Time now, RoundScratch& s, Allocation* out,
     // the preemptor did not take.
     for (JobId vid : best->victims) {
       const Allocation& va = jobs_.at(vid).info.alloc;
-      bool untouched = std::all_of(va.tasks.begin(), va.tasks.end(), [&](const TaskPlacement& tp) {
-        return (state_.free_mask(tp.node) & tp.gpus) == tp.gpus;
-      });
-      if (untouched) {
+      if (CanReallocate(va)) {
         Reallocate(vid, va);
         continue;
       }

@@ -40,7 +40,7 @@ std::string Scheduler::policy_name() const {
 
 std::vector<GpuTypeId> Scheduler::TypeOrder(const JobRequest& r) const {
   std::vector<GpuTypeId> out;
-  const model::GpuTypeMask allowed = r.allowed & cluster_->all_types_mask();
+  const model::GpuTypeMask allowed = cluster_->Resolve(r.allowed);
   model::GpuTypeMask seen = 0;
   // A heterogeneity-aware policy's preference (fastest types first) wins over the job's.
   const std::vector<GpuTypeId> policy_pref = order_->TypePreference(r);
@@ -60,11 +60,43 @@ std::vector<GpuTypeId> Scheduler::TypeOrder(const JobRequest& r) const {
 }
 
 bool Scheduler::FitsNow(const Shape& s) const {
-  for (model::GpuTypeMask m = s.allowed & cluster_->all_types_mask(); m != 0; m &= m - 1) {
+  for (model::GpuTypeMask m = cluster_->Resolve(s.allowed); m != 0; m &= m - 1) {
     GpuTypeId t(static_cast<uint16_t>(std::countr_zero(m)));
-    if (state_.TaskCapacity(t, s.gpus_per_task) >= s.tasks) return true;
+    if (Capacity(s, t) >= s.tasks) return true;
   }
   return false;
+}
+
+bool Scheduler::PlaceOn(const JobRequest& r, GpuTypeId t, Allocation* out) {
+  if (r.gpu_share_milli > 0) {
+    return PlaceShares(state_, r.id, r.tasks, r.gpu_share_milli, t, out);
+  }
+  // A retry goes back to its previous block when it fits there (placement.h).
+  if (!r.near_nodes.empty()) {
+    if (PlaceNear(state_, r.id, r.tasks, r.gpus_per_task, t, r.near_nodes, out)) return true;
+    ReleaseAll(r.id, *out);
+    out->tasks.clear();
+  }
+  return placement_->Place(state_, r.id, r.tasks, r.gpus_per_task, t, out);
+}
+
+bool Scheduler::CanReallocate(const Allocation& alloc) const {
+  if (alloc.share_milli == 0) {
+    for (const auto& t : alloc.tasks) {
+      if ((state_.unallocated_mask(t.node) & t.gpus) != t.gpus) return false;
+    }
+    return true;
+  }
+  // Shares: tasks of one job may share a GPU, so add them up per GPU.
+  std::map<std::pair<uint32_t, int>, int32_t> want;
+  for (const auto& t : alloc.tasks) want[{t.node.value(), std::countr_zero(t.gpus)}] += alloc.share_milli;
+  for (const auto& [where, milli] : want) {
+    const NodeId n(where.first);
+    const bool free = (state_.unallocated_mask(n) >> where.second) & 1;
+    const int32_t used = state_.share_used(n, where.second);
+    if ((!free && used == 0) || used + milli > 1000) return false;  // held whole, or full
+  }
+  return true;
 }
 
 Result<Admission> Scheduler::Submit(const JobRequest& req, Time now) {
@@ -76,6 +108,20 @@ Result<Admission> Scheduler::Submit(const JobRequest& req, Time now) {
   if (req.gpus_per_task < 1 || req.gpus_per_task > model::kMaxGpusPerNode) {
     return InvalidArgument(fmt::format("job {}: gpus per task must be between 1 and {}", req.id,
                                        model::kMaxGpusPerNode));
+  }
+  if (req.gpu_share_milli < 0 || req.gpu_share_milli > 999 ||
+      (req.gpu_share_milli > 0 && req.gpus_per_task != 1)) {
+    return InvalidArgument(fmt::format(
+        "job {}: a GPU share must be 1 to 999 milli-GPUs of one GPU (gpus per task 1)", req.id));
+  }
+  if (req.device_milli < 1 || req.device_milli > 1000) {
+    return InvalidArgument(fmt::format("job {}: device_milli must be 1 to 1000", req.id));
+  }
+  if (const model::GpuTypeMask types = cluster_->Resolve(req.allowed);
+      (types & cluster_->mig_types_mask()) != 0 &&
+      ((types & cluster_->whole_types_mask()) != 0 || req.gpu_share_milli > 0)) {
+    return InvalidArgument(fmt::format(
+        "job {}: MIG instances cannot be mixed with whole GPUs or GPU shares", req.id));
   }
   if (req.priority < kMinPriority || req.priority > kMaxPriority) {
     return InvalidArgument(fmt::format("job {}: priority: must be between {} and {}, got {}",
@@ -111,7 +157,9 @@ Admission Scheduler::Feasibility(const JobRequest& req) const {
   int64_t best_cap = -1;
   GpuTypeId best_type;
   for (GpuTypeId t : types) {
-    int64_t cap = state_.MaxTaskCapacity(t, req.gpus_per_task);
+    int64_t cap = req.gpu_share_milli > 0
+                      ? cluster_->gpus_of_type(t) * (1000 / req.gpu_share_milli)
+                      : state_.MaxTaskCapacity(t, req.gpus_per_task);
     if (cap > best_cap) {
       best_cap = cap;
       best_type = t;
@@ -119,7 +167,16 @@ Admission Scheduler::Feasibility(const JobRequest& req) const {
   }
   if (best_cap < req.tasks) {
     const auto& type_name = cluster_->gpu_type(best_type).name;
-    if (best_cap == 0) {
+    if (req.gpu_share_milli > 0) {
+      adm.reason = fmt::format(
+          "needs {} tasks x {} of a GPU; even an empty cluster holds only {} such shares on {}",
+          req.tasks, Quantity::FromMilli(req.gpu_share_milli).ToString(), best_cap, type_name);
+    } else if (best_cap == 0 && cluster_->gpu_type(best_type).is_mig()) {
+      adm.reason = fmt::format(
+          "needs {} MIG {} instances per task on one node; the most any node has is {}",
+          req.gpus_per_task, cluster_->gpu_type(best_type).mig_profile,
+          cluster_->max_gpus_per_node(best_type));
+    } else if (best_cap == 0) {
       adm.reason = fmt::format("needs {} GPUs per task on one node; the largest {} node has {}",
                                req.gpus_per_task, type_name,
                                cluster_->max_gpus_per_node(best_type));
@@ -150,7 +207,7 @@ void Scheduler::Enqueue(Entry& e, Time now) {
   pending_priorities_[e.info.req.priority]++;
   const size_t q = e.info.req.queue.value();
   if (pending_gpus_.size() <= q) pending_gpus_.resize(q + 1);
-  pending_gpus_[q][e.info.req.gpus()]++;
+  pending_gpus_[q][e.info.req.gpu_milli()]++;
 }
 
 void Scheduler::Dequeue(Entry& e) {
@@ -164,7 +221,7 @@ void Scheduler::ForgetCounts(const JobRequest& r) {
   auto it = pending_priorities_.find(r.priority);
   if (--it->second == 0) pending_priorities_.erase(it);
   auto& gpus = pending_gpus_[r.queue.value()];
-  auto g = gpus.find(r.gpus());
+  auto g = gpus.find(r.gpu_milli());
   if (--g->second == 0) gpus.erase(g);
 }
 
@@ -172,7 +229,7 @@ bool Scheduler::ReclaimAlive() const {
   if (!options_.reclaim || !queues_.has_guarantees() || !queues_.AnyBorrowing()) return false;
   for (uint32_t q = 0; q < pending_gpus_.size(); ++q) {
     if (!pending_gpus_[q].empty() &&
-        queues_.WithinGuarantee(QueueId(q), pending_gpus_[q].begin()->first * 1000)) {
+        queues_.WithinGuarantee(QueueId(q), pending_gpus_[q].begin()->first)) {
       return true;
     }
   }
@@ -196,7 +253,7 @@ void Scheduler::ReportCheckpoint(JobId id, Time at) {
 
 Resources Scheduler::ResourcesOf(const JobRequest& r) const {
   Resources res;
-  res.gpu_milli = r.gpus() * 1000;
+  res.gpu_milli = r.gpu_milli();
   res.cpus = int64_t{r.tasks} * r.cpus_per_task;
   res.memory_mib = int64_t{r.tasks} * r.memory_mib_per_task;
   return res;
@@ -214,11 +271,23 @@ void Scheduler::ForgetShape(const JobRequest& r) {
 }
 
 void Scheduler::ReleaseAll(JobId id, const Allocation& alloc) {
-  for (const auto& t : alloc.tasks) state_.Release(id, t.node, t.gpus);
+  for (const auto& t : alloc.tasks) {
+    if (alloc.share_milli > 0) {
+      state_.ReleaseShare(id, t.node, std::countr_zero(t.gpus), alloc.share_milli);
+    } else {
+      state_.Release(id, t.node, t.gpus);
+    }
+  }
 }
 
 void Scheduler::Reallocate(JobId id, const Allocation& alloc) {
-  for (const auto& t : alloc.tasks) state_.Allocate(id, t.node, t.gpus);
+  for (const auto& t : alloc.tasks) {
+    if (alloc.share_milli > 0) {
+      state_.AllocateShare(id, t.node, std::countr_zero(t.gpus), alloc.share_milli);
+    } else {
+      state_.Allocate(id, t.node, t.gpus);
+    }
+  }
 }
 
 Status Scheduler::Adopt(const JobRequest& req, Allocation alloc, Time run_start) {
@@ -233,15 +302,38 @@ Status Scheduler::Adopt(const JobRequest& req, Allocation alloc, Time run_start)
     return InvalidArgument(fmt::format("job {}: allocation has {} tasks, the job {}", req.id,
                                        alloc.tasks.size(), req.tasks));
   }
+  if (alloc.share_milli != req.gpu_share_milli || !alloc.type.valid() ||
+      alloc.type.value() >= cluster_->num_gpu_types()) {
+    return InvalidArgument(fmt::format(
+        "job {}: allocation's GPU type or share does not match the request", req.id));
+  }
   // Check every task before booking any, so a refused adoption changes nothing.
   std::map<uint32_t, uint64_t> wanted;
+  std::map<std::pair<uint32_t, int>, int32_t> shares;  // (node, gpu) -> milli wanted
   for (const auto& t : alloc.tasks) {
     if (!t.node.valid() || t.node.value() >= cluster_->nodes().size()) {
       return InvalidArgument(fmt::format("job {}: allocation names an unknown node", req.id));
     }
     const model::Node& n = cluster_->node(t.node);
-    if ((t.gpus & ~n.all_gpus_mask()) != 0 || (wanted[t.node.value()] & t.gpus) != 0 ||
-        (state_.free_mask(t.node) & t.gpus) != t.gpus) {
+    if ((t.gpus & ~n.kind_mask(alloc.type)) != 0) {
+      return FailedPrecondition(fmt::format(
+          "job {}: GPUs on {} are out of range or not {} devices", req.id, n.name,
+          cluster_->gpu_type(alloc.type).name));
+    }
+    if (alloc.share_milli > 0) {
+      const int gpu = std::countr_zero(t.gpus);
+      const int32_t want = (shares[{t.node.value(), gpu}] += alloc.share_milli);
+      const bool free = (state_.unallocated_mask(t.node) >> gpu) & 1;
+      const int32_t used = state_.share_used(t.node, gpu);
+      if (std::popcount(t.gpus) != 1 || (!free && used == 0) || used + want > 1000) {
+        return FailedPrecondition(fmt::format(
+            "job {}: GPU {} on {} is held whole or has no room for the share", req.id, gpu,
+            n.name));
+      }
+      continue;
+    }
+    if ((wanted[t.node.value()] & t.gpus) != 0 ||
+        (state_.unallocated_mask(t.node) & t.gpus) != t.gpus) {
       return FailedPrecondition(fmt::format(
           "job {}: GPUs on {} are out of range or already allocated", req.id, n.name));
     }
@@ -272,11 +364,12 @@ Status Scheduler::Remove(JobId id, Time now) {
 
 bool Scheduler::TryPlace(Entry& e, Allocation* out) {
   const JobRequest& r = e.info.req;
+  const Shape shape = ShapeOf(r);
   for (GpuTypeId t : TypeOrder(r)) {
-    if (state_.TaskCapacity(t, r.gpus_per_task) < r.tasks) continue;
+    if (Capacity(shape, t) < r.tasks) continue;
     Allocation alloc;
     alloc.type = t;
-    if (placement_->Place(state_, r.id, r.tasks, r.gpus_per_task, t, &alloc)) {
+    if (PlaceOn(r, t, &alloc)) {
       *out = std::move(alloc);
       return true;
     }
@@ -349,7 +442,7 @@ RoundResult Scheduler::RunRound(Time now, Rng& /*rng*/) {
     auto& slot = s.slots[s.index.at(ShapeOf(e.info.req))];
     if (--slot.unexamined == 0 && slot.fits) s.live_fitting--;
     const JobRequest& r = e.info.req;
-    const int64_t milli = r.gpus() * 1000;
+    const int64_t milli = r.gpu_milli();
     // Quota first: a job over its queue's limit does not start however free the cluster.
     if (auto qb = s.quota_blocked.find(r.queue.value());
         qb != s.quota_blocked.end() && milli >= qb->second.first) {
@@ -478,6 +571,16 @@ RoundResult Scheduler::RunRound(Time now, Rng& /*rng*/) {
 
 std::string Scheduler::PlacementReason(const Allocation& alloc) const {
   Footprint f = FootprintOf(*cluster_, alloc);
+  if (alloc.share_milli > 0) {
+    return fmt::format("{} task(s) on {} node(s), each on {} of a shared {} GPU", alloc.tasks.size(),
+                       f.nodes, Quantity::FromMilli(alloc.share_milli).ToString(),
+                       cluster_->gpu_type(alloc.type).name);
+  }
+  if (cluster_->gpu_type(alloc.type).is_mig()) {
+    return fmt::format("{} task(s) on {} node(s), MIG {} instance(s) of {}", alloc.tasks.size(),
+                       f.nodes, cluster_->gpu_type(alloc.type).mig_profile,
+                       cluster_->gpu_type(cluster_->node(alloc.tasks.at(0).node).gpu_type).name);
+  }
   return fmt::format("{} task(s) on {} node(s), {} NVLink domain(s), {} rack(s) of {} by {}",
                      alloc.tasks.size(), f.nodes, f.domains, f.racks,
                      cluster_->gpu_type(alloc.type).name, placement_->name());
@@ -521,7 +624,8 @@ std::string Scheduler::Explain(JobId id, Time now) const {
       text += fmt::format(", guarantee {}",
                           Quantity::FromMilli(queues_.guarantee_milli(q)).ToString());
     }
-    text += fmt::format("); the job needs {} more", r.gpus());
+    text += fmt::format("); the job needs {} more",
+                        Quantity::FromMilli(r.gpu_milli()).ToString());
     if (q != r.queue) text += fmt::format(" (it is in {}, under {})", queues_.name(r.queue),
                                           queues_.name(q));
     return text;
@@ -550,7 +654,7 @@ std::string Scheduler::Explain(JobId id, Time now) const {
       out = CapacityText(r);
       break;
     case WaitReason::Kind::kNone:
-      if (auto q = queues_.LimitBlocker(r.queue, r.gpus() * 1000)) {
+      if (auto q = queues_.LimitBlocker(r.queue, r.gpu_milli())) {
         out = quota_text(*q);
       } else {
         out = CapacityText(r);
@@ -568,8 +672,9 @@ std::string Scheduler::Explain(JobId id, Time now) const {
 std::string Scheduler::CapacityText(const JobRequest& r) const {
   int64_t best_cap = -1;
   GpuTypeId best;
+  const Shape shape = ShapeOf(r);
   for (GpuTypeId t : TypeOrder(r)) {
-    int64_t cap = state_.TaskCapacity(t, r.gpus_per_task);
+    int64_t cap = Capacity(shape, t);
     if (cap >= r.tasks) {
       return fmt::format("fits now on {} (room for {} such tasks); it starts at the next round",
                          cluster_->gpu_type(t).name, cap);
@@ -579,8 +684,36 @@ std::string Scheduler::CapacityText(const JobRequest& r) const {
       best = t;
     }
   }
-  const std::string& type = cluster_->gpu_type(best).name;
+  if (!best.valid()) return "waiting for GPUs: none of the job's GPU types is in the fleet";
+  const model::GpuTypeInfo& info = cluster_->gpu_type(best);
+  const std::string& type = info.name;
   const int64_t free = state_.FreeGpus(best);
+  if (info.is_mig()) {
+    // MIG instances: a type per profile; name the profile, not the type.
+    model::GpuTypeMask types = 0;
+    for (GpuTypeId t : TypeOrder(r)) types |= model::GpuTypeMask{1} << t.value();
+    int64_t total = 0, free_all = 0;
+    for (model::GpuTypeMask m = types; m != 0; m &= m - 1) {
+      const GpuTypeId t(static_cast<uint16_t>(std::countr_zero(m)));
+      total += cluster_->gpus_of_type(t);
+      free_all += state_.FreeGpus(t);
+    }
+    std::string out = free_all == 0
+        ? fmt::format("no free MIG {} instance", info.mig_profile)
+        : fmt::format("not enough free MIG {} instances", info.mig_profile);
+    out += fmt::format(": needs {} task(s) x {} instance(s){}; {} of {} free in the fleet",
+                       r.tasks, r.gpus_per_task, r.tasks > 1 ? " started together" : "", free_all,
+                       total);
+    if (free_all >= r.gpus()) out += " but split across nodes";
+    return out;
+  }
+  if (r.gpu_share_milli > 0) {
+    return fmt::format(
+        "waiting for GPUs: needs {} task(s) x {} of a {} GPU{}; room now for {} such share(s) "
+        "({} {} GPUs free, the rest held whole or by other shares)",
+        r.tasks, Quantity::FromMilli(r.gpu_share_milli).ToString(), type,
+        r.tasks > 1 ? " started together" : "", best_cap, free, type);
+  }
   std::string out = fmt::format(
       "waiting for GPUs: needs {} task(s) x {} {} GPUs{}; room now for {} such task(s), {} {} "
       "GPUs free",

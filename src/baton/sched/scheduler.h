@@ -174,6 +174,7 @@ class Scheduler {
   struct PreemptClass {
     model::GpuTypeMask allowed;
     int32_t gpus_per_task;
+    int32_t share_milli;
     int32_t tasks;
     uint32_t queue;
     int32_t priority;
@@ -185,14 +186,26 @@ class Scheduler {
     model::GpuTypeMask allowed;
     int32_t gpus_per_task;
     int32_t tasks;
+    int32_t share_milli;  // JobRequest::gpu_share_milli
     friend auto operator<=>(const Shape&, const Shape&) = default;
   };
   struct RoundScratch;
 
   static Shape ShapeOf(const JobRequest& r) {
-    return {r.allowed, r.gpus_per_task, r.tasks};
+    return {r.allowed, r.gpus_per_task, r.tasks, r.gpu_share_milli};
   }
   bool FitsNow(const Shape& s) const;
+  // Tasks of shape `s` that fit on type t now (shares or whole devices).
+  int64_t Capacity(const Shape& s, GpuTypeId t) const {
+    return s.share_milli > 0 ? state_.ShareCapacity(t, s.share_milli)
+                             : state_.TaskCapacity(t, s.gpus_per_task);
+  }
+  // Places `r` on type t: the placement policy, or PlaceShares for a fractional request.
+  // On false the caller releases what `out` holds (ReleaseAll).
+  bool PlaceOn(const JobRequest& r, GpuTypeId t, Allocation* out);
+  // Whether `alloc` of a job could be booked again as it was (its GPUs free, or its
+  // shares' GPUs with room).
+  bool CanReallocate(const Allocation& alloc) const;
   // Allowed GPU types, preferred ones first.
   std::vector<GpuTypeId> TypeOrder(const JobRequest& r) const;
   void Enqueue(Entry& e, Time now);

@@ -38,13 +38,13 @@ void Scheduler::Replan(Time now, RoundResult* result) {
     const JobRequest& r = e.info.req;
     for (GpuTypeId t : order_->MoveTargets(e.info)) {
       if (t == e.info.alloc.type || t.value() >= model::kMaxGpuTypes ||
-          !(r.allowed & (model::GpuTypeMask{1} << t.value())) ||
-          state_.TaskCapacity(t, r.gpus_per_task) < r.tasks) {
+          !(cluster_->Resolve(r.allowed) & (model::GpuTypeMask{1} << t.value())) ||
+          Capacity(ShapeOf(r), t) < r.tasks) {
         continue;
       }
       Allocation alloc;
       alloc.type = t;
-      if (!placement_->Place(state_, id, r.tasks, r.gpus_per_task, t, &alloc)) {
+      if (!PlaceOn(r, t, &alloc)) {
         ReleaseAll(id, alloc);
         continue;
       }

@@ -115,8 +115,9 @@ inline uint64_t GpuMask(std::initializer_list<int> gpus) {
 }
 
 // Recomputes every index of `s` from its per-GPU owners and compares: free masks,
-// offered counts, the (type, k) buckets and their sizes, free totals, task capacities
-// (per type and per group) and group membership.
+// offered counts per kind, the (type, k) buckets and their sizes, free totals, task
+// capacities (per type and per group), group membership, physical GPUs in use and the
+// capacity for GPU shares.
 inline ::testing::AssertionResult StateIsConsistent(const ClusterState& s) {
   const model::Cluster& c = s.cluster();
   const int types = c.num_gpu_types();
@@ -128,33 +129,47 @@ inline ::testing::AssertionResult StateIsConsistent(const ClusterState& s) {
     full_counts[t] = counts[t];
   }
   int64_t allocated = 0, free_total = 0;
-  std::vector<int> offered(c.nodes().size(), 0);
+  // offered[node][type], -1 when the node has no such kind.
+  std::vector<std::vector<int>> offered(c.nodes().size(), std::vector<int>(types, -1));
   for (const auto& node : c.nodes()) {
     uint64_t free_mask = 0;
+    uint64_t physical_in_use = 0;
     for (int g = 0; g < node.gpu_count(); ++g) {
       if (s.owner(node.id, g).valid()) {
-        ++allocated;
+        const int p = node.gpus[static_cast<size_t>(g)].parent;
+        physical_in_use |= uint64_t{1} << (p >= 0 ? p : g);
       } else {
         free_mask |= uint64_t{1} << g;
       }
     }
+    allocated += std::popcount(physical_in_use);
     free_mask &= ~s.disabled_mask(node.id);  // disabled GPUs are never free to give out
     if (s.free_mask(node.id) != free_mask) {
       return ::testing::AssertionFailure()
              << "node " << node.id << " free_mask " << s.free_mask(node.id) << " but owners say "
              << free_mask;
     }
-    const int off = s.schedulable(node.id) ? std::popcount(free_mask) : 0;
-    offered[node.id.value()] = off;
-    if (s.free_gpus(node.id) != off) {
-      return ::testing::AssertionFailure()
-             << "node " << node.id << " offers " << s.free_gpus(node.id) << ", expected " << off;
+    int total_offered = 0;
+    for (const model::DeviceKind& k : node.kinds) {
+      const int off = s.schedulable(node.id) ? std::popcount(free_mask & k.mask) : 0;
+      const int t = k.type.value();
+      offered[node.id.value()][t] = off;
+      total_offered += off;
+      if (s.free_gpus(node.id, k.type) != off) {
+        return ::testing::AssertionFailure() << "node " << node.id << " offers "
+                                             << s.free_gpus(node.id, k.type) << " of type " << t
+                                             << ", expected " << off;
+      }
+      counts[t][off]++;
+      full_counts[t][std::popcount(k.mask)]++;
+      free_by_type[t] += off;
+      free_total += off;
     }
-    const int t = node.gpu_type.value();
-    counts[t][off]++;
-    full_counts[t][node.gpu_count()]++;
-    free_by_type[t] += off;
-    free_total += off;
+    if (s.free_gpus(node.id) != total_offered) {
+      return ::testing::AssertionFailure()
+             << "node " << node.id << " offers " << s.free_gpus(node.id) << ", expected "
+             << total_offered;
+    }
   }
   if (s.AllocatedGpus() != allocated) {
     return ::testing::AssertionFailure()
@@ -183,7 +198,7 @@ inline ::testing::AssertionResult StateIsConsistent(const ClusterState& s) {
       // Bucket members, in ascending order, are exactly the nodes of type t offering k.
       std::vector<uint32_t> want, got;
       for (const auto& node : c.nodes()) {
-        if (node.gpu_type == tid && offered[node.id.value()] == k) want.push_back(node.id.value());
+        if (offered[node.id.value()][t] == k) want.push_back(node.id.value());
       }
       const IdBitset& set = s.NodesWithFree(tid, k);
       for (uint32_t id = set.FindFirst(); id != IdBitset::kNone; id = set.FindNext(id + 1)) {
@@ -198,9 +213,9 @@ inline ::testing::AssertionResult StateIsConsistent(const ClusterState& s) {
     for (int g = 0; g <= max_k + 1; ++g) {
       int64_t cap = 0, full = 0;
       for (const auto& node : c.nodes()) {
-        if (node.gpu_type != tid || g == 0) continue;
-        cap += offered[node.id.value()] / g;
-        full += node.gpu_count() / g;
+        if (offered[node.id.value()][t] < 0 || g == 0) continue;
+        cap += offered[node.id.value()][t] / g;
+        full += std::popcount(node.kind_mask(tid)) / g;
       }
       if (s.TaskCapacity(tid, g) != cap || s.MaxTaskCapacity(tid, g) != full) {
         return ::testing::AssertionFailure()
@@ -214,13 +229,41 @@ inline ::testing::AssertionResult StateIsConsistent(const ClusterState& s) {
         if (group.gpu_type != tid) return ::testing::AssertionFailure() << "group type";
         for (int g = 1; g <= max_k; ++g) {
           int64_t cap = 0;
-          for (NodeId n : group.nodes) cap += offered[n.value()] / g;
+          for (NodeId n : group.nodes) cap += std::max(0, offered[n.value()][t]) / g;
           if (s.GroupTaskCapacity(gi, g) != cap) {
             return ::testing::AssertionFailure()
                    << "GroupTaskCapacity(" << gi << ", " << g << ") " << s.GroupTaskCapacity(gi, g)
                    << ", expected " << cap;
           }
         }
+      }
+    }
+    // Shares: room of offered shared GPUs plus free GPUs, for a few share sizes.
+    for (int32_t milli : {1, 250, 300, 500, 999}) {
+      int64_t cap = 0;
+      for (const auto& node : c.nodes()) {
+        if (offered[node.id.value()][t] < 0) continue;
+        int64_t on_node = int64_t{offered[node.id.value()][t]} * (1000 / milli);
+        for (int g = 0; g < node.gpu_count(); ++g) {
+          const int32_t used = s.share_used(node.id, g);
+          if (used == 0 || node.gpus[static_cast<size_t>(g)].type != tid) continue;
+          if (s.owner(node.id, g) != kSharedGpu) {
+            return ::testing::AssertionFailure() << "a shared GPU not held by kSharedGpu";
+          }
+          const bool off = s.schedulable(node.id) && !((s.disabled_mask(node.id) >> g) & 1);
+          if (off) on_node += (1000 - used) / milli;
+        }
+        if (s.NodeShareCapacity(node.id, tid, milli) != on_node) {
+          return ::testing::AssertionFailure()
+                 << "NodeShareCapacity(node " << node.id << ", type " << t << ", " << milli
+                 << ") " << s.NodeShareCapacity(node.id, tid, milli) << ", expected " << on_node;
+        }
+        cap += on_node;
+      }
+      if (s.ShareCapacity(tid, milli) != cap) {
+        return ::testing::AssertionFailure() << "ShareCapacity(type " << t << ", " << milli
+                                             << ") " << s.ShareCapacity(tid, milli)
+                                             << ", expected " << cap;
       }
     }
   }

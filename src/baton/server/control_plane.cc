@@ -11,6 +11,8 @@
 #include "baton/api/convert.h"
 #include "baton/sched/registry.h"
 #include "baton/server/control_plane_internal.h"
+#include "baton/server/gpu_devices.h"
+#include "baton/model/mig.h"
 #include "baton/server/node_health.h"
 #include "baton/model/restart_policy.h"
 
@@ -18,6 +20,21 @@ namespace baton::server {
 
 std::string JobKey(JobId id) { return fmt::format("jobs/{:020}", id.value()); }
 std::string NodeKey(std::string_view name) { return fmt::format("nodes/{}", name); }
+
+namespace {
+
+// Why a job can never run on `cluster`, in words: the scheduler's reason, or for a MIG
+// job whose profile no GPU offers, which profiles the fleet has.
+std::string NeverFits(const model::Cluster& cluster, const model::JobSpec& spec,
+                      const sched::JobRequest& req, std::string reason) {
+  if (!spec.mig_profile.empty() && req.allowed == 0) {
+    return fmt::format("no GPU in the fleet offers MIG {} instances (MIG profiles offered: {})",
+                       spec.mig_profile, cluster.MigProfileNames());
+  }
+  return reason;
+}
+
+}  // namespace
 
 ControlPlane::ControlPlane(ControlPlaneOptions options, store::Store* store, Clock* clock)
     : options_(std::move(options)),
@@ -36,7 +53,7 @@ ControlPlane::~ControlPlane() { committer_.Flush(); }
 
 Status ControlPlane::Recover() {
   // Policies are checked here so a bad --policy fails at start, not at the first node.
-  auto name = sched::ParsePolicyName(options_.policy, "placement/binpack");
+  auto name = sched::ParsePolicyName(options_.policy, "placement/topology");
   if (!name.ok()) return name.status().WithPrefix("policy");
   BATON_ASSIGN_OR_RETURN(auto order, sched::MakeOrderPolicy(name->order));
   BATON_ASSIGN_OR_RETURN(auto placement, sched::MakePlacementPolicy(name->placement));
@@ -51,26 +68,49 @@ Status ControlPlane::Recover() {
   BATON_ASSIGN_OR_RETURN(std::vector<store::KeyValue> jobs, store_->List("jobs/"));
   std::lock_guard<std::mutex> lock(mu_);
   const Time now = clock_->Now();
+  const bool lenient = !options_.read_only.empty();
   for (const auto& kv : nodes) {
     auto n = std::make_unique<NodeEntry>();
     if (!n->info.ParseFromString(kv.value) || n->info.name().empty()) {
+      if (lenient) {
+        spdlog::error("read-only: {} does not hold a node record; skipped", kv.key);
+        unreadable_records_++;
+        continue;
+      }
       return Internal(fmt::format("store: {} does not hold a node record", kv.key));
     }
     n->drained = n->info.state() == v1::NODE_STATE_DRAINED;
     n->state = v1::NODE_STATE_NOT_READY;
     if (n->drained) n->drain_reason = n->info.reason();
     n->reason = "waiting for the agent to reconnect after a control-plane restart";
+    n->health_drain = n->info.health_drain();
+    n->drained_by_check = n->info.health_drain_by_check();
+    for (const v1::Gpu& g : n->info.gpus()) {
+      if (!g.drained() || g.index() < 0 || g.index() >= 64) continue;
+      n->drained_gpus |= uint64_t{1} << g.index();
+      n->gpu_health[g.index()] = g.health_reason();
+    }
     n->info.clear_state();
     n->info.clear_reason();
+    n->info.clear_health_drain();
+    n->info.clear_health_drain_by_check();
+    for (v1::Gpu& g : *n->info.mutable_gpus()) {
+      g.clear_drained();
+      g.clear_health_reason();
+    }
     n->last_seen = now;
     nodes_[n->info.name()] = std::move(n);
   }
   for (const auto& kv : jobs) {
     v1::Job proto;
-    if (!proto.ParseFromString(kv.value)) {
-      return Internal(fmt::format("store: {} does not hold a job record", kv.key));
+    auto rec = proto.ParseFromString(kv.value)
+                   ? api::FromProto(proto)
+                   : Result<model::JobRecord>(Internal("does not hold a job record"));
+    if (!rec.ok() && lenient) {
+      spdlog::error("read-only: {}: {}; skipped", kv.key, rec.status().message());
+      unreadable_records_++;
+      continue;
     }
-    auto rec = api::FromProto(proto);
     if (!rec.ok()) return rec.status().WithPrefix(fmt::format("store: {}", kv.key));
     auto e = std::make_unique<JobEntry>();
     e->rec = *std::move(rec);
@@ -87,6 +127,17 @@ Status ControlPlane::Recover() {
         e->alive.assign(a->placements.size(), 1);
         e->alive_count = static_cast<int32_t>(a->placements.size());
         e->running.assign(a->placements.size(), 0);
+        e->task_attempt.resize(a->placements.size());
+        for (size_t t = 0; t < a->placements.size(); ++t) {
+          e->task_attempt[t] = model::TaskAttempt(*a, static_cast<int32_t>(t));
+          // A task whose exit is on record is gone; an agent that no longer mentions it
+          // must not make it look vanished (or started again).
+          if (t < a->task_exit_codes.size() && a->task_exit_codes[t]) {
+            e->alive[t] = 0;
+            e->alive_count--;
+            e->running[t] = 1;
+          }
+        }
         e->starting_since = now;
         if (e->rec.state == model::JobState::kStarting ||
             e->rec.state == model::JobState::kScheduled) {
@@ -99,6 +150,11 @@ Status ControlPlane::Recover() {
   fleet_dirty_ = true;
   spdlog::info("recovered {} jobs ({} active) and {} nodes", jobs_.size(), active_.size(),
                nodes_.size());
+  if (lenient) {
+    spdlog::error("control plane is READ-ONLY: {}; serving the {} jobs and {} nodes read "
+                  "({} unreadable records skipped); every change is refused",
+                  options_.read_only, jobs_.size(), nodes_.size(), unreadable_records_);
+  }
   v1::Event started;
   started.set_type(v1::EVENT_TYPE_CONTROL_PLANE_STARTED);
   started.set_message(fmt::format("control plane started: recovered {} jobs ({} active) and "
@@ -106,6 +162,13 @@ Status ControlPlane::Recover() {
                                   jobs_.size(), active_.size(), nodes_.size()));
   events_.Append(std::move(started), now);
   return Status::Ok();
+}
+
+Status ControlPlane::CheckWritable() const {
+  if (options_.read_only.empty()) return Status::Ok();
+  return FailedPrecondition(
+      fmt::format("the control plane is read-only and refuses every change: {}",
+                  options_.read_only));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -188,6 +251,10 @@ void ControlPlane::WaitForWork(std::chrono::milliseconds timeout) {
 // Jobs API.
 
 void ControlPlane::Submit(model::JobSpec spec, JobDone done, const ChangeOrigin& origin) {
+  if (Status w = CheckWritable(); !w.ok()) {
+    done(std::move(w));
+    return;
+  }
   Status valid = model::ValidateJobSpec(spec);
   if (!valid.ok()) {
     done(valid);
@@ -201,10 +268,12 @@ void ControlPlane::Submit(model::JobSpec spec, JobDone done, const ChangeOrigin&
   e->rec.user = origin.user;
   if (fleet_dirty_) RebuildScheduler(now);
   if (sched_ && cluster_ && !cluster_->nodes().empty()) {
-    sched::Admission adm = sched_->Feasibility(MakeRequest(*e));
+    const sched::JobRequest req = MakeRequest(*e);
+    sched::Admission adm = sched_->Feasibility(req);
     if (!adm.queued) {
       lock.unlock();
-      done(FailedPrecondition(fmt::format("job can never run on this fleet: {}", adm.reason)));
+      done(FailedPrecondition(fmt::format("job can never run on this fleet: {}",
+                                          NeverFits(*cluster_, e->rec.spec, req, adm.reason))));
       return;
     }
   }
@@ -222,9 +291,19 @@ void ControlPlane::Submit(model::JobSpec spec, JobDone done, const ChangeOrigin&
   committer_.Commit(std::move(ops),
                  [this, pending, ev = std::move(ev), done = std::move(done)](const Status& s) {
                    if (!s.ok()) {
-                     done(Status(StatusCode::kUnavailable,
-                                 fmt::format("job not accepted: cannot persist it: {}",
-                                             s.message())));
+                     // A write whose answer was lost (etcd deadline) may still be applied
+                     // when the store recovers: say so rather than "not accepted".
+                     const bool unknown = s.message().find("outcome unknown") !=
+                                          std::string_view::npos;
+                     done(Status(
+                         StatusCode::kUnavailable,
+                         unknown ? fmt::format("job not acknowledged: the store could not "
+                                               "confirm the write ({}); it may still appear "
+                                               "once the store recovers: check `baton ps` "
+                                               "before submitting it again",
+                                               s.message())
+                                 : fmt::format("job not accepted: cannot persist it: {}",
+                                               s.message())));
                      return;
                    }
                    v1::Job reply;
@@ -251,6 +330,11 @@ void ControlPlane::Submit(model::JobSpec spec, JobDone done, const ChangeOrigin&
 Result<v1::Job> ControlPlane::Get(JobId id) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = jobs_.find(id);
+  if (it == jobs_.end() && !options_.read_only.empty() && id.value() < next_job_id_) {
+    // Below the highest id read: it existed, but its record is in the damaged part.
+    return NotFound(fmt::format("job {} is not among the records that could be read: {}", id,
+                                options_.read_only));
+  }
   if (it == jobs_.end()) return NotFound(fmt::format("job {} not found", id));
   return Render(*it->second, clock_->Now());
 }
@@ -292,6 +376,10 @@ Result<ControlPlane::Page> ControlPlane::List(const JobFilter& filter, int32_t p
 
 void ControlPlane::Cancel(JobId id, std::string reason, JobDone done,
                           const ChangeOrigin& origin) {
+  if (Status w = CheckWritable(); !w.ok()) {
+    done(std::move(w));
+    return;
+  }
   std::unique_lock<std::mutex> lock(mu_);
   auto it = jobs_.find(id);
   if (it == jobs_.end()) {
@@ -333,6 +421,10 @@ void ControlPlane::Cancel(JobId id, std::string reason, JobDone done,
 
 void ControlPlane::ReportCheckpoint(JobId id, int32_t attempt, std::string path,
                                     JobDone done, const ChangeOrigin& origin) {
+  if (Status w = CheckWritable(); !w.ok()) {
+    done(std::move(w));
+    return;
+  }
   std::unique_lock<std::mutex> lock(mu_);
   auto it = jobs_.find(id);
   if (it == jobs_.end()) {
@@ -411,7 +503,8 @@ void ControlPlane::AfterAttemptEnded(JobEntry& e, bool scheduler_requeued) {
 }
 
 void ControlPlane::TaskGone(JobEntry& e, int32_t attempt, int32_t task) {
-  if (attempt != e.live_attempt || task < 0 || task >= static_cast<int32_t>(e.alive.size())) {
+  if (task < 0 || task >= static_cast<int32_t>(e.alive.size()) ||
+      attempt != e.Tracked(static_cast<size_t>(task))) {
     return;
   }
   if (!e.alive[static_cast<size_t>(task)]) return;
@@ -441,9 +534,28 @@ sched::JobRequest ControlPlane::MakeRequest(const JobEntry& e) const {
   r.priority = spec.priority;
   r.submit = e.rec.submit_time;
   r.tasks = spec.tasks;
-  r.gpus_per_task = static_cast<int32_t>(spec.gpus_per_task.milli() / 1000);
+  if (spec.gpus_per_task < Quantity::Whole(1)) {  // a share of one GPU
+    r.gpus_per_task = 1;
+    r.gpu_share_milli = static_cast<int32_t>(spec.gpus_per_task.milli());
+  } else {
+    r.gpus_per_task = static_cast<int32_t>(spec.gpus_per_task.whole());
+  }
   if (spec.estimated_runtime) r.runtime_estimate = *spec.estimated_runtime;
-  if (cluster_ && !spec.gpu_types.empty()) {
+  // A retry prefers the block its last attempt ran in (sched::PlaceNear): those nodes,
+  // but not the one whose task failed; lost and drained nodes are unschedulable anyway.
+  if (!e.rec.attempts.empty() && model::OpenAttempt(e.rec) == nullptr) {
+    const model::Attempt& last = e.rec.attempts.back();
+    for (size_t t = 0; t < last.placements.size(); ++t) {
+      if (last.failed_task && static_cast<size_t>(*last.failed_task) == t) continue;
+      if (auto id = node_ids_.find(last.placements[t].node); id != node_ids_.end()) {
+        r.near_nodes.push_back(id->second);
+      }
+    }
+  }
+  if (!spec.mig_profile.empty()) {
+    r.allowed = cluster_ ? cluster_->MigTypes(spec.mig_profile) : 0;
+    r.device_milli = model::MigProfileMilli(spec.mig_profile);
+  } else if (cluster_ && !spec.gpu_types.empty()) {
     r.allowed = 0;
     for (const auto& t : spec.gpu_types) {
       GpuTypeId id = cluster_->FindGpuType(t);
@@ -470,7 +582,7 @@ void ControlPlane::SubmitToScheduler(JobEntry& e, Time now) {
     return;
   }
   if (!adm->queued) {
-    e.unplaceable = adm->reason;
+    e.unplaceable = NeverFits(*cluster_, e.rec.spec, MakeRequest(e), adm->reason);
     return;
   }
   e.unplaceable.clear();
@@ -500,6 +612,7 @@ v1::Job ControlPlane::Render(const JobEntry& e, Time now) const {
 // The loop.
 
 void ControlPlane::Tick() {
+  if (!options_.read_only.empty()) return;  // nothing may change
   std::lock_guard<std::mutex> lock(mu_);
   const Time now = clock_->Now();
   for (JobId id : std::exchange(retry_persist_, {})) {
@@ -512,6 +625,7 @@ void ControlPlane::Tick() {
     });
   }
   CheckTimeouts(now);
+  SendDueRestarts(now);
   if (fleet_dirty_) RebuildScheduler(now);
   for (JobId id : std::vector<JobId>(backoff_.begin(), backoff_.end())) {
     JobEntry& e = *jobs_.at(id);
@@ -548,13 +662,7 @@ void ControlPlane::RunRound(Time now) {
     JobEntry& e = *it->second;
     std::vector<model::TaskPlacement> placements;
     for (const sched::TaskPlacement& t : p.alloc.tasks) {
-      model::TaskPlacement tp;
-      const model::Node& node = cluster_->node(t.node);
-      tp.node = node.name;
-      for (int g = 0; g < node.gpu_count(); ++g) {
-        if (t.gpus & (uint64_t{1} << g)) tp.gpus.push_back(g);
-      }
-      placements.push_back(std::move(tp));
+      placements.push_back(ToTaskPlacement(cluster_->node(t.node), t));
     }
     const int32_t attempt = model::NextAttemptNumber(e.rec);
     model::JobEventData scheduled = model::JobEventData::Scheduled(attempt, placements);
@@ -573,6 +681,7 @@ void ControlPlane::RunRound(Time now) {
       spdlog::info("job {}: attempt {} resumes from checkpoint {}", e.rec.id, attempt, from);
     }
     e.live_attempt = attempt;
+    e.task_attempt.assign(placements.size(), attempt);
     e.alive.assign(placements.size(), 1);
     e.running.assign(placements.size(), 0);
     e.alive_count = static_cast<int32_t>(placements.size());
@@ -616,16 +725,7 @@ void ControlPlane::RebuildScheduler(Time now) {
   std::vector<NodeEntry*> members;
   for (auto& [name, n] : nodes_) {
     if (n->info.gpus_size() == 0) continue;  // nothing to schedule there
-    model::NodeInventory ni;
-    ni.name = name;
-    ni.rack = n->info.rack();
-    ni.gpu_model = n->info.gpus(0).model();
-    for (const v1::Gpu& g : n->info.gpus()) {
-      ni.gpus.push_back({g.uuid(), g.memory_mib(), g.nvlink_domain()});
-    }
-    ni.cpus = n->info.cpus();
-    ni.memory_mib = n->info.memory_mib();
-    inv.push_back(std::move(ni));
+    inv.push_back(InventoryOf(n->info));
     members.push_back(n.get());
   }
   auto cluster = model::Cluster::FromNodes(inv);
@@ -633,7 +733,7 @@ void ControlPlane::RebuildScheduler(Time now) {
     spdlog::error("fleet: {}", cluster.status().message());
     return;
   }
-  auto name = sched::ParsePolicyName(options_.policy, "placement/binpack");
+  auto name = sched::ParsePolicyName(options_.policy, "placement/topology");
   auto order = sched::MakeOrderPolicy(name->order);
   auto placement = sched::MakePlacementPolicy(name->placement);
   auto new_cluster = std::make_unique<model::Cluster>(*std::move(cluster));
@@ -658,20 +758,23 @@ void ControlPlane::RebuildScheduler(Time now) {
     if (holds && !e.rec.attempts.empty()) {
       const model::Attempt& a = e.rec.attempts.back();
       sched::Allocation alloc;
-      bool ok = true;
+      const sched::JobRequest req = MakeRequest(e);
+      alloc.share_milli = req.gpu_share_milli;
+      Status s;
       for (const model::TaskPlacement& tp : a.placements) {
         auto nid = node_ids_.find(tp.node);
         if (nid == node_ids_.end()) {
-          ok = false;
+          s = FailedPrecondition("a node of its placement is not in the fleet");
           break;
         }
-        uint64_t mask = 0;
-        for (int32_t g : tp.gpus) mask |= uint64_t{1} << g;
-        alloc.type = cluster_->node(nid->second).gpu_type;
-        alloc.tasks.push_back({nid->second, mask});
+        auto mask = DevicesOf(cluster_->node(nid->second), tp, &alloc.type);
+        if (!mask.ok()) {
+          s = mask.status();
+          break;
+        }
+        alloc.tasks.push_back({nid->second, *mask});
       }
-      Status s = ok ? sched_->Adopt(MakeRequest(e), std::move(alloc), a.start_time)
-                    : FailedPrecondition("a node of its placement is not in the fleet");
+      if (s.ok()) s = sched_->Adopt(req, std::move(alloc), a.start_time);
       if (s.ok()) {
         e.in_sched = true;
       } else {
@@ -738,9 +841,7 @@ ControlPlaneMetricsView ControlPlane::MetricsView() const {
     if (nv.connected) v.agents_connected++;
     uint64_t allocated = 0;
     if (auto id = node_ids_.find(name); id != node_ids_.end() && sched_) {
-      const int total = cluster_->node(id->second).gpu_count();
-      allocated = ~sched_->state().free_mask(id->second) &
-                  (total >= 64 ? ~uint64_t{0} : (uint64_t{1} << total) - 1);
+      allocated = PhysicalGpusInUse(cluster_->node(id->second), id->second, sched_->state());
     }
     // The scheduler's bit i is the node's i-th GPU as registered (as in Nodes()).
     for (int i = 0; i < n->info.gpus_size(); ++i) {

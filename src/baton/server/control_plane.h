@@ -35,6 +35,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "baton/common/rng.h"
@@ -72,7 +73,10 @@ class ControlPlaneObserver {
 
 struct ControlPlaneOptions {
   // Order and placement policy, as `baton sim --policy` takes them ("fifo+binpack").
-  std::string policy = "fifo+binpack";
+  // placement/topology by default (also when only an order is named): a task's GPUs in
+  // one NVLink domain where possible; on nodes that report no NVLink it places as
+  // placement/binpack does for one-task jobs.
+  std::string policy = "fifo+topology";
   Duration heartbeat_interval = std::chrono::seconds(1);
   // No heartbeat for this long: the node takes no new work.
   Duration not_ready_after = std::chrono::seconds(3);
@@ -103,6 +107,11 @@ struct ControlPlaneOptions {
   // The queue tree of a first start (batond --queues); once queues are stored, the
   // stored tree wins (UpdateQueue changes it).
   std::vector<model::QueueSpec> queues;
+  // Non-empty: the store is damaged and this control plane only serves reads (batond over
+  // a salvaged SQLite file, store/read_only_store.h). Every change (submit, cancel,
+  // checkpoint, drain, agent registration) fails with FAILED_PRECONDITION and this text;
+  // the loop schedules nothing; Recover skips records it cannot parse, counting them.
+  std::string read_only;
 };
 
 // The outbound half of one agent's stream. Send must not block (queue and return).
@@ -175,6 +184,8 @@ class ControlPlane {
 
   // Loads jobs and nodes from the store. Call once, before anything else.
   Status Recover();
+  // FailedPrecondition saying why nothing can change, or OK (see options().read_only).
+  Status CheckWritable() const;
 
   // Jobs. `done` runs once the job is durable (or with the error). A job that can never
   // fit the registered fleet is refused (FailedPrecondition with the reason); with no
@@ -278,6 +289,11 @@ class ControlPlane {
   bool Transition(JobEntry& e, const model::JobEventData& ev, Time now);
   void AfterAttemptEnded(JobEntry& e, bool scheduler_requeued);
   void TaskGone(JobEntry& e, int32_t attempt, int32_t task);
+  // A failed task of a failed-tasks job was restarted in place (a new open attempt):
+  // track it and send its start once durable, after its backoff (control_plane_restarts.cc).
+  void RestartTaskInPlace(JobEntry& e, int32_t task, Time now);
+  // Sends the restarts whose backoff is over.
+  void SendDueRestarts(Time now);
   void Release(JobEntry& e);
   void SubmitToScheduler(JobEntry& e, Time now);
   sched::JobRequest MakeRequest(const JobEntry& e) const;
@@ -342,6 +358,8 @@ class ControlPlane {
   std::set<JobId> starting_;   // state starting: watched for start timeouts
   std::set<JobId> retry_persist_;
   std::set<JobId> backoff_;    // pending retries waiting out their restart backoff
+  // In-place task restarts waiting out their backoff: job -> (when, attempt, task).
+  std::map<JobId, std::tuple<Time, int32_t, int32_t>> due_restarts_;
   uint64_t next_job_id_ = 1;
   std::map<std::string, std::unique_ptr<NodeEntry>> nodes_;  // by name
   std::map<int64_t, NodeEntry*> sessions_;
@@ -361,6 +379,7 @@ class ControlPlane {
   // Jobs by (state, queue), kept as they change, for MetricsView().
   std::map<std::pair<model::JobState, std::string>, int64_t> job_counts_;
   std::optional<Time> last_health_check_;
+  int64_t unreadable_records_ = 0;  // read-only: records Recover skipped
   bool evictions_suspended_ = false;
   GpuTelemetryStore telemetry_;  // own lock
   EventLog events_;

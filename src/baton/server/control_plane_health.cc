@@ -8,8 +8,9 @@
 //   DRAIN_GPU     the same, and the GPU is given no new work (ClusterState disables it);
 //   DRAIN_NODE    every task on the node fails and the node is DRAINED.
 // A node's failing health-check command drains the node the same way; unlike hardware
-// events, it is undone when the check passes again. Drains live in memory: a restarted
-// control plane starts with none (the agents report again what still is wrong).
+// events, it is undone when the check passes again. Drains are kept in the node's record
+// in the store (PersistNode), so they survive a control-plane restart; `baton undrain`
+// clears them. A drained GPU takes its MIG instances with it.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -24,6 +25,7 @@ void ControlPlane::FillGpuDetails(const v1::Register& reg, v1::Node* node) {
     const v1::AgentGpu& a = reg.inventory().gpus(g.index());
     g.set_numa_node(a.numa_node());
     g.set_pci_bus_id(a.pci_bus_id());
+    g.clear_mig_profiles();
     for (const v1::MigDevice& m : a.mig_devices()) g.add_mig_profiles(m.profile());
   }
 }
@@ -32,8 +34,9 @@ void ControlPlane::ApplyGpuDrains(const NodeEntry& node) {
   if (!sched_ || !cluster_) return;
   auto id = node_ids_.find(node.info.name());
   if (id == node_ids_.end()) return;
-  const uint64_t all = cluster_->node(id->second).all_gpus_mask();
-  sched_->mutable_state().SetDisabledGpus(id->second, node.drained_gpus & all);
+  const model::Node& n = cluster_->node(id->second);
+  sched_->mutable_state().SetDisabledGpus(
+      id->second, n.WithMigInstances(node.drained_gpus) & n.all_gpus_mask());
   work_ = true;
 }
 
@@ -86,6 +89,7 @@ void ControlPlane::HandleGpuEvent(NodeEntry& node, const v1::GpuEvent& ev, Time 
       node.drained_gpus |= uint64_t{1} << index;
       node.gpu_health[index] = what;
       ApplyGpuDrains(node);
+      PersistNode(node);
       FailTasksOnNode(node, uint64_t{1} << index, what + "; GPU drained", now);
       return;
     case v1::GPU_ACTION_DRAIN_NODE: {
@@ -101,6 +105,7 @@ void ControlPlane::HandleGpuEvent(NodeEntry& node, const v1::GpuEvent& ev, Time 
         ApplyGpuDrains(node);
       }
       ApplySchedulable(node);
+      PersistNode(node);
       FailTasksOnNode(node, ~uint64_t{0}, what + "; node drained", now);
       return;
     }
@@ -117,6 +122,7 @@ void ControlPlane::HandleHealthCheck(NodeEntry& node, const std::string& error) 
   node.health_drain.clear();
   node.drained_by_check = false;
   ApplySchedulable(node);
+  PersistNode(node);
 }
 
 }  // namespace baton::server

@@ -7,6 +7,7 @@
 
 #include "baton/server/control_plane.h"
 #include "baton/server/control_plane_internal.h"
+#include "baton/server/gpu_devices.h"
 #include "baton/server/node_health.h"
 
 namespace baton::server {
@@ -82,6 +83,8 @@ v1::Node ControlPlane::RenderNode(const NodeEntry& n) const {
   node.set_state(!n.takes_work() && n.state != v1::NODE_STATE_LOST ? v1::NODE_STATE_DRAINED
                                                                     : n.state);
   node.set_reason(n.reason);
+  node.set_health_drain(n.health_drain);
+  node.set_health_drain_by_check(n.drained_by_check);
   if (!n.takes_work()) {
     const std::string& why = n.drained ? n.drain_reason : n.health_drain;
     node.set_reason(n.state == v1::NODE_STATE_READY || n.reason.empty()
@@ -98,20 +101,14 @@ v1::Node ControlPlane::RenderNode(const NodeEntry& n) const {
     }
   }
   if (auto id = node_ids_.find(n.info.name()); id != node_ids_.end() && sched_) {
-    const auto& st = sched_->state();
-    const int total = cluster_->node(id->second).gpu_count();
-    const uint64_t free = st.free_mask(id->second);
-    node.set_gpus_allocated(total - std::popcount(free));
-    for (int g = 0; g < node.gpus_size() && g < total; ++g) {
-      node.mutable_gpus(g)->set_nvlink_domain(static_cast<int32_t>(
-          cluster_->node(id->second).gpus[static_cast<size_t>(g)].domain.value()));
-    }
+    RenderAllocations(cluster_->node(id->second), id->second, sched_->state(), &node);
   }
   return node;
 }
 
 Result<v1::Node> ControlPlane::Drain(const std::string& name, std::string reason,
                                      const ChangeOrigin& origin) {
+  BATON_RETURN_IF_ERROR(CheckWritable());
   std::lock_guard<std::mutex> lock(mu_);
   auto it = nodes_.find(name);
   if (it == nodes_.end()) return NotFound(fmt::format("node '{}' not found", name));
@@ -148,13 +145,25 @@ Result<v1::Node> ControlPlane::Drain(const std::string& name, std::string reason
 }
 
 Result<v1::Node> ControlPlane::Undrain(const std::string& name, const ChangeOrigin& origin) {
+  BATON_RETURN_IF_ERROR(CheckWritable());
   std::lock_guard<std::mutex> lock(mu_);
   auto it = nodes_.find(name);
   if (it == nodes_.end()) return NotFound(fmt::format("node '{}' not found", name));
   NodeEntry& node = *it->second;
-  if (!node.drained) return RenderNode(node);
+  if (node.takes_work() && node.drained_gpus == 0) return RenderNode(node);
+  // An operator's undrain also clears health drains: the node's and its GPUs'.
+  if (!node.health_drain.empty() || node.drained_gpus != 0) {
+    spdlog::info("node {}: health drains cleared by undrain ({}; {} GPU(s))", name,
+                 node.health_drain.empty() ? "node not drained for health" : node.health_drain,
+                 node.gpu_health.size());
+  }
   node.drained = false;
   node.drain_reason.clear();
+  node.health_drain.clear();
+  node.drained_by_check = false;
+  node.drained_gpus = 0;
+  node.gpu_health.clear();
+  ApplyGpuDrains(node);
   PersistNode(node, origin.AuditOp("node/" + name));
   if (auto id = node_ids_.find(name); id != node_ids_.end() && sched_) {
     sched_->mutable_state().SetSchedulable(

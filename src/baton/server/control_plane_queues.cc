@@ -90,6 +90,7 @@ void ControlPlane::ApplyQueues(sched::Scheduler& sched) {
 
 Result<v1::Queue> ControlPlane::UpdateQueue(const v1::UpdateQueueRequest& req,
                                             const ChangeOrigin& origin) {
+  BATON_RETURN_IF_ERROR(CheckWritable());
   std::lock_guard<std::mutex> serial(queue_update_mu_);
   BATON_ASSIGN_OR_RETURN(std::vector<model::QueueSpec> specs, queue_tree_.Updated(req));
   const auto it = std::find_if(specs.begin(), specs.end(),

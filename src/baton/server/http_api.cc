@@ -14,6 +14,7 @@
 
 #include "baton/auth/credentials.h"
 #include "baton/server/grpc_services.h"
+#include "baton/server/http_telemetry.h"
 #include "baton/server/web_assets.h"
 #include "baton/v1/agent.grpc.pb.h"
 
@@ -399,6 +400,36 @@ class Api {
                                   {"data", data}}));
   }
 
+  static HttpResponse FromBody(const baton::Result<std::string>& body) {
+    if (!body.ok()) return Error(body.status());
+    return JsonResponse(*body);
+  }
+
+  // A node's telemetry with the jobs `who` may not view shown as "*".
+  HttpResponse NodeTelemetry(const Identity& who, const std::string& node,
+                             const std::string& gpu) const {
+    auto body = NodeTelemetryJson(*cp_, node, gpu);
+    if (!body.ok() || !access_->Viewable(who)) return FromBody(body);
+    json j = json::parse(*body, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.contains("gpus")) return FromBody(body);
+    const auto show = JobVisibility(who);
+    for (json& g : j["gpus"]) {
+      if (!g.contains("job") || !g["job"].is_string()) continue;
+      const std::string job = g["job"].get<std::string>();
+      if (!job.empty() && !show(job)) g["job"] = "*";
+    }
+    return JsonResponse(Dump(j));
+  }
+
+  HttpResponse JobTelemetry(const Identity& who, const std::string& id_text,
+                            const HttpRequest& req) const {
+    auto job = JobFor(who, "http.job_telemetry", Permission::kViewJobs, id_text);
+    if (!job.ok()) return Error(job.status());
+    auto attempt = IntParam(req, "attempt", 0, 0, 1 << 20);
+    if (!attempt.ok()) return Error(attempt.status());
+    return FromBody(JobTelemetryJson(*cp_, job->first, static_cast<int32_t>(*attempt)));
+  }
+
   HttpResponse Queues(const Identity& who) const {
     std::string out = R"({"queues":[)";
     bool first = true;
@@ -446,9 +477,33 @@ class Api {
           return Logs(who, rest.substr(0, slash), req);
         });
       }
+      if (rest.substr(slash) == "/telemetry") {
+        return Guard(req, "http.job_telemetry", [&](const Identity& who) {
+          return JobTelemetry(who, rest.substr(0, slash), req);
+        });
+      }
     } else if (p.rfind(kNodes, 0) == 0) {
-      std::string name = p.substr(kNodes.size());
-      return Guard(req, "http.node", [&](const Identity& who) { return Node(who, name); });
+      // NAME, NAME/telemetry, NAME/gpus/GPU/telemetry (http_telemetry.h).
+      std::string rest = p.substr(kNodes.size());
+      const size_t slash = rest.find('/');
+      if (slash == std::string::npos) {
+        return Guard(req, "http.node", [&](const Identity& who) { return Node(who, rest); });
+      }
+      const std::string name = rest.substr(0, slash), tail = rest.substr(slash);
+      constexpr std::string_view kGpus = "/gpus/", kTelemetry = "/telemetry";
+      if (tail == kTelemetry) {
+        return Guard(req, "http.node_telemetry",
+                     [&](const Identity& who) { return NodeTelemetry(who, name, ""); });
+      }
+      if (tail.rfind(kGpus, 0) == 0 && tail.size() > kGpus.size() + kTelemetry.size() &&
+          tail.compare(tail.size() - kTelemetry.size(), kTelemetry.size(), kTelemetry) == 0) {
+        const std::string gpu =
+            tail.substr(kGpus.size(), tail.size() - kGpus.size() - kTelemetry.size());
+        if (gpu.find('/') == std::string::npos) {
+          return Guard(req, "http.node_telemetry",
+                       [&](const Identity& who) { return NodeTelemetry(who, name, gpu); });
+        }
+      }
     }
     // Unknown routes need a token too: they must not tell strangers what exists.
     return Guard(req, "http.get", [&](const Identity&) {

@@ -13,11 +13,13 @@ namespace {
 using model::JobSpec;
 
 const std::vector<std::string_view> kJobFields = {"name",    "queue",    "priority",       "tasks",
-                                                  "gpus",    "gpu_type", "gpu_preference", "gang",
+                                                  "gpus",    "mig",      "gpu_type",
+                                                  "gpu_preference", "gang",
                                                   "runtime", "command",
                                                   "env",     "ranks_per_task", "max_attempts",
                                                   "simulate_duration", "cpus", "memory",
-                                                  "restart_backoff", "preempt_notice"};
+                                                  "restart_backoff", "preempt_notice",
+                                                  "restart_scope"};
 
 // Bounds for the integer fields before ValidateJobSpec sees them: the parser reports the
 // same ranges itself so the error points at the field's own line.
@@ -41,6 +43,9 @@ Result<JobSpec> ParseJob(const SpecReader& r, const Field& item) {
       BATON_ASSIGN_OR_RETURN(job.tasks, r.Int(f, 1, kMaxTasks));
     } else if (f.key == "gpus") {
       BATON_ASSIGN_OR_RETURN(job.gpus_per_task, r.QuantityValue(f));
+    } else if (f.key == "mig") {
+      BATON_ASSIGN_OR_RETURN(job.mig_profile, r.String(f));
+      if (job.mig_profile.empty()) return r.Error(f, "must name a MIG profile (like 1g.10gb)");
     } else if (f.key == "gpu_type") {
       BATON_ASSIGN_OR_RETURN(job.gpu_types, r.StringList(f, SpecReader::ScalarForm::kOneItem));
       if (job.gpu_types.empty()) return r.Error(f, "must name at least one GPU type");
@@ -72,6 +77,11 @@ Result<JobSpec> ParseJob(const SpecReader& r, const Field& item) {
       BATON_ASSIGN_OR_RETURN(job.restart_backoff, r.DurationValue(f));
     } else if (f.key == "preempt_notice") {
       BATON_ASSIGN_OR_RETURN(job.preempt_notice, r.DurationValue(f));
+    } else if (f.key == "restart_scope") {
+      BATON_ASSIGN_OR_RETURN(std::string scope, r.String(f));
+      auto parsed = model::ParseRestartScope(scope);
+      if (!parsed.ok()) return r.Error(f, parsed.status().message());
+      job.restart_scope = *parsed;
     }
   }
 
@@ -83,11 +93,12 @@ Result<JobSpec> ParseJob(const SpecReader& r, const Field& item) {
     size_t colon = message.find(": ");
     if (colon != std::string::npos) {
       std::string key = message.substr(0, colon);
-      if (key == "gpus" || key == "tasks" || key == "priority" || key == "queue" ||
+      if (key == "gpus" || key == "mig" || key == "tasks" || key == "priority" || key == "queue" ||
           key == "runtime" || key == "gpu_preference" || key == "gpu_type" ||
           key == "env" || key == "command" || key == "ranks_per_task" ||
           key == "max_attempts" || key == "simulate_duration" || key == "cpus" ||
-          key == "memory" || key == "restart_backoff" || key == "preempt_notice") {
+          key == "memory" || key == "restart_backoff" || key == "preempt_notice" ||
+          key == "restart_scope") {
         auto it = given.find(key);
         int line = it != given.end() ? it->second.line : item.line;
         return r.Error(line, JoinPath(item.path, key), message.substr(colon + 2));
@@ -141,6 +152,8 @@ Result<std::vector<JobSpec>> ParseJobYaml(std::string_view text, std::string_vie
   if (!status.ok()) return status;
   return jobs;
 }
+
+const std::vector<std::string_view>& JobFieldNames() { return kJobFields; }
 
 Result<std::vector<JobSpec>> LoadJobYaml(const std::string& path) {
   BATON_ASSIGN_OR_RETURN(std::string text, ReadFileText(path));

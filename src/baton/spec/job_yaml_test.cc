@@ -139,6 +139,11 @@ TEST(JobParseTest, RestartBackoffAndPreemptNotice) {
   EXPECT_EQ(j.restart_backoff, Seconds(30));
   EXPECT_EQ(j.preempt_notice, Seconds(120));
   EXPECT_EQ(ParseOne("gpus: 1\n").restart_backoff, Duration(0));
+  EXPECT_EQ(ParseOne("gpus: 1\n").restart_scope, model::RestartScope::kDefault);
+  EXPECT_EQ(ParseOne("tasks: 4\ngang: false\nrestart_scope: failed-tasks\n").restart_scope,
+            model::RestartScope::kFailedTasks);
+  EXPECT_EQ(ParseOne("tasks: 4\nrestart_scope: all-tasks\n").restart_scope,
+            model::RestartScope::kAllTasks);
   EXPECT_EQ(ParseError("name: x\nrestart_backoff: 2d\n"),
             "j.yaml:2: restart_backoff: must be between 0 and 1h00m");
 }
@@ -175,18 +180,45 @@ TEST(JobErrorTest, ValidateJobSpecMessagesGetPathAndLine) {
       "  - name: c\n"
       "    tasks: 2\n"
       "    gpus: 0\n";
-  EXPECT_EQ(ParseError(list), "j.yaml:6: jobs[2].gpus: must be at least 1, got 0");
-  EXPECT_EQ(ParseError("name: x\ngpus: 0.5\n"),
-            "j.yaml:2: gpus: fractional GPUs (0.5) are not schedulable yet; ask for a whole "
-            "number");
-  EXPECT_EQ(ParseError("gpus: 1.5\n"), "j.yaml:1: gpus: 1.5 is not a whole number of GPUs");
-  EXPECT_EQ(ParseError("gpus: -4\n"), "j.yaml:1: gpus: must be at least 1, got -4");
+  EXPECT_EQ(ParseError(list),
+            "j.yaml:6: jobs[2].gpus: must be more than 0 (whole GPUs, or a fraction of one "
+            "such as 0.5), got 0");
+  EXPECT_EQ(ParseError("gpus: 1.5\n"),
+            "j.yaml:1: gpus: 1.5 is neither a whole number of GPUs nor a fraction of one GPU "
+            "(below 1); a task shares at most one GPU");
+  EXPECT_EQ(ParseError("gpus: -4\n"),
+            "j.yaml:1: gpus: must be more than 0 (whole GPUs, or a fraction of one such as "
+            "0.5), got -4");
+  EXPECT_EQ(ParseError("gpus: 0.0001\n"),
+            "j.yaml:1: gpus: expected a number with at most 3 decimals, got '0.0001'");
   EXPECT_EQ(ParseError("name: x\n\ngpus: 65\n"),
             "j.yaml:3: gpus: at most 64 GPUs per task (one node), got 65");
   EXPECT_EQ(ParseError("name: x\nruntime: 0\n"), "j.yaml:2: runtime: must be positive");
   EXPECT_EQ(ParseError("name: x\nqueue: ''\n"), "j.yaml:2: queue: must not be empty");
   EXPECT_EQ(ParseError("jobs:\n  - name: x\n    gpu_type: [A100]\n    gpu_preference: [H100]\n"),
             "j.yaml:4: jobs[0].gpu_preference: 'H100' is not among the allowed gpu_types");
+}
+
+TEST(JobYamlTest, FractionsAndMigProfiles) {
+  auto half = ParseJobYaml("name: x\ngpus: 0.5\n", "j.yaml");
+  ASSERT_TRUE(half.ok()) << half.status().ToString();
+  EXPECT_EQ((*half)[0].gpus_per_task, Quantity::FromMilli(500));
+  auto mig = ParseJobYaml("name: x\nmig: 1g.10gb\ngpus: 2\n", "j.yaml");
+  ASSERT_TRUE(mig.ok()) << mig.status().ToString();
+  EXPECT_EQ((*mig)[0].mig_profile, "1g.10gb");
+  EXPECT_EQ((*mig)[0].gpus_per_task, Quantity::Whole(2));
+}
+
+TEST(JobErrorTest, MigErrorsNameTheField) {
+  EXPECT_EQ(ParseError("name: x\nmig: 1g10gb\n"),
+            "j.yaml:2: mig: '1g10gb' is not a MIG profile (written like 1g.10gb or 3g.40gb)");
+  EXPECT_EQ(ParseError("name: x\nmig: ''\n"), "j.yaml:2: mig: must name a MIG profile (like 1g.10gb)");
+  EXPECT_EQ(ParseError("name: x\nmig: 1g.10gb\ngpu_type: A100\n"),
+            "j.yaml:2: mig: cannot be combined with gpu_type or gpu_preference (a MIG profile "
+            "picks its GPUs)");
+  EXPECT_EQ(ParseError("name: x\nmig: 1g.10gb\ngpus: 0.5\n"),
+            "j.yaml:3: gpus: a MIG job asks for whole MIG instances per task (1 or more), got "
+            "0.5");
 }
 
 TEST(JobErrorTest, RangesAndTypes) {
@@ -218,9 +250,18 @@ TEST(JobErrorTest, UnknownFields) {
   EXPECT_EQ(ParseError("job:\n  - name: x\n"), "j.yaml:1: job: unknown field; did you mean jobs?");
   EXPECT_EQ(ParseError("name: x\nimage: ubuntu\n"),
             "j.yaml:2: image: unknown field; expected one of: name, queue, priority, tasks, "
-            "gpus, gpu_type, gpu_preference, gang, runtime, command, env, ranks_per_task, "
+            "gpus, mig, gpu_type, gpu_preference, gang, runtime, command, env, ranks_per_task, "
             "max_attempts, simulate_duration, cpus, memory, restart_backoff, preempt_notice, "
-            "jobs");
+            "restart_scope, jobs");
+}
+
+TEST(JobErrorTest, RestartScope) {
+  EXPECT_EQ(ParseError("command: x\nrestart_scope: some\n"),
+            "j.yaml:2: restart_scope: 'some' is not a restart scope; use all-tasks or "
+            "failed-tasks");
+  EXPECT_EQ(ParseError("command: x\ntasks: 2\nrestart_scope: failed-tasks\n"),
+            "j.yaml:3: restart_scope: failed-tasks needs gang: false (a gang's tasks start "
+            "and restart together)");
 }
 
 TEST(JobErrorTest, ListFileShape) {
