@@ -14,9 +14,9 @@ APT_PACKAGES := build-essential cmake ninja-build pkg-config git \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
   libcpp-httplib-dev python3-torch ccache \
   libglpk-dev libhwloc-dev etcd-server etcd-client prometheus chromium chromium-driver \
-  python3-selenium python3-grpcio python3-protobuf python3-pytest python3-yaml
+  python3-selenium python3-grpcio python3-protobuf python3-pytest python3-yaml python3-venv sqlite3
 
-.PHONY: setup build release asan test up sim-demo bench bench-e2e chaos format clean
+.PHONY: setup build release asan test up sim-demo bench bench-e2e chaos docs format clean
 
 setup:
 	@missing=""; \
@@ -70,15 +70,26 @@ bench-e2e: setup release
 
 # Chaos: batond + 3 agents on 127.0.0.1 under seeded SIGKILL/SIGSTOP faults while jobs
 # are submitted; invariants checked at the end. The last line is one JSON object.
+# CHAOS_STORE=etcd: a 3-member etcd and two batond replicas, the etcd leader killed too.
 CHAOS_SEED ?= 1
 CHAOS_SECONDS ?= 120
+CHAOS_STORE ?= sqlite
 chaos: setup build
-	python3 tests/chaos/chaos.py --seed $(CHAOS_SEED) --seconds $(CHAOS_SECONDS)
+	python3 tests/chaos/chaos.py --seed $(CHAOS_SEED) --seconds $(CHAOS_SECONDS) \
+	  --store $(CHAOS_STORE)
 
 # Benchmarks on the optimized build; results are written under bench/results/.
 bench: setup release
 	./build-release/bin/sched_bench --benchmark_out=bench/results/sched_bench.json \
 	  --benchmark_out_format=json
+
+# Regenerates docs/reference/cli.md (from the programs' --help) and job-spec.md (from
+# src/baton/spec/job_fields.cc); ctest's docs_reference_up_to_date fails until this is run
+# after a flag or a job spec key changes.
+docs:
+	cmake --preset dev
+	cmake --build --preset dev --target baton batond baton-agent
+	python3 docs/reference/gen_reference.py
 
 format:
 	find src programs tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i

@@ -140,6 +140,8 @@ int main(int argc, char** argv) {
   app.add_option("--port", port, "gRPC port for batond")->capture_default_str();
   app.add_option("--bin", bin, "directory holding batond")->capture_default_str();
   app.add_option("--dir", dir, "scratch data directory (removed first)")->capture_default_str();
+  bool keep = false;
+  app.add_flag("--keep", keep, "keep the data directory (state.db, batond.log) afterwards");
   CLI11_PARSE(app, argc, argv);
 
   std::filesystem::remove_all(dir);
@@ -172,6 +174,6 @@ int main(int argc, char** argv) {
       "{{\"jobs\": {}, \"nodes\": {}, \"restarts\": {}, \"recover_ms_p50\": {:.0f}, "
       "\"recover_ms_max\": {:.0f}, \"db_mib\": {:.1f}}}\n",
       jobs, nodes, restarts, ms[ms.size() / 2], ms.back(), db_bytes / 1048576.0);
-  std::filesystem::remove_all(dir);
+  if (!keep) std::filesystem::remove_all(dir);
   return 0;
 }

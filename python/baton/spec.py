@@ -276,6 +276,11 @@ def _format_duration(seconds: int) -> str:
     return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
 
 
+# JobSpec.restart_scope's names and their wire values (None = the job's default).
+RESTART_SCOPES = {None: types_pb2.RESTART_SCOPE_UNSPECIFIED,
+                  "all-tasks": types_pb2.RESTART_SCOPE_ALL_TASKS,
+                  "failed-tasks": types_pb2.RESTART_SCOPE_FAILED_TASKS}
+
 @dataclasses.dataclass
 class JobSpec:
     """One job, as in a job YAML file. Every field but `command` has the YAML's default.
@@ -329,11 +334,15 @@ class JobSpec:
     #: On preemption, drain or cancel: SIGTERM, then this long (BATON_PREEMPT_NOTICE) to
     #: checkpoint and exit before SIGKILL; 0 = the server's default grace; at most 1h.
     preempt_notice: Duration = 0
+    #: What a task failure restarts: "all-tasks" (a new attempt of the whole job) or
+    #: "failed-tasks" (only that task, in place; needs gang=False). None = the default:
+    #: all-tasks for a gang, failed-tasks for a job with gang=False.
+    restart_scope: Optional[str] = None
 
     FIELDS = ("name", "queue", "priority", "tasks", "gpus", "mig", "gpu_type", "gpu_preference",
               "gang",
               "runtime", "command", "env", "ranks_per_task", "max_attempts", "simulate_duration",
-              "cpus", "memory", "restart_backoff", "preempt_notice")
+              "cpus", "memory", "restart_backoff", "preempt_notice", "restart_scope")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "JobSpec":
@@ -417,12 +426,19 @@ class JobSpec:
         memory = _memory(self.memory)
         backoff = _bounded_duration(self.restart_backoff, "restart_backoff", MAX_RESTART_BACKOFF_S)
         notice = _bounded_duration(self.preempt_notice, "preempt_notice", MAX_PREEMPT_NOTICE_S)
+        if self.restart_scope not in RESTART_SCOPES:
+            raise InvalidSpec(f"spec.restart_scope: {self.restart_scope!r} is not a restart "
+                              "scope; use all-tasks or failed-tasks")
+        if self.restart_scope == "failed-tasks" and self.gang and tasks > 1:
+            raise InvalidSpec("spec.restart_scope: failed-tasks needs gang: false (a gang's "
+                              "tasks start and restart together)")
         return JobSpec(command=command, name=self.name, queue=self.queue, priority=priority,
                        tasks=tasks, gpus=gpus, mig=mig, gpu_type=gpu_type,
                        gpu_preference=gpu_preference,
                        gang=self.gang, runtime=runtime, env=env, ranks_per_task=ranks,
                        max_attempts=attempts, simulate_duration=simulate, cpus=cpus,
-                       memory=memory, restart_backoff=backoff, preempt_notice=notice)
+                       memory=memory, restart_backoff=backoff, preempt_notice=notice,
+                       restart_scope=self.restart_scope)
 
     def to_dict(self) -> Dict[str, Any]:
         """The YAML mapping of this spec (normalised; None for unset durations)."""
@@ -450,6 +466,8 @@ class JobSpec:
         # 300 ms, not 301).
         p.restart_backoff_ms = math.ceil(round(s.restart_backoff * 1000, 3))
         p.preempt_notice_s = math.ceil(round(s.preempt_notice, 6))
+        if s.restart_scope is not None:
+            p.restart_scope = RESTART_SCOPES[s.restart_scope]
         return p
 
     @classmethod
@@ -466,7 +484,8 @@ class JobSpec:
             max_attempts=p.max_attempts or 1,
             simulate_duration=p.simulate_duration_ms / 1000 if p.simulate_duration_ms else None,
             cpus=_proto_cpus(p.cpus_per_task), memory=p.memory_bytes_per_task,
-            restart_backoff=p.restart_backoff_ms / 1000, preempt_notice=float(p.preempt_notice_s))
+            restart_backoff=p.restart_backoff_ms / 1000, preempt_notice=float(p.preempt_notice_s),
+            restart_scope={v: k for k, v in RESTART_SCOPES.items()}.get(p.restart_scope))
 
 
 def _proto_gpus(text: str) -> Union[int, float]:

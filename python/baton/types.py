@@ -107,6 +107,17 @@ class Attempt:
     #: empty while the attempt is live.
     end_reason: str
     failed_task: Optional[int]
+    #: The checkpoint this attempt resumed from (BATON_RESUME_FROM); "" = from scratch.
+    resumed_from: str = ""
+    #: The latest checkpoint this attempt reported, and when; "" / None = none.
+    last_checkpoint_path: str = ""
+    last_checkpoint_time: Optional[datetime.datetime] = None
+    #: For an attempt that ended other than by success: seconds of work since its last
+    #: checkpoint (or its start) that the next attempt must redo.
+    work_lost_s: float = 0.0
+    #: Per task, the attempt its process was started under (an earlier one for a task that
+    #: carried on while a failed sibling restarted in place); empty = all this attempt's.
+    task_attempts: Tuple[int, ...] = ()
 
     @classmethod
     def from_proto(cls, p: types_pb2.Attempt) -> "Attempt":
@@ -117,7 +128,42 @@ class Attempt:
                               for a in p.assignments),
             start_time=_time(p, "start_time"), end_time=_time(p, "end_time"),
             exit_code=p.exit_code, end_reason=p.end_reason,
-            failed_task=p.failed_task if p.HasField("failed_task") else None)
+            failed_task=p.failed_task if p.HasField("failed_task") else None,
+            resumed_from=p.resumed_from, last_checkpoint_path=p.last_checkpoint_path,
+            last_checkpoint_time=_time(p, "last_checkpoint_time"), work_lost_s=p.work_lost_s,
+            task_attempts=tuple(p.task_attempts))
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    """Durable progress a job reported; the next attempt resumes from its latest one."""
+
+    path: str
+    attempt: int
+    time: Optional[datetime.datetime]
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskRun:
+    """One run of one task (jobs whose failed tasks restart on their own)."""
+
+    task_index: int
+    #: The attempt it was started under (its BATON_ATTEMPT).
+    attempt: int
+    node: str
+    start_time: Optional[datetime.datetime]
+    #: None while it runs, and for a task that exited 0.
+    end_time: Optional[datetime.datetime]
+    #: "exited 0", "exited with code 3", "stopped: node-lost", ...; "" while it runs.
+    how_ended: str
+    exit_code: Optional[int]
+
+    @classmethod
+    def from_proto(cls, p: types_pb2.TaskRun) -> "TaskRun":
+        return cls(task_index=p.task_index, attempt=p.attempt, node=p.node,
+                   start_time=_time(p, "start_time"), end_time=_time(p, "end_time"),
+                   how_ended=p.how_ended,
+                   exit_code=p.exit_code if p.HasField("exit_code") else None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,13 +180,24 @@ class Job:
     start_time: Optional[datetime.datetime]
     end_time: Optional[datetime.datetime]
     proto: Any = dataclasses.field(repr=False, compare=False, default=None)
+    #: Every run of every task, when some task was restarted on its own; else empty.
+    task_runs: Tuple[TaskRun, ...] = ()
 
     @classmethod
     def from_proto(cls, p: types_pb2.Job) -> "Job":
         return cls(id=p.id, spec=JobSpec.from_proto(p.spec), state=JobState.from_proto(p.state),
                    reason=p.reason, attempts=tuple(Attempt.from_proto(a) for a in p.attempts),
                    submit_time=_time(p, "submit_time"), start_time=_time(p, "start_time"),
-                   end_time=_time(p, "end_time"), proto=p)
+                   end_time=_time(p, "end_time"), proto=p,
+                   task_runs=tuple(TaskRun.from_proto(r) for r in p.task_runs))
+
+    @property
+    def checkpoint(self) -> Optional[Checkpoint]:
+        """The job's latest checkpoint (any attempt's), or None before the first."""
+        if self.proto is None or not self.proto.HasField("checkpoint"):
+            return None
+        c = self.proto.checkpoint
+        return Checkpoint(c.path, c.attempt, _time(c, "time"))
 
     @property
     def name(self) -> str:

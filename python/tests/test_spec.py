@@ -229,3 +229,30 @@ def test_nodes_show_mig_instances_and_shares():
     assert mig.mig_enabled and mig.mig_instances == (("MIG-a", "1g.10gb", "7"),
                                                      ("MIG-b", "1g.10gb", ""))
     assert shared.shared == "0.75" and shared.job_id == ""
+
+
+def test_restart_scope_converts_and_is_checked():
+    s = JobSpec.from_dict({"command": "x", "tasks": 4, "gang": False,
+                           "restart_scope": "failed-tasks"})
+    p = s.to_proto()
+    assert p.restart_scope == types_pb2.RESTART_SCOPE_FAILED_TASKS
+    assert JobSpec.from_proto(p).restart_scope == "failed-tasks"
+    assert JobSpec(command=["x"]).to_proto().restart_scope == types_pb2.RESTART_SCOPE_UNSPECIFIED
+    assert JobSpec.from_proto(JobSpec(command=["x"]).to_proto()).restart_scope is None
+    with pytest.raises(baton.InvalidSpec, match="spec.restart_scope: 'some'"):
+        JobSpec(command=["x"], restart_scope="some").validate()
+    with pytest.raises(baton.InvalidSpec, match="failed-tasks needs gang: false"):
+        JobSpec(command=["x"], tasks=2, restart_scope="failed-tasks").validate()
+
+
+def test_task_runs_come_through_the_job_type():
+    p = types_pb2.Job(id="3", state=types_pb2.JOB_STATE_RUNNING)
+    r = p.task_runs.add(task_index=1, attempt=2, node="n1", how_ended="exited with code 3",
+                        exit_code=3)
+    r.start_time.seconds = 100
+    a = p.attempts.add(number=2, task_attempts=[1, 2])
+    job = baton.Job.from_proto(p)
+    assert job.task_runs[0].exit_code == 3 and job.task_runs[0].attempt == 2
+    assert job.task_runs[0].end_time is None
+    assert job.attempts[0].task_attempts == (1, 2)
+    assert a.number == 2

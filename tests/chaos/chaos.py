@@ -21,9 +21,15 @@ the exit status is 0 when every invariant holds. Nothing sleeps to synchronise w
 system under test: every wait polls a condition with a deadline; the fault schedule is
 drawn from the seed (the system's own timing still varies run to run).
 
---store picks the control plane's store. Only `sqlite` is implemented here; an etcd mode
-(a 3-member etcd on 127.0.0.1 and a fault that kills its leader) plugs in as another
-Store class below (see `STORES`).
+--store picks the control plane's store. `sqlite`: one batond on state.db in its data
+directory. `etcd` (tests/chaos/chaos_etcd.py): a 3-member etcd the harness starts on free
+127.0.0.1 ports and --replicas batond processes with leader election on it; agents and the
+submitting client are given every replica's address. In etcd mode "kill_batond" and
+"pause_batond" hit the replica that leads (a paused leader is deposed while it sleeps and
+exits with code 3 when it wakes; the harness restarts exited replicas, as a supervisor
+would), and the store adds "kill_etcd_leader": SIGKILL of etcd's raft leader (found with
+the maintenance Status API, `etcdctl endpoint status`), restarted on its data a moment
+later. A batond that exits by itself other than so is a crash and fails the run.
 """
 
 import argparse
@@ -56,26 +62,50 @@ def wait_for(what, fn, timeout, interval=0.05):
 class SqliteStore:
     """batond's embedded store: state.db in batond's data directory."""
     name = "sqlite"
+    replicas = 1
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, wait_for):
         self.tmp = tmp
+
+    def start(self):
+        pass
 
     def batond_flags(self):
         return ["--store", "sqlite"]
 
     def faults(self):
-        """Fault kinds of the store itself (an etcd mode adds "kill_etcd_leader")."""
+        """Fault kinds of the store itself (etcd mode adds "kill_etcd_leader")."""
         return []  # nothing of its own to break: it dies with batond
 
     def inject(self, kind, rng, stop):
         """Injects one of faults(); `stop` is a threading.Event to wait on."""
         raise ValueError(f"sqlite store has no fault {kind!r}")
 
+    def restore(self):
+        pass
+
     def stop(self):
         pass
 
 
-STORES = {"sqlite": SqliteStore}
+def _etcd_store(tmp, wait_for):
+    from chaos_etcd import EtcdStore  # noqa: E402 (only etcd runs need it)
+    return EtcdStore(tmp, wait_for)
+
+
+STORES = {"sqlite": SqliteStore, "etcd": _etcd_store}
+
+
+class Replica:
+    """One batond process slot: its data directory, gRPC port and current process."""
+
+    def __init__(self, index, tmp, port):
+        self.index = index
+        self.data = os.path.join(tmp, f"batond{index}" if index else "batond")
+        self.port_file = os.path.join(tmp, f"batond{index}.port")
+        self.log = os.path.join(tmp, f"batond{index}.log")
+        self.port = port  # 0 until the first start (sqlite); fixed (etcd)
+        self.proc = None
 
 
 class Cluster:
@@ -84,39 +114,66 @@ class Cluster:
         self.bin = args.bin
         self.tmp = tmp
         self.store = store
-        self.data = os.path.join(tmp, "batond")
-        self.port = None
-        self.batond = None
+        self.ha = store.replicas > 1
+        if self.ha:
+            from chaos_etcd import free_port  # noqa: E402
+            ports = [free_port() for _ in range(store.replicas)]
+        else:
+            ports = [0]
+        self.replicas = [Replica(i, tmp, p) for i, p in enumerate(ports)]
         self.agents = {}
-        self.paused = set()
-        self.lock = threading.Lock()
+        self.crashes = []  # "batond1 exited with 1" for exits nobody caused
 
     # -- processes --------------------------------------------------------------------
-    def start_batond(self):
-        port_file = os.path.join(self.tmp, "batond.port")
-        if os.path.exists(port_file):
-            os.remove(port_file)
-        log = open(os.path.join(self.tmp, "batond.log"), "ab")
-        self.batond = subprocess.Popen(
-            [os.path.join(self.bin, "batond"), "--data-dir", self.data,
-             "--listen", f"127.0.0.1:{self.port or 0}", "--http", "",
-             "--port-file", port_file, "--node-not-ready-after", "1",
+    def start_batond(self, i=0):
+        r = self.replicas[i]
+        if os.path.exists(r.port_file):
+            os.remove(r.port_file)
+        log = open(r.log, "ab")
+        r.proc = subprocess.Popen(
+            [os.path.join(self.bin, "batond"), "--data-dir", r.data,
+             "--listen", f"127.0.0.1:{r.port}", "--http", "",
+             "--port-file", r.port_file, "--node-not-ready-after", "1",
              "--node-lost-after", str(self.args.lost_after), *self.store.batond_flags()],
             stdout=log, stderr=subprocess.STDOUT)
+        if self.ha:
+            return  # a follower never writes its port file; run() waits for a leader
         wait_for("batond's port file",
-                 lambda: os.path.exists(port_file) or self._exited(self.batond, "batond"), 30)
-        with open(port_file) as f:
-            self.port = int(f.read())
+                 lambda: os.path.exists(r.port_file) or self._exited(r.proc, "batond"), 30)
+        with open(r.port_file) as f:
+            r.port = int(f.read())
 
     def _exited(self, p, what):
         if p.poll() is not None:
             raise RuntimeError(f"{what} exited with {p.returncode}; see {self.tmp}")
         return False
 
+    def leader(self):
+        """Index of the replica serving gRPC (only the leader writes its port file), or
+        None."""
+        for r in self.replicas:
+            if r.proc is not None and r.proc.poll() is None and os.path.exists(r.port_file):
+                return r.index
+        return None
+
+    def revive(self):
+        """Restarts replicas that exited. Exit code 3 is a deposed etcd leader (expected
+        after a pause); any other exit nobody caused is recorded as a crash."""
+        for r in self.replicas:
+            if r.proc is None or r.proc.poll() is None:
+                continue
+            code = r.proc.returncode
+            if not (self.ha and code == 3):
+                self.crashes.append(f"batond{r.index} exited with {code}")
+            self.start_batond(r.index)
+
+    def servers(self):
+        return ",".join(f"127.0.0.1:{r.port}" for r in self.replicas)
+
     def start_agent(self, name):
         log = open(os.path.join(self.tmp, f"agent-{name}.log"), "ab")
         self.agents[name] = subprocess.Popen(
-            [os.path.join(self.bin, "baton-agent"), "--server", f"127.0.0.1:{self.port}",
+            [os.path.join(self.bin, "baton-agent"), "--server", self.servers(),
              "--name", name, "--fake-gpus", f"{self.args.gpus}xH100",
              "--data-dir", os.path.join(self.tmp, f"agent-{name}"), "--log-listen", ""],
             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -128,7 +185,7 @@ class Cluster:
         p.wait()
 
     def stop_all(self):
-        procs = list(self.agents.values()) + ([self.batond] if self.batond else [])
+        procs = list(self.agents.values()) + [r.proc for r in self.replicas if r.proc]
         for p in procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGCONT)
@@ -143,7 +200,7 @@ class Cluster:
 
     # -- the CLI ----------------------------------------------------------------------
     def baton(self, *args, timeout=10):
-        env = dict(os.environ, BATON_SERVER=f"127.0.0.1:{self.port}")
+        env = dict(os.environ, BATON_SERVER=self.servers())
         return subprocess.run([os.path.join(self.bin, "baton"), *args], capture_output=True,
                               text=True, env=env, timeout=timeout, cwd=ROOT)
 
@@ -168,7 +225,9 @@ class Chaos:
         self.tmp = tempfile.mkdtemp(prefix="baton-chaos-")
         self.ledger = os.path.join(self.tmp, "ledger")
         os.makedirs(self.ledger)
-        self.store = STORES[args.store](self.tmp)
+        self.store = STORES[args.store](self.tmp, wait_for)
+        if args.store == "etcd":
+            self.store.replicas = args.replicas
         self.c = Cluster(args, self.tmp, self.store)
         self.acked = []
         self.submit_errors = 0
@@ -182,14 +241,20 @@ class Chaos:
     def submitter(self):
         rng = random.Random(self.args.seed + 1)
         while not self.stop.is_set():
-            gang = rng.random() < 0.25
+            # A quarter 2-task gangs; a fifth 2-task jobs without gang whose tasks fail now
+            # and then (each failed task restarts alone, in place); the rest single tasks.
+            kind = rng.random()
             flags = ["--max-attempts", "20", "--gpus", "1"]
-            if gang:
+            fail = "0"
+            if kind < 0.25:
                 flags += ["--nodes", "2"]
+            elif kind < 0.45:
+                flags += ["--nodes", "2", "--no-gang"]
+                fail = "0.3"
             try:
                 r = self.c.baton("run", "--output", "json", *flags, "--", sys.executable,
                                  os.path.join(HERE, "task.py"), self.ledger,
-                                 f"{self.args.task_seconds:.2f}")
+                                 f"{self.args.task_seconds:.2f}", fail)
             except subprocess.TimeoutExpired:
                 r = None
             if r is not None and r.returncode == 0:
@@ -199,16 +264,23 @@ class Chaos:
             self.stop.wait(rng.uniform(0.1, 0.6))
 
     # -- faults -----------------------------------------------------------------------
+    def target_replica(self):
+        """The batond a control-plane fault hits: the leader (etcd) or the only one."""
+        i = self.c.leader()
+        return i if i is not None else self.rng.randrange(len(self.c.replicas))
+
     def inject(self):
         c = self.c
+        c.revive()
         kinds = ["kill_batond", "kill_agent", "pause_agent", "pause_batond"]
         kinds += self.store.faults()
         kind = self.rng.choice(kinds)
         name = self.rng.choice(sorted(c.agents))
         if kind == "kill_batond":
-            c.kill(c.batond)
+            i = self.target_replica()
+            c.kill(c.replicas[i].proc)
             self.stop.wait(self.rng.uniform(0, 1.5))
-            c.start_batond()
+            c.start_batond(i)
         elif kind == "kill_agent":
             c.kill(c.agents[name])
             self.stop.wait(self.rng.uniform(0, 2 * self.args.lost_after))
@@ -219,9 +291,10 @@ class Chaos:
             self.stop.wait(self.rng.uniform(0.5, 2 * self.args.lost_after))
             p.send_signal(signal.SIGCONT)
         elif kind == "pause_batond":
-            c.batond.send_signal(signal.SIGSTOP)
+            p = c.replicas[self.target_replica()].proc
+            p.send_signal(signal.SIGSTOP)
             self.stop.wait(self.rng.uniform(0.5, 3))
-            c.batond.send_signal(signal.SIGCONT)
+            p.send_signal(signal.SIGCONT)
         else:
             self.store.inject(kind, self.rng, self.stop)
         self.fault(kind)
@@ -229,7 +302,10 @@ class Chaos:
     # -- the run ----------------------------------------------------------------------
     def run(self):
         c = self.c
-        c.start_batond()
+        self.store.start()
+        for i in range(len(c.replicas)):
+            c.start_batond(i)
+        wait_for("a batond serving", lambda: c.leader() is not None or c.revive(), 60)
         for i in range(self.args.agents):
             c.start_agent(f"n{i}")
         wait_for("agents ready", lambda: c.nodes_ready() == self.args.agents, 60)
@@ -244,17 +320,19 @@ class Chaos:
         self.stop.set()
         sub.join(timeout=30)
         # Everything back up, then let the acknowledged work finish.
-        if c.batond.poll() is not None:
-            c.start_batond()
+        self.store.restore()
+        for r in c.replicas:
+            if r.proc.poll() is None:
+                r.proc.send_signal(signal.SIGCONT)
         for name, p in list(c.agents.items()):
             if p.poll() is not None:
                 c.start_agent(name)
             else:
                 p.send_signal(signal.SIGCONT)
-        c.batond.send_signal(signal.SIGCONT)
         settled = {}
 
         def all_done():
+            c.revive()  # a leader paused last is deposed and exits when it wakes
             jobs = c.jobs()
             if jobs is None:
                 return False
@@ -297,9 +375,16 @@ class Chaos:
             "job_states": states, "task_starts": sum(starts.values()),
             "jobs_lost": len(lost), "duplicate_attempts": duplicates,
             "double_allocations": doubles, "unknown_attempts": unknown,
+            "batond_crashes": len(self.c.crashes),
+            # Task runs of non-gang jobs that failed and were restarted alone, in place.
+            "task_failures_restarted_in_place": sum(
+                1 for j in self.acked for r in jobs.get(j, {}).get("task_runs", [])
+                if r.get("exit_code", 0) != 0),
         }
         result["ok"] = (not lost and duplicates == 0 and doubles == 0 and unknown == 0 and
-                        len(self.acked) > 0)
+                        not self.c.crashes and len(self.acked) > 0)
+        if self.c.crashes:
+            result["crashes"] = self.c.crashes[:10]
         if lost:
             result["lost_ids"] = lost[:20]
         return result
@@ -313,6 +398,8 @@ def main():
     p.add_argument("--seed", type=int, default=int(os.environ.get("CHAOS_SEED", "1")))
     p.add_argument("--seconds", type=float, default=float(os.environ.get("CHAOS_SECONDS", "60")))
     p.add_argument("--store", choices=sorted(STORES), default="sqlite")
+    p.add_argument("--replicas", type=int, default=2,
+                   help="batond replicas with leader election (--store etcd)")
     p.add_argument("--agents", type=int, default=3)
     p.add_argument("--gpus", type=int, default=2, help="fake GPUs per agent")
     p.add_argument("--lost-after", type=float, default=3, help="batond --node-lost-after")
@@ -324,6 +411,8 @@ def main():
     args = p.parse_args()
     if args.seconds <= 0 or args.agents < 2:
         p.error("--seconds must be positive and --agents at least 2 (gangs need two)")
+    if args.store == "etcd" and args.replicas < 2:
+        p.error("--replicas: at least 2 with --store etcd (one must be able to take over)")
     chaos = Chaos(args)
     ok = False
     try:

@@ -11,7 +11,7 @@ import chaos  # noqa: E402
 
 
 def harness():
-    args = argparse.Namespace(seed=1, seconds=1.0, store="sqlite", agents=3, gpus=2,
+    args = argparse.Namespace(seed=1, seconds=1.0, store="sqlite", replicas=1, agents=3, gpus=2,
                               lost_after=3.0, task_seconds=1.0, settle_seconds=1.0,
                               bin="/nonexistent", keep=False)
     return chaos.Chaos(args)
@@ -52,6 +52,15 @@ class CheckTest(unittest.TestCase):
         self.assertEqual(r["jobs_lost"], 1)
         self.assertEqual(r["lost_ids"], ["3"])
         self.assertEqual(r["jobs_tracked_not_terminal"], 1)
+
+    def test_a_batond_crash_fails_the_run(self):
+        self.h.acked = ["1"]
+        self.ledger("starts", ["1 1 0 n0 10"])
+        self.h.c.crashes = ["batond0 exited with 1"]
+        r = self.h.check({"1": job("SUCCEEDED", 1)})
+        self.assertFalse(r["ok"])
+        self.assertEqual(r["batond_crashes"], 1)
+        self.assertEqual(r["crashes"], ["batond0 exited with 1"])
 
 
 if __name__ == "__main__":

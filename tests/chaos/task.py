@@ -10,6 +10,8 @@ two invariants from the inside:
     SIGKILL releases it too). Failing to get one means another live process holds that
     GPU: a double allocation, appended to <ledger>/violations.
 It also writes a checkpoint file (rename into place) so restarts resume from something.
+With a third argument P it exits 3 with probability P (a failing task, to exercise
+restarts: in place for the chaos workload's non-gang jobs).
 """
 
 import fcntl
@@ -48,8 +50,9 @@ def main():
         with open(tmp, "w") as f:
             f.write(f"attempt {attempt}\n")
         os.rename(tmp, os.path.join(ckdir, f"attempt-{attempt}"))
+    fail = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
     time.sleep(seconds * random.uniform(0.5, 1.5))
-    return 0
+    return 3 if random.random() < fail else 0
 
 
 if __name__ == "__main__":

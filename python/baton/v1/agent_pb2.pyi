@@ -228,9 +228,10 @@ class NumaNode(_message.Message):
     def __init__(self, id: _Optional[int] = ..., cpus: _Optional[str] = ..., memory_mib: _Optional[int] = ...) -> None: ...
 
 class Register(_message.Message):
-    __slots__ = ["address", "agent_version", "inventory", "log_endpoint", "node_name", "rack", "tasks"]
+    __slots__ = ["address", "agent_version", "instance_id", "inventory", "log_endpoint", "node_name", "rack", "tasks"]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     AGENT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     INVENTORY_FIELD_NUMBER: _ClassVar[int]
     LOG_ENDPOINT_FIELD_NUMBER: _ClassVar[int]
     NODE_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -238,12 +239,13 @@ class Register(_message.Message):
     TASKS_FIELD_NUMBER: _ClassVar[int]
     address: str
     agent_version: str
+    instance_id: str
     inventory: Inventory
     log_endpoint: str
     node_name: str
     rack: str
     tasks: _containers.RepeatedCompositeFieldContainer[TaskStatus]
-    def __init__(self, node_name: _Optional[str] = ..., inventory: _Optional[_Union[Inventory, _Mapping]] = ..., agent_version: _Optional[str] = ..., address: _Optional[str] = ..., log_endpoint: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[TaskStatus, _Mapping]]] = ..., rack: _Optional[str] = ...) -> None: ...
+    def __init__(self, node_name: _Optional[str] = ..., inventory: _Optional[_Union[Inventory, _Mapping]] = ..., agent_version: _Optional[str] = ..., address: _Optional[str] = ..., log_endpoint: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[TaskStatus, _Mapping]]] = ..., rack: _Optional[str] = ..., instance_id: _Optional[str] = ...) -> None: ...
 
 class Registered(_message.Message):
     __slots__ = ["heartbeat_interval_ms", "node_name"]

@@ -19,19 +19,24 @@ NODE_STATE_LOST: NodeState
 NODE_STATE_NOT_READY: NodeState
 NODE_STATE_READY: NodeState
 NODE_STATE_UNSPECIFIED: NodeState
+RESTART_SCOPE_ALL_TASKS: RestartScope
+RESTART_SCOPE_FAILED_TASKS: RestartScope
+RESTART_SCOPE_UNSPECIFIED: RestartScope
 
 class Attempt(_message.Message):
-    __slots__ = ["assignments", "counts_toward_limit", "end_reason", "end_time", "exit_code", "failed_task", "last_checkpoint_time", "number", "resumed_from", "start_time", "task_exits", "work_lost_s"]
+    __slots__ = ["assignments", "counts_toward_limit", "end_reason", "end_time", "exit_code", "failed_task", "last_checkpoint_path", "last_checkpoint_time", "number", "resumed_from", "start_time", "task_attempts", "task_exits", "work_lost_s"]
     ASSIGNMENTS_FIELD_NUMBER: _ClassVar[int]
     COUNTS_TOWARD_LIMIT_FIELD_NUMBER: _ClassVar[int]
     END_REASON_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
     FAILED_TASK_FIELD_NUMBER: _ClassVar[int]
+    LAST_CHECKPOINT_PATH_FIELD_NUMBER: _ClassVar[int]
     LAST_CHECKPOINT_TIME_FIELD_NUMBER: _ClassVar[int]
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     RESUMED_FROM_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
+    TASK_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     TASK_EXITS_FIELD_NUMBER: _ClassVar[int]
     WORK_LOST_S_FIELD_NUMBER: _ClassVar[int]
     assignments: _containers.RepeatedCompositeFieldContainer[TaskAssignment]
@@ -40,13 +45,15 @@ class Attempt(_message.Message):
     end_time: _timestamp_pb2.Timestamp
     exit_code: int
     failed_task: int
+    last_checkpoint_path: str
     last_checkpoint_time: _timestamp_pb2.Timestamp
     number: int
     resumed_from: str
     start_time: _timestamp_pb2.Timestamp
+    task_attempts: _containers.RepeatedScalarFieldContainer[int]
     task_exits: _containers.RepeatedCompositeFieldContainer[TaskExit]
     work_lost_s: float
-    def __init__(self, number: _Optional[int] = ..., assignments: _Optional[_Iterable[_Union[TaskAssignment, _Mapping]]] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., exit_code: _Optional[int] = ..., end_reason: _Optional[str] = ..., counts_toward_limit: bool = ..., failed_task: _Optional[int] = ..., task_exits: _Optional[_Iterable[_Union[TaskExit, _Mapping]]] = ..., resumed_from: _Optional[str] = ..., last_checkpoint_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., work_lost_s: _Optional[float] = ...) -> None: ...
+    def __init__(self, number: _Optional[int] = ..., assignments: _Optional[_Iterable[_Union[TaskAssignment, _Mapping]]] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., exit_code: _Optional[int] = ..., end_reason: _Optional[str] = ..., counts_toward_limit: bool = ..., failed_task: _Optional[int] = ..., task_exits: _Optional[_Iterable[_Union[TaskExit, _Mapping]]] = ..., resumed_from: _Optional[str] = ..., last_checkpoint_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., work_lost_s: _Optional[float] = ..., last_checkpoint_path: _Optional[str] = ..., task_attempts: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Checkpoint(_message.Message):
     __slots__ = ["attempt", "path", "time"]
@@ -121,7 +128,7 @@ class GpuStats(_message.Message):
     def __init__(self, time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., utilization_percent: _Optional[float] = ..., memory_used_mib: _Optional[int] = ..., temperature_c: _Optional[float] = ..., power_w: _Optional[float] = ..., sm_clock_mhz: _Optional[int] = ..., memory_clock_mhz: _Optional[int] = ..., ecc_corrected: _Optional[int] = ..., ecc_uncorrected: _Optional[int] = ..., throttle_reasons: _Optional[int] = ..., error: _Optional[str] = ..., utilization_percent_avg: _Optional[float] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ["attempts", "checkpoint", "end_time", "id", "reason", "retry_after", "spec", "start_time", "state", "submit_time"]
+    __slots__ = ["attempts", "checkpoint", "end_time", "id", "reason", "retry_after", "spec", "start_time", "state", "submit_time", "task_runs"]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -132,6 +139,7 @@ class Job(_message.Message):
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     SUBMIT_TIME_FIELD_NUMBER: _ClassVar[int]
+    TASK_RUNS_FIELD_NUMBER: _ClassVar[int]
     attempts: _containers.RepeatedCompositeFieldContainer[Attempt]
     checkpoint: Checkpoint
     end_time: _timestamp_pb2.Timestamp
@@ -142,10 +150,11 @@ class Job(_message.Message):
     start_time: _timestamp_pb2.Timestamp
     state: JobState
     submit_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., state: _Optional[_Union[JobState, str]] = ..., reason: _Optional[str] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., submit_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., checkpoint: _Optional[_Union[Checkpoint, _Mapping]] = ..., retry_after: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    task_runs: _containers.RepeatedCompositeFieldContainer[TaskRun]
+    def __init__(self, id: _Optional[str] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., state: _Optional[_Union[JobState, str]] = ..., reason: _Optional[str] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., submit_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., checkpoint: _Optional[_Union[Checkpoint, _Mapping]] = ..., retry_after: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., task_runs: _Optional[_Iterable[_Union[TaskRun, _Mapping]]] = ...) -> None: ...
 
 class JobSpec(_message.Message):
-    __slots__ = ["command", "cpus_per_task", "env", "estimated_runtime_s", "gang", "gpu_preference", "gpu_types", "gpus_per_task", "max_attempts", "memory_bytes_per_task", "mig_profile", "name", "preempt_notice_s", "priority", "queue", "ranks_per_task", "restart_backoff_ms", "simulate_duration_ms", "tasks"]
+    __slots__ = ["command", "cpus_per_task", "env", "estimated_runtime_s", "gang", "gpu_preference", "gpu_types", "gpus_per_task", "max_attempts", "memory_bytes_per_task", "mig_profile", "name", "preempt_notice_s", "priority", "queue", "ranks_per_task", "restart_backoff_ms", "restart_scope", "simulate_duration_ms", "tasks"]
     class EnvEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -170,6 +179,7 @@ class JobSpec(_message.Message):
     QUEUE_FIELD_NUMBER: _ClassVar[int]
     RANKS_PER_TASK_FIELD_NUMBER: _ClassVar[int]
     RESTART_BACKOFF_MS_FIELD_NUMBER: _ClassVar[int]
+    RESTART_SCOPE_FIELD_NUMBER: _ClassVar[int]
     SIMULATE_DURATION_MS_FIELD_NUMBER: _ClassVar[int]
     TASKS_FIELD_NUMBER: _ClassVar[int]
     command: _containers.RepeatedScalarFieldContainer[str]
@@ -189,9 +199,10 @@ class JobSpec(_message.Message):
     queue: str
     ranks_per_task: int
     restart_backoff_ms: int
+    restart_scope: RestartScope
     simulate_duration_ms: int
     tasks: int
-    def __init__(self, name: _Optional[str] = ..., queue: _Optional[str] = ..., priority: _Optional[int] = ..., tasks: _Optional[int] = ..., gpus_per_task: _Optional[str] = ..., gpu_types: _Optional[_Iterable[str]] = ..., gpu_preference: _Optional[_Iterable[str]] = ..., gang: bool = ..., estimated_runtime_s: _Optional[int] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ranks_per_task: _Optional[int] = ..., max_attempts: _Optional[int] = ..., simulate_duration_ms: _Optional[int] = ..., cpus_per_task: _Optional[str] = ..., memory_bytes_per_task: _Optional[int] = ..., restart_backoff_ms: _Optional[int] = ..., preempt_notice_s: _Optional[int] = ..., mig_profile: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., queue: _Optional[str] = ..., priority: _Optional[int] = ..., tasks: _Optional[int] = ..., gpus_per_task: _Optional[str] = ..., gpu_types: _Optional[_Iterable[str]] = ..., gpu_preference: _Optional[_Iterable[str]] = ..., gang: bool = ..., estimated_runtime_s: _Optional[int] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ranks_per_task: _Optional[int] = ..., max_attempts: _Optional[int] = ..., simulate_duration_ms: _Optional[int] = ..., cpus_per_task: _Optional[str] = ..., memory_bytes_per_task: _Optional[int] = ..., restart_backoff_ms: _Optional[int] = ..., preempt_notice_s: _Optional[int] = ..., mig_profile: _Optional[str] = ..., restart_scope: _Optional[_Union[RestartScope, str]] = ...) -> None: ...
 
 class LogChunk(_message.Message):
     __slots__ = ["data", "offset"]
@@ -230,8 +241,9 @@ class MigInstance(_message.Message):
     def __init__(self, uuid: _Optional[str] = ..., profile: _Optional[str] = ..., memory_mib: _Optional[int] = ..., job_id: _Optional[str] = ...) -> None: ...
 
 class Node(_message.Message):
-    __slots__ = ["address", "cpus", "gpus", "gpus_allocated", "health_drain", "health_drain_by_check", "last_heartbeat", "memory_mib", "name", "pool", "rack", "reason", "state"]
+    __slots__ = ["address", "agent_instance", "cpus", "gpus", "gpus_allocated", "health_drain", "health_drain_by_check", "last_heartbeat", "memory_mib", "name", "pool", "rack", "reason", "state"]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    AGENT_INSTANCE_FIELD_NUMBER: _ClassVar[int]
     CPUS_FIELD_NUMBER: _ClassVar[int]
     GPUS_ALLOCATED_FIELD_NUMBER: _ClassVar[int]
     GPUS_FIELD_NUMBER: _ClassVar[int]
@@ -245,6 +257,7 @@ class Node(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     address: str
+    agent_instance: str
     cpus: int
     gpus: _containers.RepeatedCompositeFieldContainer[Gpu]
     gpus_allocated: int
@@ -257,7 +270,7 @@ class Node(_message.Message):
     rack: str
     reason: str
     state: NodeState
-    def __init__(self, name: _Optional[str] = ..., gpus: _Optional[_Iterable[_Union[Gpu, _Mapping]]] = ..., rack: _Optional[str] = ..., pool: _Optional[str] = ..., state: _Optional[_Union[NodeState, str]] = ..., cpus: _Optional[int] = ..., memory_mib: _Optional[int] = ..., address: _Optional[str] = ..., last_heartbeat: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., gpus_allocated: _Optional[int] = ..., reason: _Optional[str] = ..., health_drain: _Optional[str] = ..., health_drain_by_check: bool = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., gpus: _Optional[_Iterable[_Union[Gpu, _Mapping]]] = ..., rack: _Optional[str] = ..., pool: _Optional[str] = ..., state: _Optional[_Union[NodeState, str]] = ..., cpus: _Optional[int] = ..., memory_mib: _Optional[int] = ..., address: _Optional[str] = ..., last_heartbeat: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., gpus_allocated: _Optional[int] = ..., reason: _Optional[str] = ..., health_drain: _Optional[str] = ..., health_drain_by_check: bool = ..., agent_instance: _Optional[str] = ...) -> None: ...
 
 class Queue(_message.Message):
     __slots__ = ["gpus_in_use", "limit_gpus", "name", "parent", "pending_jobs", "priority", "quota_gpus", "running_jobs", "weight"]
@@ -300,6 +313,27 @@ class TaskExit(_message.Message):
     exit_code: int
     task_index: int
     def __init__(self, task_index: _Optional[int] = ..., exit_code: _Optional[int] = ...) -> None: ...
+
+class TaskRun(_message.Message):
+    __slots__ = ["attempt", "end_time", "exit_code", "how_ended", "node", "start_time", "task_index"]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    HOW_ENDED_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    TASK_INDEX_FIELD_NUMBER: _ClassVar[int]
+    attempt: int
+    end_time: _timestamp_pb2.Timestamp
+    exit_code: int
+    how_ended: str
+    node: str
+    start_time: _timestamp_pb2.Timestamp
+    task_index: int
+    def __init__(self, task_index: _Optional[int] = ..., attempt: _Optional[int] = ..., node: _Optional[str] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., how_ended: _Optional[str] = ..., exit_code: _Optional[int] = ...) -> None: ...
+
+class RestartScope(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
 
 class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <random>
 #include <set>
 #include <system_error>
 #include <thread>
@@ -13,6 +14,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "baton/agent/gpu/simulated_telemetry.h"
 #include "baton/agent/gpu/xid.h"
 #include "baton/common/quantity.h"
 
@@ -50,6 +52,8 @@ v1::TaskStatus KeyStatus(const std::string& job_id, int attempt, int task_index)
 Agent::Agent(AgentOptions options, GpuDiscovery& discovery, Launcher& launcher,
              const Clock& clock, SendFn send)
     : options_(std::move(options)),
+      instance_id_(fmt::format("{:016x}", std::random_device{}() * uint64_t{0x100000000} ^
+                                              std::random_device{}())),
       discovery_(discovery),
       launcher_(launcher),
       clock_(clock),
@@ -102,6 +106,7 @@ v1::AgentMessage Agent::BuildRegister() {
   reg->set_address(options_.address);
   reg->set_log_endpoint(options_.log_endpoint);
   reg->set_rack(options_.rack);
+  reg->set_instance_id(instance_id_);
   auto* inv = reg->mutable_inventory();
   inv->set_cpus(static_cast<int32_t>(std::thread::hardware_concurrency()));
   inv->set_memory_mib(static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE) /
@@ -159,6 +164,13 @@ v1::AgentMessage Agent::BuildHeartbeat() {
   std::vector<GpuSample> samples = options_.simulated ? std::vector<GpuSample>{}
                                                       : discovery_.Sample();
   std::lock_guard lock(mu_);
+  if (options_.simulated) {  // made-up telemetry: busy where a task runs (simulated_telemetry.h)
+    std::set<int> busy;
+    for (const auto& [key, task] : tasks_) {
+      if (!Ended(task)) busy.insert(task.gpus.begin(), task.gpus.end());
+    }
+    samples = SimulatedGpuSamples(inventory_, busy, clock_.Now(), options_.node_name);
+  }
   v1::AgentMessage msg;
   auto* hb = msg.mutable_heartbeat();
   hb->set_sequence(++heartbeat_sequence_);
@@ -416,6 +428,7 @@ void Agent::StartTaskLocked(const v1::StartTask& start) {
   Task& task = tasks_[key];
   task.status = KeyStatus(start.job_id(), start.attempt(), start.task_index());
   task.status.set_state(v1::TASK_STATE_STARTING);
+  task.gpus.assign(start.gpu_indices().begin(), start.gpu_indices().end());
   auto fail = [&](std::string why) {
     spdlog::warn("agent {}: task {}/{}/{} failed to start: {}", options_.node_name,
                  start.job_id(), start.attempt(), start.task_index(), why);

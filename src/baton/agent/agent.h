@@ -91,6 +91,8 @@ class Agent {
   Agent& operator=(const Agent&) = delete;
 
   const AgentOptions& options() const { return options_; }
+  // Random per Agent object (one per agent process), sent in Register.instance_id.
+  const std::string& instance_id() const { return instance_id_; }
   void set_log_endpoint(std::string endpoint);
 
   // The Register message for a new stream: inventory, and every task running or ended
@@ -147,6 +149,7 @@ class Agent {
   struct Task {
     v1::TaskStatus status;
     std::vector<Rank> ranks;
+    std::vector<int> gpus;  // its GPU indices (a simulated agent's telemetry shows them busy)
     int exited = 0;
     std::optional<int> first_failure;
     bool stop_requested = false;
@@ -174,6 +177,7 @@ class Agent {
   std::filesystem::path TaskDir(const std::string& job_id, int attempt, int task_index) const;
 
   AgentOptions options_;
+  const std::string instance_id_;
   GpuDiscovery& discovery_;
   Launcher& launcher_;
   const Clock& clock_;

@@ -97,6 +97,16 @@ Result<model::JobSpec> FromProto(const v1::JobSpec& proto) {
   spec.memory_bytes_per_task = proto.memory_bytes_per_task();
   spec.restart_backoff = std::chrono::milliseconds(proto.restart_backoff_ms());
   spec.preempt_notice = Seconds(proto.preempt_notice_s());
+  switch (proto.restart_scope()) {
+    case v1::RESTART_SCOPE_UNSPECIFIED: spec.restart_scope = model::RestartScope::kDefault; break;
+    case v1::RESTART_SCOPE_ALL_TASKS: spec.restart_scope = model::RestartScope::kAllTasks; break;
+    case v1::RESTART_SCOPE_FAILED_TASKS:
+      spec.restart_scope = model::RestartScope::kFailedTasks;
+      break;
+    default:
+      return InvalidArgument(fmt::format("spec.restart_scope: {} is not a restart scope",
+                                         static_cast<int>(proto.restart_scope())));
+  }
   BATON_RETURN_IF_ERROR(ToProtoFieldPath(model::ValidateJobSpec(spec)));
   return spec;
 }
@@ -128,6 +138,13 @@ v1::JobSpec ToProto(const model::JobSpec& spec) {
       std::chrono::ceil<std::chrono::milliseconds>(spec.restart_backoff).count());
   proto.set_preempt_notice_s(static_cast<int32_t>(
       std::chrono::ceil<std::chrono::seconds>(spec.preempt_notice).count()));
+  switch (spec.restart_scope) {
+    case model::RestartScope::kDefault: break;
+    case model::RestartScope::kAllTasks: proto.set_restart_scope(v1::RESTART_SCOPE_ALL_TASKS); break;
+    case model::RestartScope::kFailedTasks:
+      proto.set_restart_scope(v1::RESTART_SCOPE_FAILED_TASKS);
+      break;
+  }
   return proto;
 }
 
@@ -238,7 +255,21 @@ v1::Job ToProto(const model::JobRecord& job) {
     }
     pa->set_resumed_from(a.resumed_from);
     if (a.last_checkpoint) *pa->mutable_last_checkpoint_time() = ToTimestamp(*a.last_checkpoint);
+    pa->set_last_checkpoint_path(a.last_checkpoint_path);
     pa->set_work_lost_s(ToSeconds(model::WorkLost(a)));
+    for (int32_t n : a.task_attempts) pa->add_task_attempts(n);
+  }
+  if (model::HasTaskRestarts(job)) {
+    for (const model::TaskRun& r : model::TaskRuns(job)) {
+      v1::TaskRun* pr = proto.add_task_runs();
+      pr->set_task_index(r.task);
+      pr->set_attempt(r.attempt);
+      pr->set_node(r.node);
+      *pr->mutable_start_time() = ToTimestamp(r.start);
+      if (r.end) *pr->mutable_end_time() = ToTimestamp(*r.end);
+      pr->set_how_ended(r.how_ended);
+      if (r.exit_code) pr->set_exit_code(*r.exit_code);
+    }
   }
   if (job.checkpoint) {
     v1::Checkpoint* c = proto.mutable_checkpoint();
@@ -314,8 +345,22 @@ Result<model::JobRecord> FromProto(const v1::Job& proto) {
       }
       a.task_exit_codes[static_cast<size_t>(te.task_index())] = te.exit_code();
     }
+    if (pa.task_attempts_size() != 0) {
+      if (pa.task_attempts_size() != pa.assignments_size()) {
+        return InvalidArgument(fmt::format("{}.task_attempts: {} entries for {} tasks", path,
+                                           pa.task_attempts_size(), pa.assignments_size()));
+      }
+      for (int t = 0; t < pa.task_attempts_size(); ++t) {
+        if (pa.task_attempts(t) < 1 || pa.task_attempts(t) > a.number) {
+          return InvalidArgument(fmt::format("{}.task_attempts[{}]: {} is not an attempt up to {}",
+                                             path, t, pa.task_attempts(t), a.number));
+        }
+      }
+      a.task_attempts.assign(pa.task_attempts().begin(), pa.task_attempts().end());
+    }
     a.resumed_from = pa.resumed_from();
     if (pa.has_last_checkpoint_time()) a.last_checkpoint = FromTimestamp(pa.last_checkpoint_time());
+    a.last_checkpoint_path = pa.last_checkpoint_path();
     job.attempts.push_back(std::move(a));
   }
   if (proto.has_checkpoint()) {

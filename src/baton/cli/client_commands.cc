@@ -12,6 +12,7 @@
 #include <fmt/ranges.h>
 
 #include "baton/api/convert.h"
+#include "baton/cli/task_runs_view.h"
 #include "baton/common/quantity.h"
 #include "baton/spec/job_yaml.h"
 
@@ -279,6 +280,17 @@ int RunRun(const ClientCommands& c, std::ostream& out, std::ostream& err) {
   }
   spec.set_restart_backoff_ms(static_cast<int64_t>(c.run_restart_backoff_s * 1000));
   spec.set_preempt_notice_s(c.run_preempt_notice_s);
+  if (c.run_no_gang) spec.set_gang(false);
+  if (!c.run_restart_scope.empty()) {
+    auto scope = model::ParseRestartScope(c.run_restart_scope);
+    if (!scope.ok()) {
+      err << fmt::format("baton: run: --restart-scope: {}\n", scope.status().message());
+      return 2;
+    }
+    spec.set_restart_scope(*scope == model::RestartScope::kFailedTasks
+                               ? v1::RESTART_SCOPE_FAILED_TASKS
+                               : v1::RESTART_SCOPE_ALL_TASKS);
+  }
 
   auto cp = Dial(c.common, err);
   if (!cp) return 1;
@@ -383,6 +395,7 @@ void PrintJob(const v1::Job& job, Time now, std::ostream& out) {
   }
   field("Env", env_text);
   field("Max attempts", std::to_string(s.max_attempts() > 0 ? s.max_attempts() : 1));
+  if (tasks > 1) field("Restarts", RestartScopeText(s));
   if (s.restart_backoff_ms() > 0) {
     field("Backoff", FormatDuration(std::chrono::milliseconds(s.restart_backoff_ms())) +
                          " (doubling per failure)");
@@ -434,6 +447,7 @@ void PrintJob(const v1::Job& job, Time now, std::ostream& out) {
   attempts.Print(text);
   std::istringstream lines(text.str());
   for (std::string line; std::getline(lines, line);) out << "  " << line << "\n";
+  PrintTaskRuns(job, out);
 }
 
 int RunShow(const ClientCommands& c, std::ostream& out, std::ostream& err, const Clock& clock) {
@@ -673,6 +687,11 @@ void AddClientCommands(CLI::App& app, ClientCommands& c) {
                     "Seconds to wait before a retry, doubling per failure");
   c.run->add_option("--preempt-notice", c.run_preempt_notice_s,
                     "Seconds between SIGTERM and SIGKILL to checkpoint (BATON_PREEMPT_NOTICE)");
+  c.run->add_option("--restart-scope", c.run_restart_scope,
+                    "What a task failure restarts: all-tasks (default for a gang) or "
+                    "failed-tasks (default with --no-gang)");
+  c.run->add_flag("--no-gang", c.run_no_gang,
+                  "The tasks need not start together (each may restart on its own)");
   c.run->add_flag("--wait", c.run_wait, "Wait for the job to end; exit status follows it");
   c.run->add_option("command", c.run_command, "What each rank runs (after --)")->required();
 

@@ -54,6 +54,8 @@ struct ClientCommands {
   std::string run_memory;
   double run_restart_backoff_s = 0;
   int32_t run_preempt_notice_s = 0;
+  std::string run_restart_scope;  // "" = the job's default
+  bool run_no_gang = false;
   bool run_wait = false;
   std::vector<std::string> run_command;
 

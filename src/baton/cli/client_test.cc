@@ -184,6 +184,19 @@ TEST_F(ClientTest, RunBuildsSpecFromFlags) {
   EXPECT_EQ(s.command(2), "--lr");
 }
 
+TEST_F(ClientTest, RunTakesTheRestartScopeAndNoGang) {
+  Outcome o = Baton("run", {"--nodes", "4", "--no-gang", "--restart-scope", "failed-tasks",
+                            "--", "/bin/true"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  const v1::JobSpec& s = fake_->job("1")->spec();
+  EXPECT_TRUE(s.has_gang());
+  EXPECT_FALSE(s.gang());
+  EXPECT_EQ(s.restart_scope(), v1::RESTART_SCOPE_FAILED_TASKS);
+  Outcome bad = Baton("run", {"--restart-scope", "some", "--", "/bin/true"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--restart-scope: 'some' is not a restart scope"));
+}
+
 TEST_F(ClientTest, RunRefusesABadMemorySize) {
   Outcome o = Baton("run", {"--memory", "lots", "--", "/bin/true"});
   EXPECT_EQ(o.code, 2);
@@ -384,6 +397,26 @@ TEST_F(ClientTest, ShowPrintsSpecAndAttempts) {
   EXPECT_THAT(o.out, HasSubstr("Env:          LR=3\n"));
   EXPECT_THAT(o.out, HasSubstr("2023-11-14 22:13:20  2023-11-14 22:16:32  7     task-failed  "
                                "0s         -             node-a:0,1 node-b:0,1\n"));
+
+  EXPECT_THAT(o.out, HasSubstr("Restarts:     all-tasks (default for a gang)\n"));
+  EXPECT_THAT(o.out, Not(HasSubstr("Task runs:")));
+
+  // A job whose failed task restarted on its own lists each task's runs.
+  job.mutable_spec()->set_gang(false);
+  v1::TaskRun* r = job.add_task_runs();
+  r->set_task_index(1);
+  r->set_attempt(1);
+  r->set_node("node-b");
+  *r->mutable_start_time() = TimeUtil::SecondsToTimestamp(1'700'000'000);
+  *r->mutable_end_time() = TimeUtil::SecondsToTimestamp(1'700'000'192);
+  r->set_exit_code(7);
+  r->set_how_ended("exited with code 7");
+  const std::string id2 = fake_->AddJob(job);
+  Outcome runs = Baton("show", {id2});
+  EXPECT_THAT(runs.out, HasSubstr("Restarts:     failed-tasks (default without gang)\n"));
+  EXPECT_THAT(runs.out, HasSubstr("Task runs:\n"));
+  EXPECT_THAT(runs.out, HasSubstr("1     1        node-b  2023-11-14 22:13:20  2023-11-14 22:16:32  "
+                                  "7     exited with code 7"));
 
   Outcome j = Baton("show", {id, "--output", "json"});
   auto items = JsonLines(j.out);

@@ -256,9 +256,11 @@ Result<Cluster> Cluster::FromNodes(const std::vector<NodeInventory>& nodes) {
                                           : DefaultGpuMemoryMib(in.gpu_model),
                 "", in.name));
     const std::string rack_name = in.rack.empty() ? "default" : in.rack;
+    // A scheduler rack holds one GPU type (sched::ClusterState sizes its per-rack books by
+    // the rack's type), so a label shared by nodes of several models is one rack per model.
     RackId rack;
     for (const auto& [name, id] : racks) {
-      if (name == rack_name) rack = id;
+      if (name == rack_name && c.racks_[id.value()].gpu_type == type) rack = id;
     }
     if (!rack.valid()) {
       Rack r;

@@ -284,6 +284,27 @@ TEST(FromNodesTest, ReportedNvlinkDomainsBecomeTheNodesDomains) {
   EXPECT_EQ(c->node(NodeId(2)).gpus[2].domain, DomainId(5));
 }
 
+// Nodes of two GPU models under one rack label (or none, the default rack) make one rack
+// per model: a rack of the scheduler holds one type. (A mixed rack overflowed the
+// scheduler's per-rack counts: a heap corruption in batond when an H100 node joined a
+// fleet of A100 nodes without rack labels.)
+TEST(FromNodesTest, ARackLabelWithSeveralGpuModelsIsOneRackPerModel) {
+  NodeInventory a = AgentNode("a100-0", {0, 0, 0, 0});
+  NodeInventory h = AgentNode("h100-0", {0, 0});
+  h.gpu_model = "H100";
+  NodeInventory a2 = AgentNode("a100-1", {0, 0, 0, 0});
+  auto c = Cluster::FromNodes({h, a, a2});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_EQ(c->racks().size(), 2u);
+  for (const Rack& r : c->racks()) {
+    EXPECT_EQ(r.name, "default");
+    for (NodeId n : r.nodes) EXPECT_EQ(c->node(n).gpu_type, r.gpu_type) << c->node(n).name;
+  }
+  EXPECT_EQ(c->racks()[0].nodes.size(), 1u);  // h100-0
+  EXPECT_EQ(c->racks()[1].nodes.size(), 2u);  // a100-0, a100-1
+  EXPECT_EQ(c->node(NodeId(1)).rack, c->node(NodeId(2)).rack);
+}
+
 TEST(FromNodesTest, NonContiguousDomains) {
   // GPUs 0 and 2 bridged, 1 and 3 bridged.
   auto c = Cluster::FromNodes({AgentNode("x", {0, 1, 0, 1})});

@@ -70,6 +70,32 @@ void RetryOrFail(JobRecord& job, std::string_view what) {
   }
 }
 
+// After a counted failure of `task` in a job whose restart scope is failed-tasks, with
+// attempts left: a new attempt on the same placement in which only `task` starts again.
+void RestartTaskInPlace(JobRecord& job, int32_t task, std::string_view what, Time now) {
+  const Attempt& ended = job.attempts.back();
+  const size_t tasks = ended.placements.size();
+  Attempt a;
+  a.number = ended.number + 1;
+  a.placements = ended.placements;
+  a.start_time = now;
+  a.task_exit_codes.assign(tasks, std::nullopt);
+  a.task_attempts.resize(tasks);
+  for (size_t t = 0; t < tasks; ++t) {
+    a.task_attempts[t] = TaskAttempt(ended, static_cast<int32_t>(t));
+    if (ended.task_exit_codes[t] == 0) a.task_exit_codes[t] = 0;  // done stays done
+  }
+  a.task_attempts[static_cast<size_t>(task)] = a.number;
+  a.task_exit_codes[static_cast<size_t>(task)] = std::nullopt;
+  const int32_t used = CountedAttempts(job);
+  job.reason = fmt::format(
+      "attempt {}: {}; restarting only task {} in place as attempt {} ({} of {} attempts "
+      "used)",
+      ended.number, what, task, a.number, used, std::max<int32_t>(1, job.max_attempts));
+  job.attempts.push_back(std::move(a));
+  job.state = JobState::kStarting;
+}
+
 std::string NodeSummary(const std::vector<TaskPlacement>& placements) {
   std::vector<std::string_view> nodes;
   for (const TaskPlacement& p : placements) {
@@ -114,7 +140,9 @@ std::vector<JobState> AllowedNext(JobState state) {
     // A quick gang can exit 0 before its "all running" report: starting -> succeeded.
     case S::kStarting:
       return {S::kPending, S::kRunning, S::kSucceeded, S::kFailed, S::kCancelled};
-    case S::kRunning: return {S::kPending, S::kSucceeded, S::kFailed, S::kCancelled};
+    // Running -> starting: a failed task restarted in place (RestartScope::kFailedTasks).
+    case S::kRunning:
+      return {S::kPending, S::kStarting, S::kSucceeded, S::kFailed, S::kCancelled};
     case S::kSucceeded:
     case S::kFailed:
     case S::kCancelled: return {};
@@ -175,6 +203,13 @@ JobRecord NewJobRecord(JobId id, JobSpec spec, int32_t max_attempts, Time submit
 const Attempt* OpenAttempt(const JobRecord& job) {
   if (job.attempts.empty() || !job.attempts.back().open()) return nullptr;
   return &job.attempts.back();
+}
+
+int32_t TaskAttempt(const Attempt& a, int32_t task) {
+  if (task >= 0 && static_cast<size_t>(task) < a.task_attempts.size()) {
+    return a.task_attempts[static_cast<size_t>(task)];
+  }
+  return a.number;
 }
 
 int32_t NextAttemptNumber(const JobRecord& job) {
@@ -269,7 +304,10 @@ Result<JobRecord> Apply(const JobRecord& job, const JobEventData& ev, Time now) 
       return Internal(fmt::format("job {} is {} without an open attempt", job.id,
                                   JobStateName(job.state)));
     }
-    if (ev.event != JobEvent::kCancelRequested && ev.attempt != open->number) {
+    // A task's exit may name the attempt it was started under (carried over).
+    const bool task_attempt = ev.event == JobEvent::kTaskExited &&
+                              ev.attempt == TaskAttempt(*open, ev.task);
+    if (ev.event != JobEvent::kCancelRequested && ev.attempt != open->number && !task_attempt) {
       return Refuse(job, ev,
                     fmt::format("event is for attempt {}, but the open attempt is {}",
                                 ev.attempt, open->number));
@@ -317,7 +355,14 @@ Result<JobRecord> Apply(const JobRecord& job, const JobEventData& ev, Time now) 
         EndAttempt(next, AttemptEndReason::kTaskFailed, /*counts=*/true, now);
         a.failed_task = ev.task;
         a.exit_code = ev.exit_code;
-        RetryOrFail(next, fmt::format("task {} exited with code {}", ev.task, ev.exit_code));
+        const std::string what = fmt::format("task {} exited with code {}", ev.task, ev.exit_code);
+        if (ev.may_restart_in_place &&
+            EffectiveRestartScope(job.spec) == RestartScope::kFailedTasks &&
+            CountedAttempts(next) < std::max<int32_t>(1, job.max_attempts)) {
+          RestartTaskInPlace(next, ev.task, what, now);  // invalidates `a`
+        } else {
+          RetryOrFail(next, what);
+        }
         break;
       }
       const size_t done = static_cast<size_t>(

@@ -17,6 +17,14 @@
 // ended (a late or duplicate report) is refused, so a task is never started twice for the
 // same attempt and a stale exit never fails a newer attempt.
 //
+// Restarting only the failed task (RestartScope::kFailedTasks, jobs with gang: false): a
+// task that exits non-zero ends the attempt as usual (task-failed, counted), and while
+// attempts are left a new attempt opens at once on the same placement, in which only that
+// task starts again; the other tasks carry on, still running under the attempt number
+// they were started with (Attempt::task_attempts), and tasks that already exited 0 stay
+// done. The job goes to starting until the restarted task runs. A node loss, preemption,
+// start timeout or a task failed by a GPU health event still ends the whole attempt.
+//
 // Thread-safety: value types and free functions; safe to use from any thread.
 #pragma once
 
@@ -104,8 +112,13 @@ struct Attempt {
   bool counts_toward_limit = false;
   // The checkpoint this attempt was told to resume from (BATON_RESUME_FROM); "" = none.
   std::string resumed_from;
-  // When this attempt last reported a checkpoint (restart_policy.h).
+  // When this attempt last reported a checkpoint (restart_policy.h), and its path.
   std::optional<Time> last_checkpoint;
+  std::string last_checkpoint_path;
+  // Per task, the attempt number its process was started under (StartTask.attempt,
+  // BATON_ATTEMPT): an earlier attempt's for a task carried over from it when only a
+  // failed task was restarted. Empty = every task started under `number`.
+  std::vector<int32_t> task_attempts;
 
   bool open() const { return !end_time.has_value(); }
   friend bool operator==(const Attempt&, const Attempt&) = default;
@@ -137,6 +150,8 @@ JobRecord NewJobRecord(JobId id, JobSpec spec, int32_t max_attempts, Time submit
 
 // The open attempt, or nullptr.
 const Attempt* OpenAttempt(const JobRecord& job);
+// The attempt number task `task` of `a` runs under (see Attempt::task_attempts).
+int32_t TaskAttempt(const Attempt& a, int32_t task);
 // The number the next kScheduled event must carry.
 int32_t NextAttemptNumber(const JobRecord& job);
 // How many attempts counted toward max_attempts.
@@ -152,6 +167,9 @@ struct JobEventData {
   std::string node;                        // kNodeLost: a node of the attempt
   std::vector<TaskPlacement> placements;   // kScheduled: one per task
   std::string detail;                      // optional, appended to the reason
+  // kTaskExited: whether the job's restart scope may restart just this task where it ran
+  // (false when the place itself is suspect: a GPU health event).
+  bool may_restart_in_place = true;
 
   static JobEventData Scheduled(int32_t attempt, std::vector<TaskPlacement> placements);
   static JobEventData Starting(int32_t attempt);
@@ -165,6 +183,7 @@ struct JobEventData {
 
 // Applies `ev` at time `now`. Returns the next record, or FailedPrecondition when the
 // event is not allowed in the job's state or is about an attempt other than the open one
+// (kTaskExited may also name the attempt its task runs under, TaskAttempt)
 // ("cannot start job 7: it is succeeded"), or InvalidArgument when its details are
 // malformed (placements that do not match spec.tasks, a task index out of range).
 // Never modifies `job`. An end time earlier than the attempt's start (a clock step) is

@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "baton/common/rng.h"
+#include "baton/model/restart_policy.h"
 
 namespace baton::model {
 namespace {
@@ -25,10 +27,11 @@ constexpr E kAllEvents[] = {E::kScheduled,  E::kStarting,        E::kAllTasksRun
 
 Time T(int64_t s) { return TimeFromSeconds(1000 + s); }
 
-JobRecord NewJob(int32_t tasks, int32_t max_attempts) {
+JobRecord NewJob(int32_t tasks, int32_t max_attempts, bool gang = true) {
   JobSpec spec;
   spec.name = "train";
   spec.tasks = tasks;
+  spec.gang = gang;
   return NewJobRecord(JobId(7), spec, max_attempts, T(0));
 }
 
@@ -59,8 +62,8 @@ int32_t Cur(const JobRecord& job) {
   return a ? a->number : NextAttemptNumber(job);
 }
 
-JobRecord InState(S state, int32_t tasks, int32_t max_attempts) {
-  JobRecord job = NewJob(tasks, max_attempts);
+JobRecord InState(S state, int32_t tasks, int32_t max_attempts, bool gang = true) {
+  JobRecord job = NewJob(tasks, max_attempts, gang);
   if (state == S::kPending) return job;
   if (state == S::kCancelled) return Must(job, JobEventData::CancelRequested());
   job = Must(job, JobEventData::Scheduled(1, Placements(tasks)));
@@ -71,7 +74,8 @@ JobRecord InState(S state, int32_t tasks, int32_t max_attempts) {
   if (state == S::kRunning) return job;
   if (state == S::kFailed) {
     for (int32_t a = 1; a <= max_attempts; ++a) {
-      if (a > 1) {
+      // Without gang a failed task restarts in place: the next attempt is already open.
+      if (a > 1 && EffectiveRestartScope(job.spec) == RestartScope::kAllTasks) {
         job = Must(job, JobEventData::Scheduled(a, Placements(tasks)));
         job = Must(job, JobEventData::Starting(a));
       }
@@ -135,10 +139,11 @@ TEST(JobLifecycleTest, TransitionTable) {
   for (S s : kAllStates) {
     std::set<S> reached;
     for (E e : kAllEvents) {
-      for (int32_t tasks : {1, 2}) {
+      for (int32_t tasks : {1, 2, -2}) {  // -2: two tasks without gang
         for (int32_t max_attempts : {1, 2}) {
           for (int32_t exit_code : {0, 3}) {
-            JobRecord job = InState(s, tasks, max_attempts);
+            const bool gang = tasks > 0;
+            JobRecord job = InState(s, std::abs(tasks), max_attempts, gang);
             ASSERT_EQ(job.state, s);
             const JobRecord before = job;
             auto r = Apply(job, EventFor(job, e, exit_code), T(20));
@@ -154,8 +159,9 @@ TEST(JobLifecycleTest, TransitionTable) {
             }
             if (r->state == s) {
               EXPECT_EQ(e, E::kTaskExited);
-              EXPECT_EQ(exit_code, 0);
-              EXPECT_EQ(tasks, 2);
+              // A task exiting 0 while another runs, or a failed task restarted in place.
+              EXPECT_TRUE(exit_code == 0 || (!gang && s == S::kStarting));
+              EXPECT_NE(tasks, 1);
               continue;
             }
             std::vector<S> next = AllowedNext(s);
@@ -323,7 +329,7 @@ TEST(JobLifecycleTest, PropertiesOverRandomEventSequences) {
   int accepted = 0;
   for (int run = 0; run < 300; ++run) {
     const int32_t tasks = static_cast<int32_t>(rng.UniformInt(1, 3));
-    JobRecord job = NewJob(tasks, static_cast<int32_t>(rng.UniformInt(1, 3)));
+    JobRecord job = NewJob(tasks, static_cast<int32_t>(rng.UniformInt(1, 3)), rng.Bernoulli(0.7));
     int64_t clock = 0;
     for (int step = 0; step < 40; ++step) {
       clock += rng.UniformInt(-2, 10);  // a clock may step back a little
@@ -371,6 +377,92 @@ TEST(JobLifecycleTest, PropertiesOverRandomEventSequences) {
     }
   }
   EXPECT_GT(accepted, 500);
+}
+
+// Restart scope failed-tasks (the default without gang): only the failed task restarts,
+// in place; its siblings carry on under their own attempt number; the budget is shared.
+TEST(JobLifecycleTest, WithoutGangOnlyTheFailedTaskRestartsInPlace) {
+  JobRecord job = InState(S::kRunning, 3, 3, /*gang=*/false);
+  job = Must(job, JobEventData::TaskExited(1, 2, 0));  // task 2 is done
+  JobRecord next = Must(job, JobEventData::TaskExited(1, 1, 7), T(20));
+  EXPECT_EQ(next.state, S::kStarting);
+  ASSERT_EQ(next.attempts.size(), 2u);
+  const Attempt& first = next.attempts[0];
+  EXPECT_EQ(first.end_reason, AttemptEndReason::kTaskFailed);
+  EXPECT_TRUE(first.counts_toward_limit);
+  EXPECT_EQ(first.failed_task, 1);
+  const Attempt& second = next.attempts[1];
+  EXPECT_TRUE(second.open());
+  EXPECT_EQ(second.placements, first.placements);  // in place
+  EXPECT_EQ(second.task_attempts, (std::vector<int32_t>{1, 2, 1}));
+  EXPECT_EQ(second.task_exit_codes[2], 0);  // done stays done
+  EXPECT_FALSE(second.task_exit_codes[1].has_value());
+  EXPECT_THAT(next.reason, HasSubstr("restarting only task 1 in place as attempt 2"));
+  // The restarted task reports under attempt 2; task 0 still under attempt 1. A stale
+  // report of task 1's first run (attempt 1) is refused.
+  auto stale = Apply(next, JobEventData::TaskExited(1, 1, 7), T(21));
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.status().code(), StatusCode::kFailedPrecondition);
+  next = Must(next, JobEventData::AllTasksRunning(2), T(22));
+  EXPECT_EQ(next.state, S::kRunning);
+  // Task 0 fails too (under attempt 1): attempt 3 restarts it; task 1 keeps attempt 2.
+  next = Must(next, JobEventData::TaskExited(1, 0, 1), T(23));
+  ASSERT_EQ(next.attempts.size(), 3u);
+  EXPECT_EQ(next.attempts[2].task_attempts, (std::vector<int32_t>{3, 2, 1}));
+  EXPECT_EQ(next.state, S::kStarting);
+  // Both finish: the job succeeds with every task's exit 0.
+  next = Must(next, JobEventData::TaskExited(2, 1, 0), T(24));
+  next = Must(next, JobEventData::TaskExited(3, 0, 0), T(25));
+  EXPECT_EQ(next.state, S::kSucceeded);
+  // Every run of every task, and why each ended.
+  std::vector<std::string> runs;
+  for (const TaskRun& r : TaskRuns(next)) {
+    runs.push_back(fmt::format("{}@{}:{}", r.task, r.attempt, r.how_ended));
+  }
+  EXPECT_EQ(runs, (std::vector<std::string>{"0@1:exited with code 1", "0@3:exited 0",
+                                            "1@1:exited with code 7", "1@2:exited 0",
+                                            "2@1:exited 0"}));
+}
+
+TEST(JobLifecycleTest, WithoutGangTheSharedBudgetRunsOutAndTheJobFails) {
+  JobRecord job = InState(S::kRunning, 2, 2, /*gang=*/false);
+  job = Must(job, JobEventData::TaskExited(1, 0, 1));
+  EXPECT_EQ(job.state, S::kStarting);
+  job = Must(job, JobEventData::TaskExited(1, 1, 2));  // the sibling, still attempt 1
+  EXPECT_EQ(job.state, S::kFailed);
+  EXPECT_THAT(job.reason, HasSubstr("no attempts left"));
+  // A GPU health failure, or all-tasks scope, ends the whole attempt instead.
+  JobRecord other = InState(S::kRunning, 2, 3, /*gang=*/false);
+  JobEventData ev = JobEventData::TaskExited(1, 0, 1);
+  ev.may_restart_in_place = false;
+  other = Must(other, ev);
+  EXPECT_EQ(other.state, S::kPending);
+  JobRecord all = InState(S::kRunning, 2, 3, /*gang=*/false);
+  all.spec.restart_scope = RestartScope::kAllTasks;
+  all = Must(all, JobEventData::TaskExited(1, 0, 1));
+  EXPECT_EQ(all.state, S::kPending);
+  const auto runs = TaskRuns(all);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[1].how_ended, "stopped: task-failed (task 0)");
+}
+
+TEST(JobSpecTest, RestartScopeNamesAndValidation) {
+  EXPECT_EQ(*ParseRestartScope("failed-tasks"), RestartScope::kFailedTasks);
+  EXPECT_EQ(*ParseRestartScope("all-tasks"), RestartScope::kAllTasks);
+  auto bad = ParseRestartScope("some");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("all-tasks or failed-tasks"));
+  JobSpec spec;
+  spec.command = {"x"};
+  spec.tasks = 4;
+  EXPECT_EQ(EffectiveRestartScope(spec), RestartScope::kAllTasks);  // a gang
+  spec.gang = false;
+  EXPECT_EQ(EffectiveRestartScope(spec), RestartScope::kFailedTasks);
+  spec.gang = true;
+  spec.restart_scope = RestartScope::kFailedTasks;
+  const Status s = ValidateJobSpec(spec);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("restart_scope: failed-tasks needs gang: false"));
 }
 
 }  // namespace

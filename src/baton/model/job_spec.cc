@@ -8,6 +8,27 @@
 
 namespace baton::model {
 
+std::string_view RestartScopeName(RestartScope scope) {
+  switch (scope) {
+    case RestartScope::kDefault: return "default";
+    case RestartScope::kAllTasks: return "all-tasks";
+    case RestartScope::kFailedTasks: return "failed-tasks";
+  }
+  return "unknown";
+}
+
+Result<RestartScope> ParseRestartScope(std::string_view name) {
+  if (name == "all-tasks") return RestartScope::kAllTasks;
+  if (name == "failed-tasks") return RestartScope::kFailedTasks;
+  return InvalidArgument(
+      fmt::format("'{}' is not a restart scope; use all-tasks or failed-tasks", name));
+}
+
+RestartScope EffectiveRestartScope(const JobSpec& spec) {
+  if (spec.restart_scope != RestartScope::kDefault) return spec.restart_scope;
+  return spec.gang || spec.tasks == 1 ? RestartScope::kAllTasks : RestartScope::kFailedTasks;
+}
+
 Status ValidateJobSpec(const JobSpec& spec) {
   if (spec.tasks <= 0 || spec.tasks > kMaxTasksPerJob) {
     return InvalidArgument(fmt::format("tasks: must be between 1 and {}, got {}",
@@ -80,6 +101,11 @@ Status ValidateJobSpec(const JobSpec& spec) {
   if (spec.restart_backoff < Duration::zero() || spec.restart_backoff > kMaxRestartBackoff) {
     return InvalidArgument(fmt::format("restart_backoff: must be between 0 and {}",
                                        FormatDuration(kMaxRestartBackoff)));
+  }
+  if (spec.restart_scope == RestartScope::kFailedTasks && spec.gang && spec.tasks > 1) {
+    return InvalidArgument(
+        "restart_scope: failed-tasks needs gang: false (a gang's tasks start and restart "
+        "together)");
   }
   if (spec.preempt_notice < Duration::zero() || spec.preempt_notice > kMaxPreemptNotice) {
     return InvalidArgument(fmt::format("preempt_notice: must be between 0 and {}",

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "baton/common/quantity.h"
@@ -29,6 +30,18 @@ constexpr size_t kMaxCommandArgs = 4096;
 constexpr size_t kMaxEnvVars = 4096;
 constexpr int64_t kMaxCpusPerTask = 4096;
 constexpr int64_t kMaxMemoryBytesPerTask = int64_t{1} << 50;  // 1 PiB
+
+// What a failed task restarts (the restart policy's scope).
+enum class RestartScope {
+  kDefault,      // kAllTasks for gangs and one-task jobs, kFailedTasks for other jobs
+  kAllTasks,     // a new attempt of the whole job, placed anew ("all-tasks")
+  kFailedTasks,  // only the failed task, in place; the others keep running
+                 // ("failed-tasks"; jobs with gang: false only)
+};
+// "default", "all-tasks", "failed-tasks".
+std::string_view RestartScopeName(RestartScope scope);
+// "all-tasks" | "failed-tasks"; InvalidArgument naming the choices otherwise.
+Result<RestartScope> ParseRestartScope(std::string_view name);
 
 struct JobSpec {
   std::string name;                  // a person's label; need not be unique
@@ -58,6 +71,8 @@ struct JobSpec {
   // Restart policy: wait this long before the retry after a counted failure, doubling
   // with every further counted failure (at most kMaxRestartBackoff); 0 = retry at once.
   Duration restart_backoff{0};
+  // Restart policy: what a task failure restarts (see RestartScope, EffectiveRestartScope).
+  RestartScope restart_scope = RestartScope::kDefault;
   // Graceful stop: SIGTERM, then this long (BATON_PREEMPT_NOTICE, seconds) to write a
   // checkpoint and exit before SIGKILL; 0 = the control plane's default grace.
   Duration preempt_notice{0};
@@ -71,5 +86,10 @@ struct JobSpec {
 
 // Checks ranges and consistency; the message names the field ("tasks: must be > 0").
 Status ValidateJobSpec(const JobSpec& spec);
+
+// The scope a task failure of this job actually has (kDefault resolved): a gang restarts
+// all its tasks together; a job whose tasks need not start together restarts only the
+// failed ones. Never kDefault.
+RestartScope EffectiveRestartScope(const JobSpec& spec);
 
 }  // namespace baton::model

@@ -14,6 +14,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "baton/common/status.h"
 #include "baton/common/time.h"
@@ -39,6 +40,27 @@ std::string ResumeFrom(JobRecord& job);
 // Work an ended attempt lost: from its last checkpoint (or its start) to its end; zero
 // for open or succeeded attempts.
 Duration WorkLost(const Attempt& attempt);
+
+// One run of one task: from its start (with its attempt, or restarted in place) to how
+// it ended. See TaskRuns.
+struct TaskRun {
+  int32_t task = 0;
+  int32_t attempt = 0;  // the attempt it was started under (its BATON_ATTEMPT)
+  std::string node;
+  Time start;
+  std::optional<Time> end;  // unset while it runs and for a task that exited 0
+  std::string how_ended;    // "exited 0", "exited with code 3", "stopped: node-lost"; "" = runs
+  std::optional<int32_t> exit_code;
+  friend bool operator==(const TaskRun&, const TaskRun&) = default;
+};
+
+// Whether some task of the job was restarted on its own (RestartScope::kFailedTasks).
+bool HasTaskRestarts(const JobRecord& job);
+// Every run of every task, ordered by task then start: a task that carried on while
+// another was restarted is one run across several attempts. Runs that ended because
+// their attempt did (another task failed under all-tasks scope, node lost, preempted,
+// cancelled, start timeout) say "stopped: <why>".
+std::vector<TaskRun> TaskRuns(const JobRecord& job);
 
 inline constexpr size_t kMaxCheckpointPath = 4096;
 

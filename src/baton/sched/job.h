@@ -51,6 +51,11 @@ struct JobRequest {
   // leaves such types out of `allowed` too (the simulator does). Empty = unknown: GPU
   // types are interchangeable.
   std::vector<double> throughput;
+  // A retry's previous placement: the nodes of the attempt that ended (the one that
+  // failed left out by the driver). Every policy first tries to put the whole job on
+  // these nodes and the other nodes of their racks (PlaceNear, placement.h) and falls
+  // back to its own placement when that block lacks the room. Empty = no preference.
+  std::vector<NodeId> near_nodes;
 
   // Devices the job holds (a shared GPU counts once per task).
   int64_t gpus() const { return int64_t{tasks} * gpus_per_task; }

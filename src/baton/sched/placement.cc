@@ -252,6 +252,53 @@ bool PlaceShares(ClusterState& state, JobId job, int tasks, int32_t milli, GpuTy
   return true;
 }
 
+bool PlaceNear(ClusterState& state, JobId job, int tasks, int g, GpuTypeId t,
+               const std::vector<NodeId>& near, Allocation* out) {
+  if (tasks <= 0 || g <= 0) return false;
+  const model::Cluster& cluster = state.cluster();
+  const auto usable = [&](NodeId n) {
+    return n.valid() && n.value() < cluster.nodes().size() && state.schedulable(n) &&
+           state.free_gpus(n, t) > 0;
+  };
+  // The block: the near nodes (deduplicated, in order), then their racks' other nodes.
+  std::vector<NodeId> first;
+  std::vector<uint32_t> racks;
+  for (NodeId n : near) {
+    if (!usable(n) || std::find(first.begin(), first.end(), n) != first.end()) continue;
+    first.push_back(n);
+    const uint32_t rack = state.rack_group(n, t);
+    if (std::find(racks.begin(), racks.end(), rack) == racks.end()) racks.push_back(rack);
+  }
+  std::vector<NodeId> rest;
+  for (uint32_t gi : racks) {
+    for (NodeId n : state.group(gi).nodes) {
+      if (usable(n) && std::find(first.begin(), first.end(), n) == first.end()) {
+        rest.push_back(n);
+      }
+    }
+  }
+  // Best fit among the rest: fewest free GPUs first (ties: lower id).
+  std::stable_sort(rest.begin(), rest.end(), [&](NodeId a, NodeId b) {
+    const int fa = state.free_gpus(a, t), fb = state.free_gpus(b, t);
+    return fa != fb ? fa < fb : a.value() < b.value();
+  });
+  int64_t room = 0;
+  for (const auto* list : {&first, &rest}) {
+    for (NodeId n : *list) room += state.free_gpus(n, t) / g;
+  }
+  if (room < tasks) return false;  // decided before allocating anything
+  int left = tasks;
+  for (const auto* list : {&first, &rest}) {
+    for (NodeId n : *list) {
+      const int take = std::min(left, state.free_gpus(n, t) / g);
+      if (take > 0) PutTasks(state, job, n, t, take, g, PickGpusByDomain, out);
+      left -= take;
+      if (left == 0) return true;
+    }
+  }
+  return left == 0;
+}
+
 std::unique_ptr<PlacementPolicy> MakeBinpackPlacement() {
   return std::make_unique<BinpackPlacement>();
 }

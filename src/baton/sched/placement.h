@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "baton/common/ids.h"
 #include "baton/sched/cluster_state.h"
@@ -46,6 +47,15 @@ uint64_t PickGpusByDomain(const model::Node& node, uint64_t free_mask, int g);
 // releases what `out` holds).
 bool PlaceShares(ClusterState& state, JobId job, int tasks, int32_t milli, GpuTypeId t,
                  Allocation* out);
+// Puts all `tasks` near a previous placement: on the `near` nodes first (in order, each
+// filled as far as it has room), then on the other nodes of their racks, best fit (the
+// fullest node that has room). Nodes of another GPU type than `type`, unschedulable ones
+// and ids out of range are skipped. Allocates nothing and returns false when that block
+// cannot hold every task right now; the caller then uses the placement policy. This is
+// mechanism shared by every policy: a retried gang stays in the topology block it ran in
+// (its data and NCCL communicators' neighbours) when capacity allows.
+bool PlaceNear(ClusterState& state, JobId job, int tasks, int gpus_per_task, GpuTypeId type,
+               const std::vector<NodeId>& near, Allocation* out);
 
 // Number of distinct NVLink domains, nodes and racks an allocation touches.
 struct Footprint {

@@ -71,6 +71,12 @@ bool Scheduler::PlaceOn(const JobRequest& r, GpuTypeId t, Allocation* out) {
   if (r.gpu_share_milli > 0) {
     return PlaceShares(state_, r.id, r.tasks, r.gpu_share_milli, t, out);
   }
+  // A retry goes back to its previous block when it fits there (placement.h).
+  if (!r.near_nodes.empty()) {
+    if (PlaceNear(state_, r.id, r.tasks, r.gpus_per_task, t, r.near_nodes, out)) return true;
+    ReleaseAll(r.id, *out);
+    out->tasks.clear();
+  }
   return placement_->Place(state_, r.id, r.tasks, r.gpus_per_task, t, out);
 }
 

@@ -18,6 +18,7 @@
 #include "baton/server/http_api.h"
 #include "baton/server/leader_election.h"
 #include "baton/server/server_metrics.h"
+#include "baton/server/sqlite_open.h"
 #include "baton/store/etcd/etcd_store.h"
 #include "baton/store/memory/memory_store.h"
 #include "baton/store/sqlite/sqlite_store.h"
@@ -132,9 +133,9 @@ Result<std::unique_ptr<Batond>> Batond::Start(BatondOptions options) {
           "--data-dir: {} is in use by another batond (cannot lock {})", options.data_dir,
           lock_path));
     }
-    auto store = store::SqliteStore::Open(options.data_dir + "/state.db");
-    if (!store.ok()) return store.status().WithPrefix("store");
-    d.store = std::move(*store);
+    // A damaged file: read-only over what could be salvaged (sqlite_open.h).
+    BATON_ASSIGN_OR_RETURN(d.store, OpenSqliteStore(options.data_dir + "/state.db",
+                                                    &options.control_plane.read_only));
     if (options.control_plane.checkpoint_root.empty()) {
       options.control_plane.checkpoint_root =
           std::filesystem::absolute(options.data_dir).string() + "/checkpoints";
@@ -172,6 +173,11 @@ Result<std::unique_ptr<Batond>> Batond::Start(BatondOptions options) {
         }
       }
       r.body = "ok\n";
+      if (!impl->options.control_plane.read_only.empty()) {
+        r.status = 503;
+        r.body = fmt::format("read-only: {}\n", impl->options.control_plane.read_only);
+        return r;
+      }
       auto rev = impl->store->Get("nodes/");
       if (!rev.ok()) {
         r.status = 503;

@@ -67,9 +67,15 @@ Status ControlPlane::Recover() {
   BATON_ASSIGN_OR_RETURN(std::vector<store::KeyValue> jobs, store_->List("jobs/"));
   std::lock_guard<std::mutex> lock(mu_);
   const Time now = clock_->Now();
+  const bool lenient = !options_.read_only.empty();
   for (const auto& kv : nodes) {
     auto n = std::make_unique<NodeEntry>();
     if (!n->info.ParseFromString(kv.value) || n->info.name().empty()) {
+      if (lenient) {
+        spdlog::error("read-only: {} does not hold a node record; skipped", kv.key);
+        unreadable_records_++;
+        continue;
+      }
       return Internal(fmt::format("store: {} does not hold a node record", kv.key));
     }
     n->drained = n->info.state() == v1::NODE_STATE_DRAINED;
@@ -96,10 +102,14 @@ Status ControlPlane::Recover() {
   }
   for (const auto& kv : jobs) {
     v1::Job proto;
-    if (!proto.ParseFromString(kv.value)) {
-      return Internal(fmt::format("store: {} does not hold a job record", kv.key));
+    auto rec = proto.ParseFromString(kv.value)
+                   ? api::FromProto(proto)
+                   : Result<model::JobRecord>(Internal("does not hold a job record"));
+    if (!rec.ok() && lenient) {
+      spdlog::error("read-only: {}: {}; skipped", kv.key, rec.status().message());
+      unreadable_records_++;
+      continue;
     }
-    auto rec = api::FromProto(proto);
     if (!rec.ok()) return rec.status().WithPrefix(fmt::format("store: {}", kv.key));
     auto e = std::make_unique<JobEntry>();
     e->rec = *std::move(rec);
@@ -116,6 +126,17 @@ Status ControlPlane::Recover() {
         e->alive.assign(a->placements.size(), 1);
         e->alive_count = static_cast<int32_t>(a->placements.size());
         e->running.assign(a->placements.size(), 0);
+        e->task_attempt.resize(a->placements.size());
+        for (size_t t = 0; t < a->placements.size(); ++t) {
+          e->task_attempt[t] = model::TaskAttempt(*a, static_cast<int32_t>(t));
+          // A task whose exit is on record is gone; an agent that no longer mentions it
+          // must not make it look vanished (or started again).
+          if (t < a->task_exit_codes.size() && a->task_exit_codes[t]) {
+            e->alive[t] = 0;
+            e->alive_count--;
+            e->running[t] = 1;
+          }
+        }
         e->starting_since = now;
         if (e->rec.state == model::JobState::kStarting ||
             e->rec.state == model::JobState::kScheduled) {
@@ -128,6 +149,11 @@ Status ControlPlane::Recover() {
   fleet_dirty_ = true;
   spdlog::info("recovered {} jobs ({} active) and {} nodes", jobs_.size(), active_.size(),
                nodes_.size());
+  if (lenient) {
+    spdlog::error("control plane is READ-ONLY: {}; serving the {} jobs and {} nodes read "
+                  "({} unreadable records skipped); every change is refused",
+                  options_.read_only, jobs_.size(), nodes_.size(), unreadable_records_);
+  }
   v1::Event started;
   started.set_type(v1::EVENT_TYPE_CONTROL_PLANE_STARTED);
   started.set_message(fmt::format("control plane started: recovered {} jobs ({} active) and "
@@ -135,6 +161,13 @@ Status ControlPlane::Recover() {
                                   jobs_.size(), active_.size(), nodes_.size()));
   events_.Append(std::move(started), now);
   return Status::Ok();
+}
+
+Status ControlPlane::CheckWritable() const {
+  if (options_.read_only.empty()) return Status::Ok();
+  return FailedPrecondition(
+      fmt::format("the control plane is read-only and refuses every change: {}",
+                  options_.read_only));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -212,6 +245,10 @@ void ControlPlane::WaitForWork(std::chrono::milliseconds timeout) {
 // Jobs API.
 
 void ControlPlane::Submit(model::JobSpec spec, JobDone done) {
+  if (Status w = CheckWritable(); !w.ok()) {
+    done(std::move(w));
+    return;
+  }
   Status valid = model::ValidateJobSpec(spec);
   if (!valid.ok()) {
     done(valid);
@@ -244,9 +281,19 @@ void ControlPlane::Submit(model::JobSpec spec, JobDone done) {
   committer_.Put(JobKey(id), std::move(bytes),
                  [this, pending, ev = std::move(ev), done = std::move(done)](const Status& s) {
                    if (!s.ok()) {
-                     done(Status(StatusCode::kUnavailable,
-                                 fmt::format("job not accepted: cannot persist it: {}",
-                                             s.message())));
+                     // A write whose answer was lost (etcd deadline) may still be applied
+                     // when the store recovers: say so rather than "not accepted".
+                     const bool unknown = s.message().find("outcome unknown") !=
+                                          std::string_view::npos;
+                     done(Status(
+                         StatusCode::kUnavailable,
+                         unknown ? fmt::format("job not acknowledged: the store could not "
+                                               "confirm the write ({}); it may still appear "
+                                               "once the store recovers: check `baton ps` "
+                                               "before submitting it again",
+                                               s.message())
+                                 : fmt::format("job not accepted: cannot persist it: {}",
+                                               s.message())));
                      return;
                    }
                    v1::Job reply;
@@ -273,6 +320,11 @@ void ControlPlane::Submit(model::JobSpec spec, JobDone done) {
 Result<v1::Job> ControlPlane::Get(JobId id) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = jobs_.find(id);
+  if (it == jobs_.end() && !options_.read_only.empty() && id.value() < next_job_id_) {
+    // Below the highest id read: it existed, but its record is in the damaged part.
+    return NotFound(fmt::format("job {} is not among the records that could be read: {}", id,
+                                options_.read_only));
+  }
   if (it == jobs_.end()) return NotFound(fmt::format("job {} not found", id));
   return Render(*it->second, clock_->Now());
 }
@@ -312,6 +364,10 @@ Result<ControlPlane::Page> ControlPlane::List(const JobFilter& filter, int32_t p
 }
 
 void ControlPlane::Cancel(JobId id, std::string reason, JobDone done) {
+  if (Status w = CheckWritable(); !w.ok()) {
+    done(std::move(w));
+    return;
+  }
   std::unique_lock<std::mutex> lock(mu_);
   auto it = jobs_.find(id);
   if (it == jobs_.end()) {
@@ -350,6 +406,10 @@ void ControlPlane::Cancel(JobId id, std::string reason, JobDone done) {
 
 void ControlPlane::ReportCheckpoint(JobId id, int32_t attempt, std::string path,
                                     JobDone done) {
+  if (Status w = CheckWritable(); !w.ok()) {
+    done(std::move(w));
+    return;
+  }
   std::unique_lock<std::mutex> lock(mu_);
   auto it = jobs_.find(id);
   if (it == jobs_.end()) {
@@ -425,7 +485,8 @@ void ControlPlane::AfterAttemptEnded(JobEntry& e, bool scheduler_requeued) {
 }
 
 void ControlPlane::TaskGone(JobEntry& e, int32_t attempt, int32_t task) {
-  if (attempt != e.live_attempt || task < 0 || task >= static_cast<int32_t>(e.alive.size())) {
+  if (task < 0 || task >= static_cast<int32_t>(e.alive.size()) ||
+      attempt != e.Tracked(static_cast<size_t>(task))) {
     return;
   }
   if (!e.alive[static_cast<size_t>(task)]) return;
@@ -462,6 +523,17 @@ sched::JobRequest ControlPlane::MakeRequest(const JobEntry& e) const {
     r.gpus_per_task = static_cast<int32_t>(spec.gpus_per_task.whole());
   }
   if (spec.estimated_runtime) r.runtime_estimate = *spec.estimated_runtime;
+  // A retry prefers the block its last attempt ran in (sched::PlaceNear): those nodes,
+  // but not the one whose task failed; lost and drained nodes are unschedulable anyway.
+  if (!e.rec.attempts.empty() && model::OpenAttempt(e.rec) == nullptr) {
+    const model::Attempt& last = e.rec.attempts.back();
+    for (size_t t = 0; t < last.placements.size(); ++t) {
+      if (last.failed_task && static_cast<size_t>(*last.failed_task) == t) continue;
+      if (auto id = node_ids_.find(last.placements[t].node); id != node_ids_.end()) {
+        r.near_nodes.push_back(id->second);
+      }
+    }
+  }
   if (!spec.mig_profile.empty()) {
     r.allowed = cluster_ ? cluster_->MigTypes(spec.mig_profile) : 0;
     r.device_milli = model::MigProfileMilli(spec.mig_profile);
@@ -522,6 +594,7 @@ v1::Job ControlPlane::Render(const JobEntry& e, Time now) const {
 // The loop.
 
 void ControlPlane::Tick() {
+  if (!options_.read_only.empty()) return;  // nothing may change
   std::lock_guard<std::mutex> lock(mu_);
   const Time now = clock_->Now();
   for (JobId id : std::exchange(retry_persist_, {})) {
@@ -534,6 +607,7 @@ void ControlPlane::Tick() {
     });
   }
   CheckTimeouts(now);
+  SendDueRestarts(now);
   if (fleet_dirty_) RebuildScheduler(now);
   for (JobId id : std::vector<JobId>(backoff_.begin(), backoff_.end())) {
     JobEntry& e = *jobs_.at(id);
@@ -589,6 +663,7 @@ void ControlPlane::RunRound(Time now) {
       spdlog::info("job {}: attempt {} resumes from checkpoint {}", e.rec.id, attempt, from);
     }
     e.live_attempt = attempt;
+    e.task_attempt.assign(placements.size(), attempt);
     e.alive.assign(placements.size(), 1);
     e.running.assign(placements.size(), 0);
     e.alive_count = static_cast<int32_t>(placements.size());

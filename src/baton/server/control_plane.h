@@ -35,6 +35,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "baton/common/rng.h"
@@ -101,6 +102,11 @@ struct ControlPlaneOptions {
   ControlPlaneObserver* observer = nullptr;
   // Job and node events kept in memory (EventLog); the oldest go first.
   size_t event_history = EventLog::kDefaultCapacity;
+  // Non-empty: the store is damaged and this control plane only serves reads (batond over
+  // a salvaged SQLite file, store/read_only_store.h). Every change (submit, cancel,
+  // checkpoint, drain, agent registration) fails with FAILED_PRECONDITION and this text;
+  // the loop schedules nothing; Recover skips records it cannot parse, counting them.
+  std::string read_only;
 };
 
 // The outbound half of one agent's stream. Send must not block (queue and return).
@@ -171,6 +177,8 @@ class ControlPlane {
 
   // Loads jobs and nodes from the store. Call once, before anything else.
   Status Recover();
+  // FailedPrecondition saying why nothing can change, or OK (see options().read_only).
+  Status CheckWritable() const;
 
   // Jobs. `done` runs once the job is durable (or with the error). A job that can never
   // fit the registered fleet is refused (FailedPrecondition with the reason); with no
@@ -255,6 +263,11 @@ class ControlPlane {
   bool Transition(JobEntry& e, const model::JobEventData& ev, Time now);
   void AfterAttemptEnded(JobEntry& e, bool scheduler_requeued);
   void TaskGone(JobEntry& e, int32_t attempt, int32_t task);
+  // A failed task of a failed-tasks job was restarted in place (a new open attempt):
+  // track it and send its start once durable, after its backoff (control_plane_restarts.cc).
+  void RestartTaskInPlace(JobEntry& e, int32_t task, Time now);
+  // Sends the restarts whose backoff is over.
+  void SendDueRestarts(Time now);
   void Release(JobEntry& e);
   void SubmitToScheduler(JobEntry& e, Time now);
   sched::JobRequest MakeRequest(const JobEntry& e) const;
@@ -312,6 +325,8 @@ class ControlPlane {
   std::set<JobId> starting_;   // state starting: watched for start timeouts
   std::set<JobId> retry_persist_;
   std::set<JobId> backoff_;    // pending retries waiting out their restart backoff
+  // In-place task restarts waiting out their backoff: job -> (when, attempt, task).
+  std::map<JobId, std::tuple<Time, int32_t, int32_t>> due_restarts_;
   uint64_t next_job_id_ = 1;
   std::map<std::string, std::unique_ptr<NodeEntry>> nodes_;  // by name
   std::map<int64_t, NodeEntry*> sessions_;
@@ -331,6 +346,7 @@ class ControlPlane {
   // Jobs by (state, queue), kept as they change, for MetricsView().
   std::map<std::pair<model::JobState, std::string>, int64_t> job_counts_;
   std::optional<Time> last_health_check_;
+  int64_t unreadable_records_ = 0;  // read-only: records Recover skipped
   bool evictions_suspended_ = false;
   GpuTelemetryStore telemetry_;  // own lock
   EventLog events_;

@@ -116,6 +116,8 @@ bool IsFinal(v1::TaskState s) {
 
 Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
                                             std::shared_ptr<AgentSink> sink) {
+  // Read-only: the agent keeps its tasks running (orphan grace) and retries.
+  BATON_RETURN_IF_ERROR(CheckWritable());
   BATON_RETURN_IF_ERROR(ValidateNodeName(reg.node_name()));
   BATON_RETURN_IF_ERROR(ValidateInventory(reg));
   std::lock_guard<std::mutex> lock(mu_);
@@ -144,7 +146,9 @@ Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
       mi->set_memory_mib(m.memory_mib());
     }
   }
+  info.set_agent_instance(reg.instance_id());
   auto& slot = nodes_[reg.node_name()];
+  const std::string old_instance = slot ? slot->info.agent_instance() : "";
   if (!slot) {
     slot = std::make_unique<NodeEntry>();
     fleet_dirty_ = true;
@@ -159,6 +163,7 @@ Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
     fleet_dirty_ = true;
   }
   NodeEntry& node = *slot;
+  node.agent_restarted = !old_instance.empty() && old_instance != reg.instance_id();
   if (node.session != 0) sessions_.erase(node.session);
   FillGpuDetails(reg, &info);
   node.info = std::move(info);
@@ -292,7 +297,7 @@ void ControlPlane::NodeLost(NodeEntry& node, Time now, const std::string& why) {
     for (size_t t = 0; t < a.placements.size(); ++t) {
       if (a.placements[t].node != name) continue;
       on_node = true;
-      TaskGone(e, a.number, static_cast<int32_t>(t));
+      TaskGone(e, e.Tracked(t), static_cast<int32_t>(t));
     }
     if (!on_node || !a.open()) continue;
     model::JobEventData ev = model::JobEventData::NodeLost(a.number, name);
@@ -308,7 +313,7 @@ void ControlPlane::NodeLost(NodeEntry& node, Time now, const std::string& why) {
     if (!e.release_pending || e.rec.attempts.empty()) continue;
     const model::Attempt& a = e.rec.attempts.back();
     for (size_t t = 0; t < a.placements.size(); ++t) {
-      if (a.placements[t].node == name) TaskGone(e, a.number, static_cast<int32_t>(t));
+      if (a.placements[t].node == name) TaskGone(e, e.Tracked(t), static_cast<int32_t>(t));
     }
   }
 }
@@ -333,14 +338,21 @@ void ControlPlane::HandleTaskStatus(NodeEntry& node, const v1::TaskStatus& ts, T
   const int32_t task = ts.task_index();
   // Only the node the task was placed on may report it.
   if (ts.attempt() < 1 || ts.attempt() > static_cast<int32_t>(e.rec.attempts.size())) return;
-  const model::Attempt& a = e.rec.attempts[static_cast<size_t>(ts.attempt() - 1)];
+  // The open attempt's, when the task runs under it (possibly carried over from the
+  // attempt it was started in); else the attempt it names, which has ended.
+  const model::Attempt* cur = model::OpenAttempt(e.rec);
+  const bool current = cur != nullptr && task >= 0 &&
+                       task < static_cast<int32_t>(cur->placements.size()) &&
+                       model::TaskAttempt(*cur, task) == ts.attempt();
+  const model::Attempt& a =
+      current ? *cur : e.rec.attempts[static_cast<size_t>(ts.attempt() - 1)];
   if (task < 0 || task >= static_cast<int32_t>(a.placements.size()) ||
       a.placements[static_cast<size_t>(task)].node != node.info.name()) {
     spdlog::warn("agent {} reported task {}/{} of job {} that is not placed there",
                  node.info.name(), ts.attempt(), task, e.rec.id);
     return;
   }
-  const bool open = a.open();
+  const bool open = current;
   const int32_t attempt = a.number;
   switch (ts.state()) {
     case v1::TASK_STATE_STARTING:
@@ -358,15 +370,21 @@ void ControlPlane::HandleTaskStatus(NodeEntry& node, const v1::TaskStatus& ts, T
     case v1::TASK_STATE_EXITED:
     case v1::TASK_STATE_STOPPED:
     case v1::TASK_STATE_FAILED_TO_START: {
-      TaskGone(e, attempt, task);
+      TaskGone(e, ts.attempt(), task);
       if (!open) return;
       int32_t code = ts.exit_code();
       if (ts.state() == v1::TASK_STATE_FAILED_TO_START && code == 0) code = 127;
       if (ts.state() == v1::TASK_STATE_STOPPED && code == 0) code = 143;
-      model::JobEventData ev = model::JobEventData::TaskExited(attempt, task, code);
+      model::JobEventData ev = model::JobEventData::TaskExited(ts.attempt(), task, code);
       if (!ts.message().empty()) ev.detail = ts.message().substr(0, 1024);
       if (!Transition(e, ev, now)) return;
-      if (!model::OpenAttempt(e.rec)) AfterAttemptEnded(e, false);
+      const model::Attempt* after = model::OpenAttempt(e.rec);
+      if (!after) {
+        AfterAttemptEnded(e, false);
+      } else if (after->number != attempt) {
+        RestartTaskInPlace(e, task, now);  // persists and sends the start itself
+        return;
+      }
       Persist(e, v1::JobEvent::KIND_STATE_CHANGED);
       return;
     }
@@ -383,8 +401,10 @@ void ControlPlane::Reconcile(NodeEntry& node, const v1::Register& reg, Time now)
     auto [p, ec] =
         std::from_chars(ts.job_id().data(), ts.job_id().data() + ts.job_id().size(), raw);
     auto it = ec == std::errc() ? jobs_.find(JobId(raw)) : jobs_.end();
-    const bool wanted = it != jobs_.end() && it->second->live_attempt == ts.attempt() &&
-                        it->second->live_attempt > 0 &&
+    const bool wanted = it != jobs_.end() && it->second->live_attempt > 0 &&
+                        ts.task_index() >= 0 &&
+                        it->second->Tracked(static_cast<size_t>(ts.task_index())) ==
+                            ts.attempt() &&
                         ts.task_index() >= 0 &&
                         ts.task_index() < static_cast<int32_t>(it->second->alive.size()) &&
                         it->second->alive[static_cast<size_t>(ts.task_index())] &&
@@ -420,16 +440,20 @@ void ControlPlane::Reconcile(NodeEntry& node, const v1::Register& reg, Time now)
     for (size_t t = 0; t < a->placements.size(); ++t) {
       if (a->placements[t].node != name || !e.alive[t]) continue;
       if (reported.count({id.value(), static_cast<int32_t>(t)})) continue;
-      if (e.rec.state == model::JobState::kStarting && !e.running[t]) {
+      // A start that may never have reached this agent process is sent again (it starts
+      // a task at most once); one a previous process may have run is not.
+      if (e.rec.state == model::JobState::kStarting && !e.running[t] && !node.agent_restarted) {
         resend.push_back(static_cast<int32_t>(t));
       } else {
         vanished = true;
       }
     }
-    if (!resend.empty()) SendStarts(id, a->number, resend);
+    // The attempt ends when a task vanished: then nothing is started again for it (the
+    // resent task would run unseen, its GPUs given to the next attempt).
+    if (!vanished && !resend.empty()) SendStarts(id, a->number, resend);
     if (vanished) {
       for (size_t t = 0; t < a->placements.size(); ++t) {
-        if (a->placements[t].node == name) TaskGone(e, a->number, static_cast<int32_t>(t));
+        if (a->placements[t].node == name) TaskGone(e, e.Tracked(t), static_cast<int32_t>(t));
       }
       model::JobEventData ev = model::JobEventData::NodeLost(a->number, name);
       ev.detail = "the agent came back without the task (it restarted)";
@@ -450,7 +474,8 @@ v1::StartTask ControlPlane::MakeStart(const JobEntry& e, int32_t task) const {
   const model::TaskPlacement& tp = a.placements[static_cast<size_t>(task)];
   v1::StartTask st;
   st.set_job_id(std::to_string(e.rec.id.value()));
-  st.set_attempt(a.number);
+  // A task restarted in place runs under the new attempt; the others keep theirs.
+  st.set_attempt(model::TaskAttempt(a, task));
   st.set_task_index(task);
   for (const auto& c : spec.command) st.add_command(c);
   st.set_ranks(spec.ranks_per_task);
@@ -462,7 +487,7 @@ v1::StartTask ControlPlane::MakeStart(const JobEntry& e, int32_t task) const {
   for (const auto& [k, v] : spec.env) (*env)[k] = v;
   (*env)["BATON_JOB_ID"] = st.job_id();
   (*env)["BATON_JOB_NAME"] = spec.name;
-  (*env)["BATON_ATTEMPT"] = std::to_string(a.number);
+  (*env)["BATON_ATTEMPT"] = std::to_string(st.attempt());
   (*env)["BATON_TASK_INDEX"] = std::to_string(task);
   (*env)["BATON_NUM_TASKS"] = std::to_string(spec.tasks);
   if (!options_.checkpoint_root.empty()) {
@@ -484,7 +509,13 @@ v1::StartTask ControlPlane::MakeStart(const JobEntry& e, int32_t task) const {
     master = n->second->info.address();
   }
   (*env)["MASTER_ADDR"] = master;
-  const uint64_t h = e.rec.id.value() * 2654435761u + static_cast<uint64_t>(a.number) * 40503u;
+  // The attempt that placed the tasks (the same for every task, restarts in place included).
+  int32_t placed_by = a.number;
+  while (placed_by > 1 &&
+         !e.rec.attempts[static_cast<size_t>(placed_by - 1)].task_attempts.empty()) {
+    --placed_by;
+  }
+  const uint64_t h = e.rec.id.value() * 2654435761u + static_cast<uint64_t>(placed_by) * 40503u;
   (*env)["MASTER_PORT"] = std::to_string(
       options_.master_port_base +
       static_cast<int32_t>(h % static_cast<uint64_t>(std::max(1, options_.master_port_span))));
@@ -526,7 +557,7 @@ void ControlPlane::SendStop(JobEntry& e, int32_t task) {
   v1::Directive d;
   v1::StopTask* stop = d.mutable_stop_task();
   stop->set_job_id(std::to_string(e.rec.id.value()));
-  stop->set_attempt(a.number);
+  stop->set_attempt(e.Tracked(static_cast<size_t>(task)));
   stop->set_task_index(task);
   stop->set_grace_period_s(static_cast<int32_t>(
       std::chrono::duration_cast<std::chrono::seconds>(StopGrace(e)).count()));
@@ -661,7 +692,7 @@ Result<ControlPlane::LogTarget> ControlPlane::FindLogs(JobId job, int32_t task,
     return FailedPrecondition(fmt::format("the agent of node {} serves no logs",
                                           a.placements[static_cast<size_t>(task)].node));
   }
-  return LogTarget{n->second->log_endpoint, a.number};
+  return LogTarget{n->second->log_endpoint, model::TaskAttempt(a, task)};
 }
 
 }  // namespace baton::server

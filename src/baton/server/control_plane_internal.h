@@ -28,6 +28,10 @@ struct ControlPlane::JobEntry {
   // when StartTask goes out, cleared by an exit report or a lost node.
   int32_t live_attempt = 0;
   std::vector<uint8_t> alive;
+  // Per task, the attempt number the tracked process was started under (StartTask.attempt;
+  // model::TaskAttempt of the attempt): earlier than live_attempt for a task that carried
+  // on while a failed sibling was restarted in place.
+  std::vector<int32_t> task_attempt;
   int32_t alive_count = 0;
   // Tasks of the open attempt that reported running.
   std::vector<uint8_t> running;
@@ -37,6 +41,11 @@ struct ControlPlane::JobEntry {
   std::string unplaceable;       // why the current fleet can never run it, if so
   std::vector<std::function<void()>> deferred;  // waiting for a failed write to succeed
   bool started = false;  // has reached running once (start latency is observed once)
+
+  // The attempt number task `t`'s tracked process runs under.
+  int32_t Tracked(size_t t) const {
+    return t < task_attempt.size() ? task_attempt[t] : live_attempt;
+  }
 };
 
 struct ControlPlane::NodeEntry {
@@ -50,6 +59,10 @@ struct ControlPlane::NodeEntry {
   // Tasks the agent still runs that no attempt wants (job id, attempt, task), stopped
   // but not yet confirmed gone: their GPUs may be busy, so the node takes no new work.
   std::set<std::tuple<std::string, int32_t, int32_t>> strays;
+  // The last Register came from a new agent process (its instance_id changed): a task it
+  // does not mention may have started under the old process (and been killed by its
+  // leftover sweep), so it is never started again under the same attempt.
+  bool agent_restarted = false;
   // Drained by an operator (persisted in the node record as NODE_STATE_DRAINED): takes
   // no new work whatever its health.
   bool drained = false;

@@ -107,6 +107,7 @@ v1::Node ControlPlane::RenderNode(const NodeEntry& n) const {
 }
 
 Result<v1::Node> ControlPlane::Drain(const std::string& name, std::string reason) {
+  BATON_RETURN_IF_ERROR(CheckWritable());
   std::lock_guard<std::mutex> lock(mu_);
   auto it = nodes_.find(name);
   if (it == nodes_.end()) return NotFound(fmt::format("node '{}' not found", name));
@@ -143,6 +144,7 @@ Result<v1::Node> ControlPlane::Drain(const std::string& name, std::string reason
 }
 
 Result<v1::Node> ControlPlane::Undrain(const std::string& name) {
+  BATON_RETURN_IF_ERROR(CheckWritable());
   std::lock_guard<std::mutex> lock(mu_);
   auto it = nodes_.find(name);
   if (it == nodes_.end()) return NotFound(fmt::format("node '{}' not found", name));

@@ -18,7 +18,8 @@ const std::vector<std::string_view> kJobFields = {"name",    "queue",    "priori
                                                   "runtime", "command",
                                                   "env",     "ranks_per_task", "max_attempts",
                                                   "simulate_duration", "cpus", "memory",
-                                                  "restart_backoff", "preempt_notice"};
+                                                  "restart_backoff", "preempt_notice",
+                                                  "restart_scope"};
 
 // Bounds for the integer fields before ValidateJobSpec sees them: the parser reports the
 // same ranges itself so the error points at the field's own line.
@@ -76,6 +77,11 @@ Result<JobSpec> ParseJob(const SpecReader& r, const Field& item) {
       BATON_ASSIGN_OR_RETURN(job.restart_backoff, r.DurationValue(f));
     } else if (f.key == "preempt_notice") {
       BATON_ASSIGN_OR_RETURN(job.preempt_notice, r.DurationValue(f));
+    } else if (f.key == "restart_scope") {
+      BATON_ASSIGN_OR_RETURN(std::string scope, r.String(f));
+      auto parsed = model::ParseRestartScope(scope);
+      if (!parsed.ok()) return r.Error(f, parsed.status().message());
+      job.restart_scope = *parsed;
     }
   }
 
@@ -91,7 +97,8 @@ Result<JobSpec> ParseJob(const SpecReader& r, const Field& item) {
           key == "runtime" || key == "gpu_preference" || key == "gpu_type" ||
           key == "env" || key == "command" || key == "ranks_per_task" ||
           key == "max_attempts" || key == "simulate_duration" || key == "cpus" ||
-          key == "memory" || key == "restart_backoff" || key == "preempt_notice") {
+          key == "memory" || key == "restart_backoff" || key == "preempt_notice" ||
+          key == "restart_scope") {
         auto it = given.find(key);
         int line = it != given.end() ? it->second.line : item.line;
         return r.Error(line, JoinPath(item.path, key), message.substr(colon + 2));
@@ -145,6 +152,8 @@ Result<std::vector<JobSpec>> ParseJobYaml(std::string_view text, std::string_vie
   if (!status.ok()) return status;
   return jobs;
 }
+
+const std::vector<std::string_view>& JobFieldNames() { return kJobFields; }
 
 Result<std::vector<JobSpec>> LoadJobYaml(const std::string& path) {
   BATON_ASSIGN_OR_RETURN(std::string text, ReadFileText(path));

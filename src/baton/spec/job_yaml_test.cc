@@ -139,6 +139,11 @@ TEST(JobParseTest, RestartBackoffAndPreemptNotice) {
   EXPECT_EQ(j.restart_backoff, Seconds(30));
   EXPECT_EQ(j.preempt_notice, Seconds(120));
   EXPECT_EQ(ParseOne("gpus: 1\n").restart_backoff, Duration(0));
+  EXPECT_EQ(ParseOne("gpus: 1\n").restart_scope, model::RestartScope::kDefault);
+  EXPECT_EQ(ParseOne("tasks: 4\ngang: false\nrestart_scope: failed-tasks\n").restart_scope,
+            model::RestartScope::kFailedTasks);
+  EXPECT_EQ(ParseOne("tasks: 4\nrestart_scope: all-tasks\n").restart_scope,
+            model::RestartScope::kAllTasks);
   EXPECT_EQ(ParseError("name: x\nrestart_backoff: 2d\n"),
             "j.yaml:2: restart_backoff: must be between 0 and 1h00m");
 }
@@ -247,7 +252,16 @@ TEST(JobErrorTest, UnknownFields) {
             "j.yaml:2: image: unknown field; expected one of: name, queue, priority, tasks, "
             "gpus, mig, gpu_type, gpu_preference, gang, runtime, command, env, ranks_per_task, "
             "max_attempts, simulate_duration, cpus, memory, restart_backoff, preempt_notice, "
-            "jobs");
+            "restart_scope, jobs");
+}
+
+TEST(JobErrorTest, RestartScope) {
+  EXPECT_EQ(ParseError("command: x\nrestart_scope: some\n"),
+            "j.yaml:2: restart_scope: 'some' is not a restart scope; use all-tasks or "
+            "failed-tasks");
+  EXPECT_EQ(ParseError("command: x\ntasks: 2\nrestart_scope: failed-tasks\n"),
+            "j.yaml:3: restart_scope: failed-tasks needs gang: false (a gang's tasks start "
+            "and restart together)");
 }
 
 TEST(JobErrorTest, ListFileShape) {

@@ -146,6 +146,33 @@ Status SqliteStore::Init() {
   return Status::Ok();
 }
 
+Status SqliteStore::QuickCheck() {
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, "PRAGMA quick_check(5)", -1, &stmt, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return Status(StatusCode::kFailedPrecondition,
+                  "sqlite store " + path_ + ": integrity check failed: " + sqlite3_errmsg(db_));
+  }
+  std::string findings;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    const unsigned char* text = sqlite3_column_text(stmt, 0);
+    std::string row = text ? reinterpret_cast<const char*>(text) : "";
+    // One line per finding, without the "*** in database main ***" banner.
+    for (size_t nl; (nl = row.find('\n')) != std::string::npos;) row.replace(nl, 1, "; ");
+    if (row.rfind("*** in database main ***; ", 0) == 0) row.erase(0, 26);
+    if (row != "ok") findings += (findings.empty() ? "" : "; ") + row;
+  }
+  if (rc != SQLITE_DONE) {
+    findings += (findings.empty() ? "" : "; ") + std::string(sqlite3_errmsg(db_));
+  }
+  sqlite3_finalize(stmt);
+  if (findings.empty()) return Status::Ok();
+  return Status(StatusCode::kFailedPrecondition,
+                "sqlite store " + path_ + ": integrity check failed: " + findings);
+}
+
 SqliteStore::~SqliteStore() {
   for (sqlite3_stmt* stmt : stmts_) sqlite3_finalize(stmt);  // null is a no-op
   sqlite3_close(db_);

@@ -44,6 +44,11 @@ class SqliteStore : public Store {
   int64_t Revision() const override { return revision_.load(); }
   Result<std::unique_ptr<Watcher>> Watch(std::string_view prefix, int64_t after_revision) override;
 
+  // PRAGMA quick_check: every page of the file is readable and every b-tree well formed
+  // (about 0.2 s per 50 MiB with a warm page cache). FailedPrecondition naming the file
+  // and SQLite's first findings when it is damaged.
+  Status QuickCheck();
+
  private:
   enum Stmt {
     kGet,
