@@ -153,6 +153,45 @@ def control_plane_seeds():
     return seeds
 
 
+# agent_fuzzer.cc's Op enum, in order.
+AGENT_OPS = ["directive", "advance", "logs", "register", "heartbeat", "tick", "connect",
+             "write_log", "gpu_event", "health", "start_simple"]
+
+
+def agent_op(name, *parts):
+    return u8(AGENT_OPS.index(name)) + b"".join(parts)
+
+
+def agent_seeds():
+    seeds = {}
+    start = agent_pb2.StartTask(job_id="12", attempt=1, task_index=0,
+                                command=["python", "train.py"], env={"NODE_RANK": "0"},
+                                gpu_uuids=["GPU-fuzz-0", "GPU-fuzz-1"], gpu_indices=[0, 1],
+                                checkpoint_dir="/ckpt/12", ranks=2, simulate_duration_ms=5000,
+                                cpus="4", memory_bytes=1 << 30, watch_checkpoints=True)
+    d = agent_pb2.Directive(start_task=start)
+    logs = types_pb2.LogsRequest(job_id="12", task_index=0, rank=0, attempt=1, offset=0)
+    s = (agent_op("connect", u8(1)) + agent_op("directive", msg(d)) +
+         agent_op("write_log", u8(0), blob(b"step 1 loss 2.3\nstep 2 loss 2.1\n")) +
+         agent_op("logs", msg(logs)) + agent_op("heartbeat") + agent_op("advance", u16(600)) +
+         agent_op("logs", msg(types_pb2.LogsRequest(job_id="12", offset=5))) +
+         agent_op("register"))
+    seeds["seed_run"] = s
+    stop = agent_pb2.Directive(stop_task=agent_pb2.StopTask(job_id="12", attempt=1,
+                                                            task_index=0, grace_period_s=5))
+    sig = agent_pb2.Directive(signal=agent_pb2.Signal(job_id="12", attempt=1, task_index=0,
+                                                      signal_number=10))
+    s = (agent_op("directive", msg(d)) + agent_op("directive", msg(d)) +
+         agent_op("directive", msg(sig)) + agent_op("directive", msg(stop)) +
+         agent_op("advance", u16(100)) + agent_op("start_simple", u8(3), u8(2), u8(0b1100)) +
+         agent_op("gpu_event", u8(0), u8(2), struct.pack("<I", 79), blob(b"fell off the bus")) +
+         agent_op("health", blob(b"nvidia-smi: failed")) + agent_op("heartbeat") +
+         agent_op("connect", u8(0)) + agent_op("advance", u16(4000)) + agent_op("tick") +
+         agent_op("register"))
+    seeds["seed_stop_orphan"] = s
+    return seeds
+
+
 def http_seeds():
     seeds = {}
     reqs = {
@@ -190,6 +229,7 @@ def write(target, seeds):
 def main():
     write("control_plane", control_plane_seeds())
     write("http_api", http_seeds())
+    write("agent", agent_seeds())
 
 
 if __name__ == "__main__":
