@@ -15,6 +15,7 @@
 #include "baton/agent/launch/process_launcher.h"
 #include "baton/agent/launch/simulated_launcher.h"
 #include "baton/agent/log_service.h"
+#include "baton/common/limits.h"
 #include "baton/common/server_target.h"
 
 namespace baton::agent {
@@ -278,6 +279,8 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server) {
   // Each channel gets its own connection, so many simulated agents spread over several.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  // Directives larger than this are refused (RESOURCE_EXHAUSTED ends the stream).
+  args.SetMaxReceiveMessageSize(limits::kMaxGrpcMessageBytes);
   if (server.starts_with("ipv4:")) {
     // HA replicas (ServerTarget): an outage is a failover of about the election TTL, so
     // probe for the new leader often rather than back off for seconds.

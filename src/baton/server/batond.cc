@@ -11,6 +11,7 @@
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
+#include "baton/common/limits.h"
 #include "baton/metrics/http_server.h"
 #include "baton/metrics/registry.h"
 #include "baton/server/events_service.h"
@@ -235,7 +236,8 @@ Status Batond::Serve() {
   builder.RegisterService(d.agents.get());
   d.events = std::make_unique<EventsService>(&d.cp->events());
   builder.RegisterService(d.events.get());
-  builder.SetMaxReceiveMessageSize(4 << 20);
+  // Larger messages are refused by gRPC (RESOURCE_EXHAUSTED) before any handler runs.
+  builder.SetMaxReceiveMessageSize(limits::kMaxGrpcMessageBytes);
   d.server = builder.BuildAndStart();
   if (!d.server || grpc_port_ == 0) {
     return Status(StatusCode::kUnavailable,

@@ -10,6 +10,7 @@
 
 #include "baton/api/convert.h"
 #include "baton/model/restart_policy.h"
+#include "baton/server/agent_message_limits.h"
 #include "baton/server/control_plane.h"
 #include "baton/server/control_plane_internal.h"
 
@@ -113,6 +114,7 @@ bool IsFinal(v1::TaskState s) {
 
 Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
                                             std::shared_ptr<AgentSink> sink) {
+  BATON_RETURN_IF_ERROR(CheckRegisterLimits(reg));
   BATON_RETURN_IF_ERROR(ValidateNodeName(reg.node_name()));
   BATON_RETURN_IF_ERROR(ValidateInventory(reg));
   std::lock_guard<std::mutex> lock(mu_);
@@ -190,6 +192,7 @@ Result<int64_t> ControlPlane::RegisterAgent(const v1::Register& reg,
 }
 
 Status ControlPlane::OnAgentMessage(int64_t session, const v1::AgentMessage& msg) {
+  BATON_RETURN_IF_ERROR(CheckAgentMessageLimits(msg));
   std::lock_guard<std::mutex> lock(mu_);
   auto it = sessions_.find(session);
   if (it == sessions_.end()) {

@@ -9,20 +9,29 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "baton/api/convert.h"
+#include "baton/common/limits.h"
 #include "baton/server/stream_writers.h"
 
 namespace baton::server {
 namespace {
 
-constexpr size_t kMaxSpecBytes = 1 << 20;
+using limits::kMaxSpecBytes;
 // A watcher this far behind is cut off rather than buffering without bound.
 constexpr size_t kMaxWatchBacklog = 100000;
 
 grpc::Status Invalid(std::string msg) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(msg));
+}
+
+// A request string longer than `limit` (common/limits.h): the error names field and limit.
+std::optional<grpc::Status> TooLong(std::string_view field, const std::string& value,
+                                    size_t limit) {
+  if (value.size() <= limit) return std::nullopt;
+  return Invalid(fmt::format("{}: {} bytes; at most {}", field, value.size(), limit));
 }
 
 // The outbound side of one agent stream: a queue with one write in flight at a time.
@@ -177,7 +186,10 @@ class LogStream final : public grpc::ServerWriteReactor<v1::LogChunk> {
 
  private:
   void Pump(const std::string& endpoint, const v1::LogsRequest& req) {
-    auto channel = grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials());
+    grpc::ChannelArguments args;  // an agent's log chunks are 64 KiB; refuse huge ones
+    args.SetMaxReceiveMessageSize(limits::kMaxLogChunkMessageBytes);
+    auto channel =
+        grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
     auto stub = v1::AgentLogs::NewStub(channel);
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -268,7 +280,8 @@ grpc::ServerUnaryReactor* JobsService::Submit(grpc::CallbackServerContext* ctx,
   auto* r = ctx->DefaultReactor();
   if (!req->has_spec()) return Failed(r, Invalid("spec: missing"));
   if (req->spec().ByteSizeLong() > kMaxSpecBytes) {
-    return Failed(r, Invalid(fmt::format("spec: larger than {} bytes", kMaxSpecBytes)));
+    return Failed(r, Invalid(fmt::format("spec: {} bytes encoded; at most {}",
+                                         req->spec().ByteSizeLong(), kMaxSpecBytes)));
   }
   auto spec = api::FromProto(req->spec());
   if (!spec.ok()) return Failed(r, ToGrpc(spec.status()));
@@ -298,6 +311,10 @@ grpc::ServerUnaryReactor* JobsService::List(grpc::CallbackServerContext* ctx,
                                             const v1::ListJobsRequest* req,
                                             v1::ListJobsResponse* resp) {
   auto* r = ctx->DefaultReactor();
+  if (auto bad = TooLong("queue", req->queue(), limits::kMaxFilterLength)) return Failed(r, *bad);
+  if (auto bad = TooLong("page_token", req->page_token(), limits::kMaxPageTokenLength)) {
+    return Failed(r, *bad);
+  }
   JobFilter f;
   f.queue = req->queue();
   if (req->state() != v1::JOB_STATE_UNSPECIFIED) {
@@ -317,7 +334,9 @@ grpc::ServerUnaryReactor* JobsService::Cancel(grpc::CallbackServerContext* ctx,
   auto* r = ctx->DefaultReactor();
   auto id = ParseJobId(req->id(), "id");
   if (!id.ok()) return Failed(r, ToGrpc(id.status()));
-  if (req->reason().size() > 1024) return Failed(r, Invalid("reason: longer than 1024 bytes"));
+  if (auto bad = TooLong("reason", req->reason(), limits::kMaxReasonLength)) {
+    return Failed(r, *bad);
+  }
   cp_->Cancel(*id, req->reason(), [r, resp](Result<v1::Job> job) {
     if (!job.ok()) {
       r->Finish(ToGrpc(job.status()));
@@ -331,6 +350,9 @@ grpc::ServerUnaryReactor* JobsService::Cancel(grpc::CallbackServerContext* ctx,
 
 grpc::ServerWriteReactor<v1::JobEvent>* JobsService::Watch(grpc::CallbackServerContext*,
                                                            const v1::WatchJobsRequest* req) {
+  if (auto bad = TooLong("queue", req->queue(), limits::kMaxFilterLength)) {
+    return new ErrorWriter<v1::JobEvent>(*bad);
+  }
   JobFilter f;
   f.queue = req->queue();
   if (!req->job_id().empty()) {
@@ -361,6 +383,7 @@ grpc::ServerUnaryReactor* JobsService::ReportCheckpoint(grpc::CallbackServerCont
   auto id = ParseJobId(req->job_id(), "job_id");
   if (!id.ok()) return Failed(r, ToGrpc(id.status()));
   if (req->attempt() < 0) return Failed(r, Invalid("attempt: negative"));
+  if (auto bad = TooLong("path", req->path(), limits::kMaxPathLength)) return Failed(r, *bad);
   cp_->ReportCheckpoint(*id, req->attempt(), req->path(), [r, resp](Result<v1::Job> job) {
     if (!job.ok()) {
       r->Finish(ToGrpc(job.status()));
@@ -376,7 +399,10 @@ grpc::ServerUnaryReactor* ClusterService::DrainNode(grpc::CallbackServerContext*
                                                     const v1::DrainNodeRequest* req,
                                                     v1::Node* resp) {
   auto* r = ctx->DefaultReactor();
-  if (req->reason().size() > 1024) return Failed(r, Invalid("reason: longer than 1024 bytes"));
+  if (auto bad = TooLong("name", req->name(), limits::kMaxNameLength)) return Failed(r, *bad);
+  if (auto bad = TooLong("reason", req->reason(), limits::kMaxReasonLength)) {
+    return Failed(r, *bad);
+  }
   auto node = cp_->Drain(req->name(), req->reason());
   if (!node.ok()) return Failed(r, ToGrpc(node.status()));
   *resp = *std::move(node);
@@ -387,6 +413,7 @@ grpc::ServerUnaryReactor* ClusterService::UndrainNode(grpc::CallbackServerContex
                                                       const v1::UndrainNodeRequest* req,
                                                       v1::Node* resp) {
   auto* r = ctx->DefaultReactor();
+  if (auto bad = TooLong("name", req->name(), limits::kMaxNameLength)) return Failed(r, *bad);
   auto node = cp_->Undrain(req->name());
   if (!node.ok()) return Failed(r, ToGrpc(node.status()));
   *resp = *std::move(node);

@@ -12,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "baton/common/limits.h"
 #include "baton/server/grpc_services.h"
 #include "baton/server/web_assets.h"
 #include "baton/v1/agent.grpc.pb.h"
@@ -294,7 +295,10 @@ class Api {
     }
     auto target = cp_->FindLogs(*id, static_cast<int32_t>(*task), static_cast<int32_t>(*attempt));
     if (!target.ok()) return Error(target.status());
-    auto channel = grpc::CreateChannel(target->endpoint, grpc::InsecureChannelCredentials());
+    grpc::ChannelArguments args;  // an agent's log chunks are 64 KiB; refuse huge ones
+    args.SetMaxReceiveMessageSize(limits::kMaxLogChunkMessageBytes);
+    auto channel =
+        grpc::CreateCustomChannel(target->endpoint, grpc::InsecureChannelCredentials(), args);
     auto stub = v1::AgentLogs::NewStub(channel);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + kAgentTimeout);
