@@ -18,6 +18,7 @@
 // Beyond "no crash, no leak, no hang": no call ends UNKNOWN, INTERNAL or past its
 // deadline; a submitted job can be read back; GPUs allocated never exceed the fleet's.
 #include <array>
+#include <functional>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -118,9 +119,16 @@ void Defang(v1::AgentMessage* m) {
   }
 }
 
+using JobsSvc = server::JobsService;
+using ClusterSvc = server::ClusterService;
+using EventsSvc = server::EventsService;
+
 class Runner {
  public:
   explicit Runner(ControlPlaneHarness& h) : h_(h) {}
+  ~Runner() {
+    for (auto& hang_up : held_) hang_up();
+  }
 
   void Run(ByteReader& in) {
     while (!in.empty()) Step(in);
@@ -145,29 +153,24 @@ class Runner {
         Submit(req);
         return;
       }
-      case kGet: Unary<v1::GetJobRequest, v1::Job>(in, &v1::Jobs::Stub::Get, h_.jobs()); return;
+      case kGet: Unary<v1::GetJobRequest, v1::Job>(in, h_.jobs_service(), &JobsSvc::Get); return;
       case kList:
-        Unary<v1::ListJobsRequest, v1::ListJobsResponse>(in, &v1::Jobs::Stub::List, h_.jobs());
+        Unary<v1::ListJobsRequest, v1::ListJobsResponse>(in, h_.jobs_service(), &JobsSvc::List);
         return;
       case kCancel:
-        Unary<v1::CancelJobRequest, v1::Job>(in, &v1::Jobs::Stub::Cancel, h_.jobs());
+        Unary<v1::CancelJobRequest, v1::Job>(in, h_.jobs_service(), &JobsSvc::Cancel);
         return;
       case kReportCheckpoint:
-        Unary<v1::ReportCheckpointRequest, v1::Job>(in, &v1::Jobs::Stub::ReportCheckpoint,
-                                                    h_.jobs());
+        Unary<v1::ReportCheckpointRequest, v1::Job>(in, h_.jobs_service(),
+                                                    &JobsSvc::ReportCheckpoint);
         return;
       case kWatch: {
         v1::WatchJobsRequest req;
         if (!Decode(in.Bytes16(), &req)) return;
-        auto ctx = Context();
-        auto reader = h_.jobs().Watch(ctx.get(), req);
-        ctx->TryCancel();
-        v1::JobEvent ev;
-        while (reader->Read(&ev)) {
-        }
-        grpc::Status s = reader->Finish();
-        if (s.error_code() != grpc::StatusCode::CANCELLED) CheckStatus(s);
-        h_.WaitIdle();
+        // The handler subscribes its reactor; events of the next operations queue on it
+        // (unbound: gRPC keeps them as a backlog) until the "client" hangs up at the end.
+        grpc::CallbackServerContext* ctx = NewContext();
+        Hold(h_.jobs_service().Watch(ctx, &req));
         return;
       }
       case kLogs: {
@@ -186,36 +189,29 @@ class Runner {
         return;
       }
       case kListNodes:
-        Unary<v1::ListNodesRequest, v1::ListNodesResponse>(in, &v1::Cluster::Stub::ListNodes,
-                                                          h_.cluster());
+        Unary<v1::ListNodesRequest, v1::ListNodesResponse>(in, h_.cluster_service(),
+                                                           &ClusterSvc::ListNodes);
         return;
       case kListQueues:
-        Unary<v1::ListQueuesRequest, v1::ListQueuesResponse>(
-            in, &v1::Cluster::Stub::ListQueues, h_.cluster());
+        Unary<v1::ListQueuesRequest, v1::ListQueuesResponse>(in, h_.cluster_service(),
+                                                             &ClusterSvc::ListQueues);
         return;
       case kDrain:
-        Unary<v1::DrainNodeRequest, v1::Node>(in, &v1::Cluster::Stub::DrainNode, h_.cluster());
+        Unary<v1::DrainNodeRequest, v1::Node>(in, h_.cluster_service(), &ClusterSvc::DrainNode);
         return;
       case kUndrain:
-        Unary<v1::UndrainNodeRequest, v1::Node>(in, &v1::Cluster::Stub::UndrainNode,
-                                               h_.cluster());
+        Unary<v1::UndrainNodeRequest, v1::Node>(in, h_.cluster_service(),
+                                               &ClusterSvc::UndrainNode);
         return;
       case kEventsList:
-        Unary<v1::ListEventsRequest, v1::ListEventsResponse>(in, &v1::Events::Stub::List,
-                                                             h_.events());
+        Unary<v1::ListEventsRequest, v1::ListEventsResponse>(in, h_.events_service(),
+                                                             &EventsSvc::List);
         return;
       case kEventsWatch: {
         v1::WatchEventsRequest req;
         if (!Decode(in.Bytes16(), &req)) return;
-        auto ctx = Context();
-        auto reader = h_.events().Watch(ctx.get(), req);
-        ctx->TryCancel();
-        v1::Event ev;
-        while (reader->Read(&ev)) {
-        }
-        grpc::Status s = reader->Finish();
-        if (s.error_code() != grpc::StatusCode::CANCELLED) CheckStatus(s);
-        h_.WaitIdle();
+        grpc::CallbackServerContext* ctx = NewContext();
+        Hold(h_.events_service().Watch(ctx, &req));
         return;
       }
       case kAgentMessage: {
@@ -300,28 +296,37 @@ class Runner {
     }
   }
 
-  template <typename Req, typename Resp, typename Stub>
-  void Unary(ByteReader& in,
-             grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-             Stub& stub) {
+  template <typename Req, typename Resp, typename Service, typename Method>
+  void Unary(ByteReader& in, Service& service, Method method) {
     Req req;
     if (!Decode(in.Bytes16(), &req)) return;
     Resp resp;
-    auto ctx = Context();
-    CheckStatus((stub.*method)(ctx.get(), req, &resp));
+    CheckStatus(CallUnary(service, method, req, &resp));
+  }
+
+  // A server-streaming reactor created by calling its handler directly, as if a client
+  // were watching; it gets OnCancel and OnDone when the input ends (~Runner).
+  template <typename Reactor>
+  void Hold(Reactor* r) {
+    held_.push_back([r] {
+      r->OnCancel();
+      r->OnDone();  // unsubscribes and deletes it
+    });
+  }
+  grpc::CallbackServerContext* NewContext() {
+    contexts_.push_back(std::make_unique<grpc::CallbackServerContext>());
+    return contexts_.back().get();
   }
 
   void Submit(const v1::SubmitRequest& req) {
     v1::SubmitResponse resp;
-    auto ctx = Context();
-    grpc::Status s = h_.jobs().Submit(ctx.get(), req, &resp);
+    grpc::Status s = CallUnary(h_.jobs_service(), &JobsSvc::Submit, req, &resp);
     CheckStatus(s);
     if (!s.ok()) return;
     v1::GetJobRequest get;
     get.set_id(resp.job().id());
     v1::Job job;
-    auto ctx2 = Context();
-    FUZZ_CHECK(h_.jobs().Get(ctx2.get(), get, &job).ok());
+    FUZZ_CHECK(CallUnary(h_.jobs_service(), &JobsSvc::Get, get, &job).ok());
   }
 
   // As AgentService's stream: the first message must register; an error ends the stream
@@ -424,6 +429,8 @@ class Runner {
 
   ControlPlaneHarness& h_;
   std::array<Slot, kSlots> slots_;
+  std::vector<std::function<void()>> held_;  // hang up the watches
+  std::vector<std::unique_ptr<grpc::CallbackServerContext>> contexts_;
   int64_t heartbeats_ = 0;
 };
 

@@ -7,8 +7,6 @@
 
 #include <grpcpp/support/server_interceptor.h>
 
-#include "baton/server/events_service.h"
-#include "baton/server/grpc_services.h"
 #include "baton/server/http_api.h"
 
 namespace baton::fuzz {
@@ -84,9 +82,7 @@ ControlPlaneHarness::ControlPlaneHarness() {
   }
   auto channel = server_->InProcessChannel(grpc::ChannelArguments());
   jobs_ = v1::Jobs::NewStub(channel);
-  cluster_ = v1::Cluster::NewStub(channel);
   agent_ = v1::Agent::NewStub(channel);
-  events_ = v1::Events::NewStub(channel);
   http_ = std::make_unique<metrics::HttpServer>();
   Status s = server::ServeHttpApi(*http_, cp_, server::HttpApiOptions{});
   if (!s.ok()) {
@@ -94,6 +90,10 @@ ControlPlaneHarness::ControlPlaneHarness() {
     std::abort();
   }
 }
+
+server::JobsService& ControlPlaneHarness::jobs_service() { return services_->jobs; }
+server::ClusterService& ControlPlaneHarness::cluster_service() { return services_->cluster; }
+server::EventsService& ControlPlaneHarness::events_service() { return services_->events; }
 
 void ControlPlaneHarness::Construct() {
   store_ = std::make_unique<store::MemoryStore>();

@@ -15,6 +15,7 @@
 
 #include "baton/agent/gpu/xid.h"
 #include "baton/agent/start_task_check.h"
+#include "baton/agent/task_env.h"
 #include "baton/common/limits.h"
 #include "baton/common/quantity.h"
 
@@ -491,20 +492,21 @@ void Agent::StartTaskLocked(const v1::StartTask& start) {
   }
   limits.memory_max_bytes = start.memory_bytes() / ranks;
   if (start.memory_bytes() > 0 && limits.memory_max_bytes == 0) limits.memory_max_bytes = 1;
+  // Who the task runs as, and its private directories (launch/task_user.h): the checkpoint
+  // and log directories are made 0700 and owned by that user.
+  std::optional<TaskCredentials> creds;
   std::filesystem::path dir;
   if (!options_.simulated) {
-    std::error_code ec;
+    auto who = ResolveTaskUser(options_.task_user, start.run_as_user());
+    if (!who.ok()) return fail(who.status().message());
+    creds = *std::move(who);
     if (!start.checkpoint_dir().empty()) {
-      std::filesystem::create_directories(start.checkpoint_dir(), ec);
-      if (ec) {
-        return fail(fmt::format("create checkpoint_dir {}: {}", start.checkpoint_dir(),
-                                ec.message()));
-      }
+      Status made = PrivateDir(start.checkpoint_dir(), *creds);
+      if (!made.ok()) return fail("checkpoint_dir: " + made.message());
     }
     if (start.watch_checkpoints()) task.checkpoint_dir = start.checkpoint_dir();
     dir = TaskDir(start.job_id(), start.attempt(), start.task_index());
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return fail(fmt::format("create {}: {}", dir.string(), ec.message()));
+    if (Status made = PrivateDir(dir.string(), *creds); !made.ok()) return fail(made.message());
   }
 
   task.ranks.resize(ranks);
@@ -514,8 +516,11 @@ void Agent::StartTaskLocked(const v1::StartTask& start) {
     spec.env.insert(start.env().begin(), start.env().end());
     spec.env["RANK"] = std::to_string(int64_t{node_rank} * ranks + r);
     spec.env["LOCAL_RANK"] = std::to_string(r);
-    spec.env["CUDA_VISIBLE_DEVICES"] = fmt::format("{}", fmt::join(visible, ","));
-    spec.env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID";
+    AddTaskEnvironment(start, creds ? &*creds : nullptr, dir.string(), &spec.env);
+    if (creds && creds->switch_user) {
+      spec.run_as = ProcessSpec::RunAs{creds->uid, creds->gid, {}};
+      spec.run_as->groups.assign(creds->groups.begin(), creds->groups.end());
+    }
     // Marks the process as this agent's, so a restarted agent can find what a killed
     // predecessor left running (launch/leftovers.h).
     if (!options_.simulated) {

@@ -3,6 +3,8 @@
 #include "baton/agent/health_monitor.h"
 #include "baton/agent/launch/leftovers.h"
 
+#include <unistd.h>
+
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -364,6 +366,8 @@ Status RunReal(const AgentProcessOptions& o, std::stop_token stop) {
   ao.rack = o.rack;
   ao.orphan_grace = o.orphan_grace;
   ao.data_dir = o.data_dir.empty() ? "/tmp/baton-agent-" + o.name : o.data_dir;
+  ao.task_user = o.task_user;
+  BATON_RETURN_IF_ERROR(CheckTaskUserPolicy(o.task_user));
   // Tasks a killed predecessor left running would hold GPUs the control plane is about
   // to hand out again: kill them before registering (launch/leftovers.h).
   auto leftovers = KillLeftoverTasks(AgentMarker(ao.node_name, ao.data_dir), Seconds(10));
@@ -383,6 +387,12 @@ Status RunReal(const AgentProcessOptions& o, std::stop_token stop) {
   }
   spdlog::info("baton-agent {}: data in {}, logs served on port {}, control plane {}", o.name,
                ao.data_dir.string(), logs ? logs->port() : 0, o.server);
+  spdlog::info("baton-agent {}: tasks run as {}{}{}", o.name,
+               ::geteuid() != 0 ? "the agent's own user (not root: cannot switch users)"
+                                : (o.task_user.service_user.empty() ? std::string("nobody")
+                                                                    : o.task_user.service_user),
+               o.task_user.map_users ? ", or their submitter's local account" : "",
+               o.task_user.allow_root ? "; root allowed" : "");
   HealthMonitorOptions hm;
   hm.check_command = o.health_check;
   hm.check_interval = std::chrono::duration_cast<std::chrono::milliseconds>(

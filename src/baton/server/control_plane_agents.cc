@@ -13,6 +13,7 @@
 #include "baton/server/agent_message_limits.h"
 #include "baton/server/control_plane.h"
 #include "baton/server/control_plane_internal.h"
+#include "baton/server/submitter.h"
 
 namespace baton::server {
 namespace {
@@ -444,6 +445,7 @@ v1::StartTask ControlPlane::MakeStart(const JobEntry& e, int32_t task) const {
   v1::StartTask st;
   st.set_job_id(std::to_string(e.rec.id.value()));
   st.set_attempt(a.number);
+  st.set_run_as_user(SubmitterOf(e.rec));
   st.set_task_index(task);
   for (const auto& c : spec.command) st.add_command(c);
   st.set_ranks(spec.ranks_per_task);
