@@ -284,6 +284,25 @@ TEST(FromNodesTest, ReportedNvlinkDomainsBecomeTheNodesDomains) {
   EXPECT_EQ(c->node(NodeId(2)).gpus[2].domain, DomainId(5));
 }
 
+// Found by fuzz/control_plane_fuzzer.cc: agents of two GPU types with the same rack label
+// (the default rack) shared one Rack whose type was the first node's, and the scheduler's
+// per-rack books, sized for that type, overflowed for the other. A rack holds one type.
+TEST(FromNodesTest, ARackLabelWithTwoGpuTypesIsTwoRacks) {
+  NodeInventory small = AgentNode("small", {0, 1});
+  small.gpu_model = "H100";
+  NodeInventory big = AgentNode("big", {0, 0, 0, 0, 0, 0, 0, 0});
+  auto c = Cluster::FromNodes({small, big, AgentNode("big2", {0, 1})});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_EQ(c->racks().size(), 2u);
+  EXPECT_EQ(c->racks()[0].name, "default");
+  EXPECT_EQ(c->racks()[1].name, "default");
+  EXPECT_NE(c->racks()[0].gpu_type, c->racks()[1].gpu_type);
+  EXPECT_THAT(c->racks()[1].nodes, ElementsAre(NodeId(1), NodeId(2)));
+  for (const Rack& r : c->racks()) {
+    for (NodeId n : r.nodes) EXPECT_EQ(c->node(n).gpu_type, r.gpu_type);
+  }
+}
+
 TEST(FromNodesTest, NonContiguousDomains) {
   // GPUs 0 and 2 bridged, 1 and 3 bridged.
   auto c = Cluster::FromNodes({AgentNode("x", {0, 1, 0, 1})});
