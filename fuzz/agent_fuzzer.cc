@@ -9,8 +9,8 @@
 // real: it makes its task directories under a scratch data directory, which each input
 // starts empty. A StartTask's checkpoint_dir is moved under that directory (the agent
 // creates it), and LogsRequest.follow is cleared (a follow stream waits for its task to
-// end). Like control_plane_fuzzer.cc the Agent is rebuilt per input in the same storage,
-// because the AgentLogs service holds a reference to it.
+// end). Like control_plane_fuzzer.cc the Agent is made for each input and destroyed after
+// it, always in the same storage, because the AgentLogs service holds a reference to it.
 //
 // Beyond "no crash, no leak, no hang": every message the agent sends is well-formed
 // (a task status names a job and a state); after StopAll every task has ended.
@@ -90,14 +90,10 @@ class Harness {
     return *h;
   }
 
-  void Reset() {
-    if (constructed_) {
-      agent_->~Agent();
-      constructed_ = false;
-    }
-    launcher_.reset();
+  // A fresh agent with an empty data directory.
+  void Begin() {
+    End();
     std::error_code ec;
-    fs::remove_all(dir_, ec);
     fs::create_directories(dir_ / "data", ec);
     clock_ = std::make_unique<ManualClock>(Time(std::chrono::seconds(1'700'000'000)));
     launcher_ = std::make_unique<agent::SimulatedLauncher>(*clock_);
@@ -114,6 +110,18 @@ class Harness {
     checkpoints_ = 0;
   }
 
+  // Destroys the agent (what an input allocated is freed before it ends) and its files.
+  void End() {
+    if (constructed_) {
+      agent_->~Agent();
+      constructed_ = false;
+    }
+    launcher_.reset();
+    clock_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
   agent::Agent& agent() { return *agent_; }
   ManualClock& clock() { return *clock_; }
   agent::SimulatedLauncher& launcher() { return *launcher_; }
@@ -125,13 +133,14 @@ class Harness {
  private:
   Harness() : discovery_(FourGpus()) {
     dir_ = fs::temp_directory_path() / ("baton-fuzz-agent-" + std::to_string(::getpid()));
-    Reset();
+    Begin();
     service_ = std::make_unique<agent::AgentLogsService>(*agent_);
     grpc::ServerBuilder b;
     b.RegisterService(service_.get());
     server_ = b.BuildAndStart();
     FUZZ_CHECK(server_ != nullptr);
     logs_ = v1::AgentLogs::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
+    End();
     std::atexit([] {
       std::error_code ec;
       fs::remove_all(Get().dir_, ec);
@@ -261,12 +270,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const bool quiet = (baton::fuzz::QuietLogs(), true);
   (void)quiet;
   auto& h = baton::fuzz::Harness::Get();
-  h.Reset();
+  h.Begin();
   baton::fuzz::ByteReader in(data, size);
   while (!in.empty()) baton::fuzz::Step(h, in);
   // Stopping everything ends every task once the launcher has delivered the exits.
   h.agent().StopAll(baton::Duration(0));
   h.launcher().Poll();
   FUZZ_CHECK(h.agent().running_tasks() == 0);
+  h.End();
   return 0;
 }

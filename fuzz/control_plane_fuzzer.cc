@@ -441,8 +441,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const bool quiet = (baton::fuzz::QuietLogs(), true);
   (void)quiet;
   auto& h = baton::fuzz::ControlPlaneHarness::Get();
-  h.Reset();
+  h.Begin();
   baton::fuzz::ByteReader in(data, size);
   baton::fuzz::Runner(h).Run(in);
+  h.End();
   return 0;
 }

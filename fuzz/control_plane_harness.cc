@@ -89,6 +89,7 @@ ControlPlaneHarness::ControlPlaneHarness() {
     std::fprintf(stderr, "fuzz harness: %s\n", s.ToString().c_str());
     std::abort();
   }
+  Destroy();  // each input's Begin() makes its own
 }
 
 server::JobsService& ControlPlaneHarness::jobs_service() { return services_->jobs; }
@@ -107,14 +108,23 @@ void ControlPlaneHarness::Construct() {
   }
 }
 
-void ControlPlaneHarness::Reset() {
-  WaitIdle();
-  if (constructed_) {
-    cp_->Flush();
-    cp_->~ControlPlane();
-    constructed_ = false;
-  }
+void ControlPlaneHarness::Destroy() {
+  if (!constructed_) return;
+  cp_->Flush();
+  cp_->~ControlPlane();
+  constructed_ = false;
+  store_.reset();
+  clock_.reset();
+}
+
+void ControlPlaneHarness::Begin() {
+  Destroy();
   Construct();
+}
+
+void ControlPlaneHarness::End() {
+  WaitIdle();
+  Destroy();
 }
 
 void ControlPlaneHarness::WaitIdle() {

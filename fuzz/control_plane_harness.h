@@ -8,13 +8,14 @@
 // minus the transport; a transport round trip costs thread handoffs that made fuzzing
 // ~30 inputs/s. Streams that need a transport (Jobs.Logs, Agent.Connect) go through the
 // in-process server. The gRPC server is built once per process (building one costs about 1.5 ms, too much per
-// input); the control plane, its store and its clock are made afresh by Reset() for every
-// input, so an input's outcome never depends on the inputs before it and libFuzzer's
-// reproducers are exact. The services keep pointing at the same ControlPlane object: Reset
-// destroys it and constructs the new one in the same storage. Before that it waits until
-// no server-side call is alive (an interceptor counts them; gRPC destroys a call's
-// interceptors after its reactor's OnDone), so nothing of the previous input can reach the
-// new control plane.
+// input); the control plane, its store and its clock are made by Begin() and destroyed by
+// End() around every input, so an input's outcome never depends on the inputs before it,
+// libFuzzer's reproducers are exact, and an input frees what it allocated (libFuzzer's
+// leak check runs whenever an input ends with more allocations than frees). The services
+// keep pointing at the same ControlPlane storage, where Begin constructs each new one.
+// End first waits until no server-side call is alive (an interceptor counts them; gRPC
+// destroys a call's interceptors after its reactor's OnDone), so nothing of one input can
+// reach the next input's control plane.
 //
 // Not thread-safe: one fuzzing thread drives it.
 #pragma once
@@ -50,7 +51,9 @@ class ControlPlaneHarness {
   static ControlPlaneHarness& Get();
 
   // A fresh control plane (recovered from an empty store) at a fixed start time.
-  void Reset();
+  void Begin();
+  // Waits for the calls still alive, then destroys the control plane, store and clock.
+  void End();
   // Waits until every server-side call has finished; aborts after 30 s (a hang).
   void WaitIdle();
 
@@ -76,6 +79,7 @@ class ControlPlaneHarness {
  private:
   ControlPlaneHarness();
   void Construct();
+  void Destroy();
 
   std::unique_ptr<store::MemoryStore> store_;
   std::unique_ptr<ManualClock> clock_;

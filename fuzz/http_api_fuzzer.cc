@@ -105,9 +105,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const bool quiet = (baton::fuzz::QuietLogs(), true);
   (void)quiet;
   auto& h = baton::fuzz::ControlPlaneHarness::Get();
-  h.Reset();
+  h.Begin();
   baton::fuzz::Populate(h);
   const std::string resp = h.http().ServeRaw(baton::fuzz::AsText(data, size));
+  h.End();
   if (std::getenv("BATON_FUZZ_TRACE")) std::fprintf(stderr, "%s\n", resp.substr(0, 400).c_str());
   if (resp.empty()) return 0;
   FUZZ_CHECK(resp.rfind("HTTP/1.1 ", 0) == 0);

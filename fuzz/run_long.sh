@@ -22,10 +22,13 @@ for t in "${targets[@]}"; do
   mkdir -p "$out/corpus"
   dict=()
   [ -f "fuzz/dict/$t.dict" ] && dict=(-dict="fuzz/dict/$t.dict")
-  echo "== $t: $runs inputs ($(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg))"
+  extra=()
+  [ -f "fuzz/flags/$t.flags" ] && read -r -a extra < "fuzz/flags/$t.flags"
+  echo "== $t: $runs inputs, flags ${extra[*]:-none} ($(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg))"
   start=$(date +%s)
   "$bin/fuzz_$t" -runs="$runs" -seed=1 -timeout=30 -rss_limit_mb=2560 -max_len=65536 \
-    -print_final_stats=1 -artifact_prefix="$out/" "${dict[@]}" "$out/corpus" "fuzz/corpus/$t" \
+    -print_final_stats=1 -artifact_prefix="$out/" "${dict[@]}" "${extra[@]}" \
+    "$out/corpus" "fuzz/corpus/$t" \
     > "build-fuzz/fuzz-long/$t.log" 2>&1
   rc=$?
   end=$(date +%s)
