@@ -74,8 +74,11 @@ Status CheckStartTask(const v1::StartTask& st) {
       if (part == "..") return InvalidArgument("checkpoint_dir: must not contain '..'");
     }
   }
-  if (st.simulate_duration_ms() < 0) {
-    return InvalidArgument("simulate_duration_ms: negative");
+  // A century, as the API allows; larger would overflow when converted to microseconds.
+  constexpr int64_t kMaxSimulateMs = int64_t{100} * 365 * 24 * 3600 * 1000;
+  if (st.simulate_duration_ms() < 0 || st.simulate_duration_ms() > kMaxSimulateMs) {
+    return InvalidArgument(fmt::format("simulate_duration_ms: {}; must be 0 to {}",
+                                       st.simulate_duration_ms(), kMaxSimulateMs));
   }
   return Status::Ok();
 }

@@ -46,6 +46,9 @@ TEST(StartTaskCheckTest, RefusesOversizedOrUnsafeFields) {
   st.set_checkpoint_dir("/data/checkpoints/../../etc");
   EXPECT_EQ(CheckStartTask(st).message(), "checkpoint_dir: must not contain '..'");
   st = Valid();
+  st.set_simulate_duration_ms(INT64_MAX);  // would overflow as microseconds
+  EXPECT_EQ(CheckStartTask(st).message().rfind("simulate_duration_ms: ", 0), 0u);
+  st = Valid();
   st.set_checkpoint_dir("/" + std::string(limits::kMaxPathLength, 'd'));
   EXPECT_EQ(CheckStartTask(st).message(), "checkpoint_dir: 4097 bytes; at most 4096");
 }

@@ -546,7 +546,10 @@ void ControlPlane::HandleCheckpoint(NodeEntry& node, const v1::CheckpointReport&
     return;
   }
   // The file's mtime is the agent's clock: never later than ours.
-  const Time t = std::min(now, Time(std::chrono::milliseconds(cr.mtime_ms())));
+  // (Clamped before the conversion to microseconds, which would overflow for huge values.)
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  const Time t = Time(std::chrono::milliseconds(std::clamp<int64_t>(cr.mtime_ms(), 0, now_ms)));
   auto changed = model::RecordCheckpoint(e.rec, cr.attempt(), cr.path(), t);
   if (!changed.ok()) {
     spdlog::warn("agent {}: checkpoint of job {} refused: {}", node.info.name(), e.rec.id,

@@ -37,5 +37,34 @@ TEST_F(FuzzRegressionTest, AgentsOfTwoGpuTypesInOneRackBothSchedule) {
   EXPECT_EQ(cp_->Stats().gpus_allocated, 15);
 }
 
+// An agent's CheckpointReport.mtime_ms of INT64_MAX overflowed the conversion to the
+// control plane's microsecond clock (UBSan). It is clamped to [0, now]: the report counts,
+// dated now.
+TEST_F(FuzzRegressionTest, HugeCheckpointMtimeIsClampedNotOverflowed) {
+  auto sink = std::make_shared<RecordingSink>();
+  const int64_t s = Connect("n1", 1, sink);
+  auto job = SubmitSync(Spec(1, 1));
+  ASSERT_TRUE(job.ok());
+  Tick();
+  auto starts = Starts(sink->Take());
+  ASSERT_EQ(starts.size(), 1u);
+  Msg(s, testing_fixture::Status(starts[0], v1::TASK_STATE_RUNNING));
+  v1::AgentMessage m;
+  v1::CheckpointReport* cr = m.mutable_checkpoint();
+  cr->set_job_id(starts[0].job_id());
+  cr->set_attempt(starts[0].attempt());
+  cr->set_task_index(0);
+  cr->set_path("/ckpt/1/step-9");
+  cr->set_mtime_ms(INT64_MAX);
+  Msg(s, m);
+  cp_->Flush();
+  auto got = cp_->Get(JobId(std::stoull(job->id())));
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->checkpoint().path(), "/ckpt/1/step-9");
+  EXPECT_EQ(got->checkpoint().time().seconds(),
+            std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch())
+                .count());
+}
+
 }  // namespace
 }  // namespace baton::server
