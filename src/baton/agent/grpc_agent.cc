@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -174,7 +175,8 @@ void AgentConnection::OnDirective(Stream* stream, const v1::Directive& directive
       outage_logged_ = false;
       backoff_ = options_.initial_backoff;
       int64_t ms = directive.registered().heartbeat_interval_ms();
-      heartbeat_ = ms > 0 ? Duration(std::chrono::milliseconds(std::max<int64_t>(ms, 10)))
+      // 10 ms .. 1 h: a huge value would also overflow the conversion to microseconds.
+      heartbeat_ = ms > 0 ? Duration(std::chrono::milliseconds(std::clamp<int64_t>(ms, 10, 3600000)))
                           : options_.default_heartbeat;
     }
     agent_->OnConnected();
