@@ -24,6 +24,7 @@
 #include <fstream>
 #include <new>
 
+#include <google/protobuf/stubs/logging.h>
 #include <grpcpp/grpcpp.h>
 
 #include "baton/agent/agent.h"
@@ -132,6 +133,7 @@ class Harness {
 
  private:
   Harness() : discovery_(FourGpus()) {
+    google::protobuf::SetLogHandler(nullptr);  // as control_plane_harness.cc
     dir_ = fs::temp_directory_path() / ("baton-fuzz-agent-" + std::to_string(::getpid()));
     Begin();
     service_ = std::make_unique<agent::AgentLogsService>(*agent_);

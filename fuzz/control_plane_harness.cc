@@ -5,6 +5,7 @@
 #include <new>
 #include <thread>
 
+#include <google/protobuf/stubs/logging.h>
 #include <grpcpp/support/server_interceptor.h>
 
 #include "baton/server/http_api.h"
@@ -62,6 +63,9 @@ ControlPlaneHarness& ControlPlaneHarness::Get() {
 }
 
 ControlPlaneHarness::ControlPlaneHarness() {
+  // Fuzzed strings are often not UTF-8; protobuf logs each such parse to stderr, which
+  // would fill long runs' logs. The parse result says enough.
+  google::protobuf::SetLogHandler(nullptr);
   Construct();
   // The services hold cp_ (and the EventLog inside it) for good; Reset replaces the object
   // behind those pointers with one of the same type.
