@@ -14,10 +14,10 @@ APT_PACKAGES := build-essential cmake ninja-build pkg-config git \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
   libcpp-httplib-dev python3-torch ccache \
   libglpk-dev libhwloc-dev etcd-server etcd-client prometheus chromium chromium-driver \
-  python3-selenium python3-grpcio python3-protobuf python3-pytest python3-yaml \
+  python3-selenium python3-grpcio python3-protobuf python3-pytest python3-yaml python3-venv sqlite3 \
   clang libclang-rt-14-dev
 
-.PHONY: setup build release asan fuzz fuzz-long test up sim-demo bench bench-e2e chaos format clean
+.PHONY: setup build release asan fuzz fuzz-long test up sim-demo bench bench-e2e chaos docs format clean
 
 setup:
 	@missing=""; \
@@ -97,6 +97,14 @@ chaos: setup build
 bench: setup release
 	./build-release/bin/sched_bench --benchmark_out=bench/results/sched_bench.json \
 	  --benchmark_out_format=json
+
+# Regenerates docs/reference/cli.md (from the programs' --help) and job-spec.md (from
+# src/baton/spec/job_fields.cc); ctest's docs_reference_up_to_date fails until this is run
+# after a flag or a job spec key changes.
+docs:
+	cmake --preset dev
+	cmake --build --preset dev --target baton batond baton-agent
+	python3 docs/reference/gen_reference.py
 
 format:
 	find src programs tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i

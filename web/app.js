@@ -1,8 +1,9 @@
 // baton dashboard: a hash-routed single page over batond's JSON API (/api/v1/...).
 //
 // Views: #/ cluster (heat map + counts), #/queue (per-queue usage, pending jobs and why),
-// #/jobs (recent jobs), #/jobs/ID (attempts, tasks, logs, events, cancel), #/nodes/NAME,
-// #/events. Each view has a refresh() that the poller calls every POLL_MS; requests never
+// #/jobs (recent jobs), #/jobs/ID (tasks, GPU telemetry charts, attempts, checkpoints,
+// logs, events, cancel), #/nodes/NAME (its GPUs and their charts), #/nodes/NAME/gpus/GPU
+// (one GPU), #/events. Charts: charts.js; attempts and checkpoints: attempts.js. Each view has a refresh() that the poller calls every POLL_MS; requests never
 // overlap. When the control plane cannot be reached the banner says so, the last data
 // stays on screen, and polling goes on until it answers again; a changed epoch means it
 // restarted, and the page says that too and reloads its data.
@@ -363,6 +364,7 @@ function JobView(id) {
   let root = null;
   let logs = { task: 0, rank: 0, attempt: 0, offset: 0, text: '', key: '' };
   let confirming = false;
+  let telAttempt = 0;  // the attempt whose GPU telemetry is charted; 0 = the latest
 
   async function cancel() {
     const btn = root.querySelector('#job-cancel');
@@ -428,7 +430,12 @@ function JobView(id) {
         document.body.dataset.rendered = 'job-error';
         return;
       }
-      const ev = await api(`/api/v1/events?job=${encodeURIComponent(id)}&limit=200`);
+      const [ev, tel] = await Promise.all([
+        api(`/api/v1/events?job=${encodeURIComponent(id)}&limit=200`),
+        api(`/api/v1/jobs/${encodeURIComponent(id)}/telemetry?attempt=${telAttempt}`).catch((e) => {
+          if (e instanceof Unreachable) throw e;
+          return { note: `Telemetry unavailable: ${e.message}` };
+        })]);
       noteOk(ev.epoch);
       const spec = job.spec;
       const last = job.attempts.length ? job.attempts[job.attempts.length - 1] : null;
@@ -444,13 +451,6 @@ function JobView(id) {
           h('td', {}, (a.gpu_indices || []).join(', ') || '-'),
           h('td', {}, exit ? `exited ${exit.exit_code}` : live ? stateName(job.state) : 'stopped'));
       }) : [];
-      const attemptRows = job.attempts.slice().reverse().map((a) => h('tr', {},
-        h('td', { class: 'num' }, a.number),
-        h('td', {}, fmtTime(a.start_time)),
-        h('td', {}, a.end_reason ? fmtTime(a.end_time) : 'open'),
-        h('td', {}, a.end_reason || '-'),
-        h('td', { class: 'num' }, a.end_reason ? a.exit_code : '-'),
-        h('td', { class: 'mono' }, a.assignments.map((t) => `${t.node}:${(t.gpu_indices || []).join(',')}`).join('  '))));
       const tasks = spec.tasks || 1;
       const ranks = spec.ranks_per_task || 1;
       const sel = (name, n, cur) => h('select', { id: `log-${name}`, onchange: (e) => {
@@ -477,8 +477,18 @@ function JobView(id) {
             h('span', { id: 'job-action-error', class: 'muted' }))),
         h('h2', {}, last ? `Tasks of attempt ${last.number}` : 'Tasks'),
         table(['#Task', 'Node', 'GPUs', 'Status'], taskRows, 'not placed yet'),
+        h('h2', {}, 'GPU telemetry'),
+        h('div', { class: 'toolbar' }, h('select', { id: 'telemetry-attempt', onchange: (e) => {
+          telAttempt = Number(e.target.value); poller.now();
+        } }, h('option', { value: 0 }, 'latest attempt'),
+          job.attempts.map((a) => h('option', { value: a.number, selected: telAttempt === a.number }, `attempt ${a.number}`))),
+          h('span', { class: 'muted' }, tel.attempt ? `attempt ${tel.attempt}, ${tel.to_ms ? 'while it ran' : 'recent samples'} ` +
+            `(the control plane keeps the last ${tel.history} heartbeat samples per GPU)` : '')),
+        telemetryPanel(tel, { column: 'task' }),
         h('h2', {}, 'Attempts'),
-        table(['#Attempt', 'Scheduled', 'Ended', 'End reason', '#Exit code', 'Placement'], attemptRows, 'none yet'),
+        attemptsTable(job, ev.events),
+        h('h2', {}, 'Checkpoints'),
+        checkpointsSection(job),
         h('h2', {}, 'Logs'),
         h('div', { class: 'toolbar' }, sel('task', tasks, logs.task), sel('rank', ranks, logs.rank), attemptSel),
         h('div', { id: 'logs' }, root.querySelector('#logs') ? [...root.querySelector('#logs').childNodes] : []),
@@ -491,33 +501,45 @@ function JobView(id) {
   };
 }
 
-function NodeView(name) {
+function NodeView(name, gpu) {
   let root = null;
   return {
     nav: 'cluster',
-    title: `Node ${name}`,
+    title: gpu === undefined ? `Node ${name}` : `Node ${name} GPU ${gpu}`,
     mount(r) {
       root = r;
       r.append(h('div', { id: 'node' }));
     },
     async refresh() {
-      let n;
+      let n, tel;
+      const base = `/api/v1/nodes/${encodeURIComponent(name)}`;
       try {
-        n = await api(`/api/v1/nodes/${encodeURIComponent(name)}`);
+        [n, tel] = await Promise.all([api(base), api(gpu === undefined ? `${base}/telemetry`
+          : `${base}/gpus/${encodeURIComponent(gpu)}/telemetry`)]);
       } catch (e) {
         if (e instanceof Unreachable) throw e;
         noteOk(null);
-        root.querySelector('#node').replaceChildren(h('h1', {}, `Node ${name}`),
-          h('div', { class: 'error', id: 'error' }, e.status === 404
-            ? `Node ${name} is not registered. ` : `Cannot show node "${name}": ${e.message} `,
-            h('a', { href: '#/' }, 'Back to the cluster')));
+        // 404 is an unknown node, or (the server says which) a GPU the node does not have.
+        const noGpu = e.status === 404 && / has no GPU /.test(e.message);
+        let msg = `Cannot show node "${name}": ${e.message}. `;
+        if (noGpu) {
+          const has = (e.message.match(/\(([^)]*)\)$/) || [null, ''])[1];
+          msg = `Node ${name} has no GPU ${gpu}${has ? ` (${has})` : ''}. `;
+        } else if (e.status === 404) {
+          msg = `Node ${name} is not registered. `;
+        }
+        root.querySelector('#node').replaceChildren(h('h1', {}, gpu === undefined ? `Node ${name}` : `Node ${name} GPU ${gpu}`),
+          h('div', { class: 'error', id: 'error' }, msg, noGpu
+            ? h('a', { href: `#/nodes/${encodeURIComponent(name)}` }, `Back to node ${name}`)
+            : h('a', { href: '#/' }, 'Back to the cluster')));
         document.body.dataset.rendered = 'node-error';
         return;
       }
       noteOk(null);
       const node = n.node;
-      const gpuRows = n.gpus.map((g) => h('tr', {},
-        h('td', { class: 'num' }, g.gpu.index),
+      const gpuRows = n.gpus.filter((g) => gpu === undefined || String(g.gpu.index) === String(tel.gpus[0].index))
+        .map((g) => h('tr', {},
+        h('td', { class: 'num' }, h('a', { href: `#/nodes/${encodeURIComponent(node.name)}/gpus/${g.gpu.index}` }, g.gpu.index)),
         h('td', { class: 'mono' }, g.gpu.uuid),
         h('td', {}, g.gpu.model),
         h('td', { class: 'num' }, g.gpu.nvlink_domain),
@@ -527,7 +549,8 @@ function NodeView(name) {
         h('td', { class: 'num' }, `${Math.round(g.telemetry.temperature_c)}`),
         h('td', { class: 'num' }, `${Math.round(g.telemetry.power_w)}`)));
       root.querySelector('#node').replaceChildren(
-        h('h1', {}, `Node ${node.name} `, h('span', { id: 'node-state' }, badge(n.state))),
+        h('h1', {}, `Node ${node.name} `, gpu === undefined ? null : `GPU ${tel.gpus[0].index} `,
+          h('span', { id: 'node-state' }, badge(n.state))),
         h('div', { class: 'panel kv' },
           h('span', { class: 'k' }, 'Why'), h('span', {}, node.reason || (n.state === 'ready' ? 'heartbeating' : '-')),
           h('span', { class: 'k' }, 'Rack'), h('span', {}, node.rack || '-'),
@@ -535,8 +558,12 @@ function NodeView(name) {
           h('span', { class: 'k' }, 'CPUs / memory'), h('span', {}, `${node.cpus} CPUs, ${Math.round(node.memory_mib / 1024)} GiB`),
           h('span', { class: 'k' }, 'GPUs allocated'), h('span', { id: 'node-allocated' }, `${node.gpus_allocated} of ${node.gpus.length}`),
           h('span', { class: 'k' }, 'Last heartbeat'), h('span', {}, n.heartbeat_age_s >= 0 ? `${n.heartbeat_age_s.toFixed(1)}s ago` : 'none since the control plane started')),
-        h('h2', {}, 'GPUs'),
+        h('h2', {}, gpu === undefined ? 'GPUs' : h('span', {}, `GPU ${tel.gpus[0].index} · `,
+          h('a', { href: `#/nodes/${encodeURIComponent(node.name)}` }, 'all GPUs of the node'))),
         table(['#GPU', 'UUID', 'Model', '#NVLink domain', 'Job', '#Util', '#Memory MiB', '#°C', '#W'], gpuRows, 'no GPUs'),
+        h('h2', {}, 'GPU telemetry'),
+        h('div', { class: 'muted' }, `The last ${tel.history} heartbeat samples the control plane keeps per GPU.`),
+        telemetryPanel(tel, { column: 'job' }),
         h('h2', {}, 'Events'),
         eventsTable(n.events, { noNode: true }));
       document.body.dataset.rendered = 'node';
@@ -584,7 +611,10 @@ function route() {
     case '': return ClusterView();
     case 'queue': return QueueView();
     case 'jobs': return parts[1] ? JobView(parts[1]) : JobsView();
-    case 'nodes': return parts[1] ? NodeView(parts[1]) : ClusterView();
+    case 'nodes':
+      if (parts[2] === 'gpus' && parts[3] !== undefined && parts.length === 4) return NodeView(parts[1], parts[3]);
+      if (parts.length > 2) return null;
+      return parts[1] ? NodeView(parts[1]) : ClusterView();
     case 'events': return EventsView();
     default: return null;
   }

@@ -44,21 +44,38 @@ def wait_for(what, fn, timeout=180, interval=0.1):
         time.sleep(interval)
 
 
-def shots(d, base, get, out):
-    """PNGs of the main pages, each taken once the page rendered its data."""
+def report_checkpoint(port, job, path):
+    """Jobs.ReportCheckpoint through the SDK's generated stubs (python/baton/v1)."""
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    import grpc
+    from baton.v1 import jobs_pb2, jobs_pb2_grpc
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+        jobs_pb2_grpc.JobsStub(ch).ReportCheckpoint(
+            jobs_pb2.ReportCheckpointRequest(job_id=job, path=path), timeout=30)
+
+
+def shots(d, base, get, out, port):
+    """PNGs of the main pages, each taken once the page rendered its data (the job and node
+    pages once their telemetry charts have at least 10 samples per GPU)."""
     from selenium.webdriver.support.ui import WebDriverWait
     os.makedirs(out, exist_ok=True)
     jobs = get("/api/v1/jobs?state=running&limit=1000")["jobs"]
     gang = next(j for j in jobs if j["spec"].get("tasks", 1) > 1)
     node = gang["attempts"][-1]["assignments"][0]["node"]
-    pages = [("cluster", "/#/", "cluster"), ("queue", "/#/queue", "queue"),
-             ("job", f"/#/jobs/{gang['id']}", "job"), ("node", f"/#/nodes/{node}", "node"),
-             ("events", "/#/events", "events")]
-    for name, path, rendered in pages:
+    report_checkpoint(port, gang["id"], f"/ckpt/{gang['id']}/step-1200")
+    pages = [("cluster", "/#/", "cluster", 1000), ("queue", "/#/queue", "queue", 1000),
+             ("job", f"/#/jobs/{gang['id']}", "job", 1700), ("node", f"/#/nodes/{node}", "node", 1500),
+             ("events", "/#/events", "events", 1000)]
+    enough = """const rows = [...document.querySelectorAll('#telemetry tr[data-gpu]')];
+                return rows.length > 0 && rows.every((r) => Number(r.children[7].textContent) >= 10);"""
+    for name, path, rendered, height in pages:
+        d.set_window_size(1400, height)
         d.get("about:blank")
         d.get(base + path)
         WebDriverWait(d, 60, poll_frequency=0.05).until(
             lambda d: d.execute_script("return document.body.dataset.rendered") == rendered)
+        if name in ("job", "node"):
+            WebDriverWait(d, 90, poll_frequency=0.2).until(lambda d: d.execute_script(enough))
         d.save_screenshot(os.path.join(out, f"dashboard-{name}.png"))
         print(f"saved {out}/dashboard-{name}.png", file=sys.stderr)
 
@@ -159,7 +176,7 @@ def main():
                 runs.append(r)
                 print(json.dumps(r), file=sys.stderr)
             if args.screenshots:
-                shots(d, base, get, args.screenshots)
+                shots(d, base, get, args.screenshots, port)
         finally:
             d.quit()
         assert all(r["nodes"] == args.nodes for r in runs), runs

@@ -16,14 +16,14 @@ from baton.client import DEFAULT_SERVER, Client, LogStream, Watch
 from baton.errors import (BatonError, InvalidArgument, InvalidSpec, JobNotFound, LogsUnavailable,
                           Unavailable, Unschedulable, WaitTimeout, WatchLost)
 from baton.spec import JobSpec, parse_duration
-from baton.types import (Attempt, Gpu, GpuStats, Job, JobEvent, JobState, Node, NodeState,
-                         Queue, TaskAssignment)
+from baton.types import (Attempt, Checkpoint, Gpu, GpuStats, Job, JobEvent, JobState, Node,
+                         NodeState, Queue, TaskAssignment)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Client", "Watch", "LogStream", "DEFAULT_SERVER", "JobSpec", "parse_duration",
-    "Job", "JobEvent", "JobState", "Attempt", "TaskAssignment", "Node", "NodeState", "Gpu",
+    "Job", "JobEvent", "JobState", "Attempt", "Checkpoint", "TaskAssignment", "Node", "NodeState", "Gpu",
     "GpuStats",    "Queue", "BatonError", "InvalidSpec", "InvalidArgument", "JobNotFound", "LogsUnavailable",
     "Unavailable", "Unschedulable", "WaitTimeout", "WatchLost",
 ]

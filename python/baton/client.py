@@ -198,6 +198,17 @@ class Client:
             self._jobs.Cancel, jobs_pb2.CancelJobRequest(id=job_id, reason=reason), "cancel",
             job_id=job_id))
 
+    def report_checkpoint(self, job: JobRef, path: str, *, attempt: int = 0) -> Job:
+        """Records a checkpoint the job wrote at `path` (as its tasks see the filesystem)
+        for `attempt` (0 = the latest); the next attempt gets it as BATON_RESUME_FROM.
+        Tasks usually need not call this: the agent reports what they write into
+        BATON_CHECKPOINT_DIR. Raises JobNotFound, InvalidSpec for a bad path or attempt."""
+        job_id = _job_id(job)
+        return Job.from_proto(self._unary(
+            self._jobs.ReportCheckpoint,
+            jobs_pb2.ReportCheckpointRequest(job_id=job_id, attempt=attempt, path=path),
+            "report_checkpoint", job_id=job_id))
+
     def watch(self, job: Optional[JobRef] = None, *, queue: str = "",
               timeout: Optional[float] = None) -> Watch:
         """Events for one job (or every job, or one queue's) from now on, until the

@@ -105,6 +105,14 @@ class Attempt:
     #: empty while the attempt is live.
     end_reason: str
     failed_task: Optional[int]
+    #: The checkpoint this attempt resumed from (BATON_RESUME_FROM); "" = from scratch.
+    resumed_from: str = ""
+    #: The latest checkpoint this attempt reported, and when; "" / None = none.
+    last_checkpoint_path: str = ""
+    last_checkpoint_time: Optional[datetime.datetime] = None
+    #: For an attempt that ended other than by success: seconds of work since its last
+    #: checkpoint (or its start) that the next attempt must redo.
+    work_lost_s: float = 0.0
 
     @classmethod
     def from_proto(cls, p: types_pb2.Attempt) -> "Attempt":
@@ -114,7 +122,18 @@ class Attempt:
                               for a in p.assignments),
             start_time=_time(p, "start_time"), end_time=_time(p, "end_time"),
             exit_code=p.exit_code, end_reason=p.end_reason,
-            failed_task=p.failed_task if p.HasField("failed_task") else None)
+            failed_task=p.failed_task if p.HasField("failed_task") else None,
+            resumed_from=p.resumed_from, last_checkpoint_path=p.last_checkpoint_path,
+            last_checkpoint_time=_time(p, "last_checkpoint_time"), work_lost_s=p.work_lost_s)
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    """Durable progress a job reported; the next attempt resumes from its latest one."""
+
+    path: str
+    attempt: int
+    time: Optional[datetime.datetime]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,6 +157,14 @@ class Job:
                    reason=p.reason, attempts=tuple(Attempt.from_proto(a) for a in p.attempts),
                    submit_time=_time(p, "submit_time"), start_time=_time(p, "start_time"),
                    end_time=_time(p, "end_time"), proto=p)
+
+    @property
+    def checkpoint(self) -> Optional[Checkpoint]:
+        """The job's latest checkpoint (any attempt's), or None before the first."""
+        if self.proto is None or not self.proto.HasField("checkpoint"):
+            return None
+        c = self.proto.checkpoint
+        return Checkpoint(c.path, c.attempt, _time(c, "time"))
 
     @property
     def name(self) -> str:

@@ -93,6 +93,23 @@ def test_cancel_a_running_job(client, queue):
     assert client.cancel(job).state is baton.JobState.CANCELLED
 
 
+def test_report_checkpoint_is_recorded_per_attempt(client, queue):
+    job = client.submit(command=["train"], simulate_duration="10m", queue=queue, **SIM)
+    wait_for("running", lambda: client.get(job).state is baton.JobState.RUNNING)
+    assert client.get(job).checkpoint is None
+    after = client.report_checkpoint(job, "/ckpt/step-100")
+    assert after.checkpoint.path == "/ckpt/step-100" and after.checkpoint.attempt == 1
+    assert after.checkpoint.time is not None
+    a = after.attempts[0]
+    assert a.last_checkpoint_path == "/ckpt/step-100" and a.last_checkpoint_time is not None
+    assert a.resumed_from == "" and a.work_lost_s == 0.0  # still running
+    with pytest.raises(baton.InvalidArgument, match="checkpoint.attempt"):
+        client.report_checkpoint(job, "/ckpt/x", attempt=7)
+    with pytest.raises(baton.JobNotFound):
+        client.report_checkpoint("987654", "/ckpt/x")
+    client.cancel(job)
+
+
 def test_wait_times_out_with_the_last_known_state(client, queue):
     job = client.submit(command=["train"], simulate_duration="10m", queue=queue, **SIM)
     try:

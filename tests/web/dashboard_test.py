@@ -152,8 +152,8 @@ class Base(unittest.TestCase):
             print(f"kept {self.tmp}", file=sys.stderr)
 
 
-class Browser(Base):
-    """Cases that drive the dashboard in headless Chromium."""
+class BrowserHarness(Base):
+    """Headless Chromium on the dashboard, with helpers; the cases are in subclasses."""
 
     def setUp(self):
         if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
@@ -192,6 +192,9 @@ class Browser(Base):
     def click(self, css):
         from selenium.webdriver.common.by import By
         self.d.find_element(By.CSS_SELECTOR, css).click()
+
+class Browser(BrowserHarness):
+    """Cases that drive the dashboard in headless Chromium."""
 
     def test_cluster_view_shows_the_numbers_the_api_has(self):
         c = self.c

@@ -21,13 +21,14 @@ NODE_STATE_READY: NodeState
 NODE_STATE_UNSPECIFIED: NodeState
 
 class Attempt(_message.Message):
-    __slots__ = ["assignments", "counts_toward_limit", "end_reason", "end_time", "exit_code", "failed_task", "last_checkpoint_time", "number", "resumed_from", "start_time", "task_exits", "work_lost_s"]
+    __slots__ = ["assignments", "counts_toward_limit", "end_reason", "end_time", "exit_code", "failed_task", "last_checkpoint_path", "last_checkpoint_time", "number", "resumed_from", "start_time", "task_exits", "work_lost_s"]
     ASSIGNMENTS_FIELD_NUMBER: _ClassVar[int]
     COUNTS_TOWARD_LIMIT_FIELD_NUMBER: _ClassVar[int]
     END_REASON_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
     FAILED_TASK_FIELD_NUMBER: _ClassVar[int]
+    LAST_CHECKPOINT_PATH_FIELD_NUMBER: _ClassVar[int]
     LAST_CHECKPOINT_TIME_FIELD_NUMBER: _ClassVar[int]
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     RESUMED_FROM_FIELD_NUMBER: _ClassVar[int]
@@ -40,13 +41,14 @@ class Attempt(_message.Message):
     end_time: _timestamp_pb2.Timestamp
     exit_code: int
     failed_task: int
+    last_checkpoint_path: str
     last_checkpoint_time: _timestamp_pb2.Timestamp
     number: int
     resumed_from: str
     start_time: _timestamp_pb2.Timestamp
     task_exits: _containers.RepeatedCompositeFieldContainer[TaskExit]
     work_lost_s: float
-    def __init__(self, number: _Optional[int] = ..., assignments: _Optional[_Iterable[_Union[TaskAssignment, _Mapping]]] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., exit_code: _Optional[int] = ..., end_reason: _Optional[str] = ..., counts_toward_limit: bool = ..., failed_task: _Optional[int] = ..., task_exits: _Optional[_Iterable[_Union[TaskExit, _Mapping]]] = ..., resumed_from: _Optional[str] = ..., last_checkpoint_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., work_lost_s: _Optional[float] = ...) -> None: ...
+    def __init__(self, number: _Optional[int] = ..., assignments: _Optional[_Iterable[_Union[TaskAssignment, _Mapping]]] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., exit_code: _Optional[int] = ..., end_reason: _Optional[str] = ..., counts_toward_limit: bool = ..., failed_task: _Optional[int] = ..., task_exits: _Optional[_Iterable[_Union[TaskExit, _Mapping]]] = ..., resumed_from: _Optional[str] = ..., last_checkpoint_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., work_lost_s: _Optional[float] = ..., last_checkpoint_path: _Optional[str] = ...) -> None: ...
 
 class Checkpoint(_message.Message):
     __slots__ = ["attempt", "path", "time"]

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "baton/agent/gpu/simulated_telemetry.h"
 #include "baton/agent/gpu/xid.h"
 #include "baton/agent/start_task_check.h"
 #include "baton/agent/task_env.h"
@@ -171,6 +172,13 @@ v1::AgentMessage Agent::BuildHeartbeat() {
   std::vector<GpuSample> samples = options_.simulated ? std::vector<GpuSample>{}
                                                       : discovery_.Sample();
   std::lock_guard lock(mu_);
+  if (options_.simulated) {  // made-up telemetry: busy where a task runs (simulated_telemetry.h)
+    std::set<int> busy;
+    for (const auto& [key, task] : tasks_) {
+      if (!Ended(task)) busy.insert(task.gpus.begin(), task.gpus.end());
+    }
+    samples = SimulatedGpuSamples(inventory_, busy, clock_.Now(), options_.node_name);
+  }
   v1::AgentMessage msg;
   auto* hb = msg.mutable_heartbeat();
   hb->set_sequence(++heartbeat_sequence_);
@@ -431,6 +439,7 @@ void Agent::StartTaskLocked(const v1::StartTask& start) {
   Task& task = tasks_[key];
   task.status = KeyStatus(start.job_id(), start.attempt(), start.task_index());
   task.status.set_state(v1::TASK_STATE_STARTING);
+  task.gpus.assign(start.gpu_indices().begin(), start.gpu_indices().end());
   auto fail = [&](std::string why) {
     spdlog::warn("agent {}: task {}/{}/{} failed to start: {}", options_.node_name,
                  start.job_id(), start.attempt(), start.task_index(), why);

@@ -154,6 +154,7 @@ class Agent {
   struct Task {
     v1::TaskStatus status;
     std::vector<Rank> ranks;
+    std::vector<int> gpus;  // its GPU indices (a simulated agent's telemetry shows them busy)
     int exited = 0;
     std::optional<int> first_failure;
     bool stop_requested = false;

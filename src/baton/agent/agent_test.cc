@@ -380,6 +380,44 @@ TEST_F(SimulatedAgentTest, OrphanedTasksAreStoppedAfterTheGrace) {
   EXPECT_EQ(agent_->running_tasks(), 1);
 }
 
+// A simulated agent's heartbeats carry made-up telemetry: the GPUs its tasks hold are
+// busy (45..95%, warmer, more power), the others idle; the values follow the clock.
+TEST_F(SimulatedAgentTest, HeartbeatsShowTheTasksGpusBusyAndTheRestIdle) {
+  auto d = Start("busy", {"train"});
+  d.mutable_start_task()->add_gpu_indices(2);
+  d.mutable_start_task()->add_gpu_indices(5);
+  d.mutable_start_task()->set_simulate_duration_ms(60'000);
+  agent_->HandleDirective(d);
+  ASSERT_EQ(outbox_.Statuses().back().state(), v1::TASK_STATE_RUNNING);
+  const v1::Heartbeat hb = agent_->BuildHeartbeat().heartbeat();
+  ASSERT_EQ(hb.gpus_size(), 8);
+  for (const v1::GpuTelemetry& g : hb.gpus()) {
+    SCOPED_TRACE(g.index());
+    if (g.index() == 2 || g.index() == 5) {
+      EXPECT_GE(g.utilization_percent(), 45);
+      EXPECT_LE(g.utilization_percent(), 95);
+      EXPECT_GT(g.temperature_c(), 50);
+      EXPECT_GT(g.memory_used_mib(), 80 * 1024 / 2);
+    } else {
+      EXPECT_EQ(g.utilization_percent(), 0);
+      EXPECT_EQ(g.temperature_c(), 30);
+    }
+    EXPECT_EQ(g.sm_clock_mhz(), -1);  // unknown, as on NVML without clocks
+    EXPECT_EQ(g.error(), "");
+  }
+  // The swing moves with time (a quarter minute later GPU 2 is elsewhere on its wave)...
+  clock_.Advance(Seconds(15));
+  const v1::Heartbeat later = agent_->BuildHeartbeat().heartbeat();
+  EXPECT_NE(later.gpus(2).utilization_percent(), hb.gpus(2).utilization_percent());
+  // ... and the GPUs idle again once the task has ended.
+  clock_.Advance(Seconds(60));
+  launcher_.Poll();
+  ASSERT_EQ(outbox_.Statuses().back().state(), v1::TASK_STATE_EXITED);
+  const v1::Heartbeat idle = agent_->BuildHeartbeat().heartbeat();
+  EXPECT_EQ(idle.gpus(2).utilization_percent(), 0);
+  EXPECT_EQ(idle.gpus(5).utilization_percent(), 0);
+}
+
 // The task's CPU and memory limits reach the launcher, shared evenly by its ranks.
 TEST(AgentLimitsTest, TaskLimitsAreSplitAcrossRanks) {
   ManualClock clock(TimeFromSeconds(1'000'000));

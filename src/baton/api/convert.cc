@@ -244,6 +244,7 @@ v1::Job ToProto(const model::JobRecord& job) {
     }
     pa->set_resumed_from(a.resumed_from);
     if (a.last_checkpoint) *pa->mutable_last_checkpoint_time() = ToTimestamp(*a.last_checkpoint);
+    pa->set_last_checkpoint_path(a.last_checkpoint_path);
     pa->set_work_lost_s(ToSeconds(model::WorkLost(a)));
   }
   if (job.checkpoint) {
@@ -315,6 +316,7 @@ Result<model::JobRecord> FromProto(const v1::Job& proto) {
     }
     a.resumed_from = pa.resumed_from();
     if (pa.has_last_checkpoint_time()) a.last_checkpoint = FromTimestamp(pa.last_checkpoint_time());
+    a.last_checkpoint_path = pa.last_checkpoint_path();
     job.attempts.push_back(std::move(a));
   }
   if (proto.has_checkpoint()) {

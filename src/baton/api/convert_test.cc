@@ -6,6 +6,7 @@
 #include <google/protobuf/stubs/logging.h>
 #include <type_traits>
 
+#include "baton/model/restart_policy.h"
 #include "baton/v1/agent.grpc.pb.h"
 #include "baton/v1/cluster.grpc.pb.h"
 #include "baton/v1/jobs.grpc.pb.h"
@@ -222,6 +223,32 @@ TEST(ConvertJobSpecFuzz, MutatedValidMessagesNeverCrash) {
     CheckBytes(bytes);
   }
   EXPECT_GT(parsed, 1000);
+}
+
+// A record's checkpoints survive the store: each attempt's latest checkpoint (path and
+// time), what the next attempt resumed from, and the job's latest checkpoint.
+TEST(ConvertJobRecord, RoundTripsCheckpointsPerAttempt) {
+  using namespace std::chrono_literals;
+  const Time t0 = Time(std::chrono::seconds(1'700'000'000));
+  model::JobRecord job = model::NewJobRecord(JobId(7), FullSpec(), 3, t0);
+  job = *model::Apply(job, model::JobEventData::Scheduled(1, {{"n1", {0}}, {"n2", {0}}, {"n3", {0}}, {"n4", {0}}}), t0 + 1s);
+  job = *model::Apply(job, model::JobEventData::Starting(1), t0 + 1s);
+  ASSERT_TRUE(model::RecordCheckpoint(job, 1, "/ck/step-100", t0 + 60s).ok());
+  job = *model::Apply(job, model::JobEventData::NodeLost(1, "n1"), t0 + 90s);
+  job = *model::Apply(job, model::JobEventData::Scheduled(2, {{"n5", {0}}, {"n6", {0}}, {"n7", {0}}, {"n8", {0}}}), t0 + 95s);
+  ASSERT_EQ(model::ResumeFrom(job), "/ck/step-100");
+  const v1::Job proto = ToProto(job);
+  ASSERT_EQ(proto.attempts_size(), 2);
+  EXPECT_EQ(proto.attempts(0).last_checkpoint_path(), "/ck/step-100");
+  EXPECT_EQ(proto.attempts(0).work_lost_s(), 30.0);
+  EXPECT_EQ(proto.attempts(1).resumed_from(), "/ck/step-100");
+  EXPECT_EQ(proto.attempts(1).last_checkpoint_path(), "");
+  v1::Job wire;
+  ASSERT_TRUE(wire.ParseFromString(proto.SerializeAsString()));
+  auto back = FromProto(wire);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->attempts, job.attempts);
+  EXPECT_EQ(back->checkpoint, job.checkpoint);
 }
 
 TEST(ConvertNode, CarriesGpusRackAndTypeNames) {

@@ -5,6 +5,7 @@
 #include "baton/model/cluster.h"
 #include "baton/sim/report.h"
 #include "baton/spec/cluster_yaml.h"
+#include "baton/spec/job_fields.h"
 #include "baton/spec/job_yaml.h"
 
 namespace baton::cli {
@@ -13,11 +14,16 @@ CLI::App* AddValidateCommand(CLI::App& app, ValidateFlags& f) {
   CLI::App* cmd = app.add_subcommand("validate", "Check cluster and job spec files (YAML)");
   cmd->add_option("--cluster", f.cluster_files, "Cluster spec files");
   cmd->add_option("--job", f.job_files, "Job spec files");
+  cmd->add_flag("--job-fields", f.job_fields,
+                "Print every job spec field (key, type, default, meaning, example) as a "
+                "Markdown table");
   return cmd;
 }
 
 int RunValidate(const ValidateFlags& f, std::ostream& out, std::ostream& err) {
+  if (f.job_fields) out << spec::JobFieldsMarkdown();
   if (f.cluster_files.empty() && f.job_files.empty()) {
+    if (f.job_fields) return 0;
     err << "baton validate: name files with --cluster FILE and/or --job FILE\n";
     return 2;
   }

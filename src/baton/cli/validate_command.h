@@ -12,6 +12,7 @@ namespace baton::cli {
 struct ValidateFlags {
   std::vector<std::string> cluster_files;
   std::vector<std::string> job_files;
+  bool job_fields = false;  // print the job spec's fields (docs/reference/job-spec.md)
 };
 
 CLI::App* AddValidateCommand(CLI::App& app, ValidateFlags& flags);

@@ -238,8 +238,8 @@ Result<Cluster> Cluster::FromNodes(const std::vector<NodeInventory>& nodes) {
       c.max_gpus_by_type_.push_back(0);
     }
     const std::string rack_name = in.rack.empty() ? "default" : in.rack;
-    // A rack holds one GPU type (the scheduler books racks per type): nodes of another
-    // type under the same label form a rack of their own with that name.
+    // A scheduler rack holds one GPU type (sched::ClusterState sizes its per-rack books by
+    // the rack's type), so a label shared by nodes of several models is one rack per model.
     RackId rack;
     for (const auto& [name, id] : racks) {
       if (name == rack_name && c.racks_[id.value()].gpu_type == type) rack = id;

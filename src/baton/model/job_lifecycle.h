@@ -101,8 +101,9 @@ struct Attempt {
   bool counts_toward_limit = false;
   // The checkpoint this attempt was told to resume from (BATON_RESUME_FROM); "" = none.
   std::string resumed_from;
-  // When this attempt last reported a checkpoint (restart_policy.h).
+  // When this attempt last reported a checkpoint (restart_policy.h), and its path.
   std::optional<Time> last_checkpoint;
+  std::string last_checkpoint_path;
 
   bool open() const { return !end_time.has_value(); }
   friend bool operator==(const Attempt&, const Attempt&) = default;

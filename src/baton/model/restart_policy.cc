@@ -37,6 +37,7 @@ Result<bool> RecordCheckpoint(JobRecord& job, int32_t attempt, const std::string
   // A checkpoint written after the attempt ended (during its stop grace) still saved work.
   if (!a.last_checkpoint || *a.last_checkpoint < time) {
     a.last_checkpoint = std::max(time, a.start_time);
+    a.last_checkpoint_path = path;
     changed = true;
   }
   if (!job.checkpoint || job.checkpoint->time < time ||

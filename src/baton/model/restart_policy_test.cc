@@ -55,12 +55,14 @@ TEST(RestartPolicyTest, CheckpointsMoveForwardAndMeasureLostWork) {
   // An older report does not move the job's checkpoint back.
   EXPECT_FALSE(*RecordCheckpoint(job, 1, "/ck/step-50", kT0 + 30s));
   EXPECT_EQ(job.checkpoint->path, "/ck/step-100");
+  EXPECT_EQ(job.attempts[0].last_checkpoint_path, "/ck/step-100");
   job = *Apply(job, JobEventData::NodeLost(1, "n"), kT0 + 100s);
   ASSERT_EQ(job.state, JobState::kPending);
   EXPECT_EQ(WorkLost(job.attempts[0]), 40s);
   // Written during the stop grace, reported after the attempt ended: still counts.
   EXPECT_TRUE(*RecordCheckpoint(job, 1, "/ck/step-130", kT0 + 101s));
   EXPECT_EQ(WorkLost(job.attempts[0]), Duration(0));  // clamped at the end
+  EXPECT_EQ(job.attempts[0].last_checkpoint_path, "/ck/step-130");
   job = *Apply(job, JobEventData::Scheduled(2, {{"m", {0}}}), kT0 + 110s);
   EXPECT_EQ(ResumeFrom(job), "/ck/step-130");
   EXPECT_EQ(job.attempts[1].resumed_from, "/ck/step-130");

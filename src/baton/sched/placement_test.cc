@@ -293,5 +293,23 @@ TEST(TopologyTest, AgentReportedPairsKeepATaskInOnePair) {
   EXPECT_EQ(f.domains, 2);
 }
 
+// Agents of two GPU models without rack labels (the default rack): the books stay
+// per type and both kinds of node take work (batond once corrupted its heap here).
+TEST(TopologyTest, AgentsOfTwoModelsInTheDefaultRack) {
+  model::NodeInventory h100{.name = "h100-0", .gpu_model = "H100"};
+  for (int i = 0; i < 2; ++i) h100.gpus.push_back({"GPU-h" + std::to_string(i), 81920, 0});
+  model::NodeInventory a100{.name = "a100-0", .gpu_model = "A100"};
+  for (int i = 0; i < 8; ++i) a100.gpus.push_back({"GPU-a" + std::to_string(i), 40960, 0});
+  auto c = model::Cluster::FromNodes({h100, a100});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ClusterState s(*c);
+  const GpuTypeId h(0), a(1);
+  EXPECT_EQ(s.FreeGpus(h), 2);
+  EXPECT_EQ(s.FreeGpus(a), 8);
+  EXPECT_THAT(Place("topology", s, 1, 1, 8, a), ElementsAre(Task(1, 0xFF)));
+  EXPECT_THAT(Place("binpack", s, 2, 1, 2, h), ElementsAre(Task(0, 0x3)));
+  EXPECT_EQ(s.FreeGpus(), 0);
+}
+
 }  // namespace
 }  // namespace baton::sched

@@ -14,6 +14,7 @@
 
 #include "baton/common/limits.h"
 #include "baton/server/grpc_services.h"
+#include "baton/server/http_telemetry.h"
 #include "baton/server/web_assets.h"
 #include "baton/v1/agent.grpc.pb.h"
 
@@ -339,6 +340,19 @@ class Api {
                                   {"data", data}}));
   }
 
+  static HttpResponse FromBody(const baton::Result<std::string>& body) {
+    if (!body.ok()) return Error(body.status());
+    return JsonResponse(*body);
+  }
+
+  HttpResponse JobTelemetry(const std::string& id_text, const HttpRequest& req) const {
+    auto id = ParseJobId(id_text, "job id");
+    if (!id.ok()) return Error(id.status());
+    auto attempt = IntParam(req, "attempt", 0, 0, 1 << 20);
+    if (!attempt.ok()) return Error(attempt.status());
+    return FromBody(JobTelemetryJson(*cp_, *id, static_cast<int32_t>(*attempt)));
+  }
+
   HttpResponse Queues() const {
     std::string out = R"({"queues":[)";
     bool first = true;
@@ -380,9 +394,27 @@ class Api {
       if (rest.substr(slash) == "/logs") {
         return Guard(req, "read", [&] { return Logs(rest.substr(0, slash), req); });
       }
+      if (rest.substr(slash) == "/telemetry") {
+        return Guard(req, "read", [&] { return JobTelemetry(rest.substr(0, slash), req); });
+      }
     } else if (p.rfind(kNodes, 0) == 0) {
-      std::string name = p.substr(kNodes.size());
-      return Guard(req, "read", [&] { return Node(name); });
+      // NAME, NAME/telemetry, NAME/gpus/GPU/telemetry (http_telemetry.h).
+      std::string rest = p.substr(kNodes.size());
+      const size_t slash = rest.find('/');
+      if (slash == std::string::npos) return Guard(req, "read", [&] { return Node(rest); });
+      const std::string name = rest.substr(0, slash), tail = rest.substr(slash);
+      constexpr std::string_view kGpus = "/gpus/", kTelemetry = "/telemetry";
+      if (tail == kTelemetry) {
+        return Guard(req, "read", [&] { return FromBody(NodeTelemetryJson(*cp_, name, "")); });
+      }
+      if (tail.rfind(kGpus, 0) == 0 && tail.size() > kGpus.size() + kTelemetry.size() &&
+          tail.compare(tail.size() - kTelemetry.size(), kTelemetry.size(), kTelemetry) == 0) {
+        const std::string gpu =
+            tail.substr(kGpus.size(), tail.size() - kGpus.size() - kTelemetry.size());
+        if (gpu.find('/') == std::string::npos) {
+          return Guard(req, "read", [&] { return FromBody(NodeTelemetryJson(*cp_, name, gpu)); });
+        }
+      }
     }
     return Error(NotFound(fmt::format("no such API: GET {}", p.substr(0, 200))));
   }

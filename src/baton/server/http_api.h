@@ -5,6 +5,8 @@
 //   GET  /api/v1/overview          counts: jobs, nodes by state, GPUs; the server's epoch
 //   GET  /api/v1/cluster           every node in one compact object per node (heat map)
 //   GET  /api/v1/nodes/NAME        one node, its GPUs (holder job, telemetry), its events
+//   GET  /api/v1/nodes/NAME/telemetry, /api/v1/nodes/NAME/gpus/GPU/telemetry,
+//        /api/v1/jobs/ID/telemetry?attempt=N   recent GPU telemetry history (http_telemetry.h)
 //   GET  /api/v1/jobs              ?state=pending&queue=q&limit=N&page_token=T, newest first
 //   GET  /api/v1/jobs/ID           one job (protobuf JSON, as `baton show -o json`)
 //   POST /api/v1/jobs/ID/cancel    cancel it; answers the job

@@ -42,6 +42,8 @@ class GpuTelemetryStore {
   };
 
   explicit GpuTelemetryStore(size_t history = 60) : history_(history) {}
+  // How many samples are kept per GPU.
+  size_t history() const { return history_; }
 
   // Records the GPUs of one heartbeat (at most 64 per node; the rest are ignored).
   void Record(const std::string& node, const v1::Heartbeat& heartbeat, Time now);

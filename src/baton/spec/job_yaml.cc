@@ -147,6 +147,8 @@ Result<std::vector<JobSpec>> ParseJobYaml(std::string_view text, std::string_vie
   return jobs;
 }
 
+const std::vector<std::string_view>& JobFieldNames() { return kJobFields; }
+
 Result<std::vector<JobSpec>> LoadJobYaml(const std::string& path) {
   BATON_ASSIGN_OR_RETURN(std::string text, ReadFileText(path));
   return ParseJobYaml(text, path);

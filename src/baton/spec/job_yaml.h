@@ -32,4 +32,8 @@ Result<std::vector<model::JobSpec>> ParseJobYaml(std::string_view text, std::str
 // Reads and parses a file; NotFound if it does not exist (the path names the source).
 Result<std::vector<model::JobSpec>> LoadJobYaml(const std::string& path);
 
+// The keys a job mapping may have, in the parser's order (`jobs:` aside). Every one is
+// documented in job_fields.h (a test checks both ways).
+const std::vector<std::string_view>& JobFieldNames();
+
 }  // namespace baton::spec
