@@ -14,9 +14,10 @@ APT_PACKAGES := build-essential cmake ninja-build pkg-config git \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
   libcpp-httplib-dev libssl-dev python3-torch ccache \
   libglpk-dev libhwloc-dev etcd-server etcd-client prometheus chromium chromium-driver \
-  python3-selenium python3-grpcio python3-protobuf python3-pytest python3-yaml python3-venv sqlite3
+  python3-selenium python3-grpcio python3-protobuf python3-pytest python3-yaml python3-venv sqlite3 \
+  clang libclang-rt-14-dev
 
-.PHONY: setup build release asan test up sim-demo bench bench-e2e chaos docs format clean
+.PHONY: setup build release asan fuzz fuzz-long test up sim-demo bench bench-e2e chaos docs format clean
 
 setup:
 	@missing=""; \
@@ -44,6 +45,23 @@ asan:
 
 test: setup build
 	ctest --preset dev -j2
+
+# libFuzzer targets (docs/fuzzing.md): clang with ASan + UBSan in build-fuzz/; ctest replays
+# each committed corpus and fuzzes each target for FUZZ_SECONDS (seeded).
+FUZZ_SECONDS ?= 10
+fuzz: setup
+	cmake --preset fuzz -DBATON_FUZZ_SECONDS=$(FUZZ_SECONDS)
+	cmake --build --preset fuzz
+	ctest --preset fuzz -j2
+
+# The long runs of bench/results/fuzz.md: FUZZ_RUNS inputs per target (all targets, or
+# FUZZ_TARGETS="job_spec agent"), one after another, logs in build-fuzz/fuzz-long/.
+FUZZ_RUNS ?= 1000000
+FUZZ_TARGETS ?=
+fuzz-long: setup
+	cmake --preset fuzz
+	cmake --build --preset fuzz
+	fuzz/run_long.sh $(FUZZ_RUNS) $(FUZZ_TARGETS)
 
 # The embedded default: a control plane (SQLite under ~/.local/state/baton) and a local
 # agent (NVML GPUs, else 8 fake H100s) in one process, until Ctrl-C. Override with
@@ -95,4 +113,4 @@ format:
 	find src programs tests bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf build build-release build-asan
+	rm -rf build build-release build-asan build-fuzz

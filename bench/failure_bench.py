@@ -90,6 +90,9 @@ def run_trial(bin_dir, n, procs):
     tmp = tempfile.mkdtemp(prefix="baton-failure-bench-")
     ledger = os.path.join(tmp, "ledger")
     os.makedirs(ledger)
+    # Tasks run as the agents' service user (nobody), not root.
+    os.chmod(tmp, 0o755)
+    os.chmod(ledger, 0o1777)
     task_py = os.path.join(tmp, "task.py")
     open(task_py, "w").write(TASK)
     port_file = os.path.join(tmp, "port")

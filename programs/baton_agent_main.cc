@@ -47,6 +47,12 @@ int main(int argc, char** argv) {
   app.add_option("--health-check-interval-s", health_check_interval_s,
                  "seconds between health checks")
       ->check(CLI::PositiveNumber);
+  app.add_option("--task-user", o.task_user.service_user,
+                 "user (name or uid) tasks run as when the agent is root (default: nobody)");
+  app.add_flag("--map-users", o.task_user.map_users,
+               "run a job's tasks as the local account named like its submitter, if any");
+  app.add_flag("--allow-root-tasks", o.task_user.allow_root,
+               "allow tasks to run as root (never by default)");
   CLI11_PARSE(app, argc, argv);
   auto token = baton::auth::ReadTokenFile(token_file);
   if (!token.ok()) {

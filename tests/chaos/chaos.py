@@ -243,6 +243,9 @@ class Chaos:
         self.tmp = tempfile.mkdtemp(prefix="baton-chaos-")
         self.ledger = os.path.join(self.tmp, "ledger")
         os.makedirs(self.ledger)
+        # Tasks run as the agents' service user (nobody), not root.
+        os.chmod(self.tmp, 0o755)
+        os.chmod(self.ledger, 0o1777)
         self.store = STORES[args.store](self.tmp, wait_for)
         if args.store == "etcd":
             self.store.replicas = args.replicas

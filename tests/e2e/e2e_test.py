@@ -133,6 +133,9 @@ class Cluster:
 class E2E(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="baton-e2e-")
+        # Tasks run as the agents' service user (nobody), not root: like /tmp, anyone may
+        # leave files here (markers, checkpoints' parents are reachable).
+        os.chmod(self.tmp, 0o1777)
         self.c = Cluster(self.tmp)
         self.c.start_batond()
 

@@ -235,6 +235,9 @@ def failover(r):
 class HA(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="baton-ha-")
+        # Tasks run as the agents' service user (nobody), not root: like /tmp, anyone may
+        # leave files here.
+        os.chmod(self.tmp, 0o1777)
         self.etcd = None
         self.r = None
 

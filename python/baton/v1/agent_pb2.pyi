@@ -270,7 +270,7 @@ class Signal(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., attempt: _Optional[int] = ..., task_index: _Optional[int] = ..., signal_number: _Optional[int] = ...) -> None: ...
 
 class StartTask(_message.Message):
-    __slots__ = ["attempt", "checkpoint_dir", "command", "cpus", "env", "gpu_indices", "gpu_uuids", "job_id", "memory_bytes", "ranks", "simulate_duration_ms", "task_index", "watch_checkpoints"]
+    __slots__ = ["attempt", "checkpoint_dir", "command", "cpus", "env", "gpu_indices", "gpu_uuids", "job_id", "memory_bytes", "ranks", "run_as_user", "simulate_duration_ms", "task_index", "watch_checkpoints"]
     class EnvEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -288,6 +288,7 @@ class StartTask(_message.Message):
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
     RANKS_FIELD_NUMBER: _ClassVar[int]
+    RUN_AS_USER_FIELD_NUMBER: _ClassVar[int]
     SIMULATE_DURATION_MS_FIELD_NUMBER: _ClassVar[int]
     TASK_INDEX_FIELD_NUMBER: _ClassVar[int]
     WATCH_CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
@@ -301,10 +302,11 @@ class StartTask(_message.Message):
     job_id: str
     memory_bytes: int
     ranks: int
+    run_as_user: str
     simulate_duration_ms: int
     task_index: int
     watch_checkpoints: bool
-    def __init__(self, job_id: _Optional[str] = ..., attempt: _Optional[int] = ..., task_index: _Optional[int] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., gpu_uuids: _Optional[_Iterable[str]] = ..., checkpoint_dir: _Optional[str] = ..., gpu_indices: _Optional[_Iterable[int]] = ..., ranks: _Optional[int] = ..., simulate_duration_ms: _Optional[int] = ..., cpus: _Optional[str] = ..., memory_bytes: _Optional[int] = ..., watch_checkpoints: bool = ...) -> None: ...
+    def __init__(self, job_id: _Optional[str] = ..., attempt: _Optional[int] = ..., task_index: _Optional[int] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., gpu_uuids: _Optional[_Iterable[str]] = ..., checkpoint_dir: _Optional[str] = ..., gpu_indices: _Optional[_Iterable[int]] = ..., ranks: _Optional[int] = ..., simulate_duration_ms: _Optional[int] = ..., cpus: _Optional[str] = ..., memory_bytes: _Optional[int] = ..., watch_checkpoints: bool = ..., run_as_user: _Optional[str] = ...) -> None: ...
 
 class StopTask(_message.Message):
     __slots__ = ["attempt", "grace_period_s", "job_id", "task_index"]

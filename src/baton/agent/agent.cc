@@ -16,6 +16,9 @@
 
 #include "baton/agent/gpu/simulated_telemetry.h"
 #include "baton/agent/gpu/xid.h"
+#include "baton/agent/start_task_check.h"
+#include "baton/agent/task_env.h"
+#include "baton/common/limits.h"
 #include "baton/common/quantity.h"
 
 namespace baton::agent {
@@ -37,6 +40,15 @@ std::string DescribeGpus(const Inventory& inv) {
   std::vector<std::string> idx;
   for (const auto& g : inv.gpus) idx.push_back(std::to_string(g.index));
   return fmt::format("it has GPUs {}", fmt::join(idx, ","));
+}
+
+// Text the agent reports is cut to what the control plane accepts (limits::kMaxAgentText).
+std::string Bounded(std::string text) {
+  if (text.size() > limits::kMaxAgentText) {
+    text.resize(limits::kMaxAgentText - 3);
+    text += "...";
+  }
+  return text;
 }
 
 v1::TaskStatus KeyStatus(const std::string& job_id, int attempt, int task_index) {
@@ -225,6 +237,8 @@ v1::AgentMessage Agent::BuildHeartbeat() {
 
 void Agent::OnGpuEvent(const GpuEventReport& report) {
   v1::GpuEvent ev = ToGpuEvent(report);
+  ev.set_description(Bounded(ev.description()));
+  if (ev.uuid().size() > limits::kMaxNameLength) ev.mutable_uuid()->resize(limits::kMaxNameLength);
   {
     std::lock_guard lock(mu_);
     if (report.kind == GpuEventReport::Kind::kWatchFailed) {
@@ -251,6 +265,7 @@ void Agent::OnGpuEvent(const GpuEventReport& report) {
 void Agent::SetHealthCheckResult(std::string error) {
   {
     std::lock_guard lock(mu_);
+    error = Bounded(std::move(error));
     if (error == health_check_error_) return;
     const bool newly_failed = health_check_error_.empty();
     health_check_error_ = std::move(error);
@@ -265,7 +280,7 @@ void Agent::SetHealthCheckResult(std::string error) {
       ev->set_kind(v1::GpuEvent::KIND_HEALTH_CHECK);
       ev->set_index(-1);
       ev->set_action(v1::GPU_ACTION_DRAIN_NODE);
-      ev->set_description("health check failed: " + health_check_error_);
+      ev->set_description(Bounded("health check failed: " + health_check_error_));
       outbox_.push_back(std::move(msg));
     }
   }
@@ -437,6 +452,7 @@ void Agent::StartTaskLocked(const v1::StartTask& start) {
     EndLocked(task, v1::TASK_STATE_FAILED_TO_START, 127, std::move(why));
   };
 
+  if (Status bad = CheckStartTask(start); !bad.ok()) return fail(bad.message());
   if (!SafePathPart(start.job_id())) return fail("invalid job_id \"" + start.job_id() + "\"");
   if (start.command().empty()) return fail("empty command");
   std::set<int> have;
@@ -502,20 +518,21 @@ void Agent::StartTaskLocked(const v1::StartTask& start) {
   }
   limits.memory_max_bytes = start.memory_bytes() / ranks;
   if (start.memory_bytes() > 0 && limits.memory_max_bytes == 0) limits.memory_max_bytes = 1;
+  // Who the task runs as, and its private directories (launch/task_user.h): the checkpoint
+  // and log directories are made 0700 and owned by that user.
+  std::optional<TaskCredentials> creds;
   std::filesystem::path dir;
   if (!options_.simulated) {
-    std::error_code ec;
+    auto who = ResolveTaskUser(options_.task_user, start.run_as_user());
+    if (!who.ok()) return fail(who.status().message());
+    creds = *std::move(who);
     if (!start.checkpoint_dir().empty()) {
-      std::filesystem::create_directories(start.checkpoint_dir(), ec);
-      if (ec) {
-        return fail(fmt::format("create checkpoint_dir {}: {}", start.checkpoint_dir(),
-                                ec.message()));
-      }
+      Status made = PrivateDir(start.checkpoint_dir(), *creds);
+      if (!made.ok()) return fail("checkpoint_dir: " + made.message());
     }
     if (start.watch_checkpoints()) task.checkpoint_dir = start.checkpoint_dir();
     dir = TaskDir(start.job_id(), start.attempt(), start.task_index());
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return fail(fmt::format("create {}: {}", dir.string(), ec.message()));
+    if (Status made = PrivateDir(dir.string(), *creds); !made.ok()) return fail(made.message());
   }
 
   task.ranks.resize(ranks);
@@ -523,10 +540,13 @@ void Agent::StartTaskLocked(const v1::StartTask& start) {
     ProcessSpec spec;
     spec.argv.assign(start.command().begin(), start.command().end());
     spec.env.insert(start.env().begin(), start.env().end());
-    spec.env["RANK"] = std::to_string(node_rank * ranks + r);
+    spec.env["RANK"] = std::to_string(int64_t{node_rank} * ranks + r);
     spec.env["LOCAL_RANK"] = std::to_string(r);
-    spec.env["CUDA_VISIBLE_DEVICES"] = fmt::format("{}", fmt::join(visible, ","));
-    spec.env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID";
+    AddTaskEnvironment(start, creds ? &*creds : nullptr, dir.string(), &spec.env);
+    if (creds && creds->switch_user) {
+      spec.run_as = ProcessSpec::RunAs{creds->uid, creds->gid, {}};
+      spec.run_as->groups.assign(creds->groups.begin(), creds->groups.end());
+    }
     // Marks the process as this agent's, so a restarted agent can find what a killed
     // predecessor left running (launch/leftovers.h).
     if (!options_.simulated) {
@@ -612,7 +632,7 @@ void Agent::EndLocked(Task& task, v1::TaskState state, int exit_code, std::strin
   if (!task.checkpoint_dir.empty()) NoteCheckpointLocked(task, NewestCheckpoint(task.checkpoint_dir));
   task.status.set_state(state);
   task.status.set_exit_code(exit_code);
-  task.status.set_message(std::move(message));
+  task.status.set_message(Bounded(std::move(message)));
   task.ended_epoch = register_epoch_;
   task.ended_at = clock_.Now();
   QueueStatusLocked(task.status);

@@ -7,8 +7,11 @@
 //
 // Tasks. A StartTask launches `ranks` processes (0 means 1) of `command`, each with
 //   env = start_task.env + RANK (NODE_RANK * ranks + local rank) + LOCAL_RANK
-//         + CUDA_VISIBLE_DEVICES (gpu_indices joined by ",") + CUDA_DEVICE_ORDER=PCI_BUS_ID
-// and its output in <data_dir>/tasks/<job_id>/<attempt>/task-<i>/rank-<r>.log. The task
+//         + CUDA_VISIBLE_DEVICES (gpu_indices joined by ","), NVIDIA_VISIBLE_DEVICES,
+//         CUDA_DEVICE_ORDER=PCI_BUS_ID, HOME/USER/LOGNAME (task_env.h)
+// as the user options.task_user picks for StartTask.run_as_user (never root by default),
+// and its output in <data_dir>/tasks/<job_id>/<attempt>/task-<i>/rank-<r>.log; that
+// directory and the checkpoint_dir are private to the task's user (0700). The task
 // is RUNNING once every rank started, FAILED_TO_START (with a message) otherwise, and
 // EXITED once every rank exited, with the first non-zero rank exit code (in exit order)
 // or 0. When a rank fails, the others are stopped (SIGTERM, then SIGKILL after
@@ -42,6 +45,7 @@
 #include "baton/agent/gpu/gpu_discovery.h"
 #include "baton/agent/host_topology.h"
 #include "baton/agent/launch/launcher.h"
+#include "baton/agent/launch/task_user.h"
 #include "baton/common/status.h"
 #include "baton/common/time.h"
 #include "baton/v1/agent.pb.h"
@@ -72,6 +76,9 @@ struct AgentOptions {
   // The CPUs tasks may be pinned to (the agent's own affinity); empty = read it with
   // sched_getaffinity at start.
   std::vector<int> allowed_cpus;
+  // Which user tasks run as (launch/task_user.h): by default the service user "nobody",
+  // never root.
+  TaskUserPolicy task_user;
 };
 
 // Where one rank's log is, and whether it can still grow.

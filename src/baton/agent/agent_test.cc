@@ -149,6 +149,11 @@ class AgentTest : public ::testing::Test {
            ("baton-agent-test-" + std::to_string(getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
+    // Tasks run as the service user (nobody), not root: what they write for the test goes
+    // to a directory anyone may write, like /tmp.
+    shared_ = dir_ / "shared";
+    fs::create_directories(shared_);
+    fs::permissions(shared_, fs::perms::all | fs::perms::sticky_bit);
     AgentOptions o;
     o.node_name = "n1";
     o.data_dir = dir_;
@@ -165,6 +170,7 @@ class AgentTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  fs::path shared_;  // world-writable (1777): where tasks leave markers for the test
   FakeGpuDiscovery gpus_ = FakeGpuDiscovery::FromSpec("8xH100").value();
   ProcessLauncher launcher_{ProcessLauncher::Options{.use_cgroups = false}};
   SystemClock clock_;
@@ -206,7 +212,7 @@ TEST_F(AgentTest, StartRunsEveryRankWithItsEnvironment) {
 }
 
 TEST_F(AgentTest, DuplicateStartReReportsAndNeverStartsTwice) {
-  auto marker = dir_ / "starts";
+  auto marker = shared_ / "starts";
   auto d = Start("j2", {"/bin/sh", "-c", "echo x >> " + marker.string() + "; exec sleep 30"});
   agent_->HandleDirective(d);
   ASSERT_TRUE(outbox_.WaitState(v1::TASK_STATE_RUNNING));
@@ -452,7 +458,7 @@ TEST(AgentLimitsTest, TaskLimitsAreSplitAcrossRanks) {
 // and exits, and that checkpoint is reported before the task's final status.
 TEST_F(AgentTest, ReportsCheckpointsAndTheOneWrittenInTheStopGraceBeforeTheExit) {
   const fs::path ck = dir_ / "ckpt" / "j7";
-  const fs::path go = dir_ / "go";
+  const fs::path go = shared_ / "go";
   auto d = Start("j7", {"/bin/sh", "-c",
                         "trap 'echo 2 > $BATON_CHECKPOINT_DIR/.s2.tmp && "
                         "mv $BATON_CHECKPOINT_DIR/.s2.tmp $BATON_CHECKPOINT_DIR/step-2; exit 0' "

@@ -3,6 +3,9 @@
 #include "baton/agent/health_monitor.h"
 #include "baton/agent/launch/leftovers.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -17,6 +20,7 @@
 #include "baton/agent/log_service.h"
 #include "baton/auth/credentials.h"
 #include "baton/auth/secret.h"
+#include "baton/common/limits.h"
 #include "baton/common/server_target.h"
 
 namespace baton::agent {
@@ -179,7 +183,8 @@ void AgentConnection::OnDirective(Stream* stream, const v1::Directive& directive
       refused_logged_ = false;
       backoff_ = options_.initial_backoff;
       int64_t ms = directive.registered().heartbeat_interval_ms();
-      heartbeat_ = ms > 0 ? Duration(std::chrono::milliseconds(std::max<int64_t>(ms, 10)))
+      // 10 ms .. 1 h: a huge value would also overflow the conversion to microseconds.
+      heartbeat_ = ms > 0 ? Duration(std::chrono::milliseconds(std::clamp<int64_t>(ms, 10, 3600000)))
                           : options_.default_heartbeat;
     }
     agent_->OnConnected();
@@ -296,6 +301,8 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server) {
   // Each channel gets its own connection, so many simulated agents spread over several.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  // Directives larger than this are refused (RESOURCE_EXHAUSTED ends the stream).
+  args.SetMaxReceiveMessageSize(limits::kMaxGrpcMessageBytes);
   if (server.starts_with("ipv4:")) {
     // HA replicas (ServerTarget): an outage is a failover of about the election TTL, so
     // probe for the new leader often rather than back off for seconds.
@@ -379,6 +386,8 @@ Status RunReal(const AgentProcessOptions& o, std::stop_token stop) {
   ao.rack = o.rack;
   ao.orphan_grace = o.orphan_grace;
   ao.data_dir = o.data_dir.empty() ? "/tmp/baton-agent-" + o.name : o.data_dir;
+  ao.task_user = o.task_user;
+  BATON_RETURN_IF_ERROR(CheckTaskUserPolicy(o.task_user));
   // Tasks a killed predecessor left running would hold GPUs the control plane is about
   // to hand out again: kill them before registering (launch/leftovers.h).
   auto leftovers = KillLeftoverTasks(AgentMarker(ao.node_name, ao.data_dir), Seconds(10));
@@ -401,6 +410,12 @@ Status RunReal(const AgentProcessOptions& o, std::stop_token stop) {
   }
   spdlog::info("baton-agent {}: data in {}, logs served on port {}, control plane {}", o.name,
                ao.data_dir.string(), logs ? logs->port() : 0, o.server);
+  spdlog::info("baton-agent {}: tasks run as {}{}{}", o.name,
+               ::geteuid() != 0 ? "the agent's own user (not root: cannot switch users)"
+                                : (o.task_user.service_user.empty() ? std::string("nobody")
+                                                                    : o.task_user.service_user),
+               o.task_user.map_users ? ", or their submitter's local account" : "",
+               o.task_user.allow_root ? "; root allowed" : "");
   HealthMonitorOptions hm;
   hm.check_command = o.health_check;
   hm.check_interval = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -122,6 +122,8 @@ struct AgentProcessOptions {
   // Node health check (HealthMonitor): `/bin/sh -c` command, run every interval.
   std::string health_check;
   Duration health_check_interval = Seconds(60);
+  // Who tasks run as (launch/task_user.h): --task-user, --map-users, --allow-root-tasks.
+  TaskUserPolicy task_user;
   ConnectionOptions connection;
 };
 

@@ -12,6 +12,7 @@
 
 #include "baton/auth/credentials.h"
 #include "baton/auth/secret.h"
+#include "baton/common/limits.h"
 
 namespace baton::agent {
 namespace {
@@ -101,6 +102,7 @@ Result<std::unique_ptr<LogServer>> LogServer::Start(const std::string& listen,
   grpc::ServerBuilder builder;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &server->port_);
   builder.RegisterService(&server->service_);
+  builder.SetMaxReceiveMessageSize(limits::kMaxGrpcMessageBytes);
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || server->port_ == 0) {
     return Status(StatusCode::kUnavailable, fmt::format("cannot listen on {}", listen));

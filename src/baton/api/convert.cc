@@ -95,7 +95,17 @@ Result<model::JobSpec> FromProto(const v1::JobSpec& proto) {
     spec.cpus_per_task = *q;
   }
   spec.memory_bytes_per_task = proto.memory_bytes_per_task();
-  spec.restart_backoff = std::chrono::milliseconds(proto.restart_backoff_ms());
+  // Range-checked before the conversion to microseconds, which would overflow for huge
+  // values (UB that UBSan reports in fuzz/control_plane_fuzzer.cc); ValidateJobSpec applies
+  // the real limit.
+  const int64_t backoff_ms = proto.restart_backoff_ms();
+  if (backoff_ms < 0 || backoff_ms > kMaxEstimatedRuntimeS * 1000) {
+    return InvalidArgument(fmt::format(
+        "spec.restart_backoff_ms: must be between 0 and {} (1h), got {}",
+        std::chrono::duration_cast<std::chrono::milliseconds>(model::kMaxRestartBackoff).count(),
+        backoff_ms));
+  }
+  spec.restart_backoff = std::chrono::milliseconds(backoff_ms);
   spec.preempt_notice = Seconds(proto.preempt_notice_s());
   switch (proto.restart_scope()) {
     case v1::RESTART_SCOPE_UNSPECIFIED: spec.restart_scope = model::RestartScope::kDefault; break;

@@ -161,7 +161,17 @@ INSTANTIATE_TEST_SUITE_P(
         BadField{"cpus_negative", [](v1::JobSpec& p) { p.set_cpus_per_task("-1"); },
                  "spec.cpus_per_task"},
         BadField{"memory_negative", [](v1::JobSpec& p) { p.set_memory_bytes_per_task(-1); },
-                 "spec.memory_bytes_per_task"}),
+                 "spec.memory_bytes_per_task"},
+        // UBSan in fuzz/control_plane_fuzzer.cc: the ms -> us conversion overflowed.
+        BadField{"backoff_huge", [](v1::JobSpec& p) { p.set_restart_backoff_ms(INT64_C(1) << 62); },
+                 "spec.restart_backoff_ms"},
+        BadField{"backoff_negative", [](v1::JobSpec& p) { p.set_restart_backoff_ms(-1); },
+                 "spec.restart_backoff_ms"},
+        BadField{"name_too_long",
+                 [](v1::JobSpec& p) { p.set_name(std::string(300, 'n')); }, "spec.name"},
+        BadField{"arg_too_long",
+                 [](v1::JobSpec& p) { p.add_command(std::string(200000, 'a')); },
+                 "spec.command"}),
     [](const ::testing::TestParamInfo<BadField>& info) { return info.param.label; });
 
 // Anything the protobuf parser accepts must either convert or give a clean error.

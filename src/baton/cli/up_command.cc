@@ -74,6 +74,11 @@ CLI::App* AddUpCommand(CLI::App& app, UpFlags& flags) {
   up->add_option("--http", flags.http, "HTTP address (/metrics, /healthz)")->capture_default_str();
   up->add_option("--policy", flags.policy, "Scheduling policy")->capture_default_str();
   up->add_option("--name", flags.name, "Node name of the local agent (default: host name)");
+  up->add_option("--task-user", flags.task_user,
+                 "User (name or uid) tasks run as when run by root (default: nobody)");
+  up->add_flag("--map-users", flags.map_users,
+               "Run a job's tasks as the local account named like its submitter");
+  up->add_flag("--allow-root-tasks", flags.allow_root_tasks, "Allow tasks to run as root");
   return up;
 }
 
@@ -114,6 +119,7 @@ int RunUp(const UpFlags& flags, std::ostream& out, std::ostream& err) {
   ao.address = "127.0.0.1";
   ao.log_listen = "127.0.0.1:0";
   ao.fake_gpus = flags.fake_gpus;
+  ao.task_user = {flags.task_user, flags.map_users, flags.allow_root_tasks};
   std::string gpu_note;
   if (ao.fake_gpus.empty()) {
     agent::NvmlGpuDiscovery nvml;

@@ -16,6 +16,11 @@ struct UpFlags {
   std::string http = "127.0.0.1:7071";
   std::string policy = "fifo+topology";
   std::string name;       // node name; "" = the host name
+  // Who the local agent's tasks run as (agent/launch/task_user.h): the service user ("" =
+  // nobody), mapping to the submitter's account, root only when allowed.
+  std::string task_user;
+  bool map_users = false;
+  bool allow_root_tasks = false;
 };
 
 CLI::App* AddUpCommand(CLI::App& app, UpFlags& flags);

@@ -51,10 +51,54 @@ Status ParseAddress(std::string_view address, std::string* host, int* port) {
   return Status::Ok();
 }
 
+// httplib::Server plus a way to serve one request from memory: process_request is
+// protected; this is what httplib's own fuzzer does.
+class MemoryServer final : public httplib::Server {
+ public:
+  // A Stream reading from a string and collecting what is written.
+  class StringStream final : public httplib::Stream {
+   public:
+    explicit StringStream(std::string_view in) : in_(in) {}
+    bool is_readable() const override { return true; }
+    bool is_writable() const override { return true; }
+    ssize_t read(char* ptr, size_t size) override {
+      size = std::min(size, in_.size());
+      std::copy_n(in_.data(), size, ptr);
+      in_.remove_prefix(size);
+      return static_cast<ssize_t>(size);
+    }
+    ssize_t write(const char* ptr, size_t size) override {
+      out_.append(ptr, size);
+      return static_cast<ssize_t>(size);
+    }
+    void get_remote_ip_and_port(std::string& ip, int& port) const override {
+      ip = "127.0.0.1";
+      port = 1;
+    }
+    void get_local_ip_and_port(std::string& ip, int& port) const override {
+      ip = "127.0.0.1";
+      port = 2;
+    }
+    socket_t socket() const override { return INVALID_SOCKET; }
+    std::string& out() { return out_; }
+
+   private:
+    std::string_view in_;
+    std::string out_;
+  };
+
+  std::string ServeRaw(std::string_view raw) {
+    StringStream stream(raw);
+    bool closed = false;
+    process_request(stream, /*close_connection=*/true, closed, nullptr);
+    return std::move(stream.out());
+  }
+};
+
 }  // namespace
 
 struct HttpServer::Impl {
-  httplib::Server server;
+  MemoryServer server;
   size_t workers = kWorkerThreads;
   std::mutex mu;  // guards everything below and Start/Stop transitions
   enum class State { kNew, kRunning, kStopped } state = State::kNew;
@@ -199,6 +243,10 @@ void HttpServer::Stop() {
   if (impl_->thread.joinable()) impl_->thread.join();
   impl_->state = Impl::State::kStopped;
   impl_->port = 0;
+}
+
+std::string HttpServer::ServeRaw(std::string_view raw_request) {
+  return impl_->server.ServeRaw(raw_request);
 }
 
 int HttpServer::port() const {

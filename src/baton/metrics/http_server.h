@@ -92,6 +92,13 @@ class HttpServer {
   // The bound port, or 0 when not serving.
   int port() const;
 
+  // Serves one raw HTTP/1.1 request (request line, headers, body) through the same parser,
+  // limits and routes as a connection does, without a socket, and returns the raw
+  // response ("" when the request was too malformed to answer). For the fuzz target
+  // fuzz/http_api_fuzzer.cc and tests; works whether or not the server was started, and
+  // must not be called concurrently with Handle*().
+  std::string ServeRaw(std::string_view raw_request);
+
  private:
   Status Route(std::string_view method, std::string_view path, bool prefix,
                HttpHandler handler);

@@ -149,10 +149,11 @@ class Cluster {
   // The fleet the control plane knows: nodes as registered by their agents, in the given
   // order (NodeId i is nodes[i]). A node's NVLink domains are its GPUs grouped by
   // Gpu::nvlink_domain (one domain per distinct value, in order of value); racks are
-  // grouped by label. MIG instances of MIG-enabled GPUs become devices after the GPUs,
-  // one type per (model, profile). Nodes must have 1..64 devices (GPUs and MIG instances
-  // together), unique names, well-formed domains (each value names a GPU of the domain
-  // with the lowest index) and MIG profiles; errors name the node.
+  // grouped by label and GPU type (a label with two GPU types is two racks of that name).
+  // MIG instances of MIG-enabled GPUs become devices after the GPUs, one type per (model,
+  // profile). Nodes must have 1..64 devices (GPUs and MIG instances together), unique
+  // names, well-formed domains (each value names a GPU of the domain with the lowest
+  // index) and MIG profiles; errors name the node.
   static Result<Cluster> FromNodes(const std::vector<NodeInventory>& nodes);
 
   const std::string& name() const { return name_; }

@@ -5,8 +5,42 @@
 #include <fmt/format.h>
 
 #include "baton/model/mig.h"
+#include "baton/common/limits.h"
 
 namespace baton::model {
+namespace {
+
+// Queue names match what cluster specs allow (spec/cluster_yaml.cc), so a job can only
+// name a queue that could exist.
+bool IsQueueName(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.';
+  });
+}
+
+// Job names are labels shown in lists and logs: no control characters.
+bool IsPrintable(const std::string& s) {
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+}
+
+Status CheckGpuTypes(const std::vector<std::string>& types, std::string_view field) {
+  if (types.size() > limits::kMaxGpuTypes) {
+    return InvalidArgument(fmt::format("{}: {} entries; at most {}", field, types.size(),
+                                       limits::kMaxGpuTypes));
+  }
+  for (size_t i = 0; i < types.size(); ++i) {
+    if (types[i].size() > limits::kMaxNameLength) {
+      return InvalidArgument(fmt::format("{}: entry {} is {} bytes; at most {}", field, i,
+                                         types[i].size(), limits::kMaxNameLength));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 std::string_view RestartScopeName(RestartScope scope) {
   switch (scope) {
@@ -70,7 +104,24 @@ Status ValidateJobSpec(const JobSpec& spec) {
     return InvalidArgument(fmt::format("priority: must be between {} and {}, got {}",
                                        kMinPriority, kMaxPriority, spec.priority));
   }
+  if (spec.name.size() > limits::kMaxNameLength) {
+    return InvalidArgument(fmt::format("name: {} bytes; at most {}", spec.name.size(),
+                                       limits::kMaxNameLength));
+  }
+  if (!IsPrintable(spec.name)) {
+    return InvalidArgument("name: must not contain control characters");
+  }
   if (spec.queue.empty()) return InvalidArgument("queue: must not be empty");
+  if (spec.queue.size() > limits::kMaxNameLength) {
+    return InvalidArgument(fmt::format("queue: {} bytes; at most {}", spec.queue.size(),
+                                       limits::kMaxNameLength));
+  }
+  if (!IsQueueName(spec.queue)) {
+    return InvalidArgument(fmt::format(
+        "queue: '{}' may only hold letters, digits, '-', '_' and '.'", spec.queue));
+  }
+  if (Status st = CheckGpuTypes(spec.gpu_types, "gpu_type"); !st.ok()) return st;
+  if (Status st = CheckGpuTypes(spec.gpu_preference, "gpu_preference"); !st.ok()) return st;
   if (spec.estimated_runtime && *spec.estimated_runtime <= Duration::zero()) {
     return InvalidArgument("runtime: must be positive");
   }
@@ -115,12 +166,35 @@ Status ValidateJobSpec(const JobSpec& spec) {
     return InvalidArgument("simulate_duration: must not be negative");
   }
   if (spec.command.size() > kMaxCommandArgs) {
-    return InvalidArgument(fmt::format("command: at most {} arguments", kMaxCommandArgs));
+    return InvalidArgument(fmt::format("command: {} arguments; at most {}", spec.command.size(),
+                                       kMaxCommandArgs));
+  }
+  size_t argv_env_bytes = 0;
+  for (size_t i = 0; i < spec.command.size(); ++i) {
+    const std::string& arg = spec.command[i];
+    if (arg.size() > limits::kMaxArgBytes) {
+      return InvalidArgument(fmt::format("command: argument {} is {} bytes; at most {}", i,
+                                         arg.size(), limits::kMaxArgBytes));
+    }
+    if (arg.find('\0') != std::string::npos) {
+      return InvalidArgument(fmt::format("command: argument {} contains a NUL byte", i));
+    }
+    argv_env_bytes += arg.size() + 1;
   }
   if (spec.env.size() > kMaxEnvVars) {
-    return InvalidArgument(fmt::format("env: at most {} variables", kMaxEnvVars));
+    return InvalidArgument(fmt::format("env: {} variables; at most {}", spec.env.size(),
+                                       kMaxEnvVars));
   }
   for (const auto& [name, value] : spec.env) {
+    if (name.size() > limits::kMaxEnvNameLength) {
+      return InvalidArgument(fmt::format("env: a variable name is {} bytes; at most {}",
+                                         name.size(), limits::kMaxEnvNameLength));
+    }
+    if (value.size() > limits::kMaxArgBytes) {
+      return InvalidArgument(fmt::format("env: value of '{}' is {} bytes; at most {}", name,
+                                         value.size(), limits::kMaxArgBytes));
+    }
+    argv_env_bytes += name.size() + value.size() + 2;
     bool ok = !name.empty() && !(name[0] >= '0' && name[0] <= '9');
     for (char c : name) {
       ok = ok && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -133,6 +207,11 @@ Status ValidateJobSpec(const JobSpec& spec) {
     if (value.find('\0') != std::string::npos) {
       return InvalidArgument(fmt::format("env: value of '{}' contains a NUL byte", name));
     }
+  }
+  if (argv_env_bytes > limits::kMaxArgvEnvBytes) {
+    return InvalidArgument(fmt::format(
+        "command: the command and env together are {} bytes; at most {}", argv_env_bytes,
+        limits::kMaxArgvEnvBytes));
   }
   return Status::Ok();
 }

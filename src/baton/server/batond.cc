@@ -11,6 +11,7 @@
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
+#include "baton/common/limits.h"
 #include "baton/metrics/http_server.h"
 #include "baton/metrics/registry.h"
 #include "baton/server/access.h"
@@ -288,7 +289,8 @@ Status Batond::Serve() {
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
   creators.push_back(access->InterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(creators));
-  builder.SetMaxReceiveMessageSize(4 << 20);
+  // Larger messages are refused by gRPC (RESOURCE_EXHAUSTED) before any handler runs.
+  builder.SetMaxReceiveMessageSize(limits::kMaxGrpcMessageBytes);
   d.server = builder.BuildAndStart();
   if (!d.server || grpc_port_ == 0) {
     return Status(StatusCode::kUnavailable,

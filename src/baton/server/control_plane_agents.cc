@@ -11,9 +11,11 @@
 #include "baton/api/convert.h"
 #include "baton/model/mig.h"
 #include "baton/model/restart_policy.h"
+#include "baton/server/agent_message_limits.h"
 #include "baton/server/control_plane.h"
 #include "baton/server/control_plane_internal.h"
 #include "baton/server/gpu_devices.h"
+#include "baton/server/submitter.h"
 
 namespace baton::server {
 namespace {
@@ -119,6 +121,7 @@ Result<int64_t> ControlPlane::RegisterAgent(const ChangeOrigin& origin, const v1
                                             std::shared_ptr<AgentSink> sink) {
   // Read-only: the agent keeps its tasks running (orphan grace) and retries.
   BATON_RETURN_IF_ERROR(CheckWritable());
+  BATON_RETURN_IF_ERROR(CheckRegisterLimits(reg));
   BATON_RETURN_IF_ERROR(ValidateNodeName(reg.node_name()));
   BATON_RETURN_IF_ERROR(ValidateInventory(reg));
   std::lock_guard<std::mutex> lock(mu_);
@@ -207,6 +210,7 @@ Result<int64_t> ControlPlane::RegisterAgent(const ChangeOrigin& origin, const v1
 }
 
 Status ControlPlane::OnAgentMessage(int64_t session, const v1::AgentMessage& msg) {
+  BATON_RETURN_IF_ERROR(CheckAgentMessageLimits(msg));
   std::lock_guard<std::mutex> lock(mu_);
   auto it = sessions_.find(session);
   if (it == sessions_.end()) {
@@ -478,6 +482,7 @@ v1::StartTask ControlPlane::MakeStart(const JobEntry& e, int32_t task) const {
   st.set_job_id(std::to_string(e.rec.id.value()));
   // A task restarted in place runs under the new attempt; the others keep theirs.
   st.set_attempt(model::TaskAttempt(a, task));
+  st.set_run_as_user(SubmitterOf(e.rec));
   st.set_task_index(task);
   for (const auto& c : spec.command) st.add_command(c);
   st.set_ranks(spec.ranks_per_task);
@@ -588,7 +593,10 @@ void ControlPlane::HandleCheckpoint(NodeEntry& node, const v1::CheckpointReport&
     return;
   }
   // The file's mtime is the agent's clock: never later than ours.
-  const Time t = std::min(now, Time(std::chrono::milliseconds(cr.mtime_ms())));
+  // (Clamped before the conversion to microseconds, which would overflow for huge values.)
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  const Time t = Time(std::chrono::milliseconds(std::clamp<int64_t>(cr.mtime_ms(), 0, now_ms)));
   auto changed = model::RecordCheckpoint(e.rec, cr.attempt(), cr.path(), t);
   if (!changed.ok()) {
     spdlog::warn("agent {}: checkpoint of job {} refused: {}", node.info.name(), e.rec.id,

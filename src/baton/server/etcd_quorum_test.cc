@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <future>
 
+#include "baton/auth/credentials.h"
+#include "baton/auth/token.h"
 #include "baton/server/batond.h"
 #include "baton/server/control_plane_fixture.h"
 #include "baton/v1/jobs.grpc.pb.h"
@@ -51,8 +53,8 @@ TEST(EtcdQuorumTest, WithoutQuorumWritesFailReadsAreServedAndTheLeaderStepsDown)
   (*etcd)->Kill(2);
   // Reads come from memory while this replica still leads (it keeps leading for the lease
   // TTL plus a grace, 7 s here, after its last renewal), also over gRPC.
-  auto stub = v1::Jobs::NewStub(
-      grpc::CreateChannel((*b)->grpc_address(), grpc::InsecureChannelCredentials()));
+  auto stub = v1::Jobs::NewStub(auth::CreateChannel(
+      (*b)->grpc_address(), auth::ReadTokenFile(dir + "/batond/admin.token").value()));
   {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + 5s);

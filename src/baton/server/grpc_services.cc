@@ -9,21 +9,36 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "baton/api/convert.h"
 #include "baton/auth/credentials.h"
+#include "baton/common/limits.h"
 #include "baton/server/stream_writers.h"
 
 namespace baton::server {
 namespace {
 
-constexpr size_t kMaxSpecBytes = 1 << 20;
+using limits::kMaxSpecBytes;
 // A watcher this far behind is cut off rather than buffering without bound.
 constexpr size_t kMaxWatchBacklog = 100000;
 
 grpc::Status Invalid(std::string msg) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(msg));
+}
+
+// A request string longer than `limit` (common/limits.h): the error names field and limit.
+// The same check as a Status, for handlers that record the refusal in the audit log.
+Status FieldLength(std::string_view field, const std::string& value, size_t limit) {
+  if (value.size() <= limit) return Status::Ok();
+  return InvalidArgument(fmt::format("{}: {} bytes; at most {}", field, value.size(), limit));
+}
+
+std::optional<grpc::Status> TooLong(std::string_view field, const std::string& value,
+                                    size_t limit) {
+  if (value.size() <= limit) return std::nullopt;
+  return Invalid(fmt::format("{}: {} bytes; at most {}", field, value.size(), limit));
 }
 
 // The outbound side of one agent stream: a queue with one write in flight at a time.
@@ -182,7 +197,9 @@ class LogStream final : public grpc::ServerWriteReactor<v1::LogChunk> {
  private:
   void Pump(const std::string& endpoint, const std::string& token, const v1::LogsRequest& req) {
     // The agent serves its logs only to the holder of the secret it registered with.
-    auto channel = auth::CreateChannel(endpoint, token);
+    grpc::ChannelArguments args;  // an agent's log chunks are 64 KiB; refuse huge ones
+    args.SetMaxReceiveMessageSize(limits::kMaxLogChunkMessageBytes);
+    auto channel = auth::CreateChannel(endpoint, token, args);
     auto stub = v1::AgentLogs::NewStub(channel);
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -304,7 +321,8 @@ grpc::ServerUnaryReactor* JobsService::Submit(grpc::CallbackServerContext* ctx,
   };
   if (!req->has_spec()) return refuse(InvalidArgument("spec: missing"));
   if (req->spec().ByteSizeLong() > kMaxSpecBytes) {
-    return refuse(InvalidArgument(fmt::format("spec: larger than {} bytes", kMaxSpecBytes)));
+    return refuse(InvalidArgument(fmt::format("spec: {} bytes encoded; at most {}",
+                                              req->spec().ByteSizeLong(), kMaxSpecBytes)));
   }
   auto spec = api::FromProto(req->spec());
   if (!spec.ok()) return refuse(spec.status());
@@ -341,6 +359,10 @@ grpc::ServerUnaryReactor* JobsService::List(grpc::CallbackServerContext* ctx,
   auto* r = ctx->DefaultReactor();
   auto who = access_->Authenticate(*ctx, "jobs.list");
   if (!who.ok()) return Failed(r, ToGrpc(who.status()));
+  if (auto bad = TooLong("queue", req->queue(), limits::kMaxFilterLength)) return Failed(r, *bad);
+  if (auto bad = TooLong("page_token", req->page_token(), limits::kMaxPageTokenLength)) {
+    return Failed(r, *bad);
+  }
   JobFilter f;
   f.queue = req->queue();
   if (!f.queue.empty()) {
@@ -369,8 +391,7 @@ grpc::ServerUnaryReactor* JobsService::Cancel(grpc::CallbackServerContext* ctx,
   if (!job.ok()) return Failed(r, ToGrpc(job.status()));
   const Identity& who = job->who;
   const std::string object = "job/" + job->job.id();
-  if (req->reason().size() > 1024) {
-    Status s = InvalidArgument("reason: longer than 1024 bytes");
+  if (Status s = FieldLength("reason", req->reason(), limits::kMaxReasonLength); !s.ok()) {
     access_->Failed(who, kAction, object, s);
     return Failed(r, ToGrpc(s));
   }
@@ -394,6 +415,9 @@ grpc::ServerWriteReactor<v1::JobEvent>* JobsService::Watch(grpc::CallbackServerC
                                                            const v1::WatchJobsRequest* req) {
   auto who = access_->Authenticate(*ctx, "jobs.watch");
   if (!who.ok()) return new ErrorWriter<v1::JobEvent>(ToGrpc(who.status()));
+  if (auto bad = TooLong("queue", req->queue(), limits::kMaxFilterLength)) {
+    return new ErrorWriter<v1::JobEvent>(*bad);
+  }
   JobFilter f;
   f.queue = req->queue();
   if (!f.queue.empty()) {
@@ -440,10 +464,11 @@ grpc::ServerUnaryReactor* JobsService::ReportCheckpoint(grpc::CallbackServerCont
   if (!job.ok()) return Failed(r, ToGrpc(job.status()));
   const Identity& who = job->who;
   const std::string object = "job/" + job->job.id();
-  if (req->attempt() < 0) {
-    Status s = InvalidArgument("attempt: negative");
-    access_->Failed(who, kAction, object, s);
-    return Failed(r, ToGrpc(s));
+  Status bad = req->attempt() < 0 ? InvalidArgument("attempt: negative")
+                                   : FieldLength("path", req->path(), limits::kMaxPathLength);
+  if (!bad.ok()) {
+    access_->Failed(who, kAction, object, bad);
+    return Failed(r, ToGrpc(bad));
   }
   Access* access = access_;
   cp_->ReportCheckpoint(
@@ -473,16 +498,16 @@ grpc::ServerUnaryReactor* ClusterService::DrainNode(grpc::CallbackServerContext*
   res.describe = "node " + req->name().substr(0, 253);
   Status allowed = access_->Check(*who, Permission::kManageNodes, kAction, object, res);
   if (!allowed.ok()) return Failed(r, ToGrpc(allowed));
-  Status s;
-  if (req->reason().size() > 1024) {
-    s = InvalidArgument("reason: longer than 1024 bytes");
-  } else if (auto node = cp_->Drain(req->name(), req->reason(),
-                                    access_->Origin(*who, std::string(kAction),
-                                                    req->reason().substr(0, 200)));
-             node.ok()) {
-    *resp = *std::move(node);
-  } else {
-    s = node.status();
+  Status s = FieldLength("name", req->name(), limits::kMaxNameLength);
+  if (s.ok()) s = FieldLength("reason", req->reason(), limits::kMaxReasonLength);
+  if (s.ok()) {
+    auto node = cp_->Drain(req->name(), req->reason(),
+                           access_->Origin(*who, std::string(kAction), req->reason().substr(0, 200)));
+    if (node.ok()) {
+      *resp = *std::move(node);
+    } else {
+      s = node.status();
+    }
   }
   if (!s.ok()) access_->Failed(*who, kAction, object, s);
   return Failed(r, ToGrpc(s));
@@ -500,6 +525,10 @@ grpc::ServerUnaryReactor* ClusterService::UndrainNode(grpc::CallbackServerContex
   res.describe = "node " + req->name().substr(0, 253);
   Status allowed = access_->Check(*who, Permission::kManageNodes, kAction, object, res);
   if (!allowed.ok()) return Failed(r, ToGrpc(allowed));
+  if (Status s = FieldLength("name", req->name(), limits::kMaxNameLength); !s.ok()) {
+    access_->Failed(*who, kAction, object, s);
+    return Failed(r, ToGrpc(s));
+  }
   auto node = cp_->Undrain(req->name(), access_->Origin(*who, std::string(kAction)));
   if (!node.ok()) {
     access_->Failed(*who, kAction, object, node.status());

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "baton/auth/credentials.h"
+#include "baton/common/limits.h"
 #include "baton/server/grpc_services.h"
 #include "baton/server/http_telemetry.h"
 #include "baton/server/web_assets.h"
@@ -359,7 +360,9 @@ class Api {
     }
     auto target = cp_->FindLogs(*id, static_cast<int32_t>(*task), static_cast<int32_t>(*attempt));
     if (!target.ok()) return Error(target.status());
-    auto channel = auth::CreateChannel(target->endpoint, target->token);
+    grpc::ChannelArguments args;  // an agent's log chunks are 64 KiB; refuse huge ones
+    args.SetMaxReceiveMessageSize(limits::kMaxLogChunkMessageBytes);
+    auto channel = auth::CreateChannel(target->endpoint, target->token, args);
     auto stub = v1::AgentLogs::NewStub(channel);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + kAgentTimeout);

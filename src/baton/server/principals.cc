@@ -61,17 +61,21 @@ Status Principals::Load() {
   BATON_ASSIGN_OR_RETURN(auto tokens, store_->List("auth/tokens/"));
   std::map<std::string, v1::User> u;
   std::map<std::string, v1::StoredToken> t;
+  // A damaged record is left out (logged): its user or token then cannot authenticate,
+  // which fails safe, and batond still starts (a salvaged store is served read-only).
   for (const auto& kv : users) {
     v1::User user;
     if (!user.ParseFromString(kv.value) || user.name().empty()) {
-      return Internal(fmt::format("store: {} does not hold a user record", kv.key));
+      spdlog::error("store: {} does not hold a user record; left out", kv.key);
+      continue;
     }
     u[user.name()] = std::move(user);
   }
   for (const auto& kv : tokens) {
     v1::StoredToken st;
     if (!st.ParseFromString(kv.value) || st.token().id().empty()) {
-      return Internal(fmt::format("store: {} does not hold a token record", kv.key));
+      spdlog::error("store: {} does not hold a token record; left out", kv.key);
+      continue;
     }
     t[st.token().id()] = std::move(st);
   }

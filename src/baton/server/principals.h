@@ -53,7 +53,8 @@ class Principals {
 
   Principals(store::Store* store, const Clock* clock) : store_(store), clock_(clock) {}
 
-  // Loads users and tokens from the store (replacing the cache).
+  // Loads users and tokens from the store (replacing the cache); damaged records are left
+  // out with an error logged.
   Status Load();
   // Creates the bootstrap users and tokens if the store has no user; returns whether it
   // did. Call after Load().

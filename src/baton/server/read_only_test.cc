@@ -10,6 +10,8 @@
 #include <fstream>
 #include <future>
 
+#include "baton/auth/credentials.h"
+#include "baton/auth/token.h"
 #include "baton/server/batond.h"
 #include "baton/server/control_plane.h"
 #include "baton/server/control_plane_fixture.h"
@@ -112,8 +114,8 @@ TEST(ReadOnlyBatondTest, ADamagedStateDbIsServedReadOnly) {
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->jobs.size(), static_cast<size_t>(kJobs)) << "a job was dropped";
 
-  auto stub = v1::Jobs::NewStub(
-      grpc::CreateChannel((*b)->grpc_address(), grpc::InsecureChannelCredentials()));
+  auto stub = v1::Jobs::NewStub(auth::CreateChannel(
+      (*b)->grpc_address(), auth::ReadTokenFile(dir + "/admin.token").value()));
   {
     grpc::ClientContext ctx;
     v1::GetJobRequest req;

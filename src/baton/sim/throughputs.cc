@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "baton/common/limits.h"
 
 namespace baton::sim {
 namespace {
@@ -90,6 +93,10 @@ bool ParseJsonKey(std::string_view key, std::string* job_type, int* scale) {
 }  // namespace
 
 Result<ThroughputTable> ThroughputTable::Parse(std::string_view text, std::string_view source) {
+  if (text.size() > limits::kMaxThroughputBytes) {
+    return InvalidArgument(fmt::format("{}: {} bytes; at most {}", source, text.size(),
+                                       limits::kMaxThroughputBytes));
+  }
   const size_t first = text.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) {
     return InvalidArgument(fmt::format("{}: the throughput file is empty", source));
@@ -100,6 +107,12 @@ Result<ThroughputTable> ThroughputTable::Parse(std::string_view text, std::strin
 Result<ThroughputTable> ThroughputTable::Load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound(fmt::format("{}: cannot open the throughput file", path));
+  std::error_code ec;
+  if (const auto size = std::filesystem::file_size(path, ec);
+      !ec && size > limits::kMaxThroughputBytes) {
+    return InvalidArgument(fmt::format("{}: {} bytes; at most {}", path, size,
+                                       limits::kMaxThroughputBytes));
+  }
   std::stringstream ss;
   ss << in.rdbuf();
   if (in.bad()) return InvalidArgument(fmt::format("{}: read error", path));
@@ -118,6 +131,10 @@ Result<ThroughputTable> ThroughputTable::ParseCsv(std::string_view text,
   bool header = false;
   for (std::string line; std::getline(in, line);) {
     ++line_no;
+    if (line.size() > limits::kMaxTraceLineBytes) {
+      return InvalidArgument(fmt::format("{}:{}: the line is {} bytes; at most {}", source,
+                                         line_no, line.size(), limits::kMaxTraceLineBytes));
+    }
     if (Trim(line).empty()) continue;
     auto fields = SplitCsv(line);
     if (!fields.ok()) return fields.status().WithPrefix(fmt::format("{}:{}", source, line_no));

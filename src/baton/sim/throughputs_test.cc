@@ -109,5 +109,12 @@ TEST(ThroughputTableTest, RealGavelFilesAgree) {
   }
 }
 
+TEST(ThroughputTableTest, LongLinesAreRefused) {
+  auto t = ThroughputTable::Parse(
+      "job_type,scale_factor,v100_steps_per_s\n" + std::string(70000, 'x') + "\n", "t.csv");
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().message(), "t.csv:2: the line is 70000 bytes; at most 65536");
+}
+
 }  // namespace
 }  // namespace baton::sim

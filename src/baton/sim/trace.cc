@@ -28,6 +28,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "baton/common/limits.h"
+
 namespace baton::sim {
 namespace {
 
@@ -92,6 +94,7 @@ Status RowError(std::string_view source, int line, std::string_view field, std::
 // ---------------------------------------------------------------------------------------
 // Input
 
+// The whole input, refused beyond limits::kMaxTraceBytes.
 Result<std::string> ReadAll(std::istream& in, std::string_view source) {
   constexpr std::streamsize kChunk = 1 << 16;
   std::string data;
@@ -99,12 +102,25 @@ Result<std::string> ReadAll(std::istream& in, std::string_view source) {
   if (buf == nullptr) return InvalidArgument(std::string(source) + ": no input stream");
   for (;;) {
     const size_t old = data.size();
+    if (old > limits::kMaxTraceBytes) {
+      return InvalidArgument(std::string(source) + ": larger than " +
+                             std::to_string(limits::kMaxTraceBytes) + " bytes");
+    }
     data.resize(old + kChunk);
     const std::streamsize got = buf->sgetn(data.data() + old, kChunk);
     data.resize(old + static_cast<size_t>(std::max<std::streamsize>(got, 0)));
     if (got <= 0) break;
   }
   return data;
+}
+
+// A line longer than limits::kMaxTraceLineBytes is an error naming it.
+Status CheckLineLength(std::string_view source, int line, const char* begin, const char* end) {
+  const auto length = static_cast<size_t>(end - begin);
+  if (length <= limits::kMaxTraceLineBytes) return Status::Ok();
+  return InvalidArgument(std::string(source) + ":" + std::to_string(line) + ": the line is " +
+                         std::to_string(length) + " bytes; at most " +
+                         std::to_string(limits::kMaxTraceLineBytes));
 }
 
 // Walks a mutable buffer line by line. Lines end at '\n'; a '\r' just before it is dropped
@@ -539,6 +555,7 @@ Result<std::vector<TraceJob>> ReadPhillyCsv(std::istream& in, std::string_view s
   char* begin = nullptr;
   char* end = nullptr;
   while (lines.Next(&begin, &end)) {
+    BATON_RETURN_IF_ERROR(CheckLineLength(source, lines.line(), begin, end));
     if (Trim(std::string_view(begin, static_cast<size_t>(end - begin))).empty()) continue;
     if (const char* why = SplitCsvLine(begin, end, &fields)) {
       return RowError(source, lines.line(), "", why);
@@ -572,6 +589,7 @@ Result<std::vector<TraceJob>> ReadJsonlTrace(std::istream& in, std::string_view 
   char* end = nullptr;
   while (lines.Next(&begin, &end)) {
     const int line = lines.line();
+    BATON_RETURN_IF_ERROR(CheckLineLength(source, line, begin, end));
     const std::string_view text = Trim(std::string_view(begin, static_cast<size_t>(end - begin)));
     if (text.empty() || text.front() == '#') continue;
     // nlohmann stops at a NUL byte as if the input ended there; refuse it instead.

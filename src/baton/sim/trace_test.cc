@@ -239,11 +239,11 @@ TEST(PhillyCsv, JunkBytesAreEscapedAndLongValuesCut) {
   EXPECT_THAT(ErrorOf(Csv(nul)),
               HasSubstr("num_gpus: must be a positive integer, got '1\\x00\\xff'"));
 
-  std::string long_value(1 << 20, '9');
+  std::string long_value(60000, '9');  // within the 64 KiB line limit
   std::string msg =
       ErrorOf(Csv(std::string(kHeader) + "2017-10-09 07:01:55,66.0," + long_value + ",66,a\n"));
   EXPECT_THAT(msg, HasSubstr("philly.csv:2: num_gpus: must be at most 2147483647"));
-  EXPECT_THAT(msg, HasSubstr("... (1048576 bytes)"));
+  EXPECT_THAT(msg, HasSubstr("... (60000 bytes)"));
   EXPECT_LT(msg.size(), 300u);
 }
 
@@ -575,6 +575,22 @@ TEST(PhillyTrace, FullTraceMatchesPublishedCounts) {
   auto vc = ReadTraceFile(path, TraceFormat::kPhillyCsv, {.queues = {"6214e9"}});
   ASSERT_TRUE(vc.ok()) << vc.status().ToString();
   EXPECT_EQ(vc->size(), 41226u);
+}
+
+}  // namespace
+}  // namespace baton::sim
+
+// ---------------------------------------------------------------------------------------
+// Size limits (common/limits.h): a line longer than 64 KiB is refused, naming its line.
+
+namespace baton::sim {
+namespace {
+
+TEST(TraceLimits, LongLinesAreRefusedByBothReaders) {
+  const std::string long_line(70000, 'x');
+  EXPECT_EQ(ErrorOf(Csv("timestamp,duration,num_gpus\n" + long_line + "\n")),
+            "philly.csv:2: the line is 70000 bytes; at most 65536");
+  EXPECT_EQ(ErrorOf(Jsonl("\n" + long_line)), "trace.jsonl:2: the line is 70000 bytes; at most 65536");
 }
 
 }  // namespace

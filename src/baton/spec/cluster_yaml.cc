@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "baton/common/limits.h"
 #include "baton/spec/yaml_util.h"
 
 namespace baton::spec {
@@ -34,15 +35,16 @@ constexpr int64_t kMaxQueuePriority = 1000;
 constexpr int64_t kMebibytesPerGibibyte = 1024;
 
 // Pool names become node names ("<pool>-<index>"), so they stay DNS-label-like.
+constexpr size_t kMaxPoolNameLength = 63;
 bool IsPoolName(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+  return !s.empty() && s.size() <= kMaxPoolNameLength && std::all_of(s.begin(), s.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
   });
 }
 
 // Queue names also arrive from traces (Philly's virtual cluster ids), so a little wider.
 bool IsQueueName(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+  return !s.empty() && s.size() <= limits::kMaxNameLength && std::all_of(s.begin(), s.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '_' || c == '.';
   });
@@ -67,14 +69,18 @@ Result<NodePoolSpec> ParsePool(const SpecReader& r, const Field& item) {
     if (f.key == "name") {
       BATON_ASSIGN_OR_RETURN(pool.name, r.String(f));
       if (!IsPoolName(pool.name)) {
-        return r.Error(
-            f, fmt::format("must be lowercase letters, digits and '-', got '{}'", pool.name));
+        return r.Error(f, fmt::format("must be 1 to {} lowercase letters, digits and '-', got '{}'",
+                                      kMaxPoolNameLength, pool.name.substr(0, 100)));
       }
     } else if (f.key == "count") {
       BATON_ASSIGN_OR_RETURN(pool.count, r.Int(f, 1, kMaxNodesPerPool));
     } else if (f.key == "gpu_type") {
       BATON_ASSIGN_OR_RETURN(pool.gpu_type, r.String(f));
       if (pool.gpu_type.empty()) return r.Error(f, "must not be empty");
+      if (pool.gpu_type.size() > limits::kMaxNameLength) {
+        return r.Error(f, fmt::format("{} bytes; at most {}", pool.gpu_type.size(),
+                                      limits::kMaxNameLength));
+      }
     } else if (f.key == "gpus_per_node") {
       BATON_ASSIGN_OR_RETURN(pool.gpus_per_node, r.Int(f, 1, kMaxGpusPerNode));
     } else if (f.key == "nvlink_domain_gpus") {
@@ -143,13 +149,17 @@ Result<QueueSpec> ParseQueue(const SpecReader& r, const Field& item, QueueLines*
     if (f.key == "name") {
       BATON_ASSIGN_OR_RETURN(queue.name, r.String(f));
       if (!IsQueueName(queue.name)) {
-        return r.Error(
-            f, fmt::format("must be letters, digits, '-', '_' and '.', got '{}'", queue.name));
+        return r.Error(f, fmt::format("must be 1 to {} letters, digits, '-', '_' and '.', got '{}'",
+                                      limits::kMaxNameLength, queue.name.substr(0, 100)));
       }
       lines->name = f.line;
     } else if (f.key == "parent") {
       BATON_ASSIGN_OR_RETURN(queue.parent, r.String(f));
       if (queue.parent.empty()) return r.Error(f, "must not be empty (leave it out instead)");
+      if (queue.parent.size() > limits::kMaxNameLength) {
+        return r.Error(f, fmt::format("{} bytes; at most {}", queue.parent.size(),
+                                      limits::kMaxNameLength));
+      }
       lines->parent = f.line;
     } else if (f.key == "quota_gpus" || f.key == "limit_gpus") {
       BATON_ASSIGN_OR_RETURN(Quantity q, r.QuantityValue(f));
@@ -258,13 +268,28 @@ Result<ClusterSpec> ParseCluster(const SpecReader& r, std::string_view text,
     if (f.is_null()) continue;
     if (f.key == "name") {
       BATON_ASSIGN_OR_RETURN(spec.name, r.String(f));
+      if (spec.name.size() > limits::kMaxNameLength) {
+        return r.Error(f, fmt::format("{} bytes; at most {}", spec.name.size(),
+                                      limits::kMaxNameLength));
+      }
     } else if (f.key == "pools") {
       has_pools = true;
       BATON_ASSIGN_OR_RETURN(std::vector<Field> items, r.Items(f));
       if (items.empty()) return r.Error(f, "must list at least one node pool");
+      if (items.size() > limits::kMaxPools) {
+        return r.Error(f, fmt::format("{} node pools; at most {}", items.size(),
+                                      limits::kMaxPools));
+      }
+      int64_t nodes = 0;
       std::map<std::string, int> first_line;
       for (const Field& item : items) {
         BATON_ASSIGN_OR_RETURN(NodePoolSpec pool, ParsePool(r, item));
+        nodes += pool.count;
+        if (nodes > limits::kMaxClusterNodes) {
+          return r.Error(pool.line, JoinPath(item.path, "count"),
+                         fmt::format("the pools hold more than {} nodes in all",
+                                     limits::kMaxClusterNodes));
+        }
         auto [pos, inserted] = first_line.emplace(pool.name, pool.line);
         if (!inserted) {
           return r.Error(
@@ -275,6 +300,9 @@ Result<ClusterSpec> ParseCluster(const SpecReader& r, std::string_view text,
       }
     } else if (f.key == "queues") {
       BATON_ASSIGN_OR_RETURN(std::vector<Field> items, r.Items(f));
+      if (items.size() > limits::kMaxQueues) {
+        return r.Error(f, fmt::format("{} queues; at most {}", items.size(), limits::kMaxQueues));
+      }
       for (const Field& item : items) {
         QueueLines lines;
         BATON_ASSIGN_OR_RETURN(QueueSpec queue, ParseQueue(r, item, &lines));

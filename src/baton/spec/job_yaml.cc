@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "baton/common/limits.h"
 #include "baton/spec/yaml_util.h"
 
 namespace baton::spec {
@@ -93,7 +94,7 @@ Result<JobSpec> ParseJob(const SpecReader& r, const Field& item) {
     size_t colon = message.find(": ");
     if (colon != std::string::npos) {
       std::string key = message.substr(0, colon);
-      if (key == "gpus" || key == "mig" || key == "tasks" || key == "priority" || key == "queue" ||
+      if (key == "name" || key == "gpus" || key == "mig" || key == "tasks" || key == "priority" || key == "queue" ||
           key == "runtime" || key == "gpu_preference" || key == "gpu_type" ||
           key == "env" || key == "command" || key == "ranks_per_task" ||
           key == "max_attempts" || key == "simulate_duration" || key == "cpus" ||
@@ -133,6 +134,10 @@ Result<std::vector<JobSpec>> ParseJobs(const SpecReader& r, std::string_view tex
   if (list->is_null()) return r.Error(*list, "must list at least one job");
   BATON_ASSIGN_OR_RETURN(std::vector<Field> items, r.Items(*list));
   if (items.empty()) return r.Error(*list, "must list at least one job");
+  if (items.size() > limits::kMaxJobsPerFile) {
+    return r.Error(*list, fmt::format("{} jobs; at most {} per file", items.size(),
+                                      limits::kMaxJobsPerFile));
+  }
   for (const Field& item : items) {
     BATON_ASSIGN_OR_RETURN(JobSpec job, ParseJob(r, item));
     jobs.push_back(std::move(job));

@@ -5,6 +5,8 @@
 #include <yaml-cpp/anchor.h>
 #include <yaml-cpp/eventhandler.h>
 
+#include "baton/common/limits.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -57,6 +59,13 @@ bool ParseDecimal(std::string_view text, int64_t* out) {
 // document with content, and where it starts. ParseDocument uses it instead of
 // YAML::LoadAll, which in yaml-cpp 0.7 loops forever, allocating until the process dies,
 // on input as small as "," (jbeder/yaml-cpp#1040; fixed upstream in PR #1319).
+//
+// It also bounds nesting (limits::kMaxYamlDepth): a deeper collection throws TooDeep, before
+// YAML::Load builds (recursively) a tree of it.
+struct TooDeep {
+  int line = 0;
+};
+
 class DocumentProbe final : public YAML::EventHandler {
  public:
   // 1-based line of the first value of the second document; 0 if there is none.
@@ -73,20 +82,26 @@ class DocumentProbe final : public YAML::EventHandler {
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
                        YAML::EmitterStyle::value) override {
     Content(mark);
+    Enter(mark);
   }
-  void OnSequenceEnd() override {}
+  void OnSequenceEnd() override { --depth_; }
   void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
                   YAML::EmitterStyle::value) override {
     Content(mark);
+    Enter(mark);
   }
-  void OnMapEnd() override {}
+  void OnMapEnd() override { --depth_; }
 
  private:
   void Content(const YAML::Mark& mark) {
     if (documents_ >= 2 && second_line_ == 0) second_line_ = std::max(1, LineOf(mark));
   }
+  void Enter(const YAML::Mark& mark) {
+    if (++depth_ > limits::kMaxYamlDepth) throw TooDeep{std::max(1, LineOf(mark))};
+  }
   int documents_ = 0;
   int second_line_ = 0;
+  int depth_ = 0;
 };
 
 // Whether a text holds anything besides blank lines, comments and document markers, to
@@ -203,6 +218,11 @@ Result<std::string> ReadFileText(const std::string& path) {
   if (std::filesystem::is_directory(path, ec)) {
     return FailedPrecondition(fmt::format("{}: is a directory, not a file", path));
   }
+  if (const auto size = std::filesystem::file_size(path, ec);
+      !ec && size > limits::kMaxSpecFileBytes) {
+    return InvalidArgument(
+        fmt::format("{}: {} bytes; at most {}", path, size, limits::kMaxSpecFileBytes));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return FailedPrecondition(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
@@ -233,6 +253,9 @@ std::string SpecReader::Describe(const YAML::Node& node) {
 }
 
 Result<Field> SpecReader::ParseDocument(std::string_view text, std::string_view expected) const {
+  if (text.size() > limits::kMaxSpecFileBytes) {
+    return Error(0, "", fmt::format("{} bytes; at most {}", text.size(), limits::kMaxSpecFileBytes));
+  }
   const std::string owned(text);
   YAML::Node root_node;
   try {
@@ -247,6 +270,9 @@ Result<Field> SpecReader::ParseDocument(std::string_view text, std::string_view 
                    "only one YAML document is allowed; found a second one (---)");
     }
     root_node = YAML::Load(owned);
+  } catch (const TooDeep& e) {
+    return Error(e.line, "", fmt::format("collections nested more than {} deep",
+                                         limits::kMaxYamlDepth));
   } catch (const YAML::Exception& e) {
     int line = LineOf(e.mark);
     return Error(

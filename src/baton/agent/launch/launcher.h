@@ -57,6 +57,15 @@ struct ProcessSpec {
   std::string log_note;
   // SimulatedLauncher only: how long the process "runs" before exiting 0.
   Duration simulate_duration{0};
+  // ProcessLauncher: the user the process runs as, switched to in the child before exec
+  // (setgroups, setgid, setuid; the launcher must be root). Unset = the launcher's own
+  // user. Which user a task gets is the agent's decision (launch/task_user.h).
+  struct RunAs {
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    std::vector<uint32_t> groups;  // supplementary groups
+  };
+  std::optional<RunAs> run_as;
 };
 
 using ExitCallback = std::function<void(ProcessId id, int exit_code)>;

@@ -1,6 +1,7 @@
 #include "baton/agent/launch/process_launcher.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -151,7 +152,8 @@ Result<ProcessId> ProcessLauncher::Start(const ProcessSpec& spec, ExitCallback o
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(log_path).parent_path(), ec);
   }
-  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  // 0600: the agent (root) reads it; the task writes through the inherited descriptor.
+  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log_fd < 0) {
     return FailedPrecondition(fmt::format("open log {}: {}", log_path, std::strerror(errno)));
   }
@@ -196,6 +198,12 @@ Result<ProcessId> ProcessLauncher::Start(const ProcessSpec& spec, ExitCallback o
   }
   const char* workdir = spec.working_dir.empty() ? nullptr : spec.working_dir.c_str();
   const char* exe = program->c_str();
+  // The user to become, prepared before fork (the child may only make syscalls).
+  const bool switch_user = spec.run_as.has_value();
+  std::vector<gid_t> groups;
+  if (switch_user) groups.assign(spec.run_as->groups.begin(), spec.run_as->groups.end());
+  const uid_t run_uid = switch_user ? static_cast<uid_t>(spec.run_as->uid) : 0;
+  const gid_t run_gid = switch_user ? static_cast<gid_t>(spec.run_as->gid) : 0;
 
   pid_t pid = ::fork();
   if (pid == 0) {
@@ -218,6 +226,13 @@ Result<ProcessId> ProcessLauncher::Start(const ProcessSpec& spec, ExitCallback o
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // Groups first, then gid, then uid (after setuid the others are no longer allowed);
+    // before chdir, so the working directory is entered with the task's permissions.
+    if (switch_user) {
+      if (::setgroups(groups.size(), groups.data()) != 0) fail(4);
+      if (::setgid(run_gid) != 0) fail(4);
+      if (::setuid(run_uid) != 0) fail(4);
+    }
     if (workdir != nullptr && ::chdir(workdir) != 0) fail(1);
     if (null_fd >= 0) ::dup2(null_fd, 0);
     if (::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0) fail(2);
@@ -252,6 +267,7 @@ Result<ProcessId> ProcessLauncher::Start(const ProcessSpec& spec, ExitCallback o
     cgroups_.Remove(cgroup_dir);
     std::string what = msg[0] == 1   ? fmt::format("chdir {}", spec.working_dir)
                        : msg[0] == 2 ? std::string("redirect output")
+                       : msg[0] == 4 ? fmt::format("switch to uid {} gid {}", run_uid, run_gid)
                                      : fmt::format("exec {}", spec.argv[0]);
     std::string text = fmt::format("{}: {}", what, std::strerror(msg[1]));
     NoteInLog(spec.log_path, text);

@@ -9,7 +9,10 @@
 // When a process's leader exits, whatever is left of its group is SIGKILLed: a task is
 // over when its main process is.
 //
-// Not responsible for: restarting, log rotation, user switching, containers.
+// Also switches to ProcessSpec::run_as in the child before exec (setgroups, setgid,
+// setuid); a failed switch is a failed start naming the uid.
+//
+// Not responsible for: restarting, log rotation, choosing the user, containers.
 //
 // Destruction SIGKILLs every process still running and does NOT call their on_exit
 // (the callers' state may already be gone).
