@@ -12,7 +12,7 @@ APT_PACKAGES := build-essential cmake ninja-build pkg-config git \
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev \
   libgtest-dev libgmock-dev googletest libbenchmark-dev clang-format libsqlite3-dev \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
-  libcpp-httplib-dev python3-torch ccache \
+  libcpp-httplib-dev libssl-dev python3-torch ccache \
   libglpk-dev libhwloc-dev etcd-server etcd-client prometheus chromium chromium-driver \
   python3-selenium python3-grpcio python3-protobuf python3-pytest python3-yaml python3-venv sqlite3
 

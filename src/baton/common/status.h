@@ -28,6 +28,8 @@ enum class StatusCode {
   kResourceExhausted,  // a size or capacity limit was hit
   kUnavailable,        // a peer or device is unreachable; retrying may help
   kInternal,           // an invariant broke; a bug
+  kUnauthenticated,    // no valid credentials came with the request
+  kPermissionDenied,   // the caller is known but may not do this
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -67,6 +69,12 @@ inline Status ResourceExhausted(std::string msg) {
   return Status(StatusCode::kResourceExhausted, std::move(msg));
 }
 inline Status Internal(std::string msg) { return Status(StatusCode::kInternal, std::move(msg)); }
+inline Status Unauthenticated(std::string msg) {
+  return Status(StatusCode::kUnauthenticated, std::move(msg));
+}
+inline Status PermissionDenied(std::string msg) {
+  return Status(StatusCode::kPermissionDenied, std::move(msg));
+}
 
 // Result<T> holds either a T or a non-OK Status.
 template <typename T>
