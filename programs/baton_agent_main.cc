@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -35,6 +37,15 @@ int main(int argc, char** argv) {
                  "stop tasks after this many seconds without a control plane");
   app.add_option("--nvml-lib", o.nvml_lib,
                  "NVML library to load, a soname or a path (default libnvidia-ml.so.1)");
+  app.add_option("--ca-file", o.ca_file,
+                 "TLS: the cluster CA to trust for batond (batond's <tls-dir>/ca.crt); the agent "
+                 "then uses a node certificate kept in <data-dir>/pki");
+  app.add_option("--bootstrap-token", o.bootstrap_token,
+                 "TLS: token to join with when there is no valid node certificate yet "
+                 "(`baton bootstrap-token create`; also $BATON_BOOTSTRAP_TOKEN)");
+  std::string bootstrap_token_file;
+  app.add_option("--bootstrap-token-file", bootstrap_token_file,
+                 "TLS: read the bootstrap token from this file");
   int health_check_interval_s = 60;
   app.add_option("--health-check", o.health_check,
                  "command (run with /bin/sh -c) that exits non-zero when the node is unwell");
@@ -42,6 +53,25 @@ int main(int argc, char** argv) {
                  "seconds between health checks")
       ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
+  if (o.bootstrap_token.empty()) {
+    if (!bootstrap_token_file.empty()) {
+      FILE* f = std::fopen(bootstrap_token_file.c_str(), "r");
+      if (f == nullptr) {
+        std::fprintf(stderr, "baton-agent: --bootstrap-token-file: cannot read %s\n",
+                     bootstrap_token_file.c_str());
+        return 2;
+      }
+      char buf[256] = {0};
+      if (std::fgets(buf, sizeof(buf), f) != nullptr) o.bootstrap_token = buf;
+      std::fclose(f);
+      while (!o.bootstrap_token.empty() && std::isspace(
+                 static_cast<unsigned char>(o.bootstrap_token.back()))) {
+        o.bootstrap_token.pop_back();
+      }
+    } else if (const char* env = std::getenv("BATON_BOOTSTRAP_TOKEN"); env != nullptr) {
+      o.bootstrap_token = env;
+    }
+  }
   o.orphan_grace = baton::Seconds(orphan_grace_s);
   o.health_check_interval = baton::Seconds(health_check_interval_s);
 

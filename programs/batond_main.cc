@@ -55,7 +55,47 @@ int main(int argc, char** argv) {
   std::string http_port_file;
   app.add_option("--http-port-file", http_port_file,
                  "Write the bound HTTP port here once serving");
+  // TLS (docs/tls.md).
+  app.add_flag("--tls", opts.tls.enabled,
+               "Serve gRPC and HTTP over TLS with batond's CA; agents need node certificates");
+  app.add_option("--tls-dir", opts.tls.dir,
+                 "TLS: CA, server and admin certificates (default <data-dir>/pki)");
+  app.add_option("--tls-ca-cert", opts.tls.ca_cert_file,
+                 "TLS: the operator's CA certificate (bundle) instead of a generated CA");
+  app.add_option("--tls-ca-key", opts.tls.ca_key_file, "TLS: the operator's CA key");
+  std::string tls_hostnames;
+  app.add_option("--tls-hostnames", tls_hostnames,
+                 "TLS: names/addresses clients dial batond at, comma-separated (besides "
+                 "localhost, 127.0.0.1, ::1)");
+  double agent_cert_validity_s = 86400;
+  app.add_option("--agent-cert-validity", agent_cert_validity_s,
+                 "TLS: seconds an agent's certificate lasts (renewed at 2/3)")
+      ->capture_default_str();
+  app.add_option("--bootstrap-token-file", opts.tls.bootstrap_token_file,
+                 "TLS: create a bootstrap token at start and write it here (0600)");
+  app.add_option("--bootstrap-token-uses", opts.tls.bootstrap_token.uses,
+                 "TLS: joins that token allows")
+      ->capture_default_str();
+  double bootstrap_token_ttl_s = 3600;
+  app.add_option("--bootstrap-token-ttl", bootstrap_token_ttl_s,
+                 "TLS: seconds that token may be used")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  opts.tls.node_cert_validity = baton::SecondsF(agent_cert_validity_s);
+  opts.tls.bootstrap_token.ttl = baton::SecondsF(bootstrap_token_ttl_s);
+  for (size_t start = 0; start < tls_hostnames.size();) {
+    size_t end = tls_hostnames.find(',', start);
+    if (end == std::string::npos) end = tls_hostnames.size();
+    if (end > start) opts.tls.hosts.push_back(tls_hostnames.substr(start, end - start));
+    start = end + 1;
+  }
+  if (!opts.tls.enabled &&
+      (!opts.tls.dir.empty() || !opts.tls.ca_cert_file.empty() ||
+       !opts.tls.bootstrap_token_file.empty() || !tls_hostnames.empty())) {
+    std::cerr << "batond: --tls-dir, --tls-ca-cert, --tls-hostnames and "
+                 "--bootstrap-token-file need --tls\n";
+    return 2;
+  }
   if (opts.store == "sqlite" && opts.data_dir.empty()) {
     std::cerr << "batond: --data-dir is required (or --store memory)\n";
     return 2;

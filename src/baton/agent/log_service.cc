@@ -81,11 +81,13 @@ grpc::Status AgentLogsService::Read(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-Result<std::unique_ptr<LogServer>> LogServer::Start(const std::string& listen,
-                                                    const Agent& agent) {
+Result<std::unique_ptr<LogServer>> LogServer::Start(
+    const std::string& listen, const Agent& agent,
+    std::shared_ptr<grpc::ServerCredentials> credentials) {
   std::unique_ptr<LogServer> server(new LogServer(agent));
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.AddListeningPort(listen, credentials ? credentials : grpc::InsecureServerCredentials(),
+                           &server->port_);
   builder.RegisterService(&server->service_);
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || server->port_ == 0) {

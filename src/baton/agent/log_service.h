@@ -46,8 +46,11 @@ class AgentLogsService final : public v1::AgentLogs::Service {
 // port).
 class LogServer {
  public:
-  // Unavailable when the address cannot be bound.
-  static Result<std::unique_ptr<LogServer>> Start(const std::string& listen, const Agent& agent);
+  // Unavailable when the address cannot be bound. `credentials`: TLS with the node's
+  // certificate (NodeCredentials::LogServerCredentials); nullptr = plaintext.
+  static Result<std::unique_ptr<LogServer>> Start(
+      const std::string& listen, const Agent& agent,
+      std::shared_ptr<grpc::ServerCredentials> credentials = nullptr);
   ~LogServer();  // Shutdown()
   // Ends open streams and stops serving. Idempotent.
   void Shutdown();

@@ -15,10 +15,12 @@
 #include <string_view>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <grpcpp/grpcpp.h>
 
 #include "baton/common/status.h"
 #include "baton/common/time.h"
+#include "baton/security/tls.h"
 #include "baton/v1/cluster.grpc.pb.h"
 #include "baton/v1/jobs.grpc.pb.h"
 
@@ -35,8 +37,19 @@ inline constexpr std::chrono::seconds kCallTimeout{30};
 struct ClientFlags {
   std::string server;              // empty = $BATON_SERVER, else kDefaultServer
   std::string output = "table";    // "table" or "json"
+  // TLS (docs/tls.md): the CA to trust for batond (empty = $BATON_CA_FILE, else
+  // plaintext), and an optional client certificate (mTLS; $BATON_CERT_FILE/_KEY_FILE).
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
   bool json() const { return output == "json"; }
 };
+
+// Adds --ca-file, --cert-file and --key-file to a command.
+void AddTlsFlags(CLI::App* cmd, ClientFlags& flags);
+// The TLS of the flags, each file from its flag, else its environment variable.
+// Plaintext when no CA file is named; errors name the flag.
+Result<security::ClientTlsOptions> ResolveTls(const ClientFlags& flags);
 
 // The address to dial: the flag, else $BATON_SERVER, else kDefaultServer.
 std::string ResolveServer(const std::string& flag);
@@ -47,7 +60,10 @@ class ControlPlane {
   // Dials `address` and waits up to `timeout` for the connection. Unavailable with
   // "cannot reach the control plane at ADDR: <gRPC's reason>" if it does not come up.
   static Result<std::unique_ptr<ControlPlane>> Connect(
-      const std::string& address, std::chrono::milliseconds timeout = kConnectTimeout);
+      const std::string& address, std::chrono::milliseconds timeout = kConnectTimeout,
+      const security::ClientTlsOptions& tls = {});
+  // Connect to the flags' server with the flags' TLS.
+  static Result<std::unique_ptr<ControlPlane>> Connect(const ClientFlags& flags);
 
   v1::Jobs::Stub& jobs() { return *jobs_; }
   v1::Cluster::Stub& cluster() { return *cluster_; }

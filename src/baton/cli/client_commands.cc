@@ -45,7 +45,7 @@ int RpcFail(const ControlPlane& cp, std::string_view cmd, const grpc::Status& s,
 
 // Connects to the server named by the flags; on failure prints why and returns null.
 std::unique_ptr<ControlPlane> Dial(const ClientFlags& flags, std::ostream& err) {
-  auto cp = ControlPlane::Connect(ResolveServer(flags.server));
+  auto cp = ControlPlane::Connect(flags);
   if (!cp.ok()) {
     err << "baton: " << cp.status().message() << "\n";
     return nullptr;
@@ -59,6 +59,7 @@ void AddCommonFlags(CLI::App* cmd, ClientFlags& f) {
                   "(default: $BATON_SERVER, else 127.0.0.1:7070)");
   cmd->add_option("--output,-o", f.output, "Output format: table or json")
       ->check(CLI::IsMember({"table", "json"}));
+  AddTlsFlags(cmd, f);
 }
 
 std::string JoinStrings(const google::protobuf::RepeatedPtrField<std::string>& items,

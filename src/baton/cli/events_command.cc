@@ -42,11 +42,12 @@ CLI::App* AddEventsCommand(CLI::App& app, EventsFlags& f) {
                   "127.0.0.1:7070)");
   cmd->add_option("--output,-o", f.common.output, "Output format: table or json")
       ->check(CLI::IsMember({"table", "json"}));
+  AddTlsFlags(cmd, f.common);
   return cmd;
 }
 
 int RunEvents(const EventsFlags& f, std::ostream& out, std::ostream& err) {
-  auto cp = ControlPlane::Connect(ResolveServer(f.common.server));
+  auto cp = ControlPlane::Connect(f.common);
   if (!cp.ok()) {
     err << "baton: " << cp.status().message() << "\n";
     return 1;

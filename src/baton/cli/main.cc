@@ -4,6 +4,7 @@
 
 #include "baton/cli/client_commands.h"
 #include "baton/cli/events_command.h"
+#include "baton/cli/pki_commands.h"
 #include "baton/cli/sim_command.h"
 #include "baton/cli/up_command.h"
 #include "baton/cli/validate_command.h"
@@ -14,6 +15,8 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   CLI::App app{"baton: a scheduler and control plane for GPU clusters", "baton"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "baton 0.1.0");
+  PkiFlags pki_flags;
+  PkiCommands pki_commands = AddPkiCommands(app, pki_flags);
   SimFlags sim_flags;
   CLI::App* sim = AddSimCommand(app, sim_flags);
   CLI::App* version = app.add_subcommand("version", "Print the version");
@@ -33,6 +36,9 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e, out, err);
     return code == 0 ? 0 : 2;
+  }
+  if (auto code = RunPkiCommands(pki_commands, pki_flags, out, err, SystemClock()); code) {
+    return *code;
   }
   if (sim->parsed()) return RunSim(sim_flags, out, err);
   if (validate->parsed()) return RunValidate(validate_flags, out, err);

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <httplib.h>
 
 #include "baton/metrics/registry.h"
@@ -53,15 +54,22 @@ Status ParseAddress(std::string_view address, std::string* host, int* port) {
 }  // namespace
 
 struct HttpServer::Impl {
-  httplib::Server server;
+  explicit Impl(std::unique_ptr<httplib::Server> s) : owned(std::move(s)), server(*owned) {}
+  std::unique_ptr<httplib::Server> owned;  // httplib::Server, or SSLServer (EnableTls)
+  httplib::Server& server;
   size_t workers = kWorkerThreads;
+  bool has_routes = false;
   std::mutex mu;  // guards everything below and Start/Stop transitions
   enum class State { kNew, kRunning, kStopped } state = State::kNew;
   int port = 0;
   std::thread thread;
 };
 
-HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
+HttpServer::HttpServer() : impl_(std::make_unique<Impl>(std::make_unique<httplib::Server>())) {
+  Configure();
+}
+
+void HttpServer::Configure() {
   impl_->server.set_socket_options(ReuseAddrOnly);
   impl_->server.set_keep_alive_timeout(kKeepAliveSeconds);
   impl_->server.new_task_queue = [impl = impl_.get()] {
@@ -128,6 +136,7 @@ Status HttpServer::Route(std::string_view method, std::string_view path, bool pr
   if (impl_->state != Impl::State::kNew) {
     return FailedPrecondition("http handlers must be added before Start()");
   }
+  impl_->has_routes = true;
   const std::string pattern = EscapeRegex(path) + (prefix ? ".*" : "");
   if (method == "POST") {
     impl_->server.Post(pattern, Wrap(std::move(handler)));
@@ -152,6 +161,26 @@ Status HttpServer::HandlePost(std::string_view prefix, HttpHandler handler) {
 void HttpServer::SetWorkerThreads(size_t n) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   if (impl_->state == Impl::State::kNew) impl_->workers = std::max<size_t>(n, 1);
+}
+
+Status HttpServer::EnableTls(const std::string& cert_file, const std::string& key_file) {
+  size_t workers;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->state != Impl::State::kNew || impl_->has_routes) {
+      return FailedPrecondition("http: TLS must be enabled before routes are added");
+    }
+    workers = impl_->workers;
+  }
+  auto ssl = std::make_unique<httplib::SSLServer>(cert_file.c_str(), key_file.c_str());
+  if (!ssl->is_valid()) {
+    return InvalidArgument(fmt::format("http TLS: cannot load certificate {} and key {}",
+                                       cert_file, key_file));
+  }
+  impl_ = std::make_unique<Impl>(std::move(ssl));
+  impl_->workers = workers;
+  Configure();
+  return Status::Ok();
 }
 
 Result<int> HttpServer::Start(std::string_view address) {

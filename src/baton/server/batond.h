@@ -5,6 +5,10 @@
 // The data directory holds state.db (SQLite, WAL) and checkpoints/; a LOCK file (flock)
 // keeps two control planes off one directory.
 //
+// With tls.enabled (docs/tls.md) gRPC and HTTP are served over TLS with a certificate
+// from batond's CA (batond_tls.h), agents need node certificates (Pki.Join, Pki.Renew)
+// and log reads from agents check the node's certificate.
+//
 // With store == "etcd" several replicas share one etcd cluster (docs/ha.md): each
 // campaigns (LeaderElection); a follower serves only HTTP (/healthz names the leader) and
 // does not open its gRPC port, so clients and agents given every replica's address reach
@@ -23,6 +27,7 @@
 
 #include "baton/common/status.h"
 #include "baton/common/time.h"
+#include "baton/server/batond_tls.h"
 #include "baton/server/control_plane.h"
 
 namespace baton::server {
@@ -44,6 +49,8 @@ struct BatondOptions {
   // How often the loop runs when nothing wakes it (node and start timeouts).
   Duration tick = std::chrono::milliseconds(200);
   ControlPlaneOptions control_plane;
+  // TLS, the CA and agents' certificates; off = plaintext (batond_tls.h).
+  BatondTlsOptions tls;
 };
 
 class Batond {
@@ -67,6 +74,8 @@ class Batond {
   // "127.0.0.1:7070" with the bound port.
   std::string grpc_address() const;
   ControlPlane& control_plane() { return *cp_; }
+  // nullptr without TLS.
+  BatondTls* tls();
 
  private:
   struct Impl;

@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "baton/api/convert.h"
+#include "baton/security/tls.h"
+#include "baton/server/batond_tls.h"
 #include "baton/server/stream_writers.h"
 
 namespace baton::server {
@@ -88,7 +90,9 @@ class StreamSink final : public AgentSink {
 
 class AgentStream final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive> {
  public:
-  explicit AgentStream(ControlPlane* cp) : cp_(cp), sink_(std::make_shared<StreamSink>(this)) {
+  // With `tls`: `cert` is the verified node certificate the stream is bound to.
+  AgentStream(ControlPlane* cp, const BatondTls* tls, security::CertIdentity cert)
+      : cp_(cp), tls_(tls), cert_(std::move(cert)), sink_(std::make_shared<StreamSink>(this)) {
     StartRead(&in_);
   }
 
@@ -96,6 +100,13 @@ class AgentStream final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::D
     if (!ok) {
       sink_->Close(grpc::Status::OK);
       return;
+    }
+    if (tls_ != nullptr) {
+      // An agent speaks only for the node of its certificate, and only while it is valid.
+      if (Status s = tls_->CheckAgentMessage(cert_, in_); !s.ok()) {
+        sink_->Close(ToGrpc(s));
+        return;
+      }
     }
     if (session_ == 0) {
       if (in_.msg_case() != v1::AgentMessage::kRegister) {
@@ -129,9 +140,19 @@ class AgentStream final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::D
 
  private:
   ControlPlane* cp_;
+  const BatondTls* tls_;
+  const security::CertIdentity cert_;
   std::shared_ptr<StreamSink> sink_;
   v1::AgentMessage in_;
   int64_t session_ = 0;
+};
+
+// An agent stream refused before its first message (no valid node certificate).
+class RefusedAgentStream final
+    : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive> {
+ public:
+  explicit RefusedAgentStream(const grpc::Status& s) { Finish(s); }
+  void OnDone() override { delete this; }
 };
 
 class WatchStream final : public QueuedWriter<v1::JobEvent> {
@@ -155,10 +176,10 @@ class WatchStream final : public QueuedWriter<v1::JobEvent> {
 // hands each chunk to the reactor, waiting for each write before the next.
 class LogStream final : public grpc::ServerWriteReactor<v1::LogChunk> {
  public:
-  LogStream(std::string endpoint, v1::LogsRequest req) {
-    std::thread([this, endpoint = std::move(endpoint), req = std::move(req)] {
-      Pump(endpoint, req);
-    }).detach();
+  LogStream(std::string endpoint, security::ClientTlsOptions tls, v1::LogsRequest req) {
+    std::thread([this, endpoint = std::move(endpoint), tls = std::move(tls),
+                 req = std::move(req)] { Pump(endpoint, tls, req); })
+        .detach();
   }
 
   void OnWriteDone(bool ok) override {
@@ -176,8 +197,9 @@ class LogStream final : public grpc::ServerWriteReactor<v1::LogChunk> {
   void OnDone() override { delete this; }
 
  private:
-  void Pump(const std::string& endpoint, const v1::LogsRequest& req) {
-    auto channel = grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials());
+  void Pump(const std::string& endpoint, const security::ClientTlsOptions& tls,
+            const v1::LogsRequest& req) {
+    auto channel = security::MakeClientChannel(endpoint, tls);
     auto stub = v1::AgentLogs::NewStub(channel);
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -353,7 +375,10 @@ grpc::ServerWriteReactor<v1::LogChunk>* JobsService::Logs(grpc::CallbackServerCo
   if (!target.ok()) return new ErrorWriter<v1::LogChunk>(ToGrpc(target.status()));
   v1::LogsRequest upstream = *req;
   upstream.set_attempt(target->attempt);
-  return new LogStream(target->endpoint, std::move(upstream));
+  return new LogStream(target->endpoint,
+                       tls_ != nullptr ? tls_->AgentLogsTls(target->node)
+                                       : security::ClientTlsOptions{},
+                       std::move(upstream));
 }
 
 grpc::ServerUnaryReactor* JobsService::ReportCheckpoint(grpc::CallbackServerContext* ctx,
@@ -414,8 +439,11 @@ grpc::ServerUnaryReactor* ClusterService::ListQueues(grpc::CallbackServerContext
 }
 
 grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive>* AgentService::Connect(
-    grpc::CallbackServerContext*) {
-  return new AgentStream(cp_);
+    grpc::CallbackServerContext* ctx) {
+  if (tls_ == nullptr) return new AgentStream(cp_, nullptr, {});
+  auto cert = tls_->VerifyAgent(*ctx->auth_context(), ctx->peer());
+  if (!cert.ok()) return new RefusedAgentStream(ToGrpc(cert.status()));
+  return new AgentStream(cp_, tls_, *std::move(cert));
 }
 
 }  // namespace baton::server

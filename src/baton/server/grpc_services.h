@@ -19,11 +19,15 @@
 
 namespace baton::server {
 
+class BatondTls;
+
 grpc::Status ToGrpc(const Status& s);
 
 class JobsService final : public v1::Jobs::CallbackService {
  public:
-  explicit JobsService(ControlPlane* cp) : cp_(cp) {}
+  // `tls`: batond's TLS (log reads from agents then check the node's certificate);
+  // nullptr = plaintext.
+  explicit JobsService(ControlPlane* cp, const BatondTls* tls = nullptr) : cp_(cp), tls_(tls) {}
 
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* ctx, const v1::SubmitRequest* req,
                                    v1::SubmitResponse* resp) override;
@@ -44,6 +48,7 @@ class JobsService final : public v1::Jobs::CallbackService {
 
  private:
   ControlPlane* cp_;
+  const BatondTls* tls_;
 };
 
 class ClusterService final : public v1::Cluster::CallbackService {
@@ -65,14 +70,17 @@ class ClusterService final : public v1::Cluster::CallbackService {
   ControlPlane* cp_;
 };
 
+// With `tls` (batond_tls.h), a stream needs a node certificate from the CA, may register
+// only that node (else PERMISSION_DENIED), and ends when the certificate expires.
 class AgentService final : public v1::Agent::CallbackService {
  public:
-  explicit AgentService(ControlPlane* cp) : cp_(cp) {}
+  explicit AgentService(ControlPlane* cp, const BatondTls* tls = nullptr) : cp_(cp), tls_(tls) {}
   grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive>* Connect(
       grpc::CallbackServerContext* ctx) override;
 
  private:
   ControlPlane* cp_;
+  const BatondTls* tls_;
 };
 
 // "42" -> JobId(42); InvalidArgument naming `field` otherwise.

@@ -12,6 +12,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "baton/security/tls.h"
+#include "baton/server/batond_tls.h"
 #include "baton/server/grpc_services.h"
 #include "baton/server/http_telemetry.h"
 #include "baton/server/web_assets.h"
@@ -297,7 +299,9 @@ class Api {
     }
     auto target = cp_->FindLogs(*id, static_cast<int32_t>(*task), static_cast<int32_t>(*attempt));
     if (!target.ok()) return Error(target.status());
-    auto channel = grpc::CreateChannel(target->endpoint, grpc::InsecureChannelCredentials());
+    auto channel = security::MakeClientChannel(
+        target->endpoint, options_.tls != nullptr ? options_.tls->AgentLogsTls(target->node)
+                                                  : security::ClientTlsOptions{});
     auto stub = v1::AgentLogs::NewStub(channel);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + kAgentTimeout);

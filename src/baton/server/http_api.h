@@ -34,6 +34,8 @@
 
 namespace baton::server {
 
+class BatondTls;
+
 struct HttpApiOptions {
   // Where the dashboard's files are read from; "" = the copy compiled into the binary.
   std::string web_dir;
@@ -41,6 +43,9 @@ struct HttpApiOptions {
   // "cancel"); a non-OK status is answered as the error (e.g. 401/403 once auth exists).
   // Unset = everything allowed.
   std::function<Status(const metrics::HttpRequest&, std::string_view action)> authorize;
+  // batond's TLS: log reads from agents then check the node's certificate (nullptr =
+  // plaintext).
+  const BatondTls* tls = nullptr;
 };
 
 // Registers the routes above on `http` (before it starts). `cp` must outlive serving.
