@@ -8,6 +8,10 @@
 // stream) at p50 and p99. The last line of output is one JSON object (`make bench-e2e`).
 //
 // It measures the whole system on this machine: all three processes share its cores.
+//
+// --tls runs the same over TLS (docs/tls.md): batond --tls writes a bootstrap token for
+// every simulated agent, each agent joins for a node certificate and keeps a mutual-TLS
+// stream, and the client submits and watches over TLS.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,6 +36,8 @@
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 
+#include "baton/security/files.h"
+#include "baton/security/tls.h"
 #include "baton/v1/cluster.grpc.pb.h"
 #include "baton/v1/jobs.grpc.pb.h"
 
@@ -70,6 +76,8 @@ int main(int argc, char** argv) {
   app.add_option("--batond-args", batond_args,
                  "extra batond flags, space-separated, e.g. '--store etcd --etcd-endpoints "
                  "127.0.0.1:2379 --advertise bench'");
+  bool tls = false;
+  app.add_flag("--tls", tls, "TLS everywhere: batond --tls, agents join with certificates");
   CLI11_PARSE(app, argc, argv);
 
   std::filesystem::remove_all(work);
@@ -78,6 +86,14 @@ int main(int argc, char** argv) {
   std::vector<std::string> batond_argv = {bin_dir + "/batond", "--data-dir", work + "/batond",
                                           "--listen", "127.0.0.1:0", "--http", "",
                                           "--port-file", port_file};
+  const std::string token_file = work + "/bootstrap.token";
+  if (tls) {
+    for (std::string a : {std::string("--tls"), std::string("--bootstrap-token-file"), token_file,
+                          std::string("--bootstrap-token-uses"), std::to_string(agents),
+                          std::string("--bootstrap-token-ttl"), std::string("600")}) {
+      batond_argv.push_back(a);
+    }
+  }
   for (size_t start = 0; start < batond_args.size();) {
     size_t end = batond_args.find(' ', start);
     if (end == std::string::npos) end = batond_args.size();
@@ -97,10 +113,18 @@ int main(int argc, char** argv) {
   int port = 0;
   std::ifstream(port_file) >> port;
   const std::string addr = fmt::format("127.0.0.1:{}", port);
-  pid_t agent = Spawn({bin_dir + "/baton-agent", "--server", addr, "--name", "sim", "--simulate",
-                       std::to_string(agents), "--fake-gpus", fmt::format("{}xH100", gpus),
-                       "--data-dir", work + "/agent"},
-                      work + "/agent.log");
+  const std::string ca_file = work + "/batond/pki/ca.crt";
+  std::vector<std::string> agent_argv = {bin_dir + "/baton-agent", "--server", addr, "--name",
+                                         "sim", "--simulate", std::to_string(agents),
+                                         "--fake-gpus", fmt::format("{}xH100", gpus),
+                                         "--data-dir", work + "/agent"};
+  if (tls) {
+    for (std::string a : {std::string("--ca-file"), ca_file,
+                          std::string("--bootstrap-token-file"), token_file}) {
+      agent_argv.push_back(a);
+    }
+  }
+  pid_t agent = Spawn(agent_argv, work + "/agent.log");
   auto cleanup = [&] {
     kill(agent, SIGTERM);
     kill(batond, SIGTERM);
@@ -108,7 +132,9 @@ int main(int argc, char** argv) {
     waitpid(batond, nullptr, 0);
   };
 
-  auto channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+  baton::security::ClientTlsOptions client_tls;
+  if (tls) client_tls.ca_pem = baton::security::ReadFile(ca_file).value();
+  auto channel = baton::security::MakeClientChannel(addr, client_tls);
   auto jobs_stub = baton::v1::Jobs::NewStub(channel);
   auto cluster_stub = baton::v1::Cluster::NewStub(channel);
   const auto t_register = Clock::now();
@@ -237,10 +263,10 @@ int main(int argc, char** argv) {
                    "{}, \"window\": {}, \"finished\": {}, \"failed\": {}, \"seconds\": {:.3f}, "
                    "\"jobs_per_s\": {:.1f}, \"submit_per_s\": {:.1f}, "
                    "\"p50_submit_to_running_ms\": {:.2f}, \"p99_submit_to_running_ms\": {:.2f}, "
-                   "\"running_samples\": {}, \"agents_register_s\": {:.2f}}}",
+                   "\"running_samples\": {}, \"agents_register_s\": {:.2f}, \"tls\": {}}}",
                    jobs, agents, gpus, duration_ms, window, done, failed, total_s, jobs_per_s,
                    jobs / submit_s, Percentile(to_running_ms, 0.5),
-                   Percentile(to_running_ms, 0.99), to_running_ms.size(), register_s)
+                   Percentile(to_running_ms, 0.99), to_running_ms.size(), register_s, tls)
             << std::endl;
   return complete && failed == 0 ? 0 : 1;
 }

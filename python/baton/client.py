@@ -21,6 +21,7 @@ import grpc
 from baton.errors import (InvalidArgument, InvalidSpec, Unavailable, WaitTimeout, WatchLost,
                           from_rpc_error)
 from baton.spec import SpecLike, as_spec
+from baton.tls import make_channel
 from baton.types import Job, JobEvent, JobState, Node, NodeState, Queue
 from baton.v1 import cluster_pb2, cluster_pb2_grpc, jobs_pb2, jobs_pb2_grpc, types_pb2
 
@@ -118,15 +119,19 @@ class Client:
     """
 
     def __init__(self, server: Optional[str] = None, *, timeout: float = 30.0,
-                 channel: Optional[grpc.Channel] = None):
+                 channel: Optional[grpc.Channel] = None, ca_file: Optional[str] = None,
+                 cert_file: Optional[str] = None, key_file: Optional[str] = None):
         """`server` is "host:port" (default: $BATON_SERVER, else 127.0.0.1:7070); `timeout`
-        bounds each unary call in seconds. A ready `channel` may be given instead (TLS)."""
+        bounds each unary call in seconds. TLS: `ca_file` (default $BATON_CA_FILE) is the
+        cluster CA to trust, `cert_file`/`key_file` an optional client certificate
+        (baton.tls). A ready `channel` may be given instead."""
         self.server = server or os.environ.get("BATON_SERVER") or DEFAULT_SERVER
         if timeout <= 0:
             raise InvalidArgument(f"timeout: must be positive, got {timeout}")
         self.timeout = timeout
         self._own_channel = channel is None
-        self._channel = channel or grpc.insecure_channel(self.server)
+        self._channel = channel or make_channel(self.server, ca_file=ca_file,
+                                                cert_file=cert_file, key_file=key_file)
         self._jobs = jobs_pb2_grpc.JobsStub(self._channel)
         self._cluster = cluster_pb2_grpc.ClusterStub(self._channel)
         # Whether a call has ever succeeded: wait() rides out outages only after that.
