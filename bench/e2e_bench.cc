@@ -26,8 +26,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,6 +48,23 @@ namespace {
 using baton::bench::Spawn;
 
 using Clock = std::chrono::steady_clock;
+
+// CPU seconds (user + system) `pid` has used so far, from /proc/<pid>/stat (0 if gone).
+// Counted per phase, they say what the work cost on a machine whose load makes wall time
+// noisy.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = stat.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string f;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(f);  // utime, stime
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -78,6 +97,10 @@ int main(int argc, char** argv) {
                  "127.0.0.1:2379 --advertise bench'");
   bool tls = false;
   app.add_flag("--tls", tls, "TLS everywhere: batond --tls, agents join with certificates");
+  int streams_per_connection = 100;
+  app.add_option("--streams-per-connection", streams_per_connection,
+                 "plaintext: simulated agents per connection (TLS: always 1)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   std::filesystem::remove_all(work);
@@ -123,6 +146,9 @@ int main(int argc, char** argv) {
                           std::string("--bootstrap-token-file"), token_file}) {
       agent_argv.push_back(a);
     }
+  } else {
+    agent_argv.push_back("--sim-streams-per-connection");
+    agent_argv.push_back(std::to_string(streams_per_connection));
   }
   pid_t agent = Spawn(agent_argv, work + "/agent.log");
   auto cleanup = [&] {
@@ -208,6 +234,7 @@ int main(int argc, char** argv) {
     baton::v1::SubmitResponse resp;
     Clock::time_point t0;
   };
+  const double cpu0[3] = {CpuSeconds(batond), CpuSeconds(agent), CpuSeconds(getpid())};
   const auto t_start = Clock::now();
   for (int i = 0; i < jobs; ++i) {
     {
@@ -248,6 +275,9 @@ int main(int argc, char** argv) {
     std::unique_lock<std::mutex> lock(mu);
     complete = cv.wait_for(lock, std::chrono::seconds(600), [&] { return done >= jobs; });
   }
+  const double cpu_batond = CpuSeconds(batond) - cpu0[0];
+  const double cpu_agent = CpuSeconds(agent) - cpu0[1];
+  const double cpu_client = CpuSeconds(getpid()) - cpu0[2];
   watch_ctx.TryCancel();
   watcher.join();
   cleanup();
@@ -263,10 +293,14 @@ int main(int argc, char** argv) {
                    "{}, \"window\": {}, \"finished\": {}, \"failed\": {}, \"seconds\": {:.3f}, "
                    "\"jobs_per_s\": {:.1f}, \"submit_per_s\": {:.1f}, "
                    "\"p50_submit_to_running_ms\": {:.2f}, \"p99_submit_to_running_ms\": {:.2f}, "
-                   "\"running_samples\": {}, \"agents_register_s\": {:.2f}, \"tls\": {}}}",
+                   "\"running_samples\": {}, \"agents_register_s\": {:.2f}, \"tls\": {}, "
+                   "\"streams_per_connection\": {}, \"cpu_s\": {{\"batond\": {:.2f}, "
+                   "\"agents\": {:.2f}, \"client\": {:.2f}}}, \"cpu_ms_per_job\": {:.3f}}}",
                    jobs, agents, gpus, duration_ms, window, done, failed, total_s, jobs_per_s,
                    jobs / submit_s, Percentile(to_running_ms, 0.5),
-                   Percentile(to_running_ms, 0.99), to_running_ms.size(), register_s, tls)
+                   Percentile(to_running_ms, 0.99), to_running_ms.size(), register_s, tls,
+                   tls ? 1 : streams_per_connection, cpu_batond, cpu_agent, cpu_client,
+                   1000.0 * (cpu_batond + cpu_agent + cpu_client) / std::max<int64_t>(done, 1))
             << std::endl;
   return complete && failed == 0 ? 0 : 1;
 }

@@ -29,6 +29,11 @@ int main(int argc, char** argv) {
   app.add_option("--name", o.name, "node name (default: hostname)");
   app.add_option("--fake-gpus", o.fake_gpus, "made-up GPUs instead of NVML, e.g. 8xH100");
   app.add_option("--simulate", o.simulate, "run N simulated agents named <name>-<i>");
+  app.add_option("--sim-streams-per-connection", o.streams_per_connection,
+                 "simulated agents sharing one connection (plaintext only; 1 = one each, like "
+                 "real agents)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--data-dir", o.data_dir, "task logs etc. (default /tmp/baton-agent-<name>)");
   app.add_option("--address", o.address, "address other nodes reach this one at");
   app.add_option("--rack", o.rack, "rack label for topology-aware placement");

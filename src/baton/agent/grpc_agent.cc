@@ -155,7 +155,11 @@ void AgentConnection::Connect() {
 void AgentConnection::Rotate(std::shared_ptr<grpc::Channel> channel) {
   // Built before taking mu_ (as in Connect).
   v1::AgentMessage reg = agent_->BuildRegister();
+  // Channels of earlier rotations whose streams have all finished, let go outside mu_
+  // (and on this thread, never a gRPC callback thread: see Stream).
+  std::vector<std::shared_ptr<grpc::Channel>> unused;
   std::lock_guard lock(mu_);
+  if (retired_.empty()) unused.swap(retired_channels_);
   retired_channels_.push_back(std::move(channel_));
   channel_ = std::move(channel);
   stub_ = v1::Agent::NewStub(channel_);
@@ -346,8 +350,6 @@ void WaitForStop(std::stop_token stop) {
   cv.wait(lock, stop, [] { return false; });
 }
 
-// Streams per channel for simulated agents.
-constexpr int kStreamsPerChannel = 100;
 
 Status RunSimulated(const AgentProcessOptions& o, std::stop_token stop) {
   std::string spec = o.fake_gpus.empty() ? "8xH100" : o.fake_gpus;
@@ -376,7 +378,7 @@ Status RunSimulated(const AgentProcessOptions& o, std::stop_token stop) {
       }
       if (*cred) {
         channels.push_back(MakeChannel(o.server, (*cred)->tls()));
-      } else if (i % kStreamsPerChannel == 0) {
+      } else if (i % std::max(1, o.streams_per_connection) == 0) {
         channels.push_back(MakeChannel(o.server));
       }
       auto conn = AgentConnection::Create(channels.back(), timers, o.connection);

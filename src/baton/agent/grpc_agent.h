@@ -120,6 +120,9 @@ struct AgentProcessOptions {
   std::string name;                 // node name (simulated: "<name>-<i>")
   std::string fake_gpus;            // "8xH100"; empty = NVML (real) / "8xH100" (simulated)
   int simulate = 0;                 // > 0: run this many simulated agents
+  // Simulated agents' streams per connection (plaintext; with TLS each has its own, since
+  // a connection carries one certificate). 1 = one connection per agent, as real ones.
+  int streams_per_connection = 100;
   std::string data_dir;             // empty = /tmp/baton-agent-<name>
   std::string address = "127.0.0.1";
   std::string rack;

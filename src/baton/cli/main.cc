@@ -15,8 +15,6 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   CLI::App app{"baton: a scheduler and control plane for GPU clusters", "baton"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "baton 0.1.0");
-  PkiFlags pki_flags;
-  PkiCommands pki_commands = AddPkiCommands(app, pki_flags);
   SimFlags sim_flags;
   CLI::App* sim = AddSimCommand(app, sim_flags);
   CLI::App* version = app.add_subcommand("version", "Print the version");
@@ -28,6 +26,8 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   AddClientCommands(app, client_commands);
   EventsFlags events_flags;
   CLI::App* events = AddEventsCommand(app, events_flags);
+  PkiFlags pki_flags;
+  PkiCommands pki_commands = AddPkiCommands(app, pki_flags);
 
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
