@@ -30,6 +30,7 @@
 
 #include "baton/api/convert.h"
 #include "baton/model/job_lifecycle.h"
+#include "baton/security/tls.h"
 #include "baton/server/control_plane.h"
 #include "baton/store/sqlite/sqlite_store.h"
 #include "baton/v1/jobs.grpc.pb.h"
@@ -107,8 +108,8 @@ double StartAndServe(const std::string& bin, const std::string& data, int port, 
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 10);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 10);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 20);
-  auto channel = grpc::CreateCustomChannel(fmt::format("127.0.0.1:{}", port),
-                                           grpc::InsecureChannelCredentials(), args);
+  auto channel = baton::security::MakeClientChannel(fmt::format("127.0.0.1:{}", port),
+                                                    baton::security::ClientTlsOptions{}, args);
   auto stub = baton::v1::Jobs::NewStub(channel);
   while (true) {
     grpc::ClientContext ctx;

@@ -12,11 +12,17 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
+#include <absl/synchronization/mutex.h>
 #include <spdlog/spdlog.h>
 
 #include "baton/agent/grpc_agent.h"
 
 int main(int argc, char** argv) {
+  // Debian's Abseil is built without NDEBUG, so every absl::Mutex (gRPC's locks) runs
+  // deadlock-cycle detection, a graph lookup per lock: about 3% of batond's CPU and 8% of
+  // a 1,000-agent simulator's (perf, bench/results/tls.md). baton's own locks are
+  // std::mutex; gRPC's lock order is gRPC's to check.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   baton::agent::AgentProcessOptions o;
   char host[256] = {0};
   if (gethostname(host, sizeof(host) - 1) == 0) o.name = host;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <absl/synchronization/mutex.h>
 #include <spdlog/spdlog.h>
 
 #include "baton/server/batond.h"
@@ -16,6 +17,11 @@ void OnSignal(int) { g_stop = 1; }
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Debian's Abseil is built without NDEBUG, so every absl::Mutex (gRPC's locks) runs
+  // deadlock-cycle detection, a graph lookup per lock: about 3% of batond's CPU and 8% of
+  // a 1,000-agent simulator's (perf, bench/results/tls.md). baton's own locks are
+  // std::mutex; gRPC's lock order is gRPC's to check.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   baton::server::BatondOptions opts;
   CLI::App app{"batond: baton's control plane", "batond"};
   app.add_option("--data-dir", opts.data_dir, "State directory (SQLite database, checkpoints)");

@@ -321,10 +321,12 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server,
 }
 
 // The agent's TLS identity (NodeCredentials) when --ca-file is given; nullptr otherwise.
+// While batond cannot be reached it keeps trying (like the connection does) until `stop`.
 Result<std::unique_ptr<NodeCredentials>> ObtainCredentials(const AgentProcessOptions& o,
                                                            const std::string& node,
                                                            const std::string& dir,
-                                                           const Clock& clock) {
+                                                           const Clock& clock,
+                                                           std::stop_token stop) {
   if (o.ca_file.empty()) {
     if (!o.bootstrap_token.empty()) {
       return InvalidArgument("--ca-file: required with --bootstrap-token (TLS)");
@@ -339,7 +341,19 @@ Result<std::unique_ptr<NodeCredentials>> ObtainCredentials(const AgentProcessOpt
   no.ca_pem = *ca;
   no.bootstrap_token = o.bootstrap_token;
   no.dir = dir;
-  return NodeCredentials::Obtain(no, clock);
+  for (;;) {
+    auto creds = NodeCredentials::Obtain(no, clock);
+    if (creds.ok() || creds.status().code() != StatusCode::kUnavailable ||
+        stop.stop_requested()) {
+      return creds;
+    }
+    spdlog::warn("agent {}: {}; trying again", node, creds.status().message());
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::unique_lock lock(m);
+    cv.wait_for(lock, stop, std::chrono::seconds(2), [] { return false; });
+    if (stop.stop_requested()) return creds;
+  }
 }
 
 // Blocks until `stop` is requested.
@@ -370,7 +384,7 @@ Status RunSimulated(const AgentProcessOptions& o, std::stop_token stop) {
     SimulatedLauncher launcher(clock, &timers);
     for (int i = 0; i < o.simulate; ++i) {
       const std::string node = fmt::format("{}-{}", o.name, i);
-      auto cred = ObtainCredentials(o, node, "", clock);
+      auto cred = ObtainCredentials(o, node, "", clock, stop);
       if (!cred.ok()) {
         for (auto& c : conns) c->Shutdown();
         timers_owner.reset();  // no timer reaches the launcher or the agents after this
@@ -446,7 +460,7 @@ Status RunReal(const AgentProcessOptions& o, std::stop_token stop) {
   // Certificates follow the wall clock (the CA's and batond's), not the monotonic one.
   SystemClock wall;
   BATON_ASSIGN_OR_RETURN(std::unique_ptr<NodeCredentials> creds,
-                         ObtainCredentials(o, o.name, (ao.data_dir / "pki").string(), wall));
+                         ObtainCredentials(o, o.name, (ao.data_dir / "pki").string(), wall, stop));
   auto channel = MakeChannel(o.server, creds ? creds->tls() : security::ClientTlsOptions{});
   auto timers = std::make_unique<TimerThread>();
   auto conn = AgentConnection::Create(channel, *timers, o.connection);
