@@ -103,8 +103,9 @@ std::shared_ptr<grpc::ServerCredentials> NodeCredentials::LogServerCredentials()
       std::chrono::duration_cast<std::chrono::seconds>(id.not_after - id.not_before).count() /
           10,
       1, 60);
+  const std::string pair = options_.dir + "/node.pem";  // key + certificate (Adopt)
   auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-      key_file(), cert_file(), static_cast<unsigned int>(refresh));
+      pair, pair, static_cast<unsigned int>(refresh));
   grpc::experimental::TlsServerCredentialsOptions o(provider);
   o.watch_identity_key_cert_pairs();
   o.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
@@ -157,6 +158,10 @@ Status NodeCredentials::Adopt(std::string key_pem, std::string cert_pem, std::st
     BATON_RETURN_IF_ERROR(security::WriteFileAtomic(key_file(), key_pem, 0600));
     BATON_RETURN_IF_ERROR(security::WriteFileAtomic(cert_file(), cert_pem, 0644));
     BATON_RETURN_IF_ERROR(security::WriteFileAtomic(ca_file(), ca_bundle, 0644));
+    // Key and certificate in one file, replaced in one rename, for the log server's file
+    // watcher: it can never read a new key with an old certificate.
+    BATON_RETURN_IF_ERROR(
+        security::WriteFileAtomic(options_.dir + "/node.pem", key_pem + cert_pem, 0600));
   }
   std::lock_guard lock(mu_);
   key_pem_ = std::move(key_pem);

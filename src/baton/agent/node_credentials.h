@@ -2,7 +2,8 @@
 // the cluster's CA, and what it trusts for batond (docs/tls.md).
 //
 // Obtain() uses the certificate kept in the agent's data dir (<data-dir>/pki/node.key
-// 0600, node.crt, ca.crt) when it is still valid for this node and this CA; otherwise it
+// 0600, node.crt, ca.crt; node.pem 0600 holds key and certificate together for the log
+// server) when it is still valid for this node and this CA; otherwise it
 // joins: a new EC P-256 key, a CSR, and Pki.Join with the bootstrap token over TLS
 // (checking batond's certificate against --ca-file). Renew() asks Pki.Renew over mutual
 // TLS with the current certificate, with a new key, and keeps the result the same way.
@@ -55,7 +56,8 @@ class NodeCredentials {
   // The log server's TLS: the node certificate as server certificate.
   security::ServerTlsOptions server_tls() const;
   // Credentials for the log server. With a dir, they follow the files (gRPC's file
-  // watcher reloads node.key/node.crt after a renewal, so open log streams are not cut);
+  // watcher reloads node.pem, key and certificate in one file, after a renewal, so open
+  // log streams are not cut);
   // without one, the certificate of now.
   std::shared_ptr<grpc::ServerCredentials> LogServerCredentials() const;
   security::CertIdentity identity() const;
