@@ -3,6 +3,12 @@
 // streams with good, forged, expired and mismatched certificates. batond's certificate
 // checks run at a clock the test sets (BatondTlsOptions::clock), so expiry needs no
 // waiting; rotation runs on the real clock with 3-second certificates.
+#include "baton/security/tls.h"
+
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,17 +20,11 @@
 #include <string>
 #include <thread>
 
-#include <gmock/gmock.h>
-#include <grpcpp/grpcpp.h>
-#include <gtest/gtest.h>
-#include <httplib.h>
-
 #include "baton/agent/grpc_agent.h"
 #include "baton/agent/node_credentials.h"
 #include "baton/cli/main.h"
 #include "baton/security/files.h"
 #include "baton/security/pki.h"
-#include "baton/security/tls.h"
 #include "baton/server/batond.h"
 #include "baton/v1/agent.grpc.pb.h"
 #include "baton/v1/jobs.grpc.pb.h"
@@ -314,8 +314,8 @@ TEST_F(TlsTest, MultiUseTokenJoinsThatManyNodes) {
 
 TEST_F(TlsTest, ForgedCertificateIsRefusedAndOthersAreStillServed) {
   StartBatond();
-  auto forger = security::CertificateAuthority::Generate(
-      batond_->tls()->pki().ca.info().subject_cn, clock_.Now(), Seconds(86400));
+  auto forger = security::CertificateAuthority::Generate(batond_->tls()->pki().ca.info().subject_cn,
+                                                         clock_.Now(), Seconds(86400));
   ASSERT_TRUE(forger.ok());
   security::IssueOptions io;
   io.now = clock_.Now();
@@ -546,9 +546,8 @@ TEST_F(TlsTest, CliAndHttpSpeakTls) {
   unsetenv("BATON_CA_FILE");
 
   // Bootstrap tokens need a user certificate: the admin one batond wrote.
-  EXPECT_EQ(Baton({"bootstrap-token", "create", "--server", addr, "--ca-file", ca_file_}, &out,
-                  &err),
-            2);
+  EXPECT_EQ(
+      Baton({"bootstrap-token", "create", "--server", addr, "--ca-file", ca_file_}, &out, &err), 2);
   const std::string admin_crt = (dir_ / "pki/admin.crt").string();
   const std::string admin_key = (dir_ / "pki/admin.key").string();
   ASSERT_EQ(Baton({"bootstrap-token", "create", "--server", addr, "--ca-file", ca_file_,
@@ -562,15 +561,15 @@ TEST_F(TlsTest, CliAndHttpSpeakTls) {
   // A node certificate may not create tokens.
   auto node = Join("n8", Token());
   ASSERT_TRUE(node.ok());
-  ASSERT_TRUE(security::WriteFileAtomic((dir_ / "n8.crt").string(), (*node)->tls().cert_pem, 0600)
-                  .ok());
-  ASSERT_TRUE(security::WriteFileAtomic((dir_ / "n8.key").string(), (*node)->tls().key_pem, 0600)
-                  .ok());
-  EXPECT_EQ(Baton({"bootstrap-token", "create", "--server", addr, "--ca-file", ca_file_,
-                   "--cert-file", (dir_ / "n8.crt").string(), "--key-file",
-                   (dir_ / "n8.key").string()},
-                  &out, &err),
-            1);
+  ASSERT_TRUE(
+      security::WriteFileAtomic((dir_ / "n8.crt").string(), (*node)->tls().cert_pem, 0600).ok());
+  ASSERT_TRUE(
+      security::WriteFileAtomic((dir_ / "n8.key").string(), (*node)->tls().key_pem, 0600).ok());
+  EXPECT_EQ(
+      Baton({"bootstrap-token", "create", "--server", addr, "--ca-file", ca_file_, "--cert-file",
+             (dir_ / "n8.crt").string(), "--key-file", (dir_ / "n8.key").string()},
+            &out, &err),
+      1);
   EXPECT_THAT(err, HasSubstr("PERMISSION_DENIED"));
 
   // An operator-issued user certificate works for it too.
@@ -579,11 +578,11 @@ TEST_F(TlsTest, CliAndHttpSpeakTls) {
                   &out, &err),
             0)
       << err;
-  EXPECT_EQ(Baton({"bootstrap-token", "create", "--server", addr, "--ca-file", ca_file_,
-                   "--cert-file", (dir_ / "ci.crt").string(), "--key-file",
-                   (dir_ / "ci.key").string()},
-                  &out, &err),
-            0)
+  EXPECT_EQ(
+      Baton({"bootstrap-token", "create", "--server", addr, "--ca-file", ca_file_, "--cert-file",
+             (dir_ / "ci.crt").string(), "--key-file", (dir_ / "ci.key").string()},
+            &out, &err),
+      0)
       << err;
 
   // HTTP is HTTPS with the same certificate.

@@ -165,15 +165,13 @@ void AgentConnection::Rotate(std::shared_ptr<grpc::Channel> channel) {
   stub_ = v1::Agent::NewStub(channel_);
   // Without a live stream the pending reconnect dials the new channel.
   if (shutting_down_ || stream_ == nullptr) return;
-  Stream* old = stream_;
-  retired_.emplace(old->generation(), old);
+  // The old stream is half-closed once the new one is registered (OnDirective): the
+  // control plane has replaced the old session by then, so the node never looks gone.
+  retired_.emplace(stream_->generation(), stream_);
   timers_.Cancel(heartbeat_timer_);
   registered_ = false;
   stream_ = new Stream(this, ++generation_);
   stream_->Begin(reg);
-  // The old stream is half-closed once the new one is registered (OnDirective): the
-  // control plane has replaced the old session by then, so the node never looks gone.
-  (void)old;
 }
 
 void AgentConnection::Send(const v1::AgentMessage& message) {
@@ -363,7 +361,6 @@ void WaitForStop(std::stop_token stop) {
   std::unique_lock lock(m);
   cv.wait(lock, stop, [] { return false; });
 }
-
 
 Status RunSimulated(const AgentProcessOptions& o, std::stop_token stop) {
   std::string spec = o.fake_gpus.empty() ? "8xH100" : o.fake_gpus;

@@ -201,7 +201,15 @@ TEST_F(GrpcAgentTest, RotateRegistersOnTheNewChannelBeforeClosingTheOld) {
   ao.simulated = true;
   Agent agent(ao, gpus, launcher, clock, [conn](const v1::AgentMessage& m) { conn->Send(m); });
   conn->Start(&agent);
-  ASSERT_TRUE(service_.Wait([](FakeAgentService& f) { return f.registers_.size() == 1; }));
+  // Registered on both ends (the agent has seen batond's answer).
+  auto registered = [&](int n) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+    while (conn->registrations() < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    return conn->registrations() == n;
+  };
+  ASSERT_TRUE(registered(1));
 
   conn->Rotate(grpc::CreateChannel("127.0.0.1:" + std::to_string(port_),
                                    grpc::InsecureChannelCredentials()));
@@ -214,7 +222,7 @@ TEST_F(GrpcAgentTest, RotateRegistersOnTheNewChannelBeforeClosingTheOld) {
   int before = 0;
   service_.Wait([&](FakeAgentService& f) { before = f.heartbeats_; return true; });
   ASSERT_TRUE(service_.Wait([&](FakeAgentService& f) { return f.heartbeats_ > before + 2; }));
-  EXPECT_EQ(conn->registrations(), 2);
+  EXPECT_TRUE(registered(2));
   EXPECT_TRUE(conn->registered());
   conn->Shutdown();
 }

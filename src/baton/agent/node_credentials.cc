@@ -1,13 +1,12 @@
 #include "baton/agent/node_credentials.h"
 
-#include <algorithm>
-#include <filesystem>
-
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
 
 #include "baton/security/files.h"
 #include "baton/v1/pki.grpc.pb.h"
@@ -18,12 +17,22 @@ namespace {
 Status FromGrpc(const grpc::Status& s, std::string_view what) {
   StatusCode code = StatusCode::kUnavailable;
   switch (s.error_code()) {
-    case grpc::StatusCode::UNAUTHENTICATED: code = StatusCode::kUnauthenticated; break;
-    case grpc::StatusCode::PERMISSION_DENIED: code = StatusCode::kPermissionDenied; break;
-    case grpc::StatusCode::INVALID_ARGUMENT: code = StatusCode::kInvalidArgument; break;
+    case grpc::StatusCode::UNAUTHENTICATED:
+      code = StatusCode::kUnauthenticated;
+      break;
+    case grpc::StatusCode::PERMISSION_DENIED:
+      code = StatusCode::kPermissionDenied;
+      break;
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      code = StatusCode::kInvalidArgument;
+      break;
     case grpc::StatusCode::UNAVAILABLE:
-    case grpc::StatusCode::DEADLINE_EXCEEDED: code = StatusCode::kUnavailable; break;
-    default: code = StatusCode::kFailedPrecondition; break;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      code = StatusCode::kUnavailable;
+      break;
+    default:
+      code = StatusCode::kFailedPrecondition;
+      break;
   }
   return Status(code, fmt::format("{}: {}", what, s.error_message()));
 }
@@ -100,8 +109,7 @@ std::shared_ptr<grpc::ServerCredentials> NodeCredentials::LogServerCredentials()
   if (options_.dir.empty()) return security::ServerCredentials(server_tls());
   const security::CertIdentity id = identity();
   const auto refresh = std::clamp<int64_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(id.not_after - id.not_before).count() /
-          10,
+      std::chrono::duration_cast<std::chrono::seconds>(id.not_after - id.not_before).count() / 10,
       1, 60);
   const std::string pair = options_.dir + "/node.pem";  // key + certificate (Adopt)
   auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
@@ -130,8 +138,8 @@ bool NodeCredentials::LoadFromDir() {
   const Time now = clock_.Now();
   auto id = verifier->Verify(*cert, ca.ok() ? *ca : "", now, security::Purpose::kClient);
   if (!id.ok()) {
-    spdlog::warn("agent {}: the certificate in {} is not usable ({}); joining again",
-                 options_.node, options_.dir, id.status().message());
+    spdlog::warn("agent {}: the certificate in {} is not usable ({}); joining again", options_.node,
+                 options_.dir, id.status().message());
     return false;
   }
   // Not one that runs out before the connection is up.
@@ -151,8 +159,7 @@ Status NodeCredentials::Adopt(std::string key_pem, std::string cert_pem, std::st
   BATON_ASSIGN_OR_RETURN(security::CertIdentity id, security::IdentityOf(cert_pem));
   if (id.kind != security::PeerKind::kNode || id.name != options_.node) {
     return FailedPrecondition(fmt::format("the certificate batond issued is {} {}'s, not node {}'s",
-                                          security::PeerKindName(id.kind), id.name,
-                                          options_.node));
+                                          security::PeerKindName(id.kind), id.name, options_.node));
   }
   if (!options_.dir.empty()) {
     BATON_RETURN_IF_ERROR(security::WriteFileAtomic(key_file(), key_pem, 0600));
@@ -188,16 +195,15 @@ Status NodeCredentials::Join() {
   req.set_node_name(options_.node);
   req.set_csr_pem(csr);
   v1::IssuedCertificate resp;
-  grpc::Status s = WithRetry(options_.rpc_timeout, [&](grpc::ClientContext& ctx) {
-    return stub->Join(&ctx, req, &resp);
-  });
+  grpc::Status s = WithRetry(
+      options_.rpc_timeout, [&](grpc::ClientContext& ctx) { return stub->Join(&ctx, req, &resp); });
   if (!s.ok()) {
     return FromGrpc(s, fmt::format("joining the control plane at {} as node {}", options_.server,
                                    options_.node));
   }
   BATON_RETURN_IF_ERROR(Adopt(std::move(key), resp.certificate_pem(), resp.ca_bundle_pem()));
-  spdlog::info("agent {}: joined the control plane; certificate valid until {} UTC",
-               options_.node, FormatTime(identity().not_after));
+  spdlog::info("agent {}: joined the control plane; certificate valid until {} UTC", options_.node,
+               FormatTime(identity().not_after));
   return Status::Ok();
 }
 

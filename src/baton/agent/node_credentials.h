@@ -34,11 +34,11 @@
 namespace baton::agent {
 
 struct NodeCredentialsOptions {
-  std::string server;           // batond's address (ServerTarget form)
-  std::string node;             // this node's name: the certificate is bound to it
-  std::string ca_pem;           // what to trust for batond (--ca-file)
-  std::string bootstrap_token;  // to join when there is no valid certificate
-  std::string dir;              // where the key and certificate live; "" = memory only
+  std::string server;                 // batond's address (ServerTarget form)
+  std::string node;                   // this node's name: the certificate is bound to it
+  std::string ca_pem;                 // what to trust for batond (--ca-file)
+  std::string bootstrap_token;        // to join when there is no valid certificate
+  std::string dir;                    // where the key and certificate live; "" = memory only
   double renew_fraction = 2.0 / 3.0;  // renew once this share of the lifetime has passed
   std::chrono::milliseconds rpc_timeout{10000};
 };

@@ -10,10 +10,9 @@
 // Thread-safety: none needed (one command per process).
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <ostream>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "baton/cli/client.h"
 #include "baton/common/time.h"

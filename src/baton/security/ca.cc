@@ -1,12 +1,11 @@
 // CertificateAuthority (pki.h): making and loading a CA, and issuing certificates.
+#include <fmt/format.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
-
-#include <fmt/format.h>
 
 #include "baton/security/openssl_util.h"
 #include "baton/security/pki.h"
@@ -53,8 +52,7 @@ Status PushName(GENERAL_NAMES* names, int type, std::string_view value) {
     GENERAL_NAME_set0_value(g, GEN_IPADD, ip);
   } else {
     ASN1_IA5STRING* s = ASN1_IA5STRING_new();
-    if (s == nullptr ||
-        ASN1_STRING_set(s, value.data(), static_cast<int>(value.size())) != 1) {
+    if (s == nullptr || ASN1_STRING_set(s, value.data(), static_cast<int>(value.size())) != 1) {
       ASN1_IA5STRING_free(s);
       GENERAL_NAME_free(g);
       return OpenSslError(StatusCode::kInternal, "subject alt name");
@@ -118,8 +116,8 @@ Status SetRandomSerial(X509* cert) {
 
 // A version-3 certificate for `cn` over `pubkey`, valid [not_before, not_after], issued
 // by `issuer` (nullptr: self-issued). Extensions and the signature come after.
-Result<internal::Cert> NewCert(std::string_view cn, EVP_PKEY* pubkey, X509* issuer,
-                               Time not_before, Time not_after) {
+Result<internal::Cert> NewCert(std::string_view cn, EVP_PKEY* pubkey, X509* issuer, Time not_before,
+                               Time not_after) {
   internal::Cert cert(X509_new());
   internal::Name name(X509_NAME_new());
   if (!cert || !name || X509_set_version(cert.get(), 2) != 1 ||
@@ -127,8 +125,8 @@ Result<internal::Cert> NewCert(std::string_view cn, EVP_PKEY* pubkey, X509* issu
                                  reinterpret_cast<const unsigned char*>(cn.data()),
                                  static_cast<int>(cn.size()), -1, 0) != 1 ||
       X509_set_subject_name(cert.get(), name.get()) != 1 ||
-      X509_set_issuer_name(cert.get(), issuer != nullptr ? X509_get_subject_name(issuer)
-                                                         : name.get()) != 1 ||
+      X509_set_issuer_name(cert.get(),
+                           issuer != nullptr ? X509_get_subject_name(issuer) : name.get()) != 1 ||
       ASN1_TIME_set(X509_getm_notBefore(cert.get()), internal::ToTimeT(not_before)) == nullptr ||
       ASN1_TIME_set(X509_getm_notAfter(cert.get()), internal::ToTimeT(not_after)) == nullptr ||
       X509_set_pubkey(cert.get(), pubkey) != 1) {
@@ -174,8 +172,8 @@ const std::string& CertificateAuthority::bundle_pem() const { return impl_->bund
 const std::string& CertificateAuthority::key_pem() const { return impl_->key_pem; }
 const CertInfo& CertificateAuthority::info() const { return impl_->info; }
 
-Result<CertificateAuthority> CertificateAuthority::Generate(std::string_view common_name,
-                                                            Time now, Duration validity) {
+Result<CertificateAuthority> CertificateAuthority::Generate(std::string_view common_name, Time now,
+                                                            Duration validity) {
   auto impl = std::make_unique<Impl>();
   impl->key.reset(EVP_EC_gen("P-256"));
   if (!impl->key) return OpenSslError(StatusCode::kInternal, "generate CA key");
@@ -204,19 +202,19 @@ Result<CertificateAuthority> CertificateAuthority::FromPem(std::string_view bund
   X509* c = impl->cert.get();
   impl->info = internal::InfoOf(c);
   if (!impl->info.is_ca) {
-    return InvalidArgument(fmt::format(
-        "CA certificate '{}' is not a CA (its basicConstraints lack CA:TRUE)",
-        impl->info.subject_cn));
+    return InvalidArgument(
+        fmt::format("CA certificate '{}' is not a CA (its basicConstraints lack CA:TRUE)",
+                    impl->info.subject_cn));
   }
   if ((X509_get_key_usage(c) & KU_KEY_CERT_SIGN) == 0) {
-    return InvalidArgument(fmt::format(
-        "CA certificate '{}' may not sign certificates (keyUsage lacks keyCertSign)",
-        impl->info.subject_cn));
+    return InvalidArgument(
+        fmt::format("CA certificate '{}' may not sign certificates (keyUsage lacks keyCertSign)",
+                    impl->info.subject_cn));
   }
   if (X509_check_private_key(c, impl->key.get()) != 1) {
     ERR_clear_error();
-    return InvalidArgument(fmt::format("CA key: does not belong to CA certificate '{}'",
-                                       impl->info.subject_cn));
+    return InvalidArgument(
+        fmt::format("CA key: does not belong to CA certificate '{}'", impl->info.subject_cn));
   }
   if (now < impl->info.not_before || now >= impl->info.not_after) {
     return InvalidArgument(fmt::format("CA certificate '{}' is valid only {} .. {} UTC",
@@ -295,8 +293,8 @@ Result<Issued> CertificateAuthority::IssueServer(const std::vector<std::string>&
   }
   internal::PKey key(EVP_EC_gen("P-256"));
   if (!key) return OpenSslError(StatusCode::kInternal, "generate server key");
-  BATON_ASSIGN_OR_RETURN(Issued out, SignLeaf(*this, impl_->cert.get(), impl_->key.get(),
-                                              key.get(), spec, options));
+  BATON_ASSIGN_OR_RETURN(
+      Issued out, SignLeaf(*this, impl_->cert.get(), impl_->key.get(), key.get(), spec, options));
   out.key_pem = internal::WritePrivateKey(key.get());
   return out;
 }

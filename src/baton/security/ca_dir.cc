@@ -1,8 +1,8 @@
 #include "baton/security/ca_dir.h"
 
-#include <optional>
-
 #include <fmt/format.h>
+
+#include <optional>
 
 #include "baton/security/files.h"
 
@@ -57,8 +57,8 @@ Result<ServerPki> OpenCaDir(const CaDirOptions& o, Time now) {
         "a CA, so none is generated); or place ca.crt and ca.key in {}",
         o.dir));
   } else {
-    auto made = CertificateAuthority::Generate(
-        fmt::format("baton cluster CA {}", FormatTime(now)), now, o.ca_validity);
+    auto made = CertificateAuthority::Generate(fmt::format("baton cluster CA {}", FormatTime(now)),
+                                               now, o.ca_validity);
     if (!made.ok()) return made.status();
     ca = std::move(*made);
     generated = true;

@@ -61,8 +61,8 @@ TEST_F(CaDirTest, GeneratesOnceAndReloadsAfterARestart) {
   ASSERT_TRUE(id.ok()) << id.status().ToString();
   EXPECT_EQ(id->kind, PeerKind::kControlPlane);
   // And the admin certificate loads as a client's.
-  auto client = ClientTlsOptions::FromFiles(second->ca_file, second->admin_cert_file,
-                                            second->admin_key_file);
+  auto client =
+      ClientTlsOptions::FromFiles(second->ca_file, second->admin_cert_file, second->admin_key_file);
   EXPECT_TRUE(client.ok()) << client.status().ToString();
 }
 

@@ -1,11 +1,10 @@
 #include "baton/security/openssl_util.h"
 
+#include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include <ctime>
-
-#include <fmt/format.h>
 
 namespace baton::security::internal {
 
@@ -40,14 +39,18 @@ std::string Drain(BIO* bio) {
 Result<PKey> ReadPrivateKey(std::string_view pem, std::string_view what) {
   Bio bio = MemBio(pem);
   PKey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!key) return OpenSslError(StatusCode::kInvalidArgument, fmt::format("{}: not a PEM private key", what));
+  if (!key)
+    return OpenSslError(StatusCode::kInvalidArgument,
+                        fmt::format("{}: not a PEM private key", what));
   return key;
 }
 
 Result<Cert> ReadCertificate(std::string_view pem, std::string_view what) {
   Bio bio = MemBio(pem);
   Cert cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  if (!cert) return OpenSslError(StatusCode::kInvalidArgument, fmt::format("{}: not a PEM certificate", what));
+  if (!cert)
+    return OpenSslError(StatusCode::kInvalidArgument,
+                        fmt::format("{}: not a PEM certificate", what));
   return cert;
 }
 

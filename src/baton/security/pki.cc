@@ -3,14 +3,13 @@
 #include "baton/security/pki.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "baton/security/openssl_util.h"
 
@@ -74,16 +73,23 @@ CertInfo InfoOf(X509* cert) {
   info.not_after = FromAsn1(X509_get0_notAfter(cert));
   info.is_ca = (X509_get_extension_flags(cert) & EXFLAG_CA) != 0;
   info.serial = SerialHex(cert);
-  auto* names = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (names != nullptr) {
     for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
       const GENERAL_NAME* g = sk_GENERAL_NAME_value(names, i);
       switch (g->type) {
-        case GEN_DNS: info.dns_names.push_back(Asn1String(g->d.dNSName)); break;
-        case GEN_URI: info.uris.push_back(Asn1String(g->d.uniformResourceIdentifier)); break;
-        case GEN_IPADD: info.ip_addresses.push_back(IpToString(g->d.iPAddress)); break;
-        default: break;
+        case GEN_DNS:
+          info.dns_names.push_back(Asn1String(g->d.dNSName));
+          break;
+        case GEN_URI:
+          info.uris.push_back(Asn1String(g->d.uniformResourceIdentifier));
+          break;
+        case GEN_IPADD:
+          info.ip_addresses.push_back(IpToString(g->d.iPAddress));
+          break;
+        default:
+          break;
       }
     }
     GENERAL_NAMES_free(names);
@@ -115,16 +121,16 @@ Result<CertIdentity> IdentityOfInfo(const CertInfo& info) {
     found = std::move(id);
   }
   if (!found) {
-    return InvalidArgument(fmt::format(
-        "certificate '{}' carries no baton identity (no baton-node:, baton-user: or "
-        "baton-control-plane: URI)",
-        info.subject_cn));
+    return InvalidArgument(
+        fmt::format("certificate '{}' carries no baton identity (no baton-node:, baton-user: or "
+                    "baton-control-plane: URI)",
+                    info.subject_cn));
   }
   if (Status s = ValidateCertName(found->name, "certificate identity"); !s.ok()) return s;
   if (found->name != info.subject_cn) {
-    return InvalidArgument(fmt::format(
-        "certificate names '{}' in its CN but '{}' in its identity URI", info.subject_cn,
-        found->name));
+    return InvalidArgument(
+        fmt::format("certificate names '{}' in its CN but '{}' in its identity URI",
+                    info.subject_cn, found->name));
   }
   found->not_before = info.not_before;
   found->not_after = info.not_after;
@@ -135,9 +141,12 @@ Result<CertIdentity> IdentityOfInfo(const CertInfo& info) {
 
 std::string_view PeerKindName(PeerKind kind) {
   switch (kind) {
-    case PeerKind::kNode: return "node";
-    case PeerKind::kUser: return "user";
-    case PeerKind::kControlPlane: return "control-plane";
+    case PeerKind::kNode:
+      return "node";
+    case PeerKind::kUser:
+      return "user";
+    case PeerKind::kControlPlane:
+      return "control-plane";
   }
   return "unknown";
 }
@@ -151,8 +160,8 @@ Status ValidateCertName(std::string_view name, std::string_view field) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '-' || c == '.' || c == '_';
     if (!ok) {
-      return InvalidArgument(fmt::format(
-          "{}: '{}' may only hold letters, digits, '-', '.' and '_'", field, name));
+      return InvalidArgument(
+          fmt::format("{}: '{}' may only hold letters, digits, '-', '.' and '_'", field, name));
     }
   }
   return Status::Ok();
@@ -160,9 +169,12 @@ Status ValidateCertName(std::string_view name, std::string_view field) {
 
 std::string IdentityUri(PeerKind kind, std::string_view name) {
   switch (kind) {
-    case PeerKind::kNode: return fmt::format("{}{}", kNodeScheme, name);
-    case PeerKind::kUser: return fmt::format("{}{}", kUserScheme, name);
-    case PeerKind::kControlPlane: return fmt::format("{}{}", kControlPlaneScheme, name);
+    case PeerKind::kNode:
+      return fmt::format("{}{}", kNodeScheme, name);
+    case PeerKind::kUser:
+      return fmt::format("{}{}", kUserScheme, name);
+    case PeerKind::kControlPlane:
+      return fmt::format("{}{}", kControlPlaneScheme, name);
   }
   return "";
 }
@@ -205,8 +217,7 @@ Result<CertIdentity> IdentityOf(std::string_view pem) {
 
 Status CheckKeyMatches(std::string_view key_pem, std::string_view cert_pem) {
   BATON_ASSIGN_OR_RETURN(internal::PKey key, internal::ReadPrivateKey(key_pem, "key"));
-  BATON_ASSIGN_OR_RETURN(internal::Cert cert,
-                         internal::ReadCertificate(cert_pem, "certificate"));
+  BATON_ASSIGN_OR_RETURN(internal::Cert cert, internal::ReadCertificate(cert_pem, "certificate"));
   if (X509_check_private_key(cert.get(), key.get()) != 1) {
     ERR_clear_error();
     return InvalidArgument("the private key does not belong to the certificate");
@@ -215,8 +226,7 @@ Status CheckKeyMatches(std::string_view key_pem, std::string_view cert_pem) {
 }
 
 Result<std::vector<std::string>> SplitCertificates(std::string_view pem, std::string_view what) {
-  BATON_ASSIGN_OR_RETURN(std::vector<internal::Cert> certs,
-                         internal::ReadCertificates(pem, what));
+  BATON_ASSIGN_OR_RETURN(std::vector<internal::Cert> certs, internal::ReadCertificates(pem, what));
   std::vector<std::string> out;
   for (auto& c : certs) out.push_back(internal::WriteCertificate(c.get()));
   return out;

@@ -105,8 +105,8 @@ class CertificateAuthority {
   // intermediate, its chain up to the root); `key_pem` is that certificate's key.
   // InvalidArgument naming what is wrong: no certificate, not a CA (basicConstraints), the
   // key does not match, outside its validity at `now`.
-  static Result<CertificateAuthority> FromPem(std::string_view bundle_pem,
-                                              std::string_view key_pem, Time now);
+  static Result<CertificateAuthority> FromPem(std::string_view bundle_pem, std::string_view key_pem,
+                                              Time now);
   CertificateAuthority(CertificateAuthority&&) noexcept;
   CertificateAuthority& operator=(CertificateAuthority&&) noexcept;
   ~CertificateAuthority();

@@ -160,15 +160,14 @@ TEST(PkiTest, UserCertificateIsForClientsOnly) {
   EXPECT_EQ(id->name, "alice");
   auto as_server = verifier->Verify(user->cert_pem, "", kNow, Purpose::kServer);
   ASSERT_FALSE(as_server.ok());
-  EXPECT_NE(as_server.status().message().find("not for server authentication"),
-            std::string::npos)
+  EXPECT_NE(as_server.status().message().find("not for server authentication"), std::string::npos)
       << as_server.status().message();
 }
 
 TEST(PkiTest, ServerCertificateNamesItsHostsAndTheControlPlane) {
   CertificateAuthority ca = MakeCa();
-  auto server = ca.IssueServer({"localhost", "127.0.0.1", "::1", "baton.example.com"}, "batond",
-                               Opts());
+  auto server =
+      ca.IssueServer({"localhost", "127.0.0.1", "::1", "baton.example.com"}, "batond", Opts());
   ASSERT_TRUE(server.ok()) << server.status().ToString();
   auto info = ParseCertificate(server->cert_pem);
   ASSERT_TRUE(info.ok());
@@ -268,8 +267,7 @@ TEST(SecretTest, RandomHexAndSha256) {
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(a->size(), 32u);
   EXPECT_NE(*a, *b);
-  EXPECT_EQ(Sha256Hex("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
   EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
   EXPECT_FALSE(ConstantTimeEquals("abc", "abcd"));

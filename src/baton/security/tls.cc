@@ -56,8 +56,8 @@ std::string TargetHost(std::string_view target) {
   }
   if (target.starts_with('[')) {
     auto close = target.find(']');
-    return std::string(target.substr(1, close == std::string_view::npos ? target.size() - 1
-                                                                        : close - 1));
+    return std::string(
+        target.substr(1, close == std::string_view::npos ? target.size() - 1 : close - 1));
   }
   auto colon = target.rfind(':');
   return std::string(colon == std::string_view::npos ? target : target.substr(0, colon));
@@ -82,7 +82,8 @@ std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const ServerTlsOption
   if (!tls.enabled()) return grpc::InsecureServerCredentials();
   grpc_ssl_client_certificate_request_type request = GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE;
   switch (tls.client_certs) {
-    case ClientCerts::kNone: break;
+    case ClientCerts::kNone:
+      break;
     case ClientCerts::kRequest:
       request = GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY;
       break;

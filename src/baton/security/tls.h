@@ -17,11 +17,11 @@
 // Thread-safety: free functions; the credentials and channels they make are thread-safe.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <grpcpp/grpcpp.h>
 
 #include "baton/common/status.h"
 #include "baton/common/time.h"

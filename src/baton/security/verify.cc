@@ -1,7 +1,6 @@
 // CertVerifier (pki.h): chain verification against one CA bundle at a given time.
-#include <openssl/err.h>
-
 #include <fmt/format.h>
+#include <openssl/err.h>
 
 #include "baton/security/openssl_util.h"
 #include "baton/security/pki.h"
@@ -65,8 +64,8 @@ Result<CertIdentity> CertVerifier::Verify(std::string_view leaf_pem, std::string
     // The configured CA is the anchor even when an operator's CA is an intermediate.
     X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
     X509_STORE_CTX_set_time(ctx.get(), 0, internal::ToTimeT(now));
-    X509_STORE_CTX_set_purpose(ctx.get(), purpose == Purpose::kClient ? X509_PURPOSE_SSL_CLIENT
-                                                                      : X509_PURPOSE_SSL_SERVER);
+    X509_STORE_CTX_set_purpose(
+        ctx.get(), purpose == Purpose::kClient ? X509_PURPOSE_SSL_CLIENT : X509_PURPOSE_SSL_SERVER);
     ok = X509_verify_cert(ctx.get());
   }
   const int err = ctx ? X509_STORE_CTX_get_error(ctx.get()) : X509_V_ERR_UNSPECIFIED;
@@ -92,8 +91,8 @@ Result<CertIdentity> CertVerifier::Verify(std::string_view leaf_pem, std::string
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-      return Unauthenticated(fmt::format(
-          "{} was not issued by this cluster's CA (issuer '{}')", whose, info.issuer_cn));
+      return Unauthenticated(fmt::format("{} was not issued by this cluster's CA (issuer '{}')",
+                                         whose, info.issuer_cn));
     case X509_V_ERR_CERT_SIGNATURE_FAILURE:
       return Unauthenticated(
           fmt::format("{}: signature does not verify (tampered or forged)", subject));
@@ -101,8 +100,8 @@ Result<CertIdentity> CertVerifier::Verify(std::string_view leaf_pem, std::string
       return Unauthenticated(fmt::format("{} is not for {} authentication", whose,
                                          purpose == Purpose::kClient ? "client" : "server"));
     default:
-      return Unauthenticated(fmt::format("{} does not verify: {}", subject,
-                                         X509_verify_cert_error_string(err)));
+      return Unauthenticated(
+          fmt::format("{} does not verify: {}", subject, X509_verify_cert_error_string(err)));
   }
 }
 

@@ -1,9 +1,9 @@
 #include "baton/server/batond_tls.h"
 
-#include <filesystem>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <filesystem>
 
 #include "baton/security/files.h"
 
@@ -35,11 +35,11 @@ Result<std::unique_ptr<BatondTls>> BatondTls::Open(const BatondTlsOptions& optio
   t->tokens_ = std::make_unique<BootstrapTokens>(store, t->clock_);
   PkiServiceOptions po;
   po.node_cert_validity = options.node_cert_validity;
-  t->service_ = std::make_unique<PkiService>(&t->pki_.ca, &t->verifier_, t->tokens_.get(),
-                                             t->clock_, po);
+  t->service_ =
+      std::make_unique<PkiService>(&t->pki_.ca, &t->verifier_, t->tokens_.get(), t->clock_, po);
   spdlog::info("batond: TLS with {} CA '{}' (trust {}); agents' certificates last {}",
-               t->pki_.generated ? "a new" : "the", t->pki_.ca.info().subject_cn,
-               t->pki_.ca_file, FormatDuration(options.node_cert_validity));
+               t->pki_.generated ? "a new" : "the", t->pki_.ca.info().subject_cn, t->pki_.ca_file,
+               FormatDuration(options.node_cert_validity));
   return t;
 }
 
@@ -66,11 +66,11 @@ Result<security::CertIdentity> BatondTls::VerifyAgent(const grpc::AuthContext& c
 }
 
 Status BatondTls::CheckAgentMessage(const security::CertIdentity& cert,
-                                   const v1::AgentMessage& message) const {
+                                    const v1::AgentMessage& message) const {
   if (message.has_register_() && message.register_().node_name() != cert.name) {
-    Status s = PermissionDenied(fmt::format(
-        "agent stream: the certificate is node {}'s; it may not register node '{}'", cert.name,
-        message.register_().node_name()));
+    Status s = PermissionDenied(
+        fmt::format("agent stream: the certificate is node {}'s; it may not register node '{}'",
+                    cert.name, message.register_().node_name()));
     spdlog::warn("{}", s.message());
     return s;
   }

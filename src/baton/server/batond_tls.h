@@ -11,12 +11,12 @@
 // Thread-safety: immutable after Open, apart from the thread-safe BootstrapTokens.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "baton/common/status.h"
 #include "baton/common/time.h"

@@ -1,8 +1,9 @@
 #include "baton/server/bootstrap_tokens.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
 
 #include "baton/security/pki.h"
 #include "baton/security/secret.h"
@@ -93,8 +94,7 @@ Result<CreatedBootstrapToken> BootstrapTokens::Create(const BootstrapTokenSpec& 
   out.uses = spec.uses;
   out.node_name = spec.node_name;
   spdlog::info("pki: bootstrap token {} created ({} use(s), until {} UTC{}{})", id, spec.uses,
-               FormatTime(out.expires_at), spec.node_name.empty() ? "" : ", node ",
-               spec.node_name);
+               FormatTime(out.expires_at), spec.node_name.empty() ? "" : ", node ", spec.node_name);
   return out;
 }
 
@@ -131,8 +131,8 @@ Result<std::string> BootstrapTokens::Consume(std::string_view token, std::string
       return Unauthenticated(fmt::format("bootstrap token {}: already used", id));
     }
     if (!r.node_name.empty() && r.node_name != node_name) {
-      return Unauthenticated(fmt::format("bootstrap token {}: only for node {}, not {}", id,
-                                         r.node_name, node_name));
+      return Unauthenticated(
+          fmt::format("bootstrap token {}: only for node {}, not {}", id, r.node_name, node_name));
     }
     r.uses_left--;
     auto put = store_->Put(key, Encode(r), (*kv)->mod_revision);

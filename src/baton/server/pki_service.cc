@@ -16,8 +16,8 @@ google::protobuf::Timestamp ToProto(Time t) {
 }
 
 std::string NotAfter(const v1::IssuedCertificate& c) {
-  return FormatTime(Time(Duration(
-      google::protobuf::util::TimeUtil::TimestampToMicroseconds(c.not_after()))));
+  return FormatTime(
+      Time(Duration(google::protobuf::util::TimeUtil::TimestampToMicroseconds(c.not_after()))));
 }
 
 grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const grpc::Status& s) {
@@ -67,9 +67,10 @@ grpc::ServerUnaryReactor* PkiService::Join(grpc::CallbackServerContext* ctx,
   auto id = tokens_->Consume(req->bootstrap_token(), req->node_name());
   if (!id.ok()) return Refuse(ctx, what, id.status());
   *resp = std::move(issued);
-  spdlog::info("pki: node {} joined with bootstrap token {} from {} (certificate valid until "
-               "{} UTC)",
-               req->node_name(), *id, ctx->peer(), NotAfter(*resp));
+  spdlog::info(
+      "pki: node {} joined with bootstrap token {} from {} (certificate valid until "
+      "{} UTC)",
+      req->node_name(), *id, ctx->peer(), NotAfter(*resp));
   return Done(ctx, grpc::Status::OK);
 }
 
