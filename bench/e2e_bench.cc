@@ -8,6 +8,10 @@
 // stream) at p50 and p99. The last line of output is one JSON object (`make bench-e2e`).
 //
 // It measures the whole system on this machine: all three processes share its cores.
+//
+// --tls runs the same over TLS (docs/tls.md): batond --tls writes a bootstrap token for
+// every simulated agent, each agent joins for a node certificate and keeps a mutual-TLS
+// stream, and the client submits and watches over TLS.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,8 +26,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,6 +40,8 @@
 
 #include "baton/auth/credentials.h"
 #include "baton/auth/token.h"
+#include "baton/security/files.h"
+#include "baton/security/tls.h"
 #include "baton/v1/cluster.grpc.pb.h"
 #include "baton/v1/jobs.grpc.pb.h"
 
@@ -42,6 +50,23 @@ namespace {
 using baton::bench::Spawn;
 
 using Clock = std::chrono::steady_clock;
+
+// CPU seconds (user + system) `pid` has used so far, from /proc/<pid>/stat (0 if gone).
+// Counted per phase, they say what the work cost on a machine whose load makes wall time
+// noisy.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = stat.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string f;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(f);  // utime, stime
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -72,6 +97,12 @@ int main(int argc, char** argv) {
   app.add_option("--batond-args", batond_args,
                  "extra batond flags, space-separated, e.g. '--store etcd --etcd-endpoints "
                  "127.0.0.1:2379 --advertise bench'");
+  bool tls = false;
+  app.add_flag("--tls", tls, "TLS everywhere: batond --tls, agents join with certificates");
+  int streams_per_connection = 100;
+  app.add_option("--streams-per-connection", streams_per_connection,
+                 "plaintext: simulated agents per connection (TLS: always 1)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   std::filesystem::remove_all(work);
@@ -80,6 +111,14 @@ int main(int argc, char** argv) {
   std::vector<std::string> batond_argv = {bin_dir + "/batond", "--data-dir", work + "/batond",
                                           "--listen", "127.0.0.1:0", "--http", "",
                                           "--port-file", port_file};
+  const std::string token_file = work + "/bootstrap.token";
+  if (tls) {
+    for (std::string a : {std::string("--tls"), std::string("--bootstrap-token-file"), token_file,
+                          std::string("--bootstrap-token-uses"), std::to_string(agents),
+                          std::string("--bootstrap-token-ttl"), std::string("600")}) {
+      batond_argv.push_back(a);
+    }
+  }
   for (size_t start = 0; start < batond_args.size();) {
     size_t end = batond_args.find(' ', start);
     if (end == std::string::npos) end = batond_args.size();
@@ -101,11 +140,22 @@ int main(int argc, char** argv) {
   const std::string addr = fmt::format("127.0.0.1:{}", port);
   // batond wrote its bootstrap tokens before it wrote the port file.
   const std::string admin_token_file = work + "/batond/admin.token";
-  pid_t agent = Spawn({bin_dir + "/baton-agent", "--server", addr, "--name", "sim", "--simulate",
-                       std::to_string(agents), "--fake-gpus", fmt::format("{}xH100", gpus),
-                       "--data-dir", work + "/agent", "--token-file",
-                       work + "/batond/agent.token"},
-                      work + "/agent.log");
+  const std::string ca_file = work + "/batond/pki/ca.crt";
+  std::vector<std::string> agent_argv = {bin_dir + "/baton-agent", "--server", addr, "--name",
+                                         "sim", "--simulate", std::to_string(agents),
+                                         "--fake-gpus", fmt::format("{}xH100", gpus),
+                                         "--data-dir", work + "/agent", "--token-file",
+                                         work + "/batond/agent.token"};
+  if (tls) {
+    for (std::string a : {std::string("--ca-file"), ca_file,
+                          std::string("--bootstrap-token-file"), token_file}) {
+      agent_argv.push_back(a);
+    }
+  } else {
+    agent_argv.push_back("--sim-streams-per-connection");
+    agent_argv.push_back(std::to_string(streams_per_connection));
+  }
+  pid_t agent = Spawn(agent_argv, work + "/agent.log");
   auto cleanup = [&] {
     kill(agent, SIGTERM);
     kill(batond, SIGTERM);
@@ -119,9 +169,11 @@ int main(int argc, char** argv) {
     cleanup();
     return 1;
   }
+  baton::security::ClientTlsOptions client_tls;
+  if (tls) client_tls.ca_pem = baton::security::ReadFile(ca_file).value();
   // The token goes on each call's context (the watch stream is one long call): a channel
   // interceptor would run for every message, on the client this bench is not measuring.
-  auto channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+  auto channel = baton::security::MakeClientChannel(addr, client_tls);
   const std::string bearer = baton::auth::BearerValue(*admin_token);
   auto jobs_stub = baton::v1::Jobs::NewStub(channel);
   auto cluster_stub = baton::v1::Cluster::NewStub(channel);
@@ -198,6 +250,7 @@ int main(int argc, char** argv) {
     baton::v1::SubmitResponse resp;
     Clock::time_point t0;
   };
+  const double cpu0[3] = {CpuSeconds(batond), CpuSeconds(agent), CpuSeconds(getpid())};
   const auto t_start = Clock::now();
   for (int i = 0; i < jobs; ++i) {
     {
@@ -239,6 +292,9 @@ int main(int argc, char** argv) {
     std::unique_lock<std::mutex> lock(mu);
     complete = cv.wait_for(lock, std::chrono::seconds(600), [&] { return done >= jobs; });
   }
+  const double cpu_batond = CpuSeconds(batond) - cpu0[0];
+  const double cpu_agent = CpuSeconds(agent) - cpu0[1];
+  const double cpu_client = CpuSeconds(getpid()) - cpu0[2];
   watch_ctx.TryCancel();
   watcher.join();
   cleanup();
@@ -254,10 +310,14 @@ int main(int argc, char** argv) {
                    "{}, \"window\": {}, \"finished\": {}, \"failed\": {}, \"seconds\": {:.3f}, "
                    "\"jobs_per_s\": {:.1f}, \"submit_per_s\": {:.1f}, "
                    "\"p50_submit_to_running_ms\": {:.2f}, \"p99_submit_to_running_ms\": {:.2f}, "
-                   "\"running_samples\": {}, \"agents_register_s\": {:.2f}}}",
+                   "\"running_samples\": {}, \"agents_register_s\": {:.2f}, \"tls\": {}, "
+                   "\"streams_per_connection\": {}, \"cpu_s\": {{\"batond\": {:.2f}, "
+                   "\"agents\": {:.2f}, \"client\": {:.2f}}}, \"cpu_ms_per_job\": {:.3f}}}",
                    jobs, agents, gpus, duration_ms, window, done, failed, total_s, jobs_per_s,
                    jobs / submit_s, Percentile(to_running_ms, 0.5),
-                   Percentile(to_running_ms, 0.99), to_running_ms.size(), register_s)
+                   Percentile(to_running_ms, 0.99), to_running_ms.size(), register_s, tls,
+                   tls ? 1 : streams_per_connection, cpu_batond, cpu_agent, cpu_client,
+                   1000.0 * (cpu_batond + cpu_agent + cpu_client) / std::max<int64_t>(done, 1))
             << std::endl;
   return complete && failed == 0 ? 0 : 1;
 }

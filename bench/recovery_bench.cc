@@ -32,6 +32,7 @@
 #include "baton/auth/credentials.h"
 #include "baton/auth/token.h"
 #include "baton/model/job_lifecycle.h"
+#include "baton/security/tls.h"
 #include "baton/server/control_plane.h"
 #include "baton/store/sqlite/sqlite_store.h"
 #include "baton/v1/jobs.grpc.pb.h"
@@ -109,7 +110,9 @@ double StartAndServe(const std::string& bin, const std::string& data, int port, 
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 10);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 10);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 20);
-  auto channel = auth::CreateChannel(fmt::format("127.0.0.1:{}", port), token, args);
+  auto channel = baton::security::MakeClientChannel(fmt::format("127.0.0.1:{}", port),
+                                                    baton::security::ClientTlsOptions{}, args,
+                                                    token);
   auto stub = baton::v1::Jobs::NewStub(channel);
   while (true) {
     grpc::ClientContext ctx;

@@ -4,18 +4,26 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <stop_token>
 #include <string>
 #include <thread>
 
 #include <CLI/CLI.hpp>
+#include <absl/synchronization/mutex.h>
 #include <spdlog/spdlog.h>
 
 #include "baton/agent/grpc_agent.h"
 #include "baton/auth/token.h"
 
 int main(int argc, char** argv) {
+  // Debian's Abseil is built without NDEBUG, so every absl::Mutex (gRPC's locks) runs
+  // deadlock-cycle detection, a graph lookup per lock: about 3% of batond's CPU and 8% of
+  // a 1,000-agent simulator's (perf, bench/results/tls.md). baton's own locks are
+  // std::mutex; gRPC's lock order is gRPC's to check.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   baton::agent::AgentProcessOptions o;
   char host[256] = {0};
   if (gethostname(host, sizeof(host) - 1) == 0) o.name = host;
@@ -33,6 +41,11 @@ int main(int argc, char** argv) {
   app.add_option("--name", o.name, "node name (default: hostname)");
   app.add_option("--fake-gpus", o.fake_gpus, "made-up GPUs instead of NVML, e.g. 8xH100");
   app.add_option("--simulate", o.simulate, "run N simulated agents named <name>-<i>");
+  app.add_option("--sim-streams-per-connection", o.streams_per_connection,
+                 "simulated agents sharing one connection (plaintext only; 1 = one each, like "
+                 "real agents)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--data-dir", o.data_dir, "task logs etc. (default /tmp/baton-agent-<name>)");
   app.add_option("--address", o.address, "address other nodes reach this one at");
   app.add_option("--rack", o.rack, "rack label for topology-aware placement");
@@ -41,6 +54,15 @@ int main(int argc, char** argv) {
                  "stop tasks after this many seconds without a control plane");
   app.add_option("--nvml-lib", o.nvml_lib,
                  "NVML library to load, a soname or a path (default libnvidia-ml.so.1)");
+  app.add_option("--ca-file", o.ca_file,
+                 "TLS: the cluster CA to trust for batond (batond's <tls-dir>/ca.crt); the agent "
+                 "then uses a node certificate kept in <data-dir>/pki");
+  app.add_option("--bootstrap-token", o.bootstrap_token,
+                 "TLS: token to join with when there is no valid node certificate yet "
+                 "(`baton bootstrap-token create`; also $BATON_BOOTSTRAP_TOKEN)");
+  std::string bootstrap_token_file;
+  app.add_option("--bootstrap-token-file", bootstrap_token_file,
+                 "TLS: read the bootstrap token from this file");
   int health_check_interval_s = 60;
   app.add_option("--health-check", o.health_check,
                  "command (run with /bin/sh -c) that exits non-zero when the node is unwell");
@@ -60,6 +82,25 @@ int main(int argc, char** argv) {
     return 2;
   }
   o.token = *token;
+  if (o.bootstrap_token.empty()) {
+    if (!bootstrap_token_file.empty()) {
+      FILE* f = std::fopen(bootstrap_token_file.c_str(), "r");
+      if (f == nullptr) {
+        std::fprintf(stderr, "baton-agent: --bootstrap-token-file: cannot read %s\n",
+                     bootstrap_token_file.c_str());
+        return 2;
+      }
+      char buf[256] = {0};
+      if (std::fgets(buf, sizeof(buf), f) != nullptr) o.bootstrap_token = buf;
+      std::fclose(f);
+      while (!o.bootstrap_token.empty() && std::isspace(
+                 static_cast<unsigned char>(o.bootstrap_token.back()))) {
+        o.bootstrap_token.pop_back();
+      }
+    } else if (const char* env = std::getenv("BATON_BOOTSTRAP_TOKEN"); env != nullptr) {
+      o.bootstrap_token = env;
+    }
+  }
   o.orphan_grace = baton::Seconds(orphan_grace_s);
   o.health_check_interval = baton::Seconds(health_check_interval_s);
 

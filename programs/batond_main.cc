@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <absl/synchronization/mutex.h>
 #include <spdlog/spdlog.h>
 
 #include "baton/server/batond.h"
@@ -17,6 +18,11 @@ void OnSignal(int) { g_stop = 1; }
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Debian's Abseil is built without NDEBUG, so every absl::Mutex (gRPC's locks) runs
+  // deadlock-cycle detection, a graph lookup per lock: about 3% of batond's CPU and 8% of
+  // a 1,000-agent simulator's (perf, bench/results/tls.md). baton's own locks are
+  // std::mutex; gRPC's lock order is gRPC's to check.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   baton::server::BatondOptions opts;
   CLI::App app{"batond: baton's control plane", "batond"};
   app.add_option("--data-dir", opts.data_dir, "State directory (SQLite database, checkpoints)");
@@ -65,6 +71,31 @@ int main(int argc, char** argv) {
   app.add_option("--queues", queues_file,
                  "Queue tree (YAML with queues:, as baton sim's cluster files) for a store "
                  "without one; later changes: baton queue set");
+  // TLS (docs/tls.md).
+  app.add_flag("--tls", opts.tls.enabled,
+               "Serve gRPC and HTTP over TLS with batond's CA; agents need node certificates");
+  app.add_option("--tls-dir", opts.tls.dir,
+                 "TLS: CA, server and admin certificates (default <data-dir>/pki)");
+  app.add_option("--tls-ca-cert", opts.tls.ca_cert_file,
+                 "TLS: the operator's CA certificate (bundle) instead of a generated CA");
+  app.add_option("--tls-ca-key", opts.tls.ca_key_file, "TLS: the operator's CA key");
+  std::string tls_hostnames;
+  app.add_option("--tls-hostnames", tls_hostnames,
+                 "TLS: names/addresses clients dial batond at, comma-separated (besides "
+                 "localhost, 127.0.0.1, ::1)");
+  double agent_cert_validity_s = 86400;
+  app.add_option("--agent-cert-validity", agent_cert_validity_s,
+                 "TLS: seconds an agent's certificate lasts (renewed at 2/3)")
+      ->capture_default_str();
+  app.add_option("--bootstrap-token-file", opts.tls.bootstrap_token_file,
+                 "TLS: create a bootstrap token at start and write it here (0600)");
+  app.add_option("--bootstrap-token-uses", opts.tls.bootstrap_token.uses,
+                 "TLS: joins that token allows")
+      ->capture_default_str();
+  double bootstrap_token_ttl_s = 3600;
+  app.add_option("--bootstrap-token-ttl", bootstrap_token_ttl_s,
+                 "TLS: seconds that token may be used")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (!queues_file.empty()) {
     auto queues = baton::spec::LoadQueuesYaml(queues_file);
@@ -73,6 +104,21 @@ int main(int argc, char** argv) {
       return 2;
     }
     opts.control_plane.queues = *std::move(queues);
+  }
+  opts.tls.node_cert_validity = baton::SecondsF(agent_cert_validity_s);
+  opts.tls.bootstrap_token.ttl = baton::SecondsF(bootstrap_token_ttl_s);
+  for (size_t start = 0; start < tls_hostnames.size();) {
+    size_t end = tls_hostnames.find(',', start);
+    if (end == std::string::npos) end = tls_hostnames.size();
+    if (end > start) opts.tls.hosts.push_back(tls_hostnames.substr(start, end - start));
+    start = end + 1;
+  }
+  if (!opts.tls.enabled &&
+      (!opts.tls.dir.empty() || !opts.tls.ca_cert_file.empty() ||
+       !opts.tls.bootstrap_token_file.empty() || !tls_hostnames.empty())) {
+    std::cerr << "batond: --tls-dir, --tls-ca-cert, --tls-hostnames and "
+                 "--bootstrap-token-file need --tls\n";
+    return 2;
   }
   if (opts.store == "sqlite" && opts.data_dir.empty()) {
     std::cerr << "batond: --data-dir is required (or --store memory)\n";

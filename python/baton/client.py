@@ -22,6 +22,7 @@ from baton.auth import BearerToken, load_credentials, resolve_token
 from baton.errors import (InvalidArgument, InvalidSpec, Unavailable, WaitTimeout, WatchLost,
                           from_rpc_error)
 from baton.spec import SpecLike, as_spec
+from baton.tls import make_channel
 from baton.types import Job, JobEvent, JobState, Node, NodeState, Queue
 from baton.v1 import (auth_pb2, auth_pb2_grpc, cluster_pb2, cluster_pb2_grpc, jobs_pb2,
                       jobs_pb2_grpc, types_pb2)
@@ -121,18 +122,23 @@ class Client:
     """
 
     def __init__(self, server: Optional[str] = None, *, token: Optional[str] = None,
-                 timeout: float = 30.0, channel: Optional[grpc.Channel] = None):
+                 timeout: float = 30.0, channel: Optional[grpc.Channel] = None,
+                 ca_file: Optional[str] = None, cert_file: Optional[str] = None,
+                 key_file: Optional[str] = None):
         """`server` is "host:port" (default: $BATON_SERVER, else the credentials file's,
         else 127.0.0.1:7070); `token` is the API token (default: $BATON_TOKEN, else the one
         `baton login` saved; see baton.auth); `timeout` bounds each unary call in seconds.
-        A ready `channel` may be given instead (TLS); the token is added to its calls."""
+        TLS: `ca_file` (default $BATON_CA_FILE, else the credentials file's) is the cluster
+        CA to trust, `cert_file`/`key_file` an optional client certificate (baton.tls). A
+        ready `channel` may be given instead; the token is added to its calls."""
         self.server = (server or os.environ.get("BATON_SERVER") or load_credentials()[0]
                        or DEFAULT_SERVER)
         if timeout <= 0:
             raise InvalidArgument(f"timeout: must be positive, got {timeout}")
         self.timeout = timeout
         self._own_channel = channel is None
-        self._raw_channel = channel or grpc.insecure_channel(self.server)
+        self._raw_channel = channel or make_channel(self.server, ca_file=ca_file,
+                                                    cert_file=cert_file, key_file=key_file)
         token = resolve_token(token)
         self._channel = (grpc.intercept_channel(self._raw_channel, BearerToken(token))
                          if token else self._raw_channel)

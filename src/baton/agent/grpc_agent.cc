@@ -21,12 +21,14 @@
 #include "baton/auth/credentials.h"
 #include "baton/auth/secret.h"
 #include "baton/common/limits.h"
+#include "baton/agent/node_credentials.h"
 #include "baton/common/server_target.h"
+#include "baton/security/files.h"
 
 namespace baton::agent {
 
-// One Connect call. Owned by gRPC from StartCall until OnDone, where it deletes itself
-// and then tells its AgentConnection (which Shutdown keeps alive until then). It holds no
+// One Connect call. Owned by gRPC from StartCall until OnDone, where it hands itself to
+// its AgentConnection to delete (which Shutdown keeps alive until then). It holds no
 // reference to the connection or the channel: dropping the last reference to a channel
 // on a gRPC callback thread makes gRPC shut its callback queue down from inside itself
 // (grpc/grpc#32584), which crashes.
@@ -93,12 +95,8 @@ class AgentConnection::Stream final
     StartRead(&in_);
   }
 
-  void OnDone(const grpc::Status& status) override {
-    AgentConnection* owner = owner_;
-    uint64_t generation = generation_;
-    delete this;
-    owner->OnStreamDone(generation, status);
-  }
+  // The connection deletes this stream (under its lock) and may be gone right after.
+  void OnDone(const grpc::Status& status) override { owner_->OnStreamDone(this, status); }
 
  private:
   AgentConnection* const owner_;
@@ -165,6 +163,28 @@ void AgentConnection::Connect() {
   stream->Begin(reg);
 }
 
+void AgentConnection::Rotate(std::shared_ptr<grpc::Channel> channel) {
+  // Built before taking mu_ (as in Connect).
+  v1::AgentMessage reg = agent_->BuildRegister();
+  // Channels of earlier rotations whose streams have all finished, let go outside mu_
+  // (and on this thread, never a gRPC callback thread: see Stream).
+  std::vector<std::shared_ptr<grpc::Channel>> unused;
+  std::lock_guard lock(mu_);
+  if (retired_.empty()) unused.swap(retired_channels_);
+  retired_channels_.push_back(std::move(channel_));
+  channel_ = std::move(channel);
+  stub_ = v1::Agent::NewStub(channel_);
+  // Without a live stream the pending reconnect dials the new channel.
+  if (shutting_down_ || stream_ == nullptr) return;
+  // The old stream is half-closed once the new one is registered (OnDirective): the
+  // control plane has replaced the old session by then, so the node never looks gone.
+  retired_.emplace(stream_->generation(), stream_);
+  timers_.Cancel(heartbeat_timer_);
+  registered_ = false;
+  stream_ = new Stream(this, ++generation_);
+  stream_->Begin(reg);
+}
+
 void AgentConnection::Send(const v1::AgentMessage& message) {
   std::lock_guard lock(mu_);
   if (stream_ != nullptr && !shutting_down_) stream_->Enqueue(message);
@@ -178,6 +198,7 @@ void AgentConnection::OnDirective(Stream* stream, const v1::Directive& directive
       if (stream != stream_ || shutting_down_) return;
       first = registrations_ == 0 || outage_logged_;
       registered_ = true;
+      for (auto& [generation, retired] : retired_) retired->Close();  // Rotate's old streams
       ++registrations_;
       outage_logged_ = false;
       refused_logged_ = false;
@@ -230,10 +251,16 @@ void AgentConnection::ScheduleTick() {
   });
 }
 
-void AgentConnection::OnStreamDone(uint64_t generation, const grpc::Status& status) {
+void AgentConnection::OnStreamDone(Stream* stream, const grpc::Status& status) {
   bool was_registered;
   {
     std::lock_guard lock(mu_);
+    const uint64_t generation = stream->generation();
+    delete stream;
+    if (retired_.erase(generation) > 0) {
+      done_cv_.notify_all();
+      return;
+    }
     if (stream_ == nullptr || generation != generation_) return;
     stream_ = nullptr;
     was_registered = registered_;
@@ -283,20 +310,24 @@ void AgentConnection::BeginShutdown() {
   timers_.Cancel(reconnect_timer_);
   timers_.Cancel(tick_timer_);
   if (stream_ != nullptr) stream_->Close();
+  for (auto& [generation, retired] : retired_) retired->Close();
 }
 
 void AgentConnection::Shutdown(std::chrono::steady_clock::time_point flush_deadline) {
   BeginShutdown();
   std::unique_lock lock(mu_);
-  if (!done_cv_.wait_until(lock, flush_deadline, [&] { return stream_ == nullptr; })) {
-    stream_->Cancel();
-    done_cv_.wait(lock, [&] { return stream_ == nullptr; });
+  auto finished = [&] { return stream_ == nullptr && retired_.empty(); };
+  if (!done_cv_.wait_until(lock, flush_deadline, finished)) {
+    if (stream_ != nullptr) stream_->Cancel();
+    for (auto& [generation, stream] : retired_) stream->Cancel();
+    done_cv_.wait(lock, finished);
   }
 }
 
 namespace {
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server) {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server,
+                                          const security::ClientTlsOptions& tls = {}) {
   grpc::ChannelArguments args;
   // Each channel gets its own connection, so many simulated agents spread over several.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
@@ -309,7 +340,43 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server) {
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   }
-  return grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), args);
+  return security::MakeClientChannel(server, tls, args);
+}
+
+// The agent's TLS identity (NodeCredentials) when --ca-file is given; nullptr otherwise.
+// While batond cannot be reached it keeps trying (like the connection does) until `stop`.
+Result<std::unique_ptr<NodeCredentials>> ObtainCredentials(const AgentProcessOptions& o,
+                                                           const std::string& node,
+                                                           const std::string& dir,
+                                                           const Clock& clock,
+                                                           std::stop_token stop) {
+  if (o.ca_file.empty()) {
+    if (!o.bootstrap_token.empty()) {
+      return InvalidArgument("--ca-file: required with --bootstrap-token (TLS)");
+    }
+    return std::unique_ptr<NodeCredentials>();
+  }
+  auto ca = security::ReadFile(o.ca_file);
+  if (!ca.ok()) return ca.status().WithPrefix("--ca-file");
+  NodeCredentialsOptions no;
+  no.server = o.server;
+  no.node = node;
+  no.ca_pem = *ca;
+  no.bootstrap_token = o.bootstrap_token;
+  no.dir = dir;
+  for (;;) {
+    auto creds = NodeCredentials::Obtain(no, clock);
+    if (creds.ok() || creds.status().code() != StatusCode::kUnavailable ||
+        stop.stop_requested()) {
+      return creds;
+    }
+    spdlog::warn("agent {}: {}; trying again", node, creds.status().message());
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::unique_lock lock(m);
+    cv.wait_for(lock, stop, std::chrono::seconds(2), [] { return false; });
+    if (stop.stop_requested()) return creds;
+  }
 }
 
 // Blocks until `stop` is requested.
@@ -320,9 +387,6 @@ void WaitForStop(std::stop_token stop) {
   cv.wait(lock, stop, [] { return false; });
 }
 
-// Streams per channel for simulated agents.
-constexpr int kStreamsPerChannel = 100;
-
 Status RunSimulated(const AgentProcessOptions& o, std::stop_token stop) {
   std::string spec = o.fake_gpus.empty() ? "8xH100" : o.fake_gpus;
   auto probe = FakeGpuDiscovery::FromSpec(spec);
@@ -332,15 +396,37 @@ Status RunSimulated(const AgentProcessOptions& o, std::stop_token stop) {
   std::vector<std::unique_ptr<Agent>> agents;
   std::vector<std::shared_ptr<AgentConnection>> conns;
   std::vector<std::shared_ptr<grpc::Channel>> channels;
+  // TLS: each simulated node joins for a certificate of its own (kept in memory), and so
+  // needs a connection of its own.
+  std::vector<std::unique_ptr<NodeCredentials>> creds;
+  CertRenewer renewer(clock);
   {
     auto timers_owner = std::make_unique<TimerThread>();
     TimerThread& timers = *timers_owner;
     SimulatedLauncher launcher(clock, &timers);
     for (int i = 0; i < o.simulate; ++i) {
-      if (i % kStreamsPerChannel == 0) channels.push_back(MakeChannel(o.server));
+      const std::string node = fmt::format("{}-{}", o.name, i);
+      auto cred = ObtainCredentials(o, node, "", clock, stop);
+      if (!cred.ok()) {
+        for (auto& c : conns) c->Shutdown();
+        timers_owner.reset();  // no timer reaches the launcher or the agents after this
+        return cred.status();
+      }
+      if (*cred) {
+        channels.push_back(MakeChannel(o.server, (*cred)->tls()));
+      } else if (i % std::max(1, o.streams_per_connection) == 0) {
+        channels.push_back(MakeChannel(o.server));
+      }
       auto conn = AgentConnection::Create(channels.back(), timers, o.connection);
+      if (*cred) {
+        std::weak_ptr<AgentConnection> weak = conn;
+        renewer.Add(cred->get(), [weak, server = o.server](NodeCredentials& c) {
+          if (auto self = weak.lock()) self->Rotate(MakeChannel(server, c.tls()));
+        });
+        creds.push_back(std::move(*cred));
+      }
       AgentOptions ao;
-      ao.node_name = fmt::format("{}-{}", o.name, i);
+      ao.node_name = node;
       ao.address = o.address;
       ao.rack = o.rack;
       ao.orphan_grace = o.orphan_grace;
@@ -352,9 +438,12 @@ Status RunSimulated(const AgentProcessOptions& o, std::stop_token stop) {
       conn->Start(agents.back().get());
       conns.push_back(conn);
     }
-    spdlog::info("baton-agent: {} simulated agents ({}-0 .. {}-{}, {} each) connecting to {}",
-                 o.simulate, o.name, o.name, o.simulate - 1, spec, o.server);
+    spdlog::info("baton-agent: {} simulated agents ({}-0 .. {}-{}, {} each) connecting to {}{}",
+                 o.simulate, o.name, o.name, o.simulate - 1, spec, o.server,
+                 creds.empty() ? "" : " over mutual TLS");
+    renewer.Start();
     WaitForStop(stop);
+    renewer.Stop();
     spdlog::info("baton-agent: stopping {} simulated agents", o.simulate);
     for (auto& a : agents) a->StopAll(Duration(0));
     auto deadline = std::chrono::steady_clock::now() + Seconds(2);
@@ -392,9 +481,20 @@ Status RunReal(const AgentProcessOptions& o, std::stop_token stop) {
   // to hand out again: kill them before registering (launch/leftovers.h).
   auto leftovers = KillLeftoverTasks(AgentMarker(ao.node_name, ao.data_dir), Seconds(10));
   if (!leftovers.ok()) return leftovers.status().WithPrefix("leftover tasks");
-  auto channel = MakeChannel(o.server);
+  // Certificates follow the wall clock (the CA's and batond's), not the monotonic one.
+  SystemClock wall;
+  BATON_ASSIGN_OR_RETURN(std::unique_ptr<NodeCredentials> creds,
+                         ObtainCredentials(o, o.name, (ao.data_dir / "pki").string(), wall, stop));
+  auto channel = MakeChannel(o.server, creds ? creds->tls() : security::ClientTlsOptions{});
   auto timers = std::make_unique<TimerThread>();
   auto conn = AgentConnection::Create(channel, *timers, o.connection);
+  CertRenewer renewer(wall);
+  if (creds) {
+    std::weak_ptr<AgentConnection> weak = conn;
+    renewer.Add(creds.get(), [weak, server = o.server](NodeCredentials& c) {
+      if (auto self = weak.lock()) self->Rotate(MakeChannel(server, c.tls()));
+    });
+  }
   auto launcher = std::make_unique<ProcessLauncher>();
   auto agent = std::make_unique<Agent>(ao, *discovery, *launcher, clock,
                                        [conn](const v1::AgentMessage& m) { conn->Send(m); });
@@ -403,7 +503,8 @@ Status RunReal(const AgentProcessOptions& o, std::stop_token stop) {
     // A fresh secret per run: only the control plane this agent registers with may read.
     auto secret = auth::RandomHex(32);
     if (!secret.ok()) return secret.status();
-    auto started = LogServer::Start(o.log_listen, *agent, *secret);
+    auto started = LogServer::Start(o.log_listen, *agent, *secret,
+                                    creds ? creds->LogServerCredentials() : nullptr);
     if (!started.ok()) return started.status().WithPrefix("--log-listen");
     logs = std::move(started).value();
     agent->set_log_endpoint(fmt::format("{}:{}", o.address, logs->port()), *secret);
@@ -421,9 +522,11 @@ Status RunReal(const AgentProcessOptions& o, std::stop_token stop) {
   hm.check_interval = std::chrono::duration_cast<std::chrono::milliseconds>(
       o.health_check_interval);
   conn->Start(agent.get());
+  renewer.Start();
   auto health = std::make_unique<HealthMonitor>(*agent, *discovery, hm);
   WaitForStop(stop);
   health.reset();  // no event reaches the agent after this
+  renewer.Stop();  // no rotation after this
 
   spdlog::info("baton-agent {}: stopping ({} task(s) running)", o.name, agent->running_tasks());
   agent->StopAll(o.shutdown_grace);

@@ -8,6 +8,10 @@
 // fails, tasks keep running; the connection retries with capped exponential backoff
 // (with jitter) and re-registers with its current tasks.
 //
+// Rotate(channel) moves to a new channel (a renewed TLS certificate) make-before-break:
+// a new stream registers on it (the control plane replaces the session) and the old one is
+// half-closed, so the node never looks disconnected and its tasks are untouched.
+//
 // Built on gRPC's callback API (ClientBidiReactor): an open stream costs no thread, so
 // `--simulate 1000` runs 1000 streams, and one TimerThread drives all their heartbeats,
 // reconnects and simulated task exits.
@@ -17,11 +21,13 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <random>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -65,6 +71,9 @@ class AgentConnection : public std::enable_shared_from_this<AgentConnection> {
   // `flush_deadline`, cancels it after that, and returns once it is finished.
   void Shutdown(std::chrono::steady_clock::time_point flush_deadline);
   void Shutdown() { Shutdown(std::chrono::steady_clock::now() + std::chrono::seconds(2)); }
+  // Dials `channel` from now on: opens a new stream on it and half-closes the current
+  // one once the new one is open (see above). The old channel is kept until Shutdown.
+  void Rotate(std::shared_ptr<grpc::Channel> channel);
   // True between Registered and the end of that stream.
   bool registered() const;
   // Streams that reached Registered so far.
@@ -76,8 +85,9 @@ class AgentConnection : public std::enable_shared_from_this<AgentConnection> {
                   ConnectionOptions options);
   void Connect();
   void OnDirective(Stream* stream, const v1::Directive& directive);
-  // The stream of `generation` is finished and deleted.
-  void OnStreamDone(uint64_t generation, const grpc::Status& status);
+  // `stream` is finished: deleted here, under mu_ (so Shutdown never cancels a deleted
+  // stream), then a retired one is forgotten and the live one reconnects.
+  void OnStreamDone(Stream* stream, const grpc::Status& status);
   void ScheduleHeartbeat(uint64_t generation);
   void ScheduleTick();
 
@@ -90,6 +100,9 @@ class AgentConnection : public std::enable_shared_from_this<AgentConnection> {
   mutable std::mutex mu_;
   std::condition_variable done_cv_;
   Stream* stream_ = nullptr;  // the live stream, if any
+  // Streams replaced by Rotate, half-closed, not yet finished (generation -> stream).
+  std::map<uint64_t, Stream*> retired_;
+  std::vector<std::shared_ptr<grpc::Channel>> retired_channels_;
   uint64_t generation_ = 0;   // counts streams; stale timers compare against it
   bool registered_ = false;
   int registrations_ = 0;
@@ -111,10 +124,18 @@ struct AgentProcessOptions {
   std::string name;                 // node name (simulated: "<name>-<i>")
   std::string fake_gpus;            // "8xH100"; empty = NVML (real) / "8xH100" (simulated)
   int simulate = 0;                 // > 0: run this many simulated agents
+  // Simulated agents' streams per connection (plaintext; with TLS each has its own, since
+  // a connection carries one certificate). 1 = one connection per agent, as real ones.
+  int streams_per_connection = 100;
   std::string data_dir;             // empty = /tmp/baton-agent-<name>
   std::string address = "127.0.0.1";
   std::string rack;
   std::string log_listen = "0.0.0.0:0";
+  // TLS (docs/tls.md): with a CA file the agent speaks TLS to batond with a node
+  // certificate kept in <data-dir>/pki (joining with the bootstrap token when it has no
+  // valid one) and renewed at 2/3 of its life; its log server shows that certificate.
+  std::string ca_file;
+  std::string bootstrap_token;
   Duration orphan_grace = Seconds(600);
   Duration shutdown_grace = Seconds(10);  // for tasks still running at shutdown
   // NVML library to dlopen (soname or path); empty = libnvidia-ml.so.1.

@@ -53,6 +53,7 @@ class FakeAgentService final : public v1::Agent::Service {
       std::lock_guard lock(mu_);
       registers_.push_back(m.register_());
       n = ++per_node_[m.register_().node_name()];
+      order_.push_back("register " + std::to_string(n));
       cv_.notify_all();
     }
     v1::Directive reg;
@@ -75,6 +76,9 @@ class FakeAgentService final : public v1::Agent::Service {
         return grpc::Status(grpc::StatusCode::UNAVAILABLE, "going away");
       }
     }
+    std::lock_guard lock(mu_);
+    order_.push_back("end " + std::to_string(n));
+    cv_.notify_all();
     return grpc::Status::OK;
   }
 
@@ -88,6 +92,7 @@ class FakeAgentService final : public v1::Agent::Service {
   std::vector<std::string> authorizations_;  // each stream's "authorization" metadata
   std::vector<v1::TaskStatus> statuses_;
   int heartbeats_ = 0;
+  std::vector<std::string> order_;  // "register N" / "end N" (N: the node's Nth stream)
 
  private:
   std::mutex mu_;
@@ -191,6 +196,48 @@ TEST_F(GrpcAgentTest, RegistersRunsATaskAndReconnects) {
   EXPECT_TRUE(conn->registered());
   conn->Shutdown();
   fs::remove_all(dir);
+}
+
+// A renewed certificate means a new channel: the agent registers on it before it lets the
+// old stream go, so the control plane never sees the node without a stream.
+TEST_F(GrpcAgentTest, RotateRegistersOnTheNewChannelBeforeClosingTheOld) {
+  StartServer();
+  TimerThread timers;
+  ConnectionOptions co;
+  co.tick_interval = milliseconds(50);
+  auto conn = AgentConnection::Create(channel_, timers, co);
+  FakeGpuDiscovery gpus = FakeGpuDiscovery::FromSpec("1xH100").value();
+  SystemClock clock;
+  SimulatedLauncher launcher(clock, &timers);
+  AgentOptions ao;
+  ao.node_name = "n1";
+  ao.simulated = true;
+  Agent agent(ao, gpus, launcher, clock, [conn](const v1::AgentMessage& m) { conn->Send(m); });
+  conn->Start(&agent);
+  // Registered on both ends (the agent has seen batond's answer).
+  auto registered = [&](int n) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+    while (conn->registrations() < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    return conn->registrations() == n;
+  };
+  ASSERT_TRUE(registered(1));
+
+  conn->Rotate(grpc::CreateChannel("127.0.0.1:" + std::to_string(port_),
+                                   grpc::InsecureChannelCredentials()));
+  ASSERT_TRUE(service_.Wait([](FakeAgentService& f) { return f.order_.size() >= 3; }));
+  ASSERT_TRUE(service_.Wait([](FakeAgentService& f) {
+    EXPECT_EQ(f.order_, (std::vector<std::string>{"register 1", "register 2", "end 1"}));
+    return true;
+  }));
+  // Heartbeats go on, on the new stream.
+  int before = 0;
+  service_.Wait([&](FakeAgentService& f) { before = f.heartbeats_; return true; });
+  ASSERT_TRUE(service_.Wait([&](FakeAgentService& f) { return f.heartbeats_ > before + 2; }));
+  EXPECT_TRUE(registered(2));
+  EXPECT_TRUE(conn->registered());
+  conn->Shutdown();
 }
 
 TEST_F(GrpcAgentTest, ManySimulatedAgentsShareOneTimerThread) {

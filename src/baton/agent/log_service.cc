@@ -95,12 +95,13 @@ grpc::Status AgentLogsService::Read(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-Result<std::unique_ptr<LogServer>> LogServer::Start(const std::string& listen,
-                                                    const Agent& agent,
-                                                    const std::string& token) {
+Result<std::unique_ptr<LogServer>> LogServer::Start(
+    const std::string& listen, const Agent& agent, const std::string& token,
+    std::shared_ptr<grpc::ServerCredentials> credentials) {
   std::unique_ptr<LogServer> server(new LogServer(agent, token));
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.AddListeningPort(listen, credentials ? credentials : grpc::InsecureServerCredentials(),
+                           &server->port_);
   builder.RegisterService(&server->service_);
   builder.SetMaxReceiveMessageSize(limits::kMaxGrpcMessageBytes);
   server->server_ = builder.BuildAndStart();

@@ -53,8 +53,11 @@ class AgentLogsService final : public v1::AgentLogs::Service {
 class LogServer {
  public:
   // Unavailable when the address cannot be bound. `token`: the secret callers must send.
-  static Result<std::unique_ptr<LogServer>> Start(const std::string& listen, const Agent& agent,
-                                                  const std::string& token);
+  // `credentials`: TLS with the node's certificate (NodeCredentials::LogServerCredentials);
+  // nullptr = plaintext.
+  static Result<std::unique_ptr<LogServer>> Start(
+      const std::string& listen, const Agent& agent, const std::string& token,
+      std::shared_ptr<grpc::ServerCredentials> credentials = nullptr);
   ~LogServer();  // Shutdown()
   // Ends open streams and stops serving. Idempotent.
   void Shutdown();

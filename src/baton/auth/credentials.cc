@@ -69,7 +69,8 @@ Result<std::optional<Credentials>> LoadCredentials(const std::string& path) {
         path));
   }
   Credentials c;
-  for (auto [key, out] : {std::pair{"server", &c.server}, std::pair{"token", &c.token}}) {
+  for (auto [key, out] : {std::pair{"server", &c.server}, std::pair{"token", &c.token},
+                          std::pair{"ca_file", &c.ca_file}}) {
     if (!j.contains(key)) continue;
     if (!j[key].is_string()) {
       return InvalidArgument(fmt::format("{}: {}: must be a string", path, key));
@@ -84,6 +85,7 @@ Status SaveCredentials(const std::string& path, const Credentials& credentials) 
     return FailedPrecondition("no place for the credentials file: set HOME or BATON_CREDENTIALS");
   }
   nlohmann::json j = {{"server", credentials.server}, {"token", credentials.token}};
+  if (!credentials.ca_file.empty()) j["ca_file"] = credentials.ca_file;
   return WriteSecretFile(path, j.dump(2) + "\n");
 }
 
@@ -101,17 +103,23 @@ std::string CredentialsServer() {
   return "";
 }
 
+std::string CredentialsCaFile() {
+  auto c = LoadCredentials(CredentialsPath());
+  if (c.ok() && c->has_value()) return (*c)->ca_file;
+  return "";
+}
+
 std::string BearerValue(const std::string& token) { return "Bearer " + token; }
 
 std::shared_ptr<grpc::Channel> CreateChannel(const std::string& target, const std::string& token,
-                                             const grpc::ChannelArguments& args) {
-  if (token.empty()) {
-    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-  }
+                                             const grpc::ChannelArguments& args,
+                                             std::shared_ptr<grpc::ChannelCredentials> transport) {
+  if (transport == nullptr) transport = grpc::InsecureChannelCredentials();
+  if (token.empty()) return grpc::CreateCustomChannel(target, transport, args);
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
   factories.push_back(std::make_unique<BearerFactory>(BearerValue(token)));
-  return grpc::experimental::CreateCustomChannelWithInterceptors(
-      target, grpc::InsecureChannelCredentials(), args, std::move(factories));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(target, transport, args,
+                                                                 std::move(factories));
 }
 
 }  // namespace baton::auth

@@ -5,8 +5,9 @@
 // file. The credentials file ($XDG_CONFIG_HOME/baton/credentials, else
 // ~/.config/baton/credentials; $BATON_CREDENTIALS overrides the path) is written by
 // `baton login` and `baton up`, mode 0600, as JSON: {"server": "host:port", "token":
-// "baton_..."}. Its server is the default address when neither --server nor
-// $BATON_SERVER is given. The Python SDK reads the same file (python/baton/auth.py).
+// "baton_...", "ca_file": "/path/ca.crt"}. Its server is the default address when neither
+// --server nor $BATON_SERVER is given; its ca_file (optional) the CA a client trusts for
+// TLS when neither --ca-file nor $BATON_CA_FILE is given. The Python SDK reads the same file (python/baton/auth.py).
 //
 // Thread-safety: free functions; the channels are thread-safe.
 #pragma once
@@ -24,6 +25,7 @@ namespace baton::auth {
 struct Credentials {
   std::string server;  // "" = none recorded
   std::string token;
+  std::string ca_file;  // "" = none recorded (plaintext unless the client says otherwise)
 };
 
 // $BATON_CREDENTIALS, else $XDG_CONFIG_HOME/baton/credentials, else
@@ -41,12 +43,16 @@ std::string ResolveToken(const std::string& flag);
 // The server a client dials when neither --server nor $BATON_SERVER says: the credentials
 // file's ("" = none).
 std::string CredentialsServer();
+// The CA file recorded in the credentials file ("" = none).
+std::string CredentialsCaFile();
 
 // A channel to `target` whose every call carries "authorization: Bearer <token>"; no
-// header when `token` is empty (the server then answers UNAUTHENTICATED). Insecure
-// transport until TLS comes (docs/security.md).
-std::shared_ptr<grpc::Channel> CreateChannel(const std::string& target, const std::string& token,
-                                             const grpc::ChannelArguments& args = {});
+// header when `token` is empty (the server then answers UNAUTHENTICATED). `transport`:
+// the channel's credentials, plaintext when null; baton code passes TLS through
+// security::MakeClientChannel (docs/tls.md).
+std::shared_ptr<grpc::Channel> CreateChannel(
+    const std::string& target, const std::string& token, const grpc::ChannelArguments& args = {},
+    std::shared_ptr<grpc::ChannelCredentials> transport = nullptr);
 
 // The metadata key and the value for `token`.
 inline constexpr char kAuthorizationHeader[] = "authorization";

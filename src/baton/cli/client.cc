@@ -22,6 +22,16 @@ std::string ResolveServer(const std::string& flag) {
   return std::string(kDefaultServer);
 }
 
+void AddTlsFlags(CLI::App* cmd, ClientFlags& f) {
+  cmd->add_option("--ca-file", f.ca_file,
+                  "TLS: the cluster CA to trust for batond, e.g. batond's <tls-dir>/ca.crt "
+                  "(default: $BATON_CA_FILE, else the credentials file's; none = plaintext)");
+  cmd->add_option("--cert-file", f.cert_file,
+                  "TLS: a client certificate from the cluster CA (default: $BATON_CERT_FILE)");
+  cmd->add_option("--key-file", f.key_file,
+                  "TLS: the client certificate's key (default: $BATON_KEY_FILE)");
+}
+
 void AddClientFlags(CLI::App* cmd, ClientFlags& f) {
   cmd->add_option("--server", f.server,
                   "Control plane address host:port, or every HA replica's, comma-separated "
@@ -30,19 +40,35 @@ void AddClientFlags(CLI::App* cmd, ClientFlags& f) {
                   "API token (default: $BATON_TOKEN, else the one `baton login` saved)");
   cmd->add_option("--output,-o", f.output, "Output format: table or json")
       ->check(CLI::IsMember({"table", "json"}));
+  AddTlsFlags(cmd, f);
+}
+
+Result<security::ClientTlsOptions> ResolveTls(const ClientFlags& flags) {
+  auto pick = [](const std::string& flag, const char* env) {
+    if (!flag.empty()) return flag;
+    const char* v = std::getenv(env);
+    return v != nullptr ? std::string(v) : std::string();
+  };
+  std::string ca_file = pick(flags.ca_file, "BATON_CA_FILE");
+  if (ca_file.empty()) ca_file = auth::CredentialsCaFile();
+  return security::ClientTlsOptions::FromFiles(ca_file, pick(flags.cert_file, "BATON_CERT_FILE"),
+                                               pick(flags.key_file, "BATON_KEY_FILE"));
 }
 
 Result<std::unique_ptr<ControlPlane>> ControlPlane::Connect(const ClientFlags& flags) {
-  return Connect(ResolveServer(flags.server), kConnectTimeout, auth::ResolveToken(flags.token));
+  BATON_ASSIGN_OR_RETURN(security::ClientTlsOptions tls, ResolveTls(flags));
+  return Connect(ResolveServer(flags.server), kConnectTimeout, auth::ResolveToken(flags.token),
+                 tls);
 }
 
 Result<std::unique_ptr<ControlPlane>> ControlPlane::Connect(
-    const std::string& address, std::chrono::milliseconds timeout, const std::string& token) {
+    const std::string& address, std::chrono::milliseconds timeout, const std::string& token,
+    const security::ClientTlsOptions& tls) {
   std::unique_ptr<ControlPlane> cp(new ControlPlane());
   cp->address_ = address;
   // Several addresses (HA replicas): connect to the one that listens, the leader.
   BATON_ASSIGN_OR_RETURN(std::string target, ServerTarget(address, "--server"));
-  cp->channel_ = auth::CreateChannel(target, token);
+  cp->channel_ = security::MakeClientChannel(target, tls, {}, token);
   cp->jobs_ = v1::Jobs::NewStub(cp->channel_);
   cp->cluster_ = v1::Cluster::NewStub(cp->channel_);
 
@@ -71,6 +97,9 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Connect(
   std::string why = s.error_message();
   if (state != GRPC_CHANNEL_TRANSIENT_FAILURE || why.empty()) {
     why = fmt::format("no connection within {}", FormatDuration(timeout));
+  }
+  if (!tls.enabled()) {
+    why += " (if batond serves TLS, give --ca-file or $BATON_CA_FILE)";
   }
   return Status(StatusCode::kUnavailable,
                 fmt::format("cannot reach the control plane at {}: {}", address, why));

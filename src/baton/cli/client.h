@@ -20,6 +20,7 @@
 
 #include "baton/common/status.h"
 #include "baton/common/time.h"
+#include "baton/security/tls.h"
 #include "baton/v1/cluster.grpc.pb.h"
 #include "baton/v1/jobs.grpc.pb.h"
 
@@ -37,13 +38,25 @@ struct ClientFlags {
   std::string server;              // empty = $BATON_SERVER, the credentials file's, default
   std::string token;               // empty = $BATON_TOKEN, else the credentials file's
   std::string output = "table";    // "table" or "json"
+  // TLS (docs/tls.md): the CA to trust for batond (empty = $BATON_CA_FILE, else
+  // plaintext), and an optional client certificate (mTLS; $BATON_CERT_FILE/_KEY_FILE).
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
   bool json() const { return output == "json"; }
 };
+
+// Adds --ca-file, --cert-file and --key-file to a command.
+void AddTlsFlags(CLI::App* cmd, ClientFlags& flags);
+// The TLS of the flags, each file from its flag, else its environment variable, else (the
+// CA) the credentials file's (`baton login`, `baton up`). Plaintext when no CA file is
+// named; errors name the flag.
+Result<security::ClientTlsOptions> ResolveTls(const ClientFlags& flags);
 
 // The address to dial: the flag, else $BATON_SERVER, else the credentials file's (`baton
 // login`, `baton up`; auth/credentials.h), else kDefaultServer.
 std::string ResolveServer(const std::string& flag);
-// Adds --server, --token and --output to a command.
+// Adds --server, --token, --output and the TLS flags to a command.
 void AddClientFlags(CLI::App* cmd, ClientFlags& flags);
 
 // A connected client of batond's Jobs and Cluster services.
@@ -54,9 +67,9 @@ class ControlPlane {
   // Every call carries `token` ("authorization: Bearer <token>"; none when empty).
   static Result<std::unique_ptr<ControlPlane>> Connect(
       const std::string& address, std::chrono::milliseconds timeout = kConnectTimeout,
-      const std::string& token = "");
-  // Connect with the flags' server and token, each resolved as ResolveServer and
-  // auth::ResolveToken say.
+      const std::string& token = "", const security::ClientTlsOptions& tls = {});
+  // Connect with the flags' server, token and TLS, each resolved as ResolveServer,
+  // auth::ResolveToken and ResolveTls say.
   static Result<std::unique_ptr<ControlPlane>> Connect(const ClientFlags& flags);
 
   v1::Jobs::Stub& jobs() { return *jobs_; }

@@ -5,6 +5,7 @@
 #include "baton/cli/auth_commands.h"
 #include "baton/cli/client_commands.h"
 #include "baton/cli/events_command.h"
+#include "baton/cli/pki_commands.h"
 #include "baton/cli/sim_command.h"
 #include "baton/cli/up_command.h"
 #include "baton/cli/validate_command.h"
@@ -28,6 +29,8 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   CLI::App* events = AddEventsCommand(app, events_flags);
   AuthCommands auth_commands;
   AddAuthCommands(app, auth_commands);
+  PkiFlags pki_flags;
+  PkiCommands pki_commands = AddPkiCommands(app, pki_flags);
 
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
@@ -36,6 +39,9 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e, out, err);
     return code == 0 ? 0 : 2;
+  }
+  if (auto code = RunPkiCommands(pki_commands, pki_flags, out, err, SystemClock()); code) {
+    return *code;
   }
   if (sim->parsed()) return RunSim(sim_flags, out, err);
   if (validate->parsed()) return RunValidate(validate_flags, out, err);

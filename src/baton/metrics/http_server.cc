@@ -98,8 +98,13 @@ class MemoryServer final : public httplib::Server {
 }  // namespace
 
 struct HttpServer::Impl {
-  MemoryServer server;
+  explicit Impl(std::unique_ptr<httplib::Server> s) : owned(std::move(s)), server(*owned) {}
+  // A MemoryServer (which can also serve a request from memory: ServeRaw), or an
+  // httplib::SSLServer once EnableTls replaced it.
+  std::unique_ptr<httplib::Server> owned;
+  httplib::Server& server;
   size_t workers = kWorkerThreads;
+  bool has_routes = false;
   std::mutex mu;  // guards everything below and Start/Stop transitions
   enum class State { kNew, kRunning, kStopped } state = State::kNew;
   int port = 0;
@@ -107,7 +112,11 @@ struct HttpServer::Impl {
   std::vector<HttpRoute> routes;  // as registered
 };
 
-HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
+HttpServer::HttpServer() : impl_(std::make_unique<Impl>(std::make_unique<MemoryServer>())) {
+  Configure();
+}
+
+void HttpServer::Configure() {
   impl_->server.set_socket_options(ReuseAddrOnly);
   impl_->server.set_keep_alive_timeout(kKeepAliveSeconds);
   impl_->server.new_task_queue = [impl = impl_.get()] {
@@ -176,6 +185,7 @@ Status HttpServer::Route(std::string_view method, std::string_view path, bool pr
     return FailedPrecondition("http handlers must be added before Start()");
   }
   impl_->routes.push_back({std::string(method), std::string(path), prefix});
+  impl_->has_routes = true;
   const std::string pattern = EscapeRegex(path) + (prefix ? ".*" : "");
   if (method == "POST") {
     impl_->server.Post(pattern, Wrap(std::move(handler)));
@@ -205,6 +215,26 @@ std::vector<HttpRoute> HttpServer::routes() const {
 void HttpServer::SetWorkerThreads(size_t n) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   if (impl_->state == Impl::State::kNew) impl_->workers = std::max<size_t>(n, 1);
+}
+
+Status HttpServer::EnableTls(const std::string& cert_file, const std::string& key_file) {
+  size_t workers;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->state != Impl::State::kNew || impl_->has_routes) {
+      return FailedPrecondition("http: TLS must be enabled before routes are added");
+    }
+    workers = impl_->workers;
+  }
+  auto ssl = std::make_unique<httplib::SSLServer>(cert_file.c_str(), key_file.c_str());
+  if (!ssl->is_valid()) {
+    return InvalidArgument(fmt::format("http TLS: cannot load certificate {} and key {}",
+                                       cert_file, key_file));
+  }
+  impl_ = std::make_unique<Impl>(std::move(ssl));
+  impl_->workers = workers;
+  Configure();
+  return Status::Ok();
 }
 
 Result<int> HttpServer::Start(std::string_view address) {
@@ -246,7 +276,9 @@ void HttpServer::Stop() {
 }
 
 std::string HttpServer::ServeRaw(std::string_view raw_request) {
-  return impl_->server.ServeRaw(raw_request);
+  auto* memory = dynamic_cast<MemoryServer*>(impl_->owned.get());
+  if (memory == nullptr) return "";  // TLS: requests come only through the socket
+  return memory->ServeRaw(raw_request);
 }
 
 int HttpServer::port() const {

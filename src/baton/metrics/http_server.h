@@ -9,7 +9,11 @@
 // Routes are exact GET paths (Handle), GET path prefixes (HandlePrefix) and POST path
 // prefixes (HandlePost, with the request body, at most kMaxPostBody bytes).
 //
-// Not responsible for: TLS, authentication, routing patterns beyond exact and prefix.
+// HTTPS: EnableTls (before any route) serves TLS with a certificate chain and key from
+// files, through httplib's OpenSSL server.
+//
+// Not responsible for: authentication, client certificates, routing patterns beyond exact
+// and prefix.
 //
 // Thread-safety: Handle() must be called before Start(). Start(), Stop() and port() may be
 // called from any thread; handlers must be thread-safe, as several may run at once.
@@ -79,6 +83,10 @@ class HttpServer {
   std::vector<HttpRoute> routes() const;
   // Worker threads serving connections (default 4); call before Start().
   void SetWorkerThreads(size_t n);
+  // Serves HTTPS with the PEM chain in `cert_file` (leaf first) and the key in
+  // `key_file`. FailedPrecondition once a route was added or the server started;
+  // InvalidArgument when the files do not load.
+  Status EnableTls(const std::string& cert_file, const std::string& key_file);
 
   // Binds "host:port" ("[::1]:9090" for IPv6; port 0 picks a free one) and starts serving.
   // Returns the bound port. Fails with Unavailable if the address cannot be bound (in use,
@@ -102,6 +110,8 @@ class HttpServer {
  private:
   Status Route(std::string_view method, std::string_view path, bool prefix,
                HttpHandler handler);
+  // httplib's settings (socket options, timeouts, worker pool, limits) on impl_->server.
+  void Configure();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -46,6 +46,7 @@ struct Batond::Impl {
   std::unique_ptr<ClusterService> cluster;
   std::unique_ptr<AgentService> agents;
   std::unique_ptr<EventsService> events;
+  std::unique_ptr<BatondTls> tls;
   std::unique_ptr<grpc::Server> server;
   metrics::HttpServer http;
   std::atomic<bool> stop{false};
@@ -75,6 +76,8 @@ Batond::~Batond() { Shutdown(); }
 Access& Batond::access() { return *impl_->access; }
 
 std::vector<metrics::HttpRoute> Batond::http_routes() const { return impl_->http.routes(); }
+
+BatondTls* Batond::tls() { return impl_->tls.get(); }
 
 std::string Batond::grpc_address() const {
   const std::string& l = impl_->options.listen;
@@ -160,6 +163,12 @@ Result<std::unique_ptr<Batond>> Batond::Start(BatondOptions options) {
     return InvalidArgument(
         fmt::format("--store: '{}' is not a store; use sqlite, memory or etcd", options.store));
   }
+  if (options.tls.enabled) {
+    auto tls = BatondTls::Open(options.tls, options.data_dir, options.store == "etcd",
+                               d.store.get());
+    if (!tls.ok()) return tls.status();
+    d.tls = std::move(*tls);
+  }
   d.metrics = std::make_unique<ServerMetrics>(&d.registry);
   options.control_plane.observer = d.metrics.get();
   d.options = options;
@@ -180,6 +189,10 @@ Result<std::unique_ptr<Batond>> Batond::Start(BatondOptions options) {
   if (!d.election) BATON_RETURN_IF_ERROR(b->Serve());
 
   if (!options.http_listen.empty()) {
+    if (d.tls) {
+      BATON_RETURN_IF_ERROR(
+          d.http.EnableTls(d.tls->pki().server_cert_file, d.tls->pki().server_key_file));
+    }
     Impl* impl = &d;
     // Prometheus scrapes with a token too (a viewer on "*", docs/security.md).
     BATON_RETURN_IF_ERROR(metrics::ServeMetrics(
@@ -223,7 +236,7 @@ Result<std::unique_ptr<Batond>> Batond::Start(BatondOptions options) {
     // The dashboard: its pages poll a few endpoints each, so more workers than /metrics needs.
     d.http.SetWorkerThreads(8);
     BATON_RETURN_IF_ERROR(ServeHttpApi(d.http, d.cp.get(), d.access.get(),
-                                       HttpApiOptions{options.web_dir}));
+                                       HttpApiOptions{options.web_dir, d.tls.get()}));
     auto port = d.http.Start(options.http_listen);
     if (!port.ok()) return port.status().WithPrefix("--http");
     b->http_port_ = *port;
@@ -271,13 +284,19 @@ Status Batond::Serve() {
       d.principals->Bootstrap({options.admin_token_file, options.agent_token_file}).status());
 
   Access* access = d.access.get();
-  d.jobs = std::make_unique<JobsService>(d.cp.get(), access);
+  d.jobs = std::make_unique<JobsService>(d.cp.get(), access, d.tls.get());
   d.cluster = std::make_unique<ClusterService>(d.cp.get(), access);
-  d.agents = std::make_unique<AgentService>(d.cp.get(), access);
+  d.agents = std::make_unique<AgentService>(d.cp.get(), access, d.tls.get());
   d.auth_service = std::make_unique<AuthService>(access);
   d.audit_service = std::make_unique<AuditService>(access);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &grpc_port_);
+  builder.AddListeningPort(options.listen,
+                           d.tls ? d.tls->ServerCredentials() : grpc::InsecureServerCredentials(),
+                           &grpc_port_);
+  if (d.tls) {
+    builder.RegisterService(d.tls->service());
+    BATON_RETURN_IF_ERROR(d.tls->WriteBootstrapTokenFile());
+  }
   builder.RegisterService(d.jobs.get());
   builder.RegisterService(d.cluster.get());
   builder.RegisterService(d.agents.get());

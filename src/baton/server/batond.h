@@ -7,6 +7,10 @@
 // planes off one directory. Every gRPC method and HTTP route but /healthz and the
 // dashboard's static files needs a token (access.h, docs/security.md).
 //
+// With tls.enabled (docs/tls.md) gRPC and HTTP are served over TLS with a certificate
+// from batond's CA (batond_tls.h), agents need node certificates (Pki.Join, Pki.Renew)
+// and log reads from agents check the node's certificate.
+//
 // With store == "etcd" several replicas share one etcd cluster (docs/ha.md): each
 // campaigns (LeaderElection); a follower serves only HTTP (/healthz names the leader) and
 // does not open its gRPC port, so clients and agents given every replica's address reach
@@ -27,6 +31,7 @@
 #include "baton/common/time.h"
 #include "baton/metrics/http_server.h"
 #include "baton/server/audit_log.h"
+#include "baton/server/batond_tls.h"
 #include "baton/server/control_plane.h"
 
 namespace baton::server {
@@ -58,6 +63,8 @@ struct BatondOptions {
   // How often the loop runs when nothing wakes it (node and start timeouts).
   Duration tick = std::chrono::milliseconds(200);
   ControlPlaneOptions control_plane;
+  // TLS, the CA and agents' certificates; off = plaintext (batond_tls.h).
+  BatondTlsOptions tls;
 };
 
 class Batond {
@@ -86,6 +93,8 @@ class Batond {
   // The HTTP routes served (every one but /healthz and the dashboard's files needs a
   // token; the route-table test walks them).
   std::vector<metrics::HttpRoute> http_routes() const;
+  // nullptr without TLS.
+  BatondTls* tls();
 
  private:
   struct Impl;

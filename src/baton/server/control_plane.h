@@ -249,12 +249,13 @@ class ControlPlane {
   std::vector<v1::Node> Nodes(std::optional<v1::NodeState> state) const;
   std::vector<v1::Queue> Queues() const;
   // Where the output of (job, task) lives: the agent's AgentLogs endpoint and the attempt
-  // number (attempt 0 = the latest).
+  // number (attempt 0 = the latest), on `node` (whose certificate the endpoint must show).
   struct LogTarget {
     std::string endpoint;
     int32_t attempt = 0;
     // Sent as "authorization: Bearer <token>" to the agent (Register.logs_token).
     std::string token;
+    std::string node;
   };
   Result<LogTarget> FindLogs(JobId job, int32_t task, int32_t attempt) const;
   ControlPlaneStats Stats() const;

@@ -711,7 +711,7 @@ Result<ControlPlane::LogTarget> ControlPlane::FindLogs(JobId job, int32_t task,
     return FailedPrecondition(fmt::format("the agent of node {} serves no logs",
                                           a.placements[static_cast<size_t>(task)].node));
   }
-  return LogTarget{n->second->log_endpoint, model::TaskAttempt(a, task), n->second->logs_token};
+  return LogTarget{n->second->log_endpoint, model::TaskAttempt(a, task), n->second->logs_token, n->first};
 }
 
 }  // namespace baton::server

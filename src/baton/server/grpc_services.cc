@@ -15,6 +15,8 @@
 #include "baton/api/convert.h"
 #include "baton/auth/credentials.h"
 #include "baton/common/limits.h"
+#include "baton/security/tls.h"
+#include "baton/server/batond_tls.h"
 #include "baton/server/stream_writers.h"
 
 namespace baton::server {
@@ -104,9 +106,15 @@ class StreamSink final : public AgentSink {
 
 class AgentStream final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive> {
  public:
-  // `origin`: the authenticated agent; its registrations are audited.
-  AgentStream(ControlPlane* cp, ChangeOrigin origin)
-      : cp_(cp), origin_(std::move(origin)), sink_(std::make_shared<StreamSink>(this)) {
+  // `origin`: the authenticated agent; its registrations are audited. With `tls`: `cert`
+  // is the verified node certificate the stream is bound to.
+  AgentStream(ControlPlane* cp, ChangeOrigin origin, const BatondTls* tls,
+              security::CertIdentity cert)
+      : cp_(cp),
+        origin_(std::move(origin)),
+        tls_(tls),
+        cert_(std::move(cert)),
+        sink_(std::make_shared<StreamSink>(this)) {
     StartRead(&in_);
   }
 
@@ -114,6 +122,13 @@ class AgentStream final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::D
     if (!ok) {
       sink_->Close(grpc::Status::OK);
       return;
+    }
+    if (tls_ != nullptr) {
+      // An agent speaks only for the node of its certificate, and only while it is valid.
+      if (Status s = tls_->CheckAgentMessage(cert_, in_); !s.ok()) {
+        sink_->Close(ToGrpc(s));
+        return;
+      }
     }
     if (session_ == 0) {
       if (in_.msg_case() != v1::AgentMessage::kRegister) {
@@ -148,9 +163,19 @@ class AgentStream final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::D
  private:
   ControlPlane* cp_;
   const ChangeOrigin origin_;
+  const BatondTls* tls_;
+  const security::CertIdentity cert_;
   std::shared_ptr<StreamSink> sink_;
   v1::AgentMessage in_;
   int64_t session_ = 0;
+};
+
+// An agent stream refused before its first message (no valid node certificate).
+class RefusedAgentStream final
+    : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive> {
+ public:
+  explicit RefusedAgentStream(const grpc::Status& s) { Finish(s); }
+  void OnDone() override { delete this; }
 };
 
 class WatchStream final : public QueuedWriter<v1::JobEvent> {
@@ -174,9 +199,10 @@ class WatchStream final : public QueuedWriter<v1::JobEvent> {
 // hands each chunk to the reactor, waiting for each write before the next.
 class LogStream final : public grpc::ServerWriteReactor<v1::LogChunk> {
  public:
-  LogStream(std::string endpoint, std::string token, v1::LogsRequest req) {
+  LogStream(std::string endpoint, std::string token, security::ClientTlsOptions tls,
+            v1::LogsRequest req) {
     std::thread([this, endpoint = std::move(endpoint), token = std::move(token),
-                 req = std::move(req)] { Pump(endpoint, token, req); })
+                 tls = std::move(tls), req = std::move(req)] { Pump(endpoint, token, tls, req); })
         .detach();
   }
 
@@ -195,11 +221,13 @@ class LogStream final : public grpc::ServerWriteReactor<v1::LogChunk> {
   void OnDone() override { delete this; }
 
  private:
-  void Pump(const std::string& endpoint, const std::string& token, const v1::LogsRequest& req) {
-    // The agent serves its logs only to the holder of the secret it registered with.
+  void Pump(const std::string& endpoint, const std::string& token,
+            const security::ClientTlsOptions& tls, const v1::LogsRequest& req) {
+    // The agent serves its logs only to the holder of the secret it registered with (and,
+    // with TLS, checks batond's certificate).
     grpc::ChannelArguments args;  // an agent's log chunks are 64 KiB; refuse huge ones
     args.SetMaxReceiveMessageSize(limits::kMaxLogChunkMessageBytes);
-    auto channel = auth::CreateChannel(endpoint, token, args);
+    auto channel = security::MakeClientChannel(endpoint, tls, args, token);
     auto stub = v1::AgentLogs::NewStub(channel);
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -251,19 +279,11 @@ class LogStream final : public grpc::ServerWriteReactor<v1::LogChunk> {
 };
 
 // An Agent stream refused before it starts (no valid credentials, or not an agent).
-class RefusedAgentStream final
-    : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive> {
- public:
-  explicit RefusedAgentStream(const grpc::Status& s) { Finish(s); }
-  void OnDone() override { delete this; }
-};
-
 template <typename Reactor>
 Reactor* Failed(Reactor* r, const grpc::Status& s) {
   r->Finish(s);
   return r;
 }
-
 
 }  // namespace
 
@@ -452,7 +472,10 @@ grpc::ServerWriteReactor<v1::LogChunk>* JobsService::Logs(grpc::CallbackServerCo
   if (!target.ok()) return new ErrorWriter<v1::LogChunk>(ToGrpc(target.status()));
   v1::LogsRequest upstream = *req;
   upstream.set_attempt(target->attempt);
-  return new LogStream(target->endpoint, target->token, std::move(upstream));
+  return new LogStream(target->endpoint, target->token,
+                       tls_ != nullptr ? tls_->AgentLogsTls(target->node)
+                                       : security::ClientTlsOptions{},
+                       std::move(upstream));
 }
 
 grpc::ServerUnaryReactor* JobsService::ReportCheckpoint(grpc::CallbackServerContext* ctx,
@@ -602,7 +625,10 @@ grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive>* AgentService::Connect(
                        Resource{{}, "", "this control plane"});
   }
   if (!s.ok()) return new RefusedAgentStream(ToGrpc(s));
-  return new AgentStream(cp_, access_->Origin(*who, "agent.register"));
+  if (tls_ == nullptr) return new AgentStream(cp_, access_->Origin(*who, "agent.register"), nullptr, {});
+  auto cert = tls_->VerifyAgent(*ctx->auth_context(), ctx->peer());
+  if (!cert.ok()) return new RefusedAgentStream(ToGrpc(cert.status()));
+  return new AgentStream(cp_, access_->Origin(*who, "agent.register"), tls_, *std::move(cert));
 }
 
 }  // namespace baton::server

@@ -26,11 +26,16 @@
 
 namespace baton::server {
 
+class BatondTls;
+
 grpc::Status ToGrpc(const Status& s);
 
 class JobsService final : public v1::Jobs::CallbackService {
  public:
-  JobsService(ControlPlane* cp, Access* access) : cp_(cp), access_(access) {}
+  // `tls`: batond's TLS (log reads from agents then check the node's certificate);
+  // nullptr = plaintext.
+  JobsService(ControlPlane* cp, Access* access, const BatondTls* tls = nullptr)
+      : cp_(cp), access_(access), tls_(tls) {}
 
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* ctx, const v1::SubmitRequest* req,
                                    v1::SubmitResponse* resp) override;
@@ -60,6 +65,7 @@ class JobsService final : public v1::Jobs::CallbackService {
                            Permission p, const std::string& id_text, std::string_view field);
   ControlPlane* cp_;
   Access* access_;
+  const BatondTls* tls_;
 };
 
 class ClusterService final : public v1::Cluster::CallbackService {
@@ -85,15 +91,19 @@ class ClusterService final : public v1::Cluster::CallbackService {
   Access* access_;
 };
 
+// With `tls` (batond_tls.h), a stream needs a node certificate from the CA, may register
+// only that node (else PERMISSION_DENIED), and ends when the certificate expires.
 class AgentService final : public v1::Agent::CallbackService {
  public:
-  AgentService(ControlPlane* cp, Access* access) : cp_(cp), access_(access) {}
+  AgentService(ControlPlane* cp, Access* access, const BatondTls* tls = nullptr)
+      : cp_(cp), access_(access), tls_(tls) {}
   grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive>* Connect(
       grpc::CallbackServerContext* ctx) override;
 
  private:
   ControlPlane* cp_;
   Access* access_;
+  const BatondTls* tls_;
 };
 
 // "42" -> JobId(42); InvalidArgument naming `field` otherwise.

@@ -14,6 +14,8 @@
 
 #include "baton/auth/credentials.h"
 #include "baton/common/limits.h"
+#include "baton/security/tls.h"
+#include "baton/server/batond_tls.h"
 #include "baton/server/grpc_services.h"
 #include "baton/server/http_telemetry.h"
 #include "baton/server/web_assets.h"
@@ -362,7 +364,11 @@ class Api {
     if (!target.ok()) return Error(target.status());
     grpc::ChannelArguments args;  // an agent's log chunks are 64 KiB; refuse huge ones
     args.SetMaxReceiveMessageSize(limits::kMaxLogChunkMessageBytes);
-    auto channel = auth::CreateChannel(target->endpoint, target->token, args);
+    auto channel = security::MakeClientChannel(
+        target->endpoint,
+        options_.tls != nullptr ? options_.tls->AgentLogsTls(target->node)
+                                : security::ClientTlsOptions{},
+        args, target->token);
     auto stub = v1::AgentLogs::NewStub(channel);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + kAgentTimeout);

@@ -38,9 +38,14 @@
 
 namespace baton::server {
 
+class BatondTls;
+
 struct HttpApiOptions {
   // Where the dashboard's files are read from; "" = the copy compiled into the binary.
   std::string web_dir;
+  // batond's TLS: log reads from agents then check the node's certificate (nullptr =
+  // plaintext).
+  const BatondTls* tls = nullptr;
 };
 
 // Registers the routes above on `http` (before it starts). `cp` and `access` must outlive

@@ -1,0 +1,600 @@
+// TLS end to end (docs/tls.md): an in-process batond with TLS on 127.0.0.1, agents that
+// join with bootstrap tokens (the real agent code, RunAgentProcess) and hand-made agent
+// streams with good, forged, expired and mismatched certificates. batond's certificate
+// checks run at a clock the test sets (BatondTlsOptions::clock), so expiry needs no
+// waiting; rotation runs on the real clock with 3-second certificates.
+#include "baton/security/tls.h"
+
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+#include <stop_token>
+#include <string>
+#include <thread>
+
+#include "baton/agent/grpc_agent.h"
+#include "baton/agent/node_credentials.h"
+#include "baton/cli/main.h"
+#include "baton/security/files.h"
+#include "baton/security/pki.h"
+#include "baton/server/batond.h"
+#include "baton/v1/agent.grpc.pb.h"
+#include "baton/v1/jobs.grpc.pb.h"
+#include "baton/v1/pki.grpc.pb.h"
+
+namespace baton {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+// A clock the test moves; thread-safe, unlike ManualClock (batond reads it on its threads).
+class TestClock final : public Clock {
+ public:
+  Time Now() const override { return Time(Duration(us_.load())); }
+  void Set(Time t) { us_.store(t.time_since_epoch().count()); }
+  void Advance(Duration d) { us_.fetch_add(d.count()); }
+
+ private:
+  std::atomic<int64_t> us_{0};
+};
+
+// Waits until `pred` holds or `limit` passes, checking every 20 ms.
+template <typename Pred>
+bool Eventually(Pred pred, std::chrono::seconds limit = std::chrono::seconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+class AgentThread {
+ public:
+  explicit AgentThread(agent::AgentProcessOptions o)
+      : thread_([o = std::move(o), this](std::stop_token) {
+          Status s = agent::RunAgentProcess(o, stop_.get_token());
+          std::lock_guard lock(mu_);
+          result_ = s;
+          done_ = true;
+        }) {}
+  ~AgentThread() {
+    stop_.request_stop();
+    thread_.join();
+  }
+  std::optional<Status> result() {
+    std::lock_guard lock(mu_);
+    if (!done_) return std::nullopt;
+    return result_;
+  }
+
+ private:
+  std::stop_source stop_;
+  std::mutex mu_;
+  Status result_;
+  bool done_ = false;
+  std::jthread thread_;
+};
+
+// The outcome of a hand-made agent stream: whether batond answered `registered`, and how
+// the stream ended.
+struct StreamOutcome {
+  bool registered = false;
+  grpc::Status status;
+};
+
+class TlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("baton-tls-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    clock_.Set(SystemClock().Now());
+  }
+  void TearDown() override {
+    agents_.clear();
+    if (batond_) batond_->Shutdown();
+    fs::remove_all(dir_);
+  }
+
+  // batond with TLS; `test_clock`: its certificate checks follow clock_.
+  void StartBatond(Duration node_validity = Seconds(3600), bool test_clock = true,
+                   bool http = false) {
+    server::BatondOptions bo;
+    bo.store = "memory";
+    bo.listen = "127.0.0.1:0";
+    bo.http_listen = http ? "127.0.0.1:0" : "";
+    bo.tick = std::chrono::milliseconds(50);
+    bo.control_plane.heartbeat_interval = std::chrono::milliseconds(100);
+    bo.control_plane.stop_grace = std::chrono::seconds(1);
+    bo.tls.enabled = true;
+    bo.tls.dir = (dir_ / "pki").string();
+    bo.tls.node_cert_validity = node_validity;
+    if (test_clock) bo.tls.clock = &clock_;
+    auto b = server::Batond::Start(bo);
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    batond_ = std::move(*b);
+    ca_file_ = (dir_ / "pki/ca.crt").string();
+    ca_pem_ = *security::ReadFile(ca_file_);
+  }
+
+  std::string Token(int uses = 1, std::string node = "", Duration ttl = Seconds(600)) {
+    server::BootstrapTokenSpec spec;
+    spec.uses = uses;
+    spec.node_name = std::move(node);
+    spec.ttl = ttl;
+    auto t = batond_->tls()->tokens().Create(spec);
+    EXPECT_TRUE(t.ok()) << t.status().ToString();
+    return t.ok() ? t->token : "";
+  }
+
+  Result<std::unique_ptr<agent::NodeCredentials>> Join(const std::string& node,
+                                                       const std::string& token,
+                                                       const std::string& dir = "") {
+    agent::NodeCredentialsOptions o;
+    o.server = batond_->grpc_address();
+    o.node = node;
+    o.ca_pem = ca_pem_;
+    o.bootstrap_token = token;
+    o.dir = dir;
+    o.rpc_timeout = std::chrono::milliseconds(3000);
+    return agent::NodeCredentials::Obtain(o, clock_);
+  }
+
+  security::ClientTlsOptions Trust() const {
+    security::ClientTlsOptions t;
+    t.ca_pem = ca_pem_;
+    return t;
+  }
+
+  // Opens Agent.Connect with `tls`, registers `node`, and, once registered, sends a
+  // heartbeat after `between` has run (to see what batond says then).
+  StreamOutcome Stream(const security::ClientTlsOptions& tls, const std::string& node,
+                       std::function<void()> between = {}) {
+    auto stub = v1::Agent::NewStub(security::MakeClientChannel(batond_->grpc_address(), tls));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    auto stream = stub->Connect(&ctx);
+    v1::AgentMessage reg;
+    reg.mutable_register_()->set_node_name(node);
+    reg.mutable_register_()->mutable_inventory()->set_cpus(4);
+    reg.mutable_register_()->mutable_inventory()->set_memory_mib(1024);
+    StreamOutcome out;
+    if (stream->Write(reg)) {
+      v1::Directive d;
+      if (stream->Read(&d) && d.has_registered()) {
+        out.registered = true;
+        if (!between) {
+          ctx.TryCancel();
+          out.status = stream->Finish();
+          return out;
+        }
+        between();
+        v1::AgentMessage hb;
+        hb.mutable_heartbeat();
+        stream->Write(hb);
+        while (stream->Read(&d)) {
+        }
+      }
+    }
+    out.status = stream->Finish();
+    return out;
+  }
+
+  std::optional<v1::Node> Node(const std::string& name) {
+    for (const v1::Node& n : batond_->control_plane().Nodes(std::nullopt)) {
+      if (n.name() == name) return n;
+    }
+    return std::nullopt;
+  }
+  bool Ready(const std::string& name) {
+    auto n = Node(name);
+    return n && n->state() == v1::NODE_STATE_READY;
+  }
+
+  agent::AgentProcessOptions AgentOptions(const std::string& name, const std::string& token) {
+    agent::AgentProcessOptions o;
+    o.server = batond_->grpc_address();
+    o.name = name;
+    o.fake_gpus = "2xH100";
+    o.data_dir = (dir_ / name).string();
+    o.log_listen = "127.0.0.1:0";
+    o.address = "127.0.0.1";
+    o.shutdown_grace = std::chrono::seconds(1);
+    o.ca_file = ca_file_;
+    o.bootstrap_token = token;
+    return o;
+  }
+
+  fs::path dir_;
+  TestClock clock_;
+  std::unique_ptr<server::Batond> batond_;
+  std::string ca_file_;
+  std::string ca_pem_;
+  std::vector<std::unique_ptr<AgentThread>> agents_;
+};
+
+TEST_F(TlsTest, AgentJoinsWithABootstrapTokenAndKeepsItsCertificate) {
+  StartBatond();
+  agents_.push_back(std::make_unique<AgentThread>(AgentOptions("n1", Token())));
+  ASSERT_TRUE(Eventually([&] { return Ready("n1"); }));
+  const fs::path pki = dir_ / "n1/pki";
+  struct stat st;
+  ASSERT_EQ(stat((pki / "node.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto id = security::IdentityOf(*security::ReadFile((pki / "node.crt").string()));
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(id->kind, security::PeerKind::kNode);
+  EXPECT_EQ(id->name, "n1");
+
+  // A restart needs no token: the certificate in the data dir is still good.
+  const std::string cert = *security::ReadFile((pki / "node.crt").string());
+  agents_.clear();
+  ASSERT_TRUE(Eventually([&] { return !Ready("n1"); }));
+  agents_.push_back(std::make_unique<AgentThread>(AgentOptions("n1", "")));
+  ASSERT_TRUE(Eventually([&] { return Ready("n1"); }));
+  EXPECT_EQ(*security::ReadFile((pki / "node.crt").string()), cert);
+}
+
+TEST_F(TlsTest, AgentWithoutTokenOrCertificateSaysWhatIsMissing) {
+  StartBatond();
+  agents_.push_back(std::make_unique<AgentThread>(AgentOptions("n1", "")));
+  std::optional<Status> r;
+  ASSERT_TRUE(Eventually([&] { return (r = agents_.back()->result()).has_value(); }));
+  EXPECT_EQ(r->code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r->message(), HasSubstr("--bootstrap-token: required"));
+}
+
+TEST_F(TlsTest, ReplayedExpiredBoundAndWrongTokensAreRefused) {
+  StartBatond();
+  const std::string token = Token();
+  ASSERT_TRUE(Join("n1", token).ok());
+  auto replay = Join("n2", token);
+  ASSERT_FALSE(replay.ok());
+  EXPECT_EQ(replay.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(replay.status().message(), HasSubstr("already used"));
+
+  const std::string short_lived = Token(1, "", Seconds(60));
+  clock_.Advance(Seconds(61));
+  auto expired = Join("n3", short_lived);
+  ASSERT_FALSE(expired.ok());
+  EXPECT_THAT(expired.status().message(), HasSubstr("expired at"));
+
+  const std::string bound = Token(1, "n4");
+  auto other = Join("n5", bound);
+  ASSERT_FALSE(other.ok());
+  EXPECT_THAT(other.status().message(), HasSubstr("only for node n4, not n5"));
+  EXPECT_TRUE(Join("n4", bound).ok());  // refusing n5 did not spend it
+
+  std::string wrong = Token();
+  wrong.back() = wrong.back() == '0' ? '1' : '0';
+  auto bad = Join("n6", wrong);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("wrong secret"));
+  auto garbage = Join("n6", "not-a-token");
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_THAT(garbage.status().message(), HasSubstr("malformed"));
+}
+
+TEST_F(TlsTest, ABadCsrDoesNotSpendTheToken) {
+  StartBatond();
+  const std::string token = Token();
+  auto stub = v1::Pki::NewStub(security::MakeClientChannel(batond_->grpc_address(), Trust()));
+  grpc::ClientContext ctx;
+  v1::JoinRequest req;
+  req.set_bootstrap_token(token);
+  req.set_node_name("n1");
+  req.set_csr_pem("garbage");
+  v1::IssuedCertificate resp;
+  grpc::Status s = stub->Join(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("csr"));
+  EXPECT_TRUE(Join("n1", token).ok());
+}
+
+TEST_F(TlsTest, MultiUseTokenJoinsThatManyNodes) {
+  StartBatond();
+  const std::string token = Token(3);
+  for (const char* n : {"a", "b", "c"}) EXPECT_TRUE(Join(n, token).ok()) << n;
+  auto fourth = Join("d", token);
+  ASSERT_FALSE(fourth.ok());
+  EXPECT_THAT(fourth.status().message(), HasSubstr("already used"));
+}
+
+TEST_F(TlsTest, ForgedCertificateIsRefusedAndOthersAreStillServed) {
+  StartBatond();
+  auto forger = security::CertificateAuthority::Generate(batond_->tls()->pki().ca.info().subject_cn,
+                                                         clock_.Now(), Seconds(86400));
+  ASSERT_TRUE(forger.ok());
+  security::IssueOptions io;
+  io.now = clock_.Now();
+  auto forged = forger->IssueClient(security::PeerKind::kNode, "n1", io);
+  ASSERT_TRUE(forged.ok());
+  security::ClientTlsOptions tls = Trust();
+  tls.cert_pem = forged->cert_pem;
+  tls.key_pem = forged->key_pem;
+  StreamOutcome o = Stream(tls, "n1");
+  EXPECT_FALSE(o.registered);
+  EXPECT_EQ(o.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(o.status.error_message(), HasSubstr("not issued by this cluster's CA"));
+  EXPECT_FALSE(Node("n1").has_value());
+
+  // No certificate at all, and a user's certificate, are refused too.
+  StreamOutcome none = Stream(Trust(), "n1");
+  EXPECT_EQ(none.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(none.status.error_message(), HasSubstr("no client certificate"));
+  security::ClientTlsOptions admin = Trust();
+  admin.cert_pem = *security::ReadFile((dir_ / "pki/admin.crt").string());
+  admin.key_pem = *security::ReadFile((dir_ / "pki/admin.key").string());
+  StreamOutcome user = Stream(admin, "n1");
+  EXPECT_EQ(user.status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(user.status.error_message(), HasSubstr("needs a node certificate"));
+
+  // The real n1 still gets in.
+  auto creds = Join("n1", Token());
+  ASSERT_TRUE(creds.ok()) << creds.status().ToString();
+  EXPECT_TRUE(Stream((*creds)->tls(), "n1").registered);
+}
+
+TEST_F(TlsTest, ExpiredCertificateIsRefusedAndAnOpenStreamEndsAtExpiry) {
+  StartBatond(Seconds(3600));
+  auto creds = Join("n1", Token());
+  ASSERT_TRUE(creds.ok()) << creds.status().ToString();
+  const Time not_after = (*creds)->identity().not_after;
+  // Registered, then the clock passes the certificate's end: the next message ends it.
+  StreamOutcome o = Stream((*creds)->tls(), "n1", [&] { clock_.Set(not_after + Seconds(1)); });
+  EXPECT_TRUE(o.registered);
+  EXPECT_EQ(o.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(o.status.error_message(), HasSubstr("node n1's certificate expired at"));
+  // A new stream with it is refused at once, and so is renewing with it.
+  StreamOutcome again = Stream((*creds)->tls(), "n1");
+  EXPECT_FALSE(again.registered);
+  EXPECT_EQ(again.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(again.status.error_message(), HasSubstr("expired at"));
+  Status renew = (*creds)->Renew();
+  EXPECT_EQ(renew.code(), StatusCode::kUnauthenticated) << renew.ToString();
+  // Not yet valid (a clock far behind) is refused as well.
+  clock_.Set((*creds)->identity().not_before - Seconds(10));
+  StreamOutcome early = Stream((*creds)->tls(), "n1");
+  EXPECT_THAT(early.status.error_message(), HasSubstr("is not valid before"));
+}
+
+TEST_F(TlsTest, AnAgentMayOnlyRegisterTheNodeOfItsCertificate) {
+  StartBatond();
+  auto creds = Join("n1", Token());
+  ASSERT_TRUE(creds.ok());
+  StreamOutcome o = Stream((*creds)->tls(), "n2");
+  EXPECT_FALSE(o.registered);
+  EXPECT_EQ(o.status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(o.status.error_message(), HasSubstr("it may not register node 'n2'"));
+  EXPECT_FALSE(Node("n2").has_value());
+  EXPECT_TRUE(Stream((*creds)->tls(), "n1").registered);
+}
+
+TEST_F(TlsTest, RenewalIsDueAtTwoThirdsAndKeepsTheNode) {
+  StartBatond(Seconds(300));
+  auto creds = Join("n1", Token());
+  ASSERT_TRUE(creds.ok());
+  const security::CertIdentity before = (*creds)->identity();
+  agent::CertRenewer renewer(clock_);
+  int rotated = 0;
+  renewer.Add(creds->get(), [&](agent::NodeCredentials&) { ++rotated; });
+  EXPECT_EQ(renewer.RenewDue(), 0);  // just issued
+  clock_.Set((*creds)->renew_at() - Seconds(1));
+  EXPECT_EQ(renewer.RenewDue(), 0);
+  clock_.Set((*creds)->renew_at());
+  EXPECT_EQ(renewer.RenewDue(), 1);
+  EXPECT_EQ(rotated, 1);
+  const security::CertIdentity after = (*creds)->identity();
+  EXPECT_EQ(after.name, "n1");
+  EXPECT_NE(after.serial, before.serial);
+  EXPECT_GT(after.not_after, before.not_after);
+  EXPECT_TRUE(Stream((*creds)->tls(), "n1").registered);
+  // Renewing is for nodes: an admin certificate gets nothing.
+  security::ClientTlsOptions admin = Trust();
+  admin.cert_pem = *security::ReadFile((dir_ / "pki/admin.crt").string());
+  admin.key_pem = *security::ReadFile((dir_ / "pki/admin.key").string());
+  auto stub = v1::Pki::NewStub(security::MakeClientChannel(batond_->grpc_address(), admin));
+  grpc::ClientContext ctx;
+  v1::RenewRequest req;
+  req.set_csr_pem(*security::MakeCsr(*security::GenerateKey(), "n1"));
+  v1::IssuedCertificate resp;
+  EXPECT_EQ(stub->Renew(&ctx, req, &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// Real time: 3-second certificates, renewed at 2 s. The agent rotates its connection
+// make-before-break; its task keeps running, the node never leaves READY, and logs are
+// read through batond from the agent's TLS log server (which reloads the new files).
+TEST_F(TlsTest, RotationKeepsTasksRunningAndLogsReadable) {
+  StartBatond(Seconds(3), /*test_clock=*/false);
+  agents_.push_back(std::make_unique<AgentThread>(AgentOptions("n1", Token())));
+  ASSERT_TRUE(Eventually([&] { return Ready("n1"); }));
+  const std::string cert_file = (dir_ / "n1/pki/node.crt").string();
+  const auto first = security::IdentityOf(*security::ReadFile(cert_file));
+  ASSERT_TRUE(first.ok());
+
+  security::ClientTlsOptions client = Trust();
+  auto channel = security::MakeClientChannel(batond_->grpc_address(), client);
+  auto jobs = v1::Jobs::NewStub(channel);
+  v1::SubmitRequest submit;
+  submit.mutable_spec()->set_name("rotate");
+  submit.mutable_spec()->set_gpus_per_task("1");
+  submit.mutable_spec()->add_command("sh");
+  submit.mutable_spec()->add_command("-c");
+  submit.mutable_spec()->add_command("echo hello-over-tls; sleep 60");
+  v1::SubmitResponse submitted;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(jobs->Submit(&ctx, submit, &submitted).ok());
+  }
+  const std::string id = submitted.job().id();
+  auto job = [&] {
+    grpc::ClientContext ctx;
+    v1::GetJobRequest req;
+    req.set_id(id);
+    v1::Job j;
+    EXPECT_TRUE(jobs->Get(&ctx, req, &j).ok());
+    return j;
+  };
+  ASSERT_TRUE(Eventually([&] { return job().state() == v1::JOB_STATE_RUNNING; }));
+
+  // Two renewals, and past the first certificate's end.
+  std::string last_serial = first->serial;
+  int renewals = 0;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto now = security::IdentityOf(*security::ReadFile(cert_file));
+        if (now.ok() && now->serial != last_serial) {
+          last_serial = now->serial;
+          ++renewals;
+        }
+        return renewals >= 2 && SystemClock().Now() > first->not_after + Seconds(1);
+      },
+      std::chrono::seconds(30)));
+  v1::Job j = job();
+  EXPECT_EQ(j.state(), v1::JOB_STATE_RUNNING);
+  EXPECT_EQ(j.attempts_size(), 1);
+  EXPECT_TRUE(Ready("n1"));
+  for (const auto& e : batond_->control_plane().events().List({"", "n1", 0}, 0).events) {
+    EXPECT_THAT(e.message(), ::testing::Not(HasSubstr("disconnected"))) << e.DebugString();
+  }
+
+  // The log, through batond, from the agent's TLS log server.
+  std::string text;
+  ASSERT_TRUE(Eventually([&] {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::LogsRequest req;
+    req.set_job_id(id);
+    auto reader = jobs->Logs(&ctx, req);
+    v1::LogChunk chunk;
+    text.clear();
+    while (reader->Read(&chunk)) text += chunk.data();
+    reader->Finish();
+    return text.find("hello-over-tls") != std::string::npos;
+  }));
+}
+
+TEST_F(TlsTest, LogReadsCheckTheNodesCertificate) {
+  StartBatond();
+  auto n2 = Join("n2", Token());
+  ASSERT_TRUE(n2.ok());
+  // A server showing n2's certificate (the generated service's Read: a call that gets
+  // through the handshake is UNIMPLEMENTED).
+  grpc::ServerBuilder builder;
+  int port = 0;
+  v1::AgentLogs::Service unimplemented;
+  builder.AddListeningPort("127.0.0.1:0", security::ServerCredentials((*n2)->server_tls()), &port);
+  builder.RegisterService(&unimplemented);
+  auto server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  auto read_as = [&](const std::string& node) {
+    auto stub = v1::AgentLogs::NewStub(security::MakeClientChannel(
+        "127.0.0.1:" + std::to_string(port), batond_->tls()->AgentLogsTls(node)));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    auto reader = stub->Read(&ctx, v1::LogsRequest());
+    v1::LogChunk chunk;
+    while (reader->Read(&chunk)) {
+    }
+    return reader->Finish();
+  };
+  EXPECT_EQ(read_as("n2").error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  // Asked to read n1's logs, batond does not accept n2's log server.
+  EXPECT_EQ(read_as("n1").error_code(), grpc::StatusCode::UNAVAILABLE);
+  server->Shutdown();
+}
+
+int Baton(std::vector<std::string> args, std::string* out, std::string* err) {
+  std::ostringstream o, e;
+  args.insert(args.begin(), "baton");
+  int code = cli::Main(args, o, e);
+  *out = o.str();
+  *err = e.str();
+  return code;
+}
+
+TEST_F(TlsTest, CliAndHttpSpeakTls) {
+  StartBatond(Seconds(3600), /*test_clock=*/true, /*http=*/true);
+  const std::string addr = batond_->grpc_address();
+  std::string out, err;
+  EXPECT_EQ(Baton({"nodes", "--server", addr, "--ca-file", ca_file_}, &out, &err), 0) << err;
+  EXPECT_THAT(out, HasSubstr("NAME"));
+  // Plaintext to a TLS server fails, with a hint.
+  EXPECT_EQ(Baton({"nodes", "--server", addr}, &out, &err), 1);
+  EXPECT_THAT(err, HasSubstr("give --ca-file"));
+  // Another CA is not trusted.
+  auto other = security::CertificateAuthority::Generate("other", clock_.Now(), Seconds(86400));
+  ASSERT_TRUE(other.ok());
+  const std::string other_ca = (dir_ / "other-ca.crt").string();
+  ASSERT_TRUE(security::WriteFileAtomic(other_ca, other->bundle_pem(), 0644).ok());
+  EXPECT_EQ(Baton({"nodes", "--server", addr, "--ca-file", other_ca}, &out, &err), 1);
+  // $BATON_CA_FILE works like --ca-file.
+  setenv("BATON_CA_FILE", ca_file_.c_str(), 1);
+  EXPECT_EQ(Baton({"nodes", "--server", addr}, &out, &err), 0) << err;
+  unsetenv("BATON_CA_FILE");
+
+  // Bootstrap tokens need a user certificate: the admin one batond wrote.
+  EXPECT_EQ(
+      Baton({"bootstrap-token", "create", "--server", addr, "--ca-file", ca_file_}, &out, &err), 2);
+  const std::string admin_crt = (dir_ / "pki/admin.crt").string();
+  const std::string admin_key = (dir_ / "pki/admin.key").string();
+  ASSERT_EQ(Baton({"bootstrap-token", "create", "--server", addr, "--ca-file", ca_file_,
+                   "--cert-file", admin_crt, "--key-file", admin_key, "--node", "n7"},
+                  &out, &err),
+            0)
+      << err;
+  const std::string token = out.substr(0, out.find('\n'));
+  EXPECT_TRUE(token.starts_with("bjt_")) << out;
+  EXPECT_TRUE(Join("n7", token).ok());
+  // A node certificate may not create tokens.
+  auto node = Join("n8", Token());
+  ASSERT_TRUE(node.ok());
+  ASSERT_TRUE(
+      security::WriteFileAtomic((dir_ / "n8.crt").string(), (*node)->tls().cert_pem, 0600).ok());
+  ASSERT_TRUE(
+      security::WriteFileAtomic((dir_ / "n8.key").string(), (*node)->tls().key_pem, 0600).ok());
+  EXPECT_EQ(
+      Baton({"bootstrap-token", "create", "--server", addr, "--ca-file", ca_file_, "--cert-file",
+             (dir_ / "n8.crt").string(), "--key-file", (dir_ / "n8.key").string()},
+            &out, &err),
+      1);
+  EXPECT_THAT(err, HasSubstr("PERMISSION_DENIED"));
+
+  // An operator-issued user certificate works for it too.
+  ASSERT_EQ(Baton({"cert", "issue", "--user", "ci", "--ca-cert", ca_file_, "--ca-key",
+                   (dir_ / "pki/ca.key").string(), "--out", (dir_ / "ci").string()},
+                  &out, &err),
+            0)
+      << err;
+  EXPECT_EQ(
+      Baton({"bootstrap-token", "create", "--server", addr, "--ca-file", ca_file_, "--cert-file",
+             (dir_ / "ci.crt").string(), "--key-file", (dir_ / "ci.key").string()},
+            &out, &err),
+      0)
+      << err;
+
+  // HTTP is HTTPS with the same certificate.
+  httplib::SSLClient https("127.0.0.1", batond_->http_port());
+  https.set_ca_cert_path(ca_file_.c_str());
+  https.enable_server_certificate_verification(true);
+  auto r = https.Get("/healthz");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200);
+  httplib::Client plain("127.0.0.1", batond_->http_port());
+  EXPECT_FALSE(plain.Get("/healthz"));
+}
+
+}  // namespace
+}  // namespace baton
