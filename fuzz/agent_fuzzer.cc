@@ -31,6 +31,7 @@
 #include "baton/agent/gpu/fake_gpu_discovery.h"
 #include "baton/agent/launch/simulated_launcher.h"
 #include "baton/agent/log_service.h"
+#include "baton/auth/credentials.h"
 #include "fuzz_common.h"
 
 namespace baton::fuzz {
@@ -84,6 +85,9 @@ void CheckSent(const v1::AgentMessage& m) {
   }
 }
 
+// The secret the log service is started with (the control plane's, in an agent).
+constexpr std::string_view kLogsToken = "fuzz-logs-secret";
+
 class Harness {
  public:
   static Harness& Get() {
@@ -136,7 +140,7 @@ class Harness {
     google::protobuf::SetLogHandler(nullptr);  // as control_plane_harness.cc
     dir_ = fs::temp_directory_path() / ("baton-fuzz-agent-" + std::to_string(::getpid()));
     Begin();
-    service_ = std::make_unique<agent::AgentLogsService>(*agent_);
+    service_ = std::make_unique<agent::AgentLogsService>(*agent_, std::string(kLogsToken));
     grpc::ServerBuilder b;
     b.RegisterService(service_.get());
     server_ = b.BuildAndStart();
@@ -185,6 +189,7 @@ void Step(Harness& h, ByteReader& in) {
       if (!req.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
       req.set_follow(false);
       grpc::ClientContext ctx;
+      ctx.AddMetadata(auth::kAuthorizationHeader, auth::BearerValue(std::string(kLogsToken)));
       ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
       auto reader = h.logs().Read(&ctx, req);
       v1::LogChunk chunk;

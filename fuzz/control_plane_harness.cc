@@ -8,7 +8,10 @@
 #include <google/protobuf/stubs/logging.h>
 #include <grpcpp/support/server_interceptor.h>
 
+#include "baton/server/access.h"
+#include "baton/server/audit_log.h"
 #include "baton/server/http_api.h"
+#include "baton/server/principals.h"
 
 namespace baton::fuzz {
 namespace {
@@ -49,8 +52,28 @@ server::ControlPlaneOptions Options() {
 }  // namespace
 
 struct ControlPlaneHarness::Services {
+  // Authentication is not what these targets fuzz (http_api's target sends headers): calls
+  // without credentials act as a cluster-admin, so every handler runs its whole path.
   explicit Services(server::ControlPlane* cp)
-      : jobs(cp), cluster(cp), agents(cp), events(&cp->events()) {}
+      : principals(&auth_store, &auth_clock),
+        audit(&auth_store, &auth_clock),
+        access(&principals, &audit, &cp->queue_tree()),
+        jobs(cp, &access),
+        cluster(cp, &access),
+        agents(cp, &access),
+        events(&cp->events(), &access) {
+    server::Identity admin;
+    admin.user = "fuzz-admin";
+    v1::RoleBinding b;
+    b.set_role(v1::ROLE_CLUSTER_ADMIN);
+    admin.bindings.push_back(b);
+    access.TreatCallsWithoutCredentialsAs(admin);
+  }
+  store::MemoryStore auth_store;
+  ManualClock auth_clock{Time(std::chrono::seconds(1'700'000'000))};
+  server::Principals principals;
+  server::AuditLog audit;
+  server::Access access;
   server::JobsService jobs;
   server::ClusterService cluster;
   server::AgentService agents;
@@ -88,7 +111,7 @@ ControlPlaneHarness::ControlPlaneHarness() {
   jobs_ = v1::Jobs::NewStub(channel);
   agent_ = v1::Agent::NewStub(channel);
   http_ = std::make_unique<metrics::HttpServer>();
-  Status s = server::ServeHttpApi(*http_, cp_, server::HttpApiOptions{});
+  Status s = server::ServeHttpApi(*http_, cp_, &services_->access, server::HttpApiOptions{});
   if (!s.ok()) {
     std::fprintf(stderr, "fuzz harness: %s\n", s.ToString().c_str());
     std::abort();

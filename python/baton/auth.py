@@ -44,6 +44,18 @@ def load_credentials() -> Tuple[str, str]:
     return (server if isinstance(server, str) else "", token if isinstance(token, str) else "")
 
 
+def credentials_ca_file() -> str:
+    """The CA file the credentials file names for TLS (`baton up` records its CA); "" when
+    none."""
+    try:
+        with open(credentials_path()) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return ""
+    ca = data.get("ca_file", "") if isinstance(data, dict) else ""
+    return ca if isinstance(ca, str) else ""
+
+
 def resolve_token(token: Optional[str]) -> str:
     """The token a Client uses: the argument, $BATON_TOKEN, else the credentials file's."""
     if token:

@@ -1,7 +1,7 @@
 """TLS for the SDK's channel to batond (docs/tls.md).
 
 `make_channel` is the one place the SDK makes its gRPC channel: plaintext when no CA file is
-named (neither `ca_file` nor $BATON_CA_FILE), else TLS trusting that CA, and mutual TLS when a
+named (neither `ca_file`, $BATON_CA_FILE nor the credentials file's "ca_file"), else TLS trusting that CA, and mutual TLS when a
 client certificate and key are named too (`cert_file`/`key_file`, $BATON_CERT_FILE and
 $BATON_KEY_FILE), e.g. one made with `baton cert issue`.
 """
@@ -13,6 +13,7 @@ from typing import Optional
 
 import grpc
 
+from baton.auth import credentials_ca_file
 from baton.errors import InvalidArgument
 
 
@@ -27,7 +28,7 @@ def _read(path: str, what: str) -> bytes:
 def make_channel(server: str, *, ca_file: Optional[str] = None, cert_file: Optional[str] = None,
                  key_file: Optional[str] = None) -> grpc.Channel:
     """A channel to `server` ("host:port"); see the module's docstring for the TLS rules."""
-    ca_file = ca_file or os.environ.get("BATON_CA_FILE") or None
+    ca_file = ca_file or os.environ.get("BATON_CA_FILE") or credentials_ca_file() or None
     cert_file = cert_file or os.environ.get("BATON_CERT_FILE") or None
     key_file = key_file or os.environ.get("BATON_KEY_FILE") or None
     if not ca_file:

@@ -323,10 +323,13 @@ class Up(unittest.TestCase):
                     raise AssertionError("baton up exited: " + open(out_path).read())
                 return None
             server = wait_for("baton up's address", address)
-            self.assertIn("metrics at http://127.0.0.1:", open(out_path).read())
+            # TLS by default: HTTPS, and the CLI trusts the local CA batond made.
+            self.assertIn("metrics at https://127.0.0.1:", open(out_path).read())
             wait_for("the CLI logged in", lambda: "the CLI is logged in" in open(out_path).read())
             creds = json.load(open(env["BATON_CREDENTIALS"]))
             self.assertEqual(creds["server"], server)
+            self.assertEqual(creds["ca_file"], os.path.join(tmp, "state", "pki", "ca.crt"))
+            self.assertTrue(open(creds["ca_file"]).read().startswith("-----BEGIN CERTIFICATE"))
             self.assertEqual(os.stat(env["BATON_CREDENTIALS"]).st_mode & 0o777, 0o600)
             wait_for("local agent ready", lambda: "NODE_STATE_READY" in subprocess.run(
                 [os.path.join(BIN, "baton"), "nodes", "--output", "json"], env=env,
@@ -335,6 +338,13 @@ class Up(unittest.TestCase):
                                 "echo up-ok"], env=env, capture_output=True, text=True,
                                timeout=DEADLINE_S)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            # Plaintext is not served: a client without the CA cannot talk to it.
+            plain = {k: v for k, v in env.items()}
+            plain["BATON_CREDENTIALS"] = os.path.join(tmp, "none")
+            r = subprocess.run([os.path.join(BIN, "baton"), "ps", "--server", server, "--token",
+                                creds["token"]], env=plain, capture_output=True, text=True,
+                               timeout=DEADLINE_S)
+            self.assertNotEqual(r.returncode, 0, r.stdout)
             up.send_signal(signal.SIGINT)
             self.assertEqual(up.wait(timeout=30), 0, open(out_path).read())
             self.assertIn("baton up: stopped", open(out_path).read())

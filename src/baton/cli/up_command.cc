@@ -1,5 +1,6 @@
 #include "baton/cli/up_command.h"
 
+#include <cctype>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "baton/agent/grpc_agent.h"
 #include "baton/auth/credentials.h"
 #include "baton/auth/token.h"
+#include "baton/security/files.h"
 #include "baton/server/batond.h"
 
 namespace baton::cli {
@@ -40,7 +42,8 @@ std::string HostName() {
 // Points the CLI at this control plane: saves its address and the admin token in the
 // credentials file, unless that file is someone else's (another server). Returns what
 // it did, for the banner.
-std::string ConfigureCli(const std::string& api, const std::string& admin_token_file) {
+std::string ConfigureCli(const std::string& api, const std::string& admin_token_file,
+                         const std::string& ca_file) {
   auto token = auth::ReadTokenFile(admin_token_file);
   if (!token.ok()) return fmt::format("cannot read the admin token: {}", token.status().message());
   const std::string path = auth::CredentialsPath();
@@ -50,9 +53,10 @@ std::string ConfigureCli(const std::string& api, const std::string& admin_token_
                        "{} --token-file {}",
                        path, (*existing)->server, api, admin_token_file);
   }
-  Status s = auth::SaveCredentials(path, {api, *token});
+  Status s = auth::SaveCredentials(path, {api, *token, ca_file});
   if (!s.ok()) return s.message();
-  return fmt::format("the CLI is logged in as admin (credentials in {})", path);
+  return fmt::format("the CLI is logged in as admin (credentials in {}{})", path,
+                     ca_file.empty() ? "" : ", trusting the CA " + ca_file);
 }
 
 // Restores the signal mask RunUp changed, whichever way it returns.
@@ -79,6 +83,9 @@ CLI::App* AddUpCommand(CLI::App& app, UpFlags& flags) {
   up->add_flag("--map-users", flags.map_users,
                "Run a job's tasks as the local account named like its submitter");
   up->add_flag("--allow-root-tasks", flags.allow_root_tasks, "Allow tasks to run as root");
+  up->add_flag("--plaintext", flags.plaintext,
+               "Serve gRPC and HTTP without TLS (default: TLS with a local CA in "
+               "<data-dir>/pki, which the CLI is set up to trust)");
   return up;
 }
 
@@ -98,6 +105,15 @@ int RunUp(const UpFlags& flags, std::ostream& out, std::ostream& err) {
   bo.listen = flags.listen;
   bo.http_listen = flags.http;
   bo.control_plane.policy = flags.policy;
+  // TLS by default: batond makes its CA (kept in <data-dir>/pki) and a one-use bootstrap
+  // token the local agent joins with (docs/tls.md).
+  bo.tls.enabled = !flags.plaintext;
+  const std::string join_token_file = data_dir + "/pki/local-agent.join";
+  if (bo.tls.enabled) {
+    bo.tls.bootstrap_token_file = join_token_file;
+    bo.tls.bootstrap_token.uses = 1;
+    bo.tls.bootstrap_token.node_name = flags.name.empty() ? HostName() : flags.name;
+  }
   auto batond = server::Batond::Start(bo);
   if (!batond.ok()) {
     err << "baton up: " << batond.status().message() << "\n";
@@ -120,6 +136,21 @@ int RunUp(const UpFlags& flags, std::ostream& out, std::ostream& err) {
   ao.log_listen = "127.0.0.1:0";
   ao.fake_gpus = flags.fake_gpus;
   ao.task_user = {flags.task_user, flags.map_users, flags.allow_root_tasks};
+  std::string ca_file;
+  if (server::BatondTls* tls = (*batond)->tls()) {
+    ca_file = tls->pki().ca_file;
+    ao.ca_file = ca_file;
+    auto join = security::ReadFile(join_token_file);
+    if (!join.ok()) {
+      err << "baton up: the local agent's bootstrap token: " << join.status().message() << "\n";
+      return 1;
+    }
+    ao.bootstrap_token = *join;
+    while (!ao.bootstrap_token.empty() && std::isspace(static_cast<unsigned char>(
+                                              ao.bootstrap_token.back()))) {
+      ao.bootstrap_token.pop_back();
+    }
+  }
   std::string gpu_note;
   if (ao.fake_gpus.empty()) {
     agent::NvmlGpuDiscovery nvml;
@@ -142,12 +173,18 @@ int RunUp(const UpFlags& flags, std::ostream& out, std::ostream& err) {
   const std::string api = (*batond)->grpc_address();
   out << "baton up: control plane (gRPC) at " << api << ", state in " << data_dir << "\n";
   if ((*batond)->http_port()) {
-    out << "baton up: metrics at http://127.0.0.1:" << (*batond)->http_port()
+    const char* scheme = ca_file.empty() ? "http" : "https";
+    out << "baton up: metrics at " << scheme << "://127.0.0.1:" << (*batond)->http_port()
         << "/metrics, health at /healthz\n";
-    out << "baton up: dashboard at http://127.0.0.1:" << (*batond)->http_port() << "/\n";
+    out << "baton up: dashboard at " << scheme << "://127.0.0.1:" << (*batond)->http_port()
+        << "/\n";
+  }
+  if (!ca_file.empty()) {
+    out << "baton up: TLS with a local CA " << ca_file
+        << " (browsers and other clients: trust it, or --plaintext)\n";
   }
   out << "baton up: local agent '" << ao.name << "'" << gpu_note << "\n";
-  out << "baton up: " << ConfigureCli(api, data_dir + "/admin.token") << "\n";
+  out << "baton up: " << ConfigureCli(api, data_dir + "/admin.token", ca_file) << "\n";
   out << "baton up: admin token in " << data_dir << "/admin.token (the dashboard asks for it)\n";
   out << "baton up: try `baton run --wait -- echo hello`; Ctrl-C stops\n";
   out.flush();

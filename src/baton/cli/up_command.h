@@ -21,6 +21,9 @@ struct UpFlags {
   std::string task_user;
   bool map_users = false;
   bool allow_root_tasks = false;
+  // TLS is on by default (a local CA in <data-dir>/pki; the CLI is configured to trust
+  // it); --plaintext turns it off.
+  bool plaintext = false;
 };
 
 CLI::App* AddUpCommand(CLI::App& app, UpFlags& flags);

@@ -413,6 +413,46 @@ GpuTypeId Cluster::FindGpuType(std::string_view name) const {
   return GpuTypeId::Invalid();
 }
 
+namespace {
+
+// Lower-cased words of a GPU model name, split at spaces, '-' and '_'.
+std::vector<std::string> ModelWords(std::string_view name) {
+  std::vector<std::string> words(1);
+  for (char c : name) {
+    if (c == ' ' || c == '-' || c == '_') {
+      if (!words.back().empty()) words.emplace_back();
+    } else {
+      words.back() += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  if (words.back().empty()) words.pop_back();
+  return words;
+}
+
+}  // namespace
+
+std::vector<GpuTypeId> Cluster::MatchGpuTypes(std::string_view name) const {
+  std::vector<GpuTypeId> out;
+  if (GpuTypeId exact = FindGpuType(name); exact.valid()) {
+    if (!gpu_types_[exact.value()].is_mig()) out.push_back(exact);
+    return out;
+  }
+  const std::vector<std::string> want = ModelWords(name);
+  if (want.empty()) return out;
+  for (size_t i = 0; i < gpu_types_.size(); ++i) {
+    if (gpu_types_[i].is_mig()) continue;
+    const std::vector<std::string> have = ModelWords(gpu_types_[i].name);
+    // `want` as a contiguous run of `have`'s words.
+    for (size_t start = 0; start + want.size() <= have.size(); ++start) {
+      if (std::equal(want.begin(), want.end(), have.begin() + static_cast<ptrdiff_t>(start))) {
+        out.push_back(GpuTypeId(static_cast<uint16_t>(i)));
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 std::string Cluster::GpuTypeNames() const {
   std::vector<std::string> names;
   for (const auto& t : gpu_types_) names.push_back(t.name);

@@ -169,6 +169,11 @@ class Cluster {
   const GpuTypeInfo& gpu_type(GpuTypeId id) const { return gpu_types_[id.value()]; }
   // Case-insensitive lookup; invalid id when the cluster has no such type.
   GpuTypeId FindGpuType(std::string_view name) const;
+  // The whole-GPU types a job's `gpu_type: NAME` means: the type named exactly so
+  // (case-insensitive) if there is one; else every type whose name holds NAME as whole
+  // words, so "H100" matches NVML's "NVIDIA H100 80GB HBM3" and "A100-SXM4" matches
+  // "NVIDIA A100-SXM4-80GB" (words split at spaces, '-' and '_'). In type order.
+  std::vector<GpuTypeId> MatchGpuTypes(std::string_view name) const;
   // "A100, H100" — for error messages.
   std::string GpuTypeNames() const;
   GpuTypeMask all_types_mask() const;

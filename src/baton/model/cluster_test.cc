@@ -334,3 +334,29 @@ TEST(FromNodesTest, MalformedDomainsAreRejectedNamingTheNodeAndGpu) {
 
 }  // namespace
 }  // namespace baton::model
+
+// A job's `gpu_type: H100` must find agents whose NVML model is "NVIDIA H100 80GB HBM3".
+TEST(FromNodesTest, ShortGpuTypeNamesMatchNvmlModelNamesByWholeWords) {
+  NodeInventory h = AgentNode("h", {0, 0});
+  h.gpu_model = "NVIDIA H100 80GB HBM3";
+  NodeInventory a = AgentNode("a", {0, 0});
+  a.gpu_model = "NVIDIA A100-SXM4-80GB";
+  NodeInventory h2 = AgentNode("h2", {0, 0});
+  h2.gpu_model = "NVIDIA H100 PCIe";
+  auto c = Cluster::FromNodes({h, a, h2});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  auto names = [&](std::string_view want) {
+    std::vector<std::string> out;
+    for (GpuTypeId t : c->MatchGpuTypes(want)) out.push_back(c->gpu_type(t).name);
+    return out;
+  };
+  EXPECT_EQ(names("H100"), (std::vector<std::string>{"NVIDIA H100 80GB HBM3", "NVIDIA H100 PCIe"}));
+  EXPECT_EQ(names("h100 pcie"), (std::vector<std::string>{"NVIDIA H100 PCIe"}));
+  EXPECT_EQ(names("A100"), (std::vector<std::string>{"NVIDIA A100-SXM4-80GB"}));
+  EXPECT_EQ(names("a100-sxm4"), (std::vector<std::string>{"NVIDIA A100-SXM4-80GB"}));
+  // An exact name wins; parts of words do not match.
+  EXPECT_EQ(names("NVIDIA H100 PCIe"), (std::vector<std::string>{"NVIDIA H100 PCIe"}));
+  EXPECT_TRUE(names("H10").empty());
+  EXPECT_TRUE(names("80").empty());
+  EXPECT_TRUE(names("").empty());
+}

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 
+#include "baton/security/tls.h"
+#include "baton/server/batond_tls.h"
+
 namespace baton::server {
 namespace {
 
@@ -34,6 +37,25 @@ std::optional<std::string_view> Header(const grpc::ServerContextBase& ctx) {
 
 }  // namespace
 
+bool HasOwnCredentials(std::string_view method) {
+  return method == "/baton.v1.Pki/Join" || method == "/baton.v1.Pki/Renew";
+}
+
+std::optional<Result<Identity>> Access::FromCertificate(const grpc::ServerContextBase& ctx) const {
+  if (tls_ == nullptr) return std::nullopt;
+  auto auth = ctx.auth_context();
+  if (auth == nullptr || auth->GetPeerIdentity().empty()) return std::nullopt;
+  auto cert = security::VerifyPeer(*auth, tls_->verifier(), tls_->Now());
+  if (!cert.ok()) return Result<Identity>(cert.status());
+  if (cert->kind != security::PeerKind::kUser) {
+    // Agents authenticate their stream with their token; a node certificate is not a user.
+    return std::nullopt;
+  }
+  auto id = principals_->IdentityOf(cert->name);
+  if (id.ok()) id->token_id = "cert:" + cert->serial;
+  return id;
+}
+
 Result<Identity> Access::Verify(std::string_view authorization) const {
   BATON_ASSIGN_OR_RETURN(std::string_view token, BearerToken(authorization));
   return principals_->Authenticate(token);
@@ -52,7 +74,15 @@ Result<Identity> Access::Denied(const Status& s, std::string peer, std::string_v
 Result<Identity> Access::Authenticate(const grpc::ServerContextBase& ctx, std::string_view action) {
   std::string peer = ctx.peer();
   auto header = Header(ctx);
-  if (!header) return Denied(Unauthenticated(std::string(kNoCredentials)), peer, action);
+  if (!header) {
+    if (auto cert = FromCertificate(ctx)) {
+      if (!cert->ok()) return Denied(cert->status(), peer, action);
+      (*cert)->peer = std::move(peer);
+      return *std::move(cert);
+    }
+    if (anonymous_) return *anonymous_;
+    return Denied(Unauthenticated(std::string(kNoCredentials)), peer, action);
+  }
   auto id = Verify(*header);
   if (!id.ok()) return Denied(id.status(), peer, action);
   id->peer = std::move(peer);
@@ -62,6 +92,7 @@ Result<Identity> Access::Authenticate(const grpc::ServerContextBase& ctx, std::s
 Result<Identity> Access::Authenticate(const metrics::HttpRequest& req, std::string_view action) {
   auto it = req.headers.find("authorization");
   if (it == req.headers.end()) {
+    if (anonymous_) return *anonymous_;
     return Denied(Unauthenticated(std::string(kNoCredentials)), req.peer, action);
   }
   auto id = Verify(it->second);
@@ -209,6 +240,13 @@ Access::InterceptorFactory() {
             a_->Verify(std::string_view(it->second.data(), it->second.size())).ok()) {
           return nullptr;
         }
+        if (it == md.end()) {
+          auto cert = a_->FromCertificate(*ctx);
+          if (cert && cert->ok()) return nullptr;
+        }
+      }
+      if (info->method() != nullptr && HasOwnCredentials(info->method())) {
+        return nullptr;
       }
       a_->guarded_.fetch_add(1);
       return new Interceptor(a_, info);

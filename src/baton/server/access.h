@@ -1,7 +1,8 @@
 // Access: authentication and authorization of every batond request, with their audit.
 //
-// Every gRPC handler and HTTP route starts with Authenticate() (the bearer token; the
-// peer's TLS certificate will be a second way in, here, once TLS exists) and then
+// Every gRPC handler and HTTP route starts with Authenticate() (the bearer token; with TLS,
+// a gRPC caller without one may instead show a user certificate from the cluster CA, which
+// stands for that user and its roles) and then
 // Check()s a Permission (authz.h) on the object it touches. Both record refusals in the
 // audit log (rate-limited). Successful changes get their audit record through Origin(),
 // which the ControlPlane writes in the change's own transaction.
@@ -13,7 +14,9 @@
 // them; the route-table test asserts none), not a replacement for the handlers' checks:
 // it cannot undo what such a handler did. Calls that arrive with valid credentials are not
 // intercepted at all (the check is made when the call is created), so the guard costs
-// nothing on the busy paths.
+// nothing on the busy paths. Pki.Join and Pki.Renew are not guarded: their credentials
+// are a bootstrap token and a node certificate, which their handler checks
+// (pki_service.h).
 //
 // Thread-safety: every method may be called concurrently.
 #pragma once
@@ -39,10 +42,22 @@
 
 namespace baton::server {
 
+class BatondTls;
+
+// gRPC methods with credentials of their own (checked by their handlers), which the
+// interceptor lets through: Pki.Join (a bootstrap token) and Pki.Renew (a node certificate).
+bool HasOwnCredentials(std::string_view method);
+
 class Access {
  public:
   Access(Principals* principals, AuditLog* audit, const QueueTree* queues)
       : principals_(principals), audit_(audit), queues_(queues) {}
+  // With TLS: user certificates are accepted as credentials (call before serving).
+  void set_tls(const BatondTls* tls) { tls_ = tls; }
+  // For fuzz harnesses only, which call handlers directly with contexts that cannot carry
+  // metadata: a request without any credentials is `who` instead of refused (a token
+  // that is present is still checked). batond never calls this.
+  void TreatCallsWithoutCredentialsAs(Identity who) { anonymous_ = std::move(who); }
 
   // The caller of a gRPC call, from its "authorization: Bearer <token>" metadata.
   // Unauthenticated (recorded as a denial of `action`) otherwise.
@@ -86,10 +101,15 @@ class Access {
  private:
   class Interceptor;
   Result<Identity> Denied(const Status& s, std::string peer, std::string_view action);
+  // The user of a verified user certificate the gRPC peer showed; nullopt without TLS or
+  // without a client certificate, an error for a bad one.
+  std::optional<Result<Identity>> FromCertificate(const grpc::ServerContextBase& ctx) const;
 
   Principals* principals_;
   AuditLog* audit_;
   const QueueTree* queues_;
+  const BatondTls* tls_ = nullptr;
+  std::optional<Identity> anonymous_;
   std::atomic<int64_t> backstop_{0};
   std::atomic<int64_t> guarded_{0};
 };

@@ -284,6 +284,10 @@ Status Batond::Serve() {
       d.principals->Bootstrap({options.admin_token_file, options.agent_token_file}).status());
 
   Access* access = d.access.get();
+  if (d.tls) {
+    access->set_tls(d.tls.get());
+    d.tls->service()->set_access(access);
+  }
   d.jobs = std::make_unique<JobsService>(d.cp.get(), access, d.tls.get());
   d.cluster = std::make_unique<ClusterService>(d.cp.get(), access);
   d.agents = std::make_unique<AgentService>(d.cp.get(), access, d.tls.get());

@@ -557,13 +557,14 @@ sched::JobRequest ControlPlane::MakeRequest(const JobEntry& e) const {
     r.device_milli = model::MigProfileMilli(spec.mig_profile);
   } else if (cluster_ && !spec.gpu_types.empty()) {
     r.allowed = 0;
+    // Short names match the agents' NVML model names ("H100" -> "NVIDIA H100 80GB HBM3").
     for (const auto& t : spec.gpu_types) {
-      GpuTypeId id = cluster_->FindGpuType(t);
-      if (id.valid()) r.allowed |= model::GpuTypeMask{1} << id.value();
+      for (GpuTypeId id : cluster_->MatchGpuTypes(t)) {
+        r.allowed |= model::GpuTypeMask{1} << id.value();
+      }
     }
     for (const auto& t : spec.gpu_preference) {
-      GpuTypeId id = cluster_->FindGpuType(t);
-      if (id.valid()) r.preference.push_back(id);
+      for (GpuTypeId id : cluster_->MatchGpuTypes(t)) r.preference.push_back(id);
     }
   }
   return r;

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "baton/security/tls.h"
+#include "baton/server/access.h"
 #include "baton/server/grpc_services.h"
 
 namespace baton::server {
@@ -96,12 +97,26 @@ grpc::ServerUnaryReactor* PkiService::Renew(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* PkiService::CreateBootstrapToken(
     grpc::CallbackServerContext* ctx, const v1::CreateBootstrapTokenRequest* req,
     v1::BootstrapToken* resp) {
-  auto who = security::VerifyPeer(*ctx->auth_context(), *verifier_, clock_->Now());
-  if (!who.ok()) return Refuse(ctx, "bootstrap token creation", who.status());
-  if (who->kind != security::PeerKind::kUser) {
-    return Refuse(ctx, "bootstrap token creation",
-                  PermissionDenied(fmt::format("needs a user certificate; this is {} {}'s",
-                                               security::PeerKindName(who->kind), who->name)));
+  std::string user;
+  if (access_ != nullptr) {
+    constexpr std::string_view kAction = "pki.create_bootstrap_token";
+    auto id = access_->Authenticate(*ctx, kAction);
+    if (!id.ok()) return Refuse(ctx, "bootstrap token creation", id.status());
+    Resource res;
+    res.describe = "this cluster's bootstrap tokens";
+    Status allowed =
+        access_->Check(*id, Permission::kManageNodes, kAction, "bootstrap-tokens", res);
+    if (!allowed.ok()) return Refuse(ctx, "bootstrap token creation", allowed);
+    user = id->user;
+  } else {
+    auto who = security::VerifyPeer(*ctx->auth_context(), *verifier_, clock_->Now());
+    if (!who.ok()) return Refuse(ctx, "bootstrap token creation", who.status());
+    if (who->kind != security::PeerKind::kUser) {
+      return Refuse(ctx, "bootstrap token creation",
+                    PermissionDenied(fmt::format("needs a user certificate; this is {} {}'s",
+                                                 security::PeerKindName(who->kind), who->name)));
+    }
+    user = who->name;
   }
   if (req->ttl_seconds() < 0) {
     return Done(ctx, ToGrpc(InvalidArgument("ttl_seconds: negative")));
@@ -118,7 +133,7 @@ grpc::ServerUnaryReactor* PkiService::CreateBootstrapToken(
   *resp->mutable_expires_at() = ToProto(token->expires_at);
   resp->set_uses(token->uses);
   resp->set_node_name(token->node_name);
-  spdlog::info("pki: user {} created bootstrap token {}", who->name, token->id);
+  spdlog::info("pki: user {} created bootstrap token {}", user, token->id);
   return Done(ctx, grpc::Status::OK);
 }
 

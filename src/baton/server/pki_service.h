@@ -3,9 +3,9 @@
 // Join (bootstrap token + CSR -> node certificate) is the one batond method a client may
 // call without a client certificate. Renew needs the node's current certificate, verified
 // against the CA at the service's clock, and issues for that node only.
-// CreateBootstrapToken needs a user certificate from the CA (the operator's admin.crt):
-// until per-user roles cover it (the auth work), any CA-issued user certificate may
-// create bootstrap tokens.
+// CreateBootstrapToken needs a cluster-admin: a token, or a user certificate from the CA
+// (the operator's admin.crt) of a user with that role (access.h). Without an Access (unit
+// tests of the service alone) any CA-issued user certificate may.
 //
 // Refusals are UNAUTHENTICATED or PERMISSION_DENIED with the reason, and a warning line
 // naming the peer; the service keeps serving everyone else.
@@ -22,6 +22,8 @@
 
 namespace baton::server {
 
+class Access;
+
 struct PkiServiceOptions {
   // Lifetime of node certificates (agents renew at 2/3 of it).
   Duration node_cert_validity = Seconds(24 * 3600);
@@ -32,6 +34,9 @@ class PkiService final : public v1::Pki::CallbackService {
   PkiService(const security::CertificateAuthority* ca, const security::CertVerifier* verifier,
              BootstrapTokens* tokens, const Clock* clock, PkiServiceOptions options)
       : ca_(ca), verifier_(verifier), tokens_(tokens), clock_(clock), options_(options) {}
+
+  // Authorizes CreateBootstrapToken (set before serving).
+  void set_access(Access* access) { access_ = access; }
 
   grpc::ServerUnaryReactor* Join(grpc::CallbackServerContext* ctx, const v1::JoinRequest* req,
                                  v1::IssuedCertificate* resp) override;
@@ -50,6 +55,7 @@ class PkiService final : public v1::Pki::CallbackService {
   BootstrapTokens* tokens_;
   const Clock* clock_;
   PkiServiceOptions options_;
+  Access* access_ = nullptr;
 };
 
 }  // namespace baton::server

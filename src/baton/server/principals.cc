@@ -178,6 +178,20 @@ Result<Identity> Principals::Authenticate(std::string_view text) const {
   return id;
 }
 
+Result<Identity> Principals::IdentityOf(const std::string& user) const {
+  std::shared_lock lock(mu_);
+  auto u = users_.find(user);
+  if (u == users_.end()) {
+    return Unauthenticated(fmt::format(
+        "the client certificate names user '{}', who does not exist here (baton user create)",
+        user));
+  }
+  Identity id;
+  id.user = user;
+  id.bindings.assign(u->second.bindings().begin(), u->second.bindings().end());
+  return id;
+}
+
 bool Principals::Expired(const v1::Token& t, Time now) const {
   return !Unset(t.expire_time()) && FromStamp(t.expire_time()) <= now;
 }

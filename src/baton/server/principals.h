@@ -62,6 +62,9 @@ class Principals {
 
   // The identity a bearer token stands for; Unauthenticated with the reason otherwise.
   Result<Identity> Authenticate(std::string_view token) const;
+  // The identity of a user who showed a client certificate from the cluster CA (mTLS):
+  // the user's bindings; Unauthenticated when no such user exists.
+  Result<Identity> IdentityOf(const std::string& user) const;
 
   // Changes. `audit` (may be null) is written in the same transaction.
   Result<v1::User> CreateUser(const std::string& name, const std::vector<v1::RoleBinding>& bindings,
