@@ -22,6 +22,8 @@
 
 #include "baton/agent/grpc_agent.h"
 #include "baton/agent/node_credentials.h"
+#include "baton/auth/credentials.h"
+#include "baton/auth/token.h"
 #include "baton/cli/main.h"
 #include "baton/security/files.h"
 #include "baton/security/pki.h"
@@ -118,6 +120,8 @@ class TlsTest : public ::testing::Test {
     bo.tick = std::chrono::milliseconds(50);
     bo.control_plane.heartbeat_interval = std::chrono::milliseconds(100);
     bo.control_plane.stop_grace = std::chrono::seconds(1);
+    bo.admin_token_file = (dir_ / "admin.token").string();
+    bo.agent_token_file = (dir_ / "agent.token").string();
     bo.tls.enabled = true;
     bo.tls.dir = (dir_ / "pki").string();
     bo.tls.node_cert_validity = node_validity;
@@ -127,6 +131,9 @@ class TlsTest : public ::testing::Test {
     batond_ = std::move(*b);
     ca_file_ = (dir_ / "pki/ca.crt").string();
     ca_pem_ = *security::ReadFile(ca_file_);
+    // TLS and tokens together: agents carry the agent token, clients the admin's.
+    admin_token_ = *auth::ReadTokenFile(bo.admin_token_file);
+    agent_token_ = *auth::ReadTokenFile(bo.agent_token_file);
   }
 
   std::string Token(int uses = 1, std::string node = "", Duration ttl = Seconds(600)) {
@@ -165,6 +172,7 @@ class TlsTest : public ::testing::Test {
     auto stub = v1::Agent::NewStub(security::MakeClientChannel(batond_->grpc_address(), tls));
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ctx.AddMetadata(auth::kAuthorizationHeader, auth::BearerValue(agent_token_));
     auto stream = stub->Connect(&ctx);
     v1::AgentMessage reg;
     reg.mutable_register_()->set_node_name(node);
@@ -214,6 +222,7 @@ class TlsTest : public ::testing::Test {
     o.shutdown_grace = std::chrono::seconds(1);
     o.ca_file = ca_file_;
     o.bootstrap_token = token;
+    o.token = agent_token_;
     return o;
   }
 
@@ -222,6 +231,8 @@ class TlsTest : public ::testing::Test {
   std::unique_ptr<server::Batond> batond_;
   std::string ca_file_;
   std::string ca_pem_;
+  std::string admin_token_;
+  std::string agent_token_;
   std::vector<std::unique_ptr<AgentThread>> agents_;
 };
 
@@ -425,7 +436,7 @@ TEST_F(TlsTest, RotationKeepsTasksRunningAndLogsReadable) {
   ASSERT_TRUE(first.ok());
 
   security::ClientTlsOptions client = Trust();
-  auto channel = security::MakeClientChannel(batond_->grpc_address(), client);
+  auto channel = security::MakeClientChannel(batond_->grpc_address(), client, {}, admin_token_);
   auto jobs = v1::Jobs::NewStub(channel);
   v1::SubmitRequest submit;
   submit.mutable_spec()->set_name("rotate");
@@ -529,6 +540,8 @@ TEST_F(TlsTest, CliAndHttpSpeakTls) {
   StartBatond(Seconds(3600), /*test_clock=*/true, /*http=*/true);
   const std::string addr = batond_->grpc_address();
   std::string out, err;
+  setenv("BATON_CREDENTIALS", (dir_ / "no-credentials").c_str(), 1);
+  setenv("BATON_TOKEN", admin_token_.c_str(), 1);
   EXPECT_EQ(Baton({"nodes", "--server", addr, "--ca-file", ca_file_}, &out, &err), 0) << err;
   EXPECT_THAT(out, HasSubstr("NAME"));
   // Plaintext to a TLS server fails, with a hint.
@@ -545,7 +558,12 @@ TEST_F(TlsTest, CliAndHttpSpeakTls) {
   EXPECT_EQ(Baton({"nodes", "--server", addr}, &out, &err), 0) << err;
   unsetenv("BATON_CA_FILE");
 
-  // Bootstrap tokens need a user certificate: the admin one batond wrote.
+  // Bootstrap tokens need a cluster-admin: a token, or the admin certificate batond wrote.
+  ASSERT_EQ(
+      Baton({"bootstrap-token", "create", "--server", addr, "--ca-file", ca_file_}, &out, &err), 0)
+      << err;
+  EXPECT_TRUE(out.starts_with("bjt_")) << out;
+  unsetenv("BATON_TOKEN");
   EXPECT_EQ(
       Baton({"bootstrap-token", "create", "--server", addr, "--ca-file", ca_file_}, &out, &err), 2);
   const std::string admin_crt = (dir_ / "pki/admin.crt").string();
@@ -570,20 +588,38 @@ TEST_F(TlsTest, CliAndHttpSpeakTls) {
              (dir_ / "n8.crt").string(), "--key-file", (dir_ / "n8.key").string()},
             &out, &err),
       1);
-  EXPECT_THAT(err, HasSubstr("PERMISSION_DENIED"));
+  EXPECT_THAT(err, HasSubstr("not a user's"));
 
-  // An operator-issued user certificate works for it too.
-  ASSERT_EQ(Baton({"cert", "issue", "--user", "ci", "--ca-cert", ca_file_, "--ca-key",
-                   (dir_ / "pki/ca.key").string(), "--out", (dir_ / "ci").string()},
-                  &out, &err),
-            0)
+  // An operator-issued user certificate stands for its user: "admin" (a cluster-admin)
+  // may; a user batond does not know may not.
+  for (const char* user : {"admin", "ci"}) {
+    ASSERT_EQ(Baton({"cert", "issue", "--user", user, "--ca-cert", ca_file_, "--ca-key",
+                     (dir_ / "pki/ca.key").string(), "--out", (dir_ / user).string()},
+                    &out, &err),
+              0)
+        << err;
+  }
+  EXPECT_EQ(
+      Baton({"bootstrap-token", "create", "--server", addr, "--ca-file", ca_file_, "--cert-file",
+             (dir_ / "admin.crt").string(), "--key-file", (dir_ / "admin.key").string()},
+            &out, &err),
+      0)
       << err;
   EXPECT_EQ(
       Baton({"bootstrap-token", "create", "--server", addr, "--ca-file", ca_file_, "--cert-file",
              (dir_ / "ci.crt").string(), "--key-file", (dir_ / "ci.key").string()},
             &out, &err),
-      0)
+      1);
+  EXPECT_THAT(err, HasSubstr("user 'ci', who does not exist"));
+  // With a user certificate, the certificate is the credential for any call.
+  EXPECT_EQ(Baton({"nodes", "--server", addr, "--ca-file", ca_file_, "--cert-file",
+                   (dir_ / "admin.crt").string(), "--key-file", (dir_ / "admin.key").string()},
+                  &out, &err),
+            0)
       << err;
+  EXPECT_EQ(Baton({"nodes", "--server", addr, "--ca-file", ca_file_}, &out, &err), 1);
+  EXPECT_THAT(err, HasSubstr("no credentials"));
+  unsetenv("BATON_CREDENTIALS");
 
   // HTTP is HTTPS with the same certificate.
   httplib::SSLClient https("127.0.0.1", batond_->http_port());

@@ -17,6 +17,7 @@ import baton
 @pytest.fixture(scope="module")
 def tls_cluster():
     with tempfile.TemporaryDirectory(prefix="baton-tls-") as tmp:
+        os.chmod(tmp, 0o755)  # tasks run as the agents' service user (nobody)
         procs = {}
 
         def log(name):
@@ -38,7 +39,9 @@ def tls_cluster():
         assert procs["batond"].poll() is None, log("batond")
         server = f"127.0.0.1:{int(open(port_file).read())}"
         ca = os.path.join(tmp, "state", "pki", "ca.crt")
-        env = {"tmp": tmp, "server": server, "ca": ca, "token_file": token_file,
+        # TLS and tokens together: the agents' and the admin's token batond wrote.
+        admin = open(os.path.join(tmp, "state", "admin.token")).read().strip()
+        env = {"tmp": tmp, "server": server, "ca": ca, "token_file": token_file, "admin": admin,
                "log": log, "start": start, "procs": procs}
         try:
             yield env
@@ -57,13 +60,14 @@ def tls_cluster():
 def agent_argv(env, name, *extra):
     return [os.path.join(BIN, "baton-agent"), "--server", env["server"], "--name", name,
             "--fake-gpus", "1xH100", "--log-listen", "127.0.0.1:0",
-            "--data-dir", os.path.join(env["tmp"], name), "--ca-file", env["ca"], *extra]
+            "--data-dir", os.path.join(env["tmp"], name), "--ca-file", env["ca"],
+            "--token-file", os.path.join(env["tmp"], "state", "agent.token"), *extra]
 
 
 def test_agent_joins_and_sdk_speaks_tls(tls_cluster):
     env = tls_cluster
     env["start"]("agent-a", agent_argv(env, "a", "--bootstrap-token-file", env["token_file"]))
-    client = baton.Client(env["server"], ca_file=env["ca"], timeout=20)
+    client = baton.Client(env["server"], token=env["admin"], ca_file=env["ca"], timeout=20)
     wait_for("node a ready", lambda: [n.name for n in client.nodes("ready")] == ["a"])
     job = client.run(command=["sh", "-c", "echo hello from a TLS agent"], gpus=1, timeout=60)
     assert job.state == baton.JobState.SUCCEEDED
@@ -88,13 +92,24 @@ def test_plaintext_client_is_refused_and_mtls_client_works(tls_cluster):
     with pytest.raises(baton.Unavailable):
         plain.nodes()
     plain.close()
-    out = os.path.join(env["tmp"], "ci")
-    subprocess.run([os.path.join(BIN, "baton"), "cert", "issue", "--user", "ci", "--ca-cert",
-                    env["ca"], "--ca-key", os.path.join(env["tmp"], "state", "pki", "ca.key"),
-                    "--out", out], check=True, capture_output=True)
+    # A user certificate from the cluster CA stands for its user: "admin" exists (batond
+    # made it), "ci" does not.
+    def issue(user):
+        out = os.path.join(env["tmp"], user)
+        subprocess.run([os.path.join(BIN, "baton"), "cert", "issue", "--user", user, "--ca-cert",
+                        env["ca"], "--ca-key", os.path.join(env["tmp"], "state", "pki", "ca.key"),
+                        "--out", out], check=True, capture_output=True)
+        return out
+    out = issue("admin")
     client = baton.Client(env["server"], ca_file=env["ca"], cert_file=out + ".crt",
                           key_file=out + ".key", timeout=20)
     assert [n.name for n in client.nodes()] == ["a"]
     client.close()
+    ci = issue("ci")
+    stranger = baton.Client(env["server"], ca_file=env["ca"], cert_file=ci + ".crt",
+                            key_file=ci + ".key", timeout=20)
+    with pytest.raises(baton.Unauthenticated):
+        stranger.nodes()
+    stranger.close()
     with pytest.raises(baton.InvalidArgument):
         baton.Client(env["server"], ca_file=env["ca"], cert_file=out + ".crt")

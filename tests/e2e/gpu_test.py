@@ -28,6 +28,8 @@ PRINT_ENV = ('echo "CVD=$CUDA_VISIBLE_DEVICES FRACTION=$BATON_GPU_FRACTION '
 class Gpu(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="baton-e2e-gpu-")
+        # Tasks run as the agent's service user (nobody), and look for files in here.
+        os.chmod(self.tmp, 0o1777)
         self.c = Cluster(self.tmp)
         self.c.start_batond()
 

@@ -542,7 +542,7 @@ void Agent::StartTaskLocked(const v1::StartTask& start) {
     spec.env.insert(start.env().begin(), start.env().end());
     spec.env["RANK"] = std::to_string(int64_t{node_rank} * ranks + r);
     spec.env["LOCAL_RANK"] = std::to_string(r);
-    AddTaskEnvironment(start, creds ? &*creds : nullptr, dir.string(), &spec.env);
+    AddTaskEnvironment(start, visible, creds ? &*creds : nullptr, dir.string(), &spec.env);
     if (creds && creds->switch_user) {
       spec.run_as = ProcessSpec::RunAs{creds->uid, creds->gid, {}};
       spec.run_as->groups.assign(creds->groups.begin(), creds->groups.end());

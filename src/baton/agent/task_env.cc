@@ -9,11 +9,10 @@
 
 namespace baton::agent {
 
-void AddTaskEnvironment(const v1::StartTask& start, const TaskCredentials* creds,
-                        const std::string& task_dir, std::map<std::string, std::string>* env) {
-  std::vector<std::string> indices;
-  for (int idx : start.gpu_indices()) indices.push_back(std::to_string(idx));
-  (*env)["CUDA_VISIBLE_DEVICES"] = fmt::format("{}", fmt::join(indices, ","));
+void AddTaskEnvironment(const v1::StartTask& start, const std::vector<std::string>& visible,
+                        const TaskCredentials* creds, const std::string& task_dir,
+                        std::map<std::string, std::string>* env) {
+  (*env)["CUDA_VISIBLE_DEVICES"] = fmt::format("{}", fmt::join(visible, ","));
   (*env)["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID";
   // UUIDs when the control plane sent one per GPU, else the indices; "void" = no GPU.
   if (start.gpu_indices().empty()) {
@@ -21,7 +20,9 @@ void AddTaskEnvironment(const v1::StartTask& start, const TaskCredentials* creds
   } else if (start.gpu_uuids_size() == start.gpu_indices_size()) {
     (*env)["NVIDIA_VISIBLE_DEVICES"] = fmt::format("{}", fmt::join(start.gpu_uuids(), ","));
   } else {
-    (*env)["NVIDIA_VISIBLE_DEVICES"] = (*env)["CUDA_VISIBLE_DEVICES"];
+    std::vector<std::string> indices;
+    for (int idx : start.gpu_indices()) indices.push_back(std::to_string(idx));
+    (*env)["NVIDIA_VISIBLE_DEVICES"] = fmt::format("{}", fmt::join(indices, ","));
   }
   if (creds == nullptr) return;
   const auto& job_env = start.env();

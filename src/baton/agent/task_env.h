@@ -1,7 +1,8 @@
 // The environment the agent adds to each of a task's processes, besides the job's own
 // (StartTask.env) and the rank variables:
-//   - GPU visibility: CUDA_VISIBLE_DEVICES (the node's GPU indices, with
-//     CUDA_DEVICE_ORDER=PCI_BUS_ID so CUDA numbers them as NVML does) and
+//   - GPU visibility: CUDA_VISIBLE_DEVICES (`visible`: the node's GPU indices, with
+//     CUDA_DEVICE_ORDER=PCI_BUS_ID so CUDA numbers them as NVML does, or a MIG
+//     instance's "MIG-..." UUID) and
 //     NVIDIA_VISIBLE_DEVICES (the GPUs' UUIDs, "void" for none) for the NVIDIA container
 //     runtime and tools that read it. These make a task *see* only its GPUs; they do not
 //     stop a process from opening /dev/nvidia<N> itself (docs/isolation.md: what device
@@ -16,6 +17,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "baton/agent/launch/task_user.h"
 #include "baton/v1/agent.pb.h"
@@ -24,7 +26,8 @@ namespace baton::agent {
 
 // `creds` null = a simulated agent (no identity variables); `task_dir` the task's private
 // directory.
-void AddTaskEnvironment(const v1::StartTask& start, const TaskCredentials* creds,
-                        const std::string& task_dir, std::map<std::string, std::string>* env);
+void AddTaskEnvironment(const v1::StartTask& start, const std::vector<std::string>& visible,
+                        const TaskCredentials* creds, const std::string& task_dir,
+                        std::map<std::string, std::string>* env);
 
 }  // namespace baton::agent

@@ -332,9 +332,6 @@ TEST(FromNodesTest, MalformedDomainsAreRejectedNamingTheNodeAndGpu) {
   EXPECT_TRUE(CheckNvLinkDomains({0, 1, 1, 3, 0}).ok());
 }
 
-}  // namespace
-}  // namespace baton::model
-
 // A job's `gpu_type: H100` must find agents whose NVML model is "NVIDIA H100 80GB HBM3".
 TEST(FromNodesTest, ShortGpuTypeNamesMatchNvmlModelNamesByWholeWords) {
   NodeInventory h = AgentNode("h", {0, 0});
@@ -360,3 +357,6 @@ TEST(FromNodesTest, ShortGpuTypeNamesMatchNvmlModelNamesByWholeWords) {
   EXPECT_TRUE(names("80").empty());
   EXPECT_TRUE(names("").empty());
 }
+
+}  // namespace
+}  // namespace baton::model

@@ -264,10 +264,14 @@ bool PlaceNear(ClusterState& state, JobId job, int tasks, int g, GpuTypeId t,
   std::vector<NodeId> first;
   std::vector<uint32_t> racks;
   for (NodeId n : near) {
+    if (!n.valid() || n.value() >= cluster.nodes().size()) continue;  // not trusted
+    // A full or lost near node still names the rack to look in.
+    const uint32_t rack = state.rack_group(n, t);  // UINT32_MAX: no devices of type t
+    if (rack != UINT32_MAX && std::find(racks.begin(), racks.end(), rack) == racks.end()) {
+      racks.push_back(rack);
+    }
     if (!usable(n) || std::find(first.begin(), first.end(), n) != first.end()) continue;
     first.push_back(n);
-    const uint32_t rack = state.rack_group(n, t);
-    if (std::find(racks.begin(), racks.end(), rack) == racks.end()) racks.push_back(rack);
   }
   std::vector<NodeId> rest;
   for (uint32_t gi : racks) {

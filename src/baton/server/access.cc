@@ -48,8 +48,11 @@ std::optional<Result<Identity>> Access::FromCertificate(const grpc::ServerContex
   auto cert = security::VerifyPeer(*auth, tls_->verifier(), tls_->Now());
   if (!cert.ok()) return Result<Identity>(cert.status());
   if (cert->kind != security::PeerKind::kUser) {
-    // Agents authenticate their stream with their token; a node certificate is not a user.
-    return std::nullopt;
+    // Agents authenticate with their token (and, on their stream, their node certificate):
+    // a node certificate alone stands for no user.
+    return Result<Identity>(Unauthenticated(fmt::format(
+        "the client certificate is {} {}'s, not a user's: use a token or a user certificate",
+        security::PeerKindName(cert->kind), cert->name)));
   }
   auto id = principals_->IdentityOf(cert->name);
   if (id.ok()) id->token_id = "cert:" + cert->serial;
@@ -245,7 +248,9 @@ Access::InterceptorFactory() {
           if (cert && cert->ok()) return nullptr;
         }
       }
-      if (info->method() != nullptr && HasOwnCredentials(info->method())) {
+      // Pki is served only with TLS; without it those methods are guarded like any other.
+      if (a_->tls_ != nullptr && info->method() != nullptr &&
+          HasOwnCredentials(info->method())) {
         return nullptr;
       }
       a_->guarded_.fetch_add(1);

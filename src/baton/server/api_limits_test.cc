@@ -3,6 +3,12 @@
 #include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "baton/auth/credentials.h"
+#include "baton/auth/token.h"
 #include "baton/common/limits.h"
 #include "baton/server/batond.h"
 #include "baton/v1/cluster.grpc.pb.h"
@@ -18,10 +24,15 @@ class ApiLimitsTest : public ::testing::Test {
     opts.store = "memory";
     opts.listen = "127.0.0.1:0";
     opts.http_listen = "";
+    dir_ = ::testing::TempDir() + "/baton-limits-" + std::to_string(getpid());
+    std::filesystem::create_directories(dir_);
+    opts.admin_token_file = dir_ + "/admin.token";
+    opts.agent_token_file = dir_ + "/agent.token";
     auto b = Batond::Start(opts);
     ASSERT_TRUE(b.ok()) << b.status().ToString();
     batond_ = std::move(*b);
-    auto channel = grpc::CreateChannel(batond_->grpc_address(), grpc::InsecureChannelCredentials());
+    auto channel = auth::CreateChannel(batond_->grpc_address(),
+                                       auth::ReadTokenFile(opts.admin_token_file).value());
     jobs_ = v1::Jobs::NewStub(channel);
     cluster_ = v1::Cluster::NewStub(channel);
   }
@@ -39,6 +50,12 @@ class ApiLimitsTest : public ::testing::Test {
     return Call([&](grpc::ClientContext* c) { return jobs_->Submit(c, req, resp); });
   }
 
+  void TearDown() override {
+    batond_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string dir_;
   std::unique_ptr<Batond> batond_;
   std::unique_ptr<v1::Jobs::Stub> jobs_;
   std::unique_ptr<v1::Cluster::Stub> cluster_;

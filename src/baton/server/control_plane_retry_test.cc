@@ -17,6 +17,11 @@ using namespace testing_fixture;
 
 class RetryPlacementTest : public ControlPlaneTest {
  protected:
+  // These cases are written for binpack's choices (the default is topology placement).
+  void SetUp() override {
+    options_.policy = "fifo+binpack";
+    Open();
+  }
   // One GPU per node; `rack` as the agent reports it.
   int64_t ConnectIn(const std::string& name, const std::string& rack,
                     std::shared_ptr<RecordingSink> sink) {

@@ -10,9 +10,10 @@ const std::vector<JobFieldDoc>& JobFieldDocs() {
       {"name", "string", "none", "A label for people (`baton ps`, the dashboard); need not be unique.",
        "train-llm"},
       {"queue", "string", "`default`",
-       "The queue (tenant) the job is charged to. batond does not read queue quotas yet, so "
-       "there a queue is a label that `baton queues` counts by; `baton sim` applies quotas, "
-       "fair share and reclaim (docs/shared-cluster.md).",
+       "The queue (tenant) the job is charged to, and whose roles decide who may see and "
+       "act on it (docs/security.md). Quotas come from batond's `--queues` file and `baton "
+       "queue set`; `baton sim` applies the same quotas, fair share and reclaim "
+       "(docs/shared-cluster.md).",
        "research"},
       {"priority", "integer -1000..1000", "`0`",
        "Higher goes first under `order/priority` (`batond --policy priority+binpack`); in "
@@ -36,11 +37,12 @@ const std::vector<JobFieldDoc>& JobFieldDocs() {
        "submit.",
        "1g.10gb"},
       {"gpu_type", "string or list of strings", "any type",
-       "The GPU models the job may run on, exactly as agents report them (the MODEL column "
-       "of `baton nodes`; on NVIDIA machines NVML's name, e.g. `NVIDIA H100 80GB HBM3`). A "
-       "list means \"any of these\" and must not be empty. A job no node could ever hold is "
-       "refused at submit.",
-       "[NVIDIA H100 80GB HBM3, NVIDIA A100-SXM4-80GB]"},
+       "The GPU models the job may run on, as agents report them (the MODEL column of "
+       "`baton nodes`; on NVIDIA machines NVML's name, e.g. `NVIDIA H100 80GB HBM3`) or any "
+       "whole words of that name (`H100` matches every model with the word H100, "
+       "`A100-SXM4` matches `NVIDIA A100-SXM4-80GB`). A list means \"any of these\" and "
+       "must not be empty. A job no node could ever hold is refused at submit.",
+       "[H100, NVIDIA A100-SXM4-80GB]"},
       {"gpu_preference", "string or list of strings", "none",
        "The order to try GPU types in, first to last, then any other allowed type. Each must be "
        "among `gpu_type` when that is given.",

@@ -54,7 +54,9 @@ TEST(JobFieldsTest, MarkdownHasOneRowPerFieldAndEscapesPipes) {
   const std::string md = JobFieldsMarkdown();
   EXPECT_EQ(static_cast<size_t>(std::count(md.begin(), md.end(), '\n')),
             JobFieldDocs().size() + 2);
-  EXPECT_NE(md.find("| `gpus` | whole number 1..64 | `1` |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| `gpus` | whole number 1..64, or a fraction 0.001..0.999 | `1` |"),
+            std::string::npos)
+      << md;
 }
 
 }  // namespace
