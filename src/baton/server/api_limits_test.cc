@@ -90,19 +90,19 @@ TEST_F(ApiLimitsTest, OversizedFieldsAreRefusedByNameAndServingGoesOn) {
   s = Call([&](grpc::ClientContext* c) { return jobs_->List(c, list, &page); });
   EXPECT_EQ(s.error_message(), "page_token: 1000 bytes; at most 32");
 
-  v1::CancelJobRequest cancel;
-  cancel.set_id("1");
-  cancel.set_reason(std::string(2000, 'r'));
-  v1::Job job;
-  s = Call([&](grpc::ClientContext* c) { return jobs_->Cancel(c, cancel, &job); });
-  EXPECT_EQ(s.error_message(), "reason: 2000 bytes; at most 1024");
-
   // Still serving.
   v1::JobSpec fine;
   fine.set_name("fine");
   fine.add_command("/bin/true");
   ASSERT_TRUE(Submit(fine, &resp).ok());
   EXPECT_FALSE(resp.job().id().empty());
+
+  v1::CancelJobRequest cancel;
+  cancel.set_id(resp.job().id());
+  cancel.set_reason(std::string(2000, 'r'));
+  v1::Job job;
+  s = Call([&](grpc::ClientContext* c) { return jobs_->Cancel(c, cancel, &job); });
+  EXPECT_EQ(s.error_message(), "reason: 2000 bytes; at most 1024");
 }
 
 }  // namespace

@@ -94,7 +94,7 @@ TEST(ReadOnlyBatondTest, ADamagedStateDbIsServedReadOnly) {
     for (int i = 0; i < kJobs; ++i) {
       std::promise<Result<v1::Job>> p;
       model::JobSpec spec = Spec(1, 1);
-      spec.name = std::string(300, 'n');  // several pages of records
+      spec.name = std::string(250, 'n');  // several pages of records
       (*b)->control_plane().Submit(spec, [&](Result<v1::Job> r) { p.set_value(std::move(r)); });
       ASSERT_TRUE(p.get_future().get().ok());
     }
