@@ -239,6 +239,15 @@ TEST_F(GpuControlPlaneTest, HealthDrainsSurviveARestartAndUndrainClearsThem) {
   int64_t sb = Connect("node-b", 2, b);
   Msg(sa, GpuEvent(1, v1::GPU_ACTION_DRAIN_NODE, "Xid 79: GPU has fallen off the bus"));
   Msg(sb, GpuEvent(1, v1::GPU_ACTION_DRAIN_GPU, "Xid 48: Double Bit ECC Error"));
+  // The drain is in node-a's event stream, with why.
+  bool drained_event = false;
+  for (const v1::Event& e : cp_->events().List({"", "node-a", 0}, 0).events) {
+    if (e.type() == v1::EVENT_TYPE_NODE_DRAINED &&
+        e.message().find("Xid 79") != std::string::npos) {
+      drained_event = true;
+    }
+  }
+  EXPECT_TRUE(drained_event);
   cp_->Flush();
   cp_.reset();
   Open();

@@ -106,6 +106,8 @@ void ControlPlane::HandleGpuEvent(NodeEntry& node, const v1::GpuEvent& ev, Time 
       }
       ApplySchedulable(node);
       PersistNode(node);
+      // The event stream says why the node left service (baton events, the dashboard).
+      RecordNodeEvent(node, v1::EVENT_TYPE_NODE_DRAINED, what);
       FailTasksOnNode(node, ~uint64_t{0}, what + "; node drained", now);
       return;
     }
@@ -123,6 +125,7 @@ void ControlPlane::HandleHealthCheck(NodeEntry& node, const std::string& error) 
   node.drained_by_check = false;
   ApplySchedulable(node);
   PersistNode(node);
+  RecordNodeEvent(node, v1::EVENT_TYPE_NODE_READY, "health check passes again");
 }
 
 }  // namespace baton::server
