@@ -4,7 +4,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <stop_token>
@@ -84,19 +83,13 @@ int main(int argc, char** argv) {
   o.token = *token;
   if (o.bootstrap_token.empty()) {
     if (!bootstrap_token_file.empty()) {
-      FILE* f = std::fopen(bootstrap_token_file.c_str(), "r");
-      if (f == nullptr) {
-        std::fprintf(stderr, "baton-agent: --bootstrap-token-file: cannot read %s\n",
-                     bootstrap_token_file.c_str());
+      auto join = baton::auth::ReadSecretFile(bootstrap_token_file);
+      if (!join.ok()) {
+        std::fprintf(stderr, "baton-agent: --bootstrap-token-file: %s\n",
+                     join.status().message().c_str());
         return 2;
       }
-      char buf[256] = {0};
-      if (std::fgets(buf, sizeof(buf), f) != nullptr) o.bootstrap_token = buf;
-      std::fclose(f);
-      while (!o.bootstrap_token.empty() && std::isspace(
-                 static_cast<unsigned char>(o.bootstrap_token.back()))) {
-        o.bootstrap_token.pop_back();
-      }
+      o.bootstrap_token = *join;
     } else if (const char* env = std::getenv("BATON_BOOTSTRAP_TOKEN"); env != nullptr) {
       o.bootstrap_token = env;
     }

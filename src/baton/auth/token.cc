@@ -59,7 +59,7 @@ Result<ApiToken> ParseToken(std::string_view text) {
 
 std::string HashSecret(std::string_view secret) { return Sha256Hex(secret); }
 
-Result<std::string> ReadTokenFile(const std::string& path) {
+Result<std::string> ReadSecretFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     if (errno == ENOENT) return NotFound(fmt::format("{}: no such token file", path));
@@ -69,6 +69,11 @@ Result<std::string> ReadTokenFile(const std::string& path) {
   ss << in.rdbuf();
   std::string content(Trim(ss.str()));
   if (content.empty()) return InvalidArgument(fmt::format("{}: the token file is empty", path));
+  return content;
+}
+
+Result<std::string> ReadTokenFile(const std::string& path) {
+  BATON_ASSIGN_OR_RETURN(std::string content, ReadSecretFile(path));
   auto parsed = ParseToken(content);
   if (!parsed.ok()) {
     return InvalidArgument(

@@ -37,8 +37,11 @@ Result<ApiToken> ParseToken(std::string_view text);
 // What batond stores of a token: SHA-256 of the secret, hex.
 std::string HashSecret(std::string_view secret);
 
-// Reads a token file: its content without surrounding whitespace. NotFound when the file
-// does not exist, InvalidArgument when it is empty or not a token.
+// Reads a file holding one secret (an API token, an agent's bootstrap token): its content
+// without surrounding whitespace. NotFound when the file does not exist, InvalidArgument
+// when it cannot be read or is empty.
+Result<std::string> ReadSecretFile(const std::string& path);
+// ReadSecretFile, and InvalidArgument when the content is not an API token.
 Result<std::string> ReadTokenFile(const std::string& path);
 // Writes `content` to `path` readable by its owner only (0600), atomically (a temporary
 // file renamed over it); creates missing parent directories (0700).

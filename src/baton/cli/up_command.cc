@@ -1,6 +1,5 @@
 #include "baton/cli/up_command.h"
 
-#include <cctype>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -15,7 +14,6 @@
 #include "baton/agent/grpc_agent.h"
 #include "baton/auth/credentials.h"
 #include "baton/auth/token.h"
-#include "baton/security/files.h"
 #include "baton/server/batond.h"
 
 namespace baton::cli {
@@ -140,16 +138,12 @@ int RunUp(const UpFlags& flags, std::ostream& out, std::ostream& err) {
   if (server::BatondTls* tls = (*batond)->tls()) {
     ca_file = tls->pki().ca_file;
     ao.ca_file = ca_file;
-    auto join = security::ReadFile(join_token_file);
+    auto join = auth::ReadSecretFile(join_token_file);
     if (!join.ok()) {
       err << "baton up: the local agent's bootstrap token: " << join.status().message() << "\n";
       return 1;
     }
     ao.bootstrap_token = *join;
-    while (!ao.bootstrap_token.empty() && std::isspace(static_cast<unsigned char>(
-                                              ao.bootstrap_token.back()))) {
-      ao.bootstrap_token.pop_back();
-    }
   }
   std::string gpu_note;
   if (ao.fake_gpus.empty()) {

@@ -104,16 +104,21 @@ Result<Identity> Access::Authenticate(const metrics::HttpRequest& req, std::stri
   return id;
 }
 
+AuditEntry Access::Entry(const Identity& who, std::string_view action, std::string_view object) {
+  AuditEntry e;
+  e.user = who.user;
+  e.token_id = who.token_id;
+  e.peer = who.peer;
+  e.action = std::string(action);
+  e.object = std::string(object);
+  return e;
+}
+
 Status Access::Check(const Identity& who, Permission p, std::string_view action,
                      std::string_view object, const Resource& r) {
   Status s = Decide(who, p, r);
   if (!s.ok()) {
-    AuditEntry e;
-    e.user = who.user;
-    e.token_id = who.token_id;
-    e.peer = who.peer;
-    e.action = std::string(action);
-    e.object = std::string(object);
+    AuditEntry e = Entry(who, action, object);
     e.outcome = "denied";
     e.detail = s.message();
     audit_->Refuse(std::move(e));
@@ -143,12 +148,7 @@ bool Access::CanView(const Identity& who, std::string_view queue) const {
 
 store::Op Access::Record(const Identity& who, std::string_view action, std::string_view object,
                          std::string detail) {
-  AuditEntry e;
-  e.user = who.user;
-  e.token_id = who.token_id;
-  e.peer = who.peer;
-  e.action = std::string(action);
-  e.object = std::string(object);
+  AuditEntry e = Entry(who, action, object);
   e.detail = std::move(detail);
   return audit_->Record(e);
 }
@@ -163,12 +163,7 @@ ChangeOrigin Access::Origin(const Identity& who, std::string action, std::string
 
 void Access::Failed(const Identity& who, std::string_view action, std::string_view object,
                     const Status& s) {
-  AuditEntry e;
-  e.user = who.user;
-  e.token_id = who.token_id;
-  e.peer = who.peer;
-  e.action = std::string(action);
-  e.object = std::string(object);
+  AuditEntry e = Entry(who, action, object);
   e.outcome = "error";
   e.detail = s.ToString();
   audit_->Refuse(std::move(e));

@@ -279,6 +279,22 @@ class LogStream final : public grpc::ServerWriteReactor<v1::LogChunk> {
 };
 
 // An Agent stream refused before it starts (no valid credentials, or not an agent).
+// The end of a change to one job: the job is the reply, or the error is (audited as
+// `who`'s failed `action` on `object`).
+ControlPlane::JobDone ReplyWithJob(grpc::ServerUnaryReactor* r, v1::Job* resp, Access* access,
+                                   Identity who, std::string_view action, std::string object) {
+  return [r, resp, access, who = std::move(who), action, object = std::move(object)](
+             Result<v1::Job> j) {
+    if (!j.ok()) {
+      access->Failed(who, action, object, j.status());
+      r->Finish(ToGrpc(j.status()));
+      return;
+    }
+    *resp = *std::move(j);
+    r->Finish(grpc::Status::OK);
+  };
+}
+
 template <typename Reactor>
 Reactor* Failed(Reactor* r, const grpc::Status& s) {
   r->Finish(s);
@@ -415,18 +431,9 @@ grpc::ServerUnaryReactor* JobsService::Cancel(grpc::CallbackServerContext* ctx,
     access_->Failed(who, kAction, object, s);
     return Failed(r, ToGrpc(s));
   }
-  Access* access = access_;
   cp_->Cancel(
       job->id, req->reason(),
-      [r, resp, access, who, object](Result<v1::Job> j) {
-        if (!j.ok()) {
-          access->Failed(who, kAction, object, j.status());
-          r->Finish(ToGrpc(j.status()));
-          return;
-        }
-        *resp = *std::move(j);
-        r->Finish(grpc::Status::OK);
-      },
+      ReplyWithJob(r, resp, access_, who, kAction, object),
       access_->Origin(who, std::string(kAction), req->reason().substr(0, 200)));
   return r;
 }
@@ -493,18 +500,9 @@ grpc::ServerUnaryReactor* JobsService::ReportCheckpoint(grpc::CallbackServerCont
     access_->Failed(who, kAction, object, bad);
     return Failed(r, ToGrpc(bad));
   }
-  Access* access = access_;
   cp_->ReportCheckpoint(
       job->id, req->attempt(), req->path(),
-      [r, resp, access, who, object](Result<v1::Job> j) {
-        if (!j.ok()) {
-          access->Failed(who, kAction, object, j.status());
-          r->Finish(ToGrpc(j.status()));
-          return;
-        }
-        *resp = *std::move(j);
-        r->Finish(grpc::Status::OK);
-      },
+      ReplyWithJob(r, resp, access_, who, kAction, object),
       access_->Origin(who, std::string(kAction), req->path().substr(0, 200)));
   return r;
 }
