@@ -156,7 +156,7 @@ TEST(ClusterParseTest, NvlinkDomainMustNotBeCutByAShortLastRack) {
       "  - {name: gb200, count: 37, gpu_type: GB200, gpus_per_node: 4, nodes_per_rack: 18,\n"
       "     nvlink_domain_gpus: 72}\n";
   EXPECT_EQ(ParseError(yaml),
-            "c.yaml:2: pools[0].nvlink_domain_gpus: a domain of 72 GPUs spans 18 nodes, which "
+            "c.yaml:3: pools[0].nvlink_domain_gpus: a domain of 72 GPUs spans 18 nodes, which "
             "must also divide count (37): a short last rack would split a domain");
   // Whole racks, or a short last rack of whole domains, are fine and build.
   for (const char* shape : {"count: 36, gpu_type: GB200, gpus_per_node: 4, nodes_per_rack: 18,"
