@@ -45,7 +45,7 @@ std::optional<Result<Identity>> Access::FromCertificate(const grpc::ServerContex
   if (tls_ == nullptr) return std::nullopt;
   auto auth = ctx.auth_context();
   if (auth == nullptr || auth->GetPeerIdentity().empty()) return std::nullopt;
-  auto cert = security::VerifyPeer(*auth, tls_->verifier(), tls_->Now());
+  auto cert = tls_->VerifyCertificate(*auth);
   if (!cert.ok()) return Result<Identity>(cert.status());
   if (cert->kind != security::PeerKind::kUser) {
     // Agents authenticate with their token (and, on their stream, their node certificate):
@@ -159,6 +159,14 @@ ChangeOrigin Access::Origin(const Identity& who, std::string action, std::string
   o.audit = [this, who, action = std::move(action), detail = std::move(detail)](
                 const std::string& object) { return Record(who, action, object, detail); };
   return o;
+}
+
+void Access::Deny(const Identity& who, std::string_view action, std::string_view object,
+                  const Status& s) {
+  AuditEntry e = Entry(who, action, object);
+  e.outcome = "denied";
+  e.detail = s.message();
+  audit_->Refuse(std::move(e));
 }
 
 void Access::Failed(const Identity& who, std::string_view action, std::string_view object,

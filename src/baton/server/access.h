@@ -78,6 +78,10 @@ class Access {
   // The audit record of a successful change (for changes made outside the ControlPlane).
   store::Op Record(const Identity& who, std::string_view action, std::string_view object,
                    std::string detail = "");
+  // Records a refusal of `who`'s request that Check did not make (e.g. a bad certificate
+  // behind a valid token).
+  void Deny(const Identity& who, std::string_view action, std::string_view object,
+            const Status& s);
   // Records a change `who` asked for that failed.
   void Failed(const Identity& who, std::string_view action, std::string_view object,
               const Status& s);
