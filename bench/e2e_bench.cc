@@ -102,7 +102,9 @@ int main(int argc, char** argv) {
                  "extra batond flags, space-separated, e.g. '--store etcd --etcd-endpoints "
                  "127.0.0.1:2379 --advertise bench'");
   bool tls = false;
-  app.add_flag("--tls", tls, "TLS everywhere: batond --tls, agents join with certificates");
+  app.add_flag("--tls", tls,
+               "TLS everywhere (batond's default), agents join with certificates (without it "
+               "batond runs --plaintext)");
   int streams_per_connection = 100;
   app.add_option("--streams-per-connection", streams_per_connection,
                  "plaintext: simulated agents per connection (TLS: always 1)")
@@ -153,12 +155,14 @@ int main(int argc, char** argv) {
     batond_argv.push_back(std::move(a));
   }
   const std::string token_file = work + "/bootstrap.token";
-  if (tls) {
-    for (std::string a : {std::string("--tls"), std::string("--bootstrap-token-file"), token_file,
+  if (tls) {  // batond's default; it makes a token every simulated agent joins with
+    for (std::string a : {std::string("--bootstrap-token-file"), token_file,
                           std::string("--bootstrap-token-uses"), std::to_string(agents),
                           std::string("--bootstrap-token-ttl"), std::string("600")}) {
       batond_argv.push_back(a);
     }
+  } else {
+    batond_argv.push_back("--plaintext");
   }
   for (size_t start = 0; start < batond_args.size();) {
     size_t end = batond_args.find(' ', start);

@@ -32,7 +32,11 @@
 namespace baton::server {
 
 struct BatondTlsOptions {
-  bool enabled = false;  // false: plaintext gRPC and HTTP (today's default)
+  // false: plaintext gRPC and HTTP. Off here on purpose: in-process tests and embedders
+  // that build BatondOptions by hand (often --store memory, with no directory for a CA)
+  // ask for TLS where they test it. The programs default to TLS: batond's flags set this
+  // unless --plaintext (programs/batond_main.cc), and so does `baton up`.
+  bool enabled = false;
   std::string dir;       // "" = <data-dir>/pki
   // The operator's CA (both or neither); required for replicas on etcd unless `dir`
   // already holds ca.crt and ca.key.
