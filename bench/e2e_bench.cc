@@ -150,10 +150,9 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(work);
   const std::string port_file = work + "/port";
   std::vector<std::string> batond_argv = batond_prefix;
-  for (std::string a : {bin_dir + "/batond", "--data-dir", work + "/batond", "--listen",
-                        "127.0.0.1:0", "--http", "", "--port-file", port_file}) {
-    batond_argv.push_back(std::move(a));
-  }
+  batond_argv.insert(batond_argv.end(), {bin_dir + "/batond", "--data-dir", work + "/batond",
+                                         "--listen", "127.0.0.1:0", "--http", "", "--port-file",
+                                         port_file});
   const std::string token_file = work + "/bootstrap.token";
   if (tls) {  // batond's default; it makes a token every simulated agent joins with
     for (std::string a : {std::string("--bootstrap-token-file"), token_file,
