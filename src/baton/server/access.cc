@@ -117,12 +117,7 @@ AuditEntry Access::Entry(const Identity& who, std::string_view action, std::stri
 Status Access::Check(const Identity& who, Permission p, std::string_view action,
                      std::string_view object, const Resource& r) {
   Status s = Decide(who, p, r);
-  if (!s.ok()) {
-    AuditEntry e = Entry(who, action, object);
-    e.outcome = "denied";
-    e.detail = s.message();
-    audit_->Refuse(std::move(e));
-  }
+  if (!s.ok()) Refused(who, action, object, "denied", s.message());
   return s;
 }
 
@@ -163,17 +158,19 @@ ChangeOrigin Access::Origin(const Identity& who, std::string action, std::string
 
 void Access::Deny(const Identity& who, std::string_view action, std::string_view object,
                   const Status& s) {
-  AuditEntry e = Entry(who, action, object);
-  e.outcome = "denied";
-  e.detail = s.message();
-  audit_->Refuse(std::move(e));
+  Refused(who, action, object, "denied", s.message());
 }
 
 void Access::Failed(const Identity& who, std::string_view action, std::string_view object,
                     const Status& s) {
+  Refused(who, action, object, "error", s.ToString());
+}
+
+void Access::Refused(const Identity& who, std::string_view action, std::string_view object,
+                     std::string outcome, std::string detail) {
   AuditEntry e = Entry(who, action, object);
-  e.outcome = "error";
-  e.detail = s.ToString();
+  e.outcome = std::move(outcome);
+  e.detail = std::move(detail);
   audit_->Refuse(std::move(e));
 }
 
