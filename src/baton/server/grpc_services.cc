@@ -346,7 +346,7 @@ grpc::ServerUnaryReactor* JobsService::Submit(grpc::CallbackServerContext* ctx,
                                               const v1::SubmitRequest* req,
                                               v1::SubmitResponse* resp) {
   auto* r = ctx->DefaultReactor();
-  constexpr std::string_view kAction = "jobs.submit";
+  static constexpr std::string_view kAction = "jobs.submit";
   auto who = access_->Authenticate(*ctx, kAction);
   if (!who.ok()) return Failed(r, ToGrpc(who.status()));
   const std::string object = "queue/" + req->spec().queue().substr(0, 253);

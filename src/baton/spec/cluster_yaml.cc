@@ -125,6 +125,15 @@ Result<NodePoolSpec> ParsePool(const SpecReader& r, const Field& item) {
                                  "divides the GPUs of a rack ({} nodes x {} = {}), got {}",
                                  g, pool.nodes_per_rack, g, rack_gpus, d));
     }
+    // A domain of several nodes must not be cut by a short last rack either (count not a
+    // multiple of nodes_per_rack): model::Cluster::Build refuses such a pool.
+    const int32_t nodes_per_domain = d / g;
+    if (d > g && pool.count % nodes_per_domain != 0) {
+      return r.Error(given.at("nvlink_domain_gpus"),
+                     fmt::format("a domain of {} GPUs spans {} nodes, which must also divide "
+                                 "count ({}): a short last rack would split a domain",
+                                 d, nodes_per_domain, pool.count));
+    }
   }
   return pool;
 }

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "baton/model/cluster.h"
+
 namespace baton::spec {
 namespace {
 
@@ -144,6 +146,28 @@ TEST(ClusterParseTest, NvlinkDomainShapes) {
             "c.yaml:2: pools[0].nvlink_domain_gpus: must d");
   EXPECT_NE(ParseError(pool(8, 2, 32)), "OK");  // bigger than a rack
   EXPECT_NE(ParseError(pool(4, 6, 16)), "OK");  // 4 nodes do not divide a 6-node rack
+}
+
+// Found by fuzz_cluster_spec: a domain spanning nodes that divides a rack but not the last,
+// short rack (37 nodes in racks of 18) passed the parser and failed model::Cluster::Build.
+TEST(ClusterParseTest, NvlinkDomainMustNotBeCutByAShortLastRack) {
+  const std::string yaml =
+      "pools:\n"
+      "  - {name: gb200, count: 37, gpu_type: GB200, gpus_per_node: 4, nodes_per_rack: 18,\n"
+      "     nvlink_domain_gpus: 72}\n";
+  EXPECT_EQ(ParseError(yaml),
+            "c.yaml:3: pools[0].nvlink_domain_gpus: a domain of 72 GPUs spans 18 nodes, which "
+            "must also divide count (37): a short last rack would split a domain");
+  // Whole racks, or a short last rack of whole domains, are fine and build.
+  for (const char* shape : {"count: 36, gpu_type: GB200, gpus_per_node: 4, nodes_per_rack: 18,"
+                            " nvlink_domain_gpus: 72",
+                            "count: 10, gpu_type: X, gpus_per_node: 4, nodes_per_rack: 4,"
+                            " nvlink_domain_gpus: 8"}) {
+    Result<ClusterSpec> r =
+        ParseClusterYaml(std::string("pools:\n  - {name: p, ") + shape + "}\n", "c.yaml");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_TRUE(model::Cluster::Build(*r).ok()) << shape;
+  }
 }
 
 TEST(ClusterParseTest, FractionalQuota) {
