@@ -149,8 +149,9 @@ TEST_F(RevocationTest, ARevokedUserCertificateNoLongerStandsForItsUser) {
   EXPECT_EQ(PkiStub(admin)->ListCertificates(&ctx, v1::ListCertificatesRequest(), &list)
                 .error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
-  // By serial, it reads "revoked already" (in any case and with colons).
-  std::string serial = resp.revoked(0).serial();
+  // By serial, it reads "revoked already" (in any case and with colons, with and without a
+  // leading zero byte).
+  std::string serial = "00" + resp.revoked(0).serial();
   std::string colons;
   for (size_t i = 0; i < serial.size(); ++i) {
     colons += static_cast<char>(std::tolower(static_cast<unsigned char>(serial[i])));

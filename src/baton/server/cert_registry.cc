@@ -72,6 +72,8 @@ Result<std::string> NormalizeSerial(std::string_view serial, std::string_view fi
     return std::string(1, '0');
   }
   if (out.size() > 64) return InvalidArgument(fmt::format("{}: longer than 64 hex digits", field));
+  // Whole bytes, as OpenSSL's BN_bn2hex writes serials (CertInfo::serial): "5F3" -> "05F3".
+  if (out.size() % 2 == 1) out.insert(out.begin(), '0');
   return out;
 }
 

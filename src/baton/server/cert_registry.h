@@ -37,7 +37,7 @@
 namespace baton::server {
 
 struct CertRecord {
-  std::string serial;  // normalised: upper-case hex, no leading zeros
+  std::string serial;  // as CertInfo::serial: upper-case hex, whole bytes
   security::PeerKind kind = security::PeerKind::kNode;
   std::string name;
   Time issued_at;  // unknown (epoch) for certificates batond did not issue
@@ -55,7 +55,8 @@ struct RevokeTarget {
   std::string certificate_pem;
 };
 
-// "0a:1B:..." -> "A1B...": what a user may type for a serial, in the form CertInfo uses.
+// "00:0a:1B" -> "0A1B": what a user may type for a serial, in the form CertInfo uses
+// (upper-case hex, whole bytes, no leading zero byte).
 // InvalidArgument naming `field` when it is not hex.
 Result<std::string> NormalizeSerial(std::string_view serial, std::string_view field);
 

@@ -43,7 +43,9 @@ class CertRegistryTest : public ::testing::Test {
 };
 
 TEST(NormalizeSerialTest, AcceptsColonsAndCaseAndNamesTheField) {
-  EXPECT_EQ(*NormalizeSerial("0a:1b:FF", "serial"), "A1BFF");
+  EXPECT_EQ(*NormalizeSerial("0a:1b:FF", "serial"), "0A1BFF");
+  EXPECT_EQ(*NormalizeSerial("00:0a:1b:FF", "serial"), "0A1BFF");
+  EXPECT_EQ(*NormalizeSerial("5f3", "serial"), "05F3");
   EXPECT_EQ(*NormalizeSerial("00", "serial"), "0");
   EXPECT_THAT(NormalizeSerial("", "serial").status().message(), HasSubstr("serial: empty"));
   EXPECT_THAT(NormalizeSerial("12g", "serial").status().message(),
