@@ -10,7 +10,7 @@ secs=${2:-60}
 tmp=$(mktemp -d)
 trap 'kill $agent $batond 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
 cp testing/fake_nvml/fixtures/dgx_h100.txt "$tmp/nvml.txt"
-"$build/bin/batond" --store memory --listen 127.0.0.1:0 --http '' --port-file "$tmp/port" \
+"$build/bin/batond" --store memory --plaintext --listen 127.0.0.1:0 --http '' --port-file "$tmp/port" \
   --admin-token-file "$tmp/admin.token" --agent-token-file "$tmp/agent.token" \
   > "$tmp/batond.log" 2>&1 &
 batond=$!

@@ -7,11 +7,15 @@
 // submit-to-running latency (client send time to the RUNNING event seen on the watch
 // stream) at p50 and p99. The last line of output is one JSON object (`make bench-e2e`).
 //
-// It measures the whole system on this machine: all three processes share its cores.
+// It measures the whole system on this machine: all three processes share its cores,
+// unless --pin-batond gives batond CPUs of its own (the simulator and this client get the
+// others), the layout of a cluster, where the agents run on other machines than the
+// control plane.
 //
 // --tls runs the same over TLS (docs/tls.md): batond --tls writes a bootstrap token for
 // every simulated agent, each agent joins for a node certificate and keeps a mutual-TLS
 // stream, and the client submits and watches over TLS.
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,26 +102,66 @@ int main(int argc, char** argv) {
                  "extra batond flags, space-separated, e.g. '--store etcd --etcd-endpoints "
                  "127.0.0.1:2379 --advertise bench'");
   bool tls = false;
-  app.add_flag("--tls", tls, "TLS everywhere: batond --tls, agents join with certificates");
+  app.add_flag("--tls", tls,
+               "TLS everywhere (batond's default), agents join with certificates (without it "
+               "batond runs --plaintext)");
   int streams_per_connection = 100;
   app.add_option("--streams-per-connection", streams_per_connection,
                  "plaintext: simulated agents per connection (TLS: always 1)")
       ->capture_default_str();
+  std::string pin_batond;
+  app.add_option("--pin-batond", pin_batond,
+                 "CPUs for batond alone, as taskset -c takes them (e.g. 0); the agent simulator "
+                 "and this client run on the other CPUs");
   CLI11_PARSE(app, argc, argv);
+
+  std::vector<std::string> batond_prefix;
+  if (!pin_batond.empty()) {
+    // This process (and so the agent simulator it starts) leaves batond's CPUs alone.
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+      std::cerr << "--pin-batond: sched_getaffinity failed\n";
+      return 2;
+    }
+    for (size_t start = 0; start < pin_batond.size();) {
+      size_t end = pin_batond.find(',', start);
+      if (end == std::string::npos) end = pin_batond.size();
+      const std::string item = pin_batond.substr(start, end - start);
+      int lo = 0, hi = 0;
+      if (std::sscanf(item.c_str(), "%d-%d", &lo, &hi) == 2) {
+      } else if (std::sscanf(item.c_str(), "%d", &lo) == 1) {
+        hi = lo;
+      } else {
+        std::cerr << "--pin-batond: '" << item << "' is not a CPU or a range\n";
+        return 2;
+      }
+      for (int c = lo; c <= hi && c >= 0 && c < CPU_SETSIZE; ++c) CPU_CLR(c, &set);
+      start = end + 1;
+    }
+    if (CPU_COUNT(&set) == 0 || sched_setaffinity(0, sizeof(set), &set) != 0) {
+      std::cerr << "--pin-batond: no CPU would be left for the agents and the client\n";
+      return 2;
+    }
+    batond_prefix = {"/usr/bin/taskset", "-c", pin_batond};
+  }
 
   std::filesystem::remove_all(work);
   std::filesystem::create_directories(work);
   const std::string port_file = work + "/port";
-  std::vector<std::string> batond_argv = {bin_dir + "/batond", "--data-dir", work + "/batond",
-                                          "--listen", "127.0.0.1:0", "--http", "",
-                                          "--port-file", port_file};
+  std::vector<std::string> batond_argv = batond_prefix;
+  batond_argv.insert(batond_argv.end(), {bin_dir + "/batond", "--data-dir", work + "/batond",
+                                         "--listen", "127.0.0.1:0", "--http", "", "--port-file",
+                                         port_file});
   const std::string token_file = work + "/bootstrap.token";
-  if (tls) {
-    for (std::string a : {std::string("--tls"), std::string("--bootstrap-token-file"), token_file,
+  if (tls) {  // batond's default; it makes a token every simulated agent joins with
+    for (std::string a : {std::string("--bootstrap-token-file"), token_file,
                           std::string("--bootstrap-token-uses"), std::to_string(agents),
                           std::string("--bootstrap-token-ttl"), std::string("600")}) {
       batond_argv.push_back(a);
     }
+  } else {
+    batond_argv.push_back("--plaintext");
   }
   for (size_t start = 0; start < batond_args.size();) {
     size_t end = batond_args.find(' ', start);
@@ -312,12 +356,14 @@ int main(int argc, char** argv) {
                    "\"p50_submit_to_running_ms\": {:.2f}, \"p99_submit_to_running_ms\": {:.2f}, "
                    "\"running_samples\": {}, \"agents_register_s\": {:.2f}, \"tls\": {}, "
                    "\"streams_per_connection\": {}, \"cpu_s\": {{\"batond\": {:.2f}, "
-                   "\"agents\": {:.2f}, \"client\": {:.2f}}}, \"cpu_ms_per_job\": {:.3f}}}",
+                   "\"agents\": {:.2f}, \"client\": {:.2f}}}, \"cpu_ms_per_job\": {:.3f}, "
+                   "\"pin_batond\": \"{}\"}}",
                    jobs, agents, gpus, duration_ms, window, done, failed, total_s, jobs_per_s,
                    jobs / submit_s, Percentile(to_running_ms, 0.5),
                    Percentile(to_running_ms, 0.99), to_running_ms.size(), register_s, tls,
                    tls ? 1 : streams_per_connection, cpu_batond, cpu_agent, cpu_client,
-                   1000.0 * (cpu_batond + cpu_agent + cpu_client) / std::max<int64_t>(done, 1))
+                   1000.0 * (cpu_batond + cpu_agent + cpu_client) / std::max<int64_t>(done, 1),
+                   pin_batond)
             << std::endl;
   return complete && failed == 0 ? 0 : 1;
 }

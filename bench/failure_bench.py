@@ -97,7 +97,8 @@ def run_trial(bin_dir, n, procs):
     open(task_py, "w").write(TASK)
     port_file = os.path.join(tmp, "port")
     bd = subprocess.Popen([os.path.join(bin_dir, "batond"), "--data-dir", os.path.join(tmp, "d"),
-                           "--listen", "127.0.0.1:0", "--http", "", "--port-file", port_file],
+                           "--listen", "127.0.0.1:0", "--http", "", "--port-file", port_file,
+                           "--plaintext"],
                           stdout=open(os.path.join(tmp, "batond.log"), "w"),
                           stderr=subprocess.STDOUT)
     procs.append(bd)

@@ -103,7 +103,7 @@ double StartAndServe(const std::string& bin, const std::string& data, int port, 
                      const std::string& token, const std::string& log, pid_t* pid) {
   const auto t0 = Steady::now();
   *pid = Spawn({bin + "/batond", "--data-dir", data, "--listen", fmt::format("127.0.0.1:{}", port),
-                "--http", ""},
+                "--http", "", "--plaintext"},
                log);
   // Reconnect quickly: gRPC's default backoff (1 s, then longer) would measure itself.
   grpc::ChannelArguments args;

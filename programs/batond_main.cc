@@ -25,7 +25,9 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   baton::server::BatondOptions opts;
   CLI::App app{"batond: baton's control plane", "batond"};
-  app.add_option("--data-dir", opts.data_dir, "State directory (SQLite database, checkpoints)");
+  app.add_option("--data-dir", opts.data_dir,
+                 "State directory (SQLite database, checkpoints, bootstrap tokens; the TLS CA "
+                 "in pki/)");
   app.add_option("--listen", opts.listen, "gRPC address (port 0 picks one)")
       ->capture_default_str();
   app.add_option("--http", opts.http_listen, "HTTP address for /healthz and /metrics ('' = off)")
@@ -71,9 +73,19 @@ int main(int argc, char** argv) {
   app.add_option("--queues", queues_file,
                  "Queue tree (YAML with queues:, as baton sim's cluster files) for a store "
                  "without one; later changes: baton queue set");
-  // TLS (docs/tls.md).
-  app.add_flag("--tls", opts.tls.enabled,
-               "Serve gRPC and HTTP over TLS with batond's CA; agents need node certificates");
+  // TLS (docs/tls.md), on by default, as in `baton up`. The default is flipped here, in
+  // the flags, and not in BatondOptions (tls.enabled stays false there): in-process tests
+  // and embedders build BatondOptions by hand, often with --store memory and no directory
+  // for a CA, and ask for TLS explicitly where they test it (tests/tls_test.cc).
+  bool plaintext = false;
+  app.add_flag("--plaintext", plaintext,
+               "Serve gRPC and HTTP without TLS: the API and the agents' channel are "
+               "unencrypted and bearer tokens travel in clear (default: TLS with batond's CA "
+               "in <data-dir>/pki or --tls-dir; agents need node certificates)");
+  bool tls_flag = false;
+  app.add_flag("--tls", tls_flag,
+               "Serve gRPC and HTTP over TLS: the default (kept for compatibility; see "
+               "--plaintext)");
   app.add_option("--tls-dir", opts.tls.dir,
                  "TLS: CA, server and admin certificates (default <data-dir>/pki)");
   app.add_option("--tls-ca-cert", opts.tls.ca_cert_file,
@@ -113,15 +125,33 @@ int main(int argc, char** argv) {
     if (end > start) opts.tls.hosts.push_back(tls_hostnames.substr(start, end - start));
     start = end + 1;
   }
-  if (!opts.tls.enabled &&
-      (!opts.tls.dir.empty() || !opts.tls.ca_cert_file.empty() ||
-       !opts.tls.bootstrap_token_file.empty() || !tls_hostnames.empty())) {
-    std::cerr << "batond: --tls-dir, --tls-ca-cert, --tls-hostnames and "
-                 "--bootstrap-token-file need --tls\n";
+  if (tls_flag && plaintext) {
+    std::cerr << "batond: --tls and --plaintext contradict each other: TLS is the default, "
+                 "--plaintext turns it off; give one of them\n";
     return 2;
+  }
+  opts.tls.enabled = !plaintext;
+  if (plaintext) {
+    std::string tls_only;
+    for (const char* flag :
+         {"--tls-dir", "--tls-ca-cert", "--tls-ca-key", "--tls-hostnames", "--agent-cert-validity",
+          "--bootstrap-token-file", "--bootstrap-token-uses", "--bootstrap-token-ttl"}) {
+      if (app.count(flag) > 0) tls_only += std::string(tls_only.empty() ? "" : ", ") + flag;
+    }
+    if (!tls_only.empty()) {
+      std::cerr << "batond: " << tls_only
+                << ": TLS settings, and --plaintext turns TLS off (drop --plaintext: TLS is "
+                   "the default)\n";
+      return 2;
+    }
   }
   if (opts.store == "sqlite" && opts.data_dir.empty()) {
     std::cerr << "batond: --data-dir is required (or --store memory)\n";
+    return 2;
+  }
+  if (opts.tls.enabled && opts.tls.dir.empty() && opts.data_dir.empty()) {
+    std::cerr << "batond serves TLS by default: its CA needs --data-dir (it goes to "
+                 "<data-dir>/pki) or --tls-dir (or pass --plaintext)\n";
     return 2;
   }
   if (!etcd_endpoints.empty()) {
@@ -134,6 +164,14 @@ int main(int argc, char** argv) {
   }
   opts.control_plane.lost_after = baton::Duration(static_cast<int64_t>(lost_s * 1e6));
   opts.control_plane.not_ready_after = baton::Duration(static_cast<int64_t>(not_ready_s * 1e6));
+
+  if (plaintext) {
+    spdlog::warn(
+        "batond: --plaintext: TLS is OFF. The API (gRPC, HTTP, dashboard) and the agents' "
+        "channel are UNENCRYPTED: bearer tokens (admin, users', agents') travel in clear and "
+        "anyone on the network path can read and replay them. Use it only on a trusted "
+        "network or for tests; drop --plaintext to serve TLS (the default, docs/tls.md)");
+  }
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
@@ -157,6 +195,11 @@ int main(int argc, char** argv) {
   }
   std::cout << "batond: gRPC on " << (*b)->grpc_address();
   if ((*b)->http_port()) std::cout << ", HTTP on port " << (*b)->http_port();
+  if (baton::server::BatondTls* tls = (*b)->tls()) {
+    std::cout << "; TLS (clients trust " << tls->pki().ca_file << ")";
+  } else {
+    std::cout << "; PLAINTEXT (unencrypted, tokens in clear)";
+  }
   std::cout << std::endl;
   if (!port_file.empty()) {
     std::string tmp = port_file + ".tmp";

@@ -99,7 +99,7 @@ def main():
         procs.append(subprocess.Popen(
             [os.path.join(BIN, "batond"), "--data-dir", os.path.join(tmp, "d"), "--listen",
              "127.0.0.1:0", "--http", "127.0.0.1:0", "--port-file", pf, "--http-port-file", hf,
-             "--node-lost-after", "600"],
+             "--node-lost-after", "600", "--plaintext"],
             stdout=open(os.path.join(tmp, "batond.log"), "w"), stderr=subprocess.STDOUT))
         wait_for("batond", lambda: os.path.exists(pf) and os.path.exists(hf))
         port, http = int(open(pf).read()), int(open(hf).read())

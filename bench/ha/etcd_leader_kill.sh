@@ -7,7 +7,7 @@ DIR=${ETCD_DIR:-/tmp/etcdbench}
 T=$(mktemp -d)
 P=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 ./build/bin/batond --store etcd --etcd-endpoints $EP --etcd-prefix $1/ --listen 127.0.0.1:$P \
-  --http "" --port-file $T/port --admin-token-file $T/admin.token --agent-token-file $T/agent.token \
+  --plaintext --http "" --port-file $T/port --admin-token-file $T/admin.token --agent-token-file $T/agent.token \
   > $T/b.log 2>&1 & B=$!
 while [ ! -e $T/port ]; do sleep 0.01; done
 export BATON_SERVER=127.0.0.1:$P

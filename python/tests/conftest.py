@@ -9,6 +9,10 @@ deadline. The binaries come from $BATON_BIN_DIR (ctest sets it), else build/bin.
 
 batond writes its bootstrap tokens into its data directory on the first start: the
 client uses the cluster-admin one (`Cluster.admin_token`), the agents the agent one.
+
+`Cluster(tmp)` runs `batond --plaintext`, as these tests always have; `Cluster(tmp,
+tls=True)` runs batond's default, TLS with the CA it makes in <state>/pki: the agents join
+with a bootstrap token batond writes at each start, and the client trusts the CA.
 """
 
 import os
@@ -46,8 +50,9 @@ def wait_for(what, fn, timeout=DEADLINE_S, interval=0.05):
 class Cluster:
     """batond plus agents in a temporary directory; `client` talks to it."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, tls=False):
         self.tmp = tmp
+        self.tls = tls
         self.procs = {}
         self.port = None
         self.http_port = None
@@ -62,6 +67,26 @@ class Cluster:
     @property
     def agent_token_file(self):
         return os.path.join(self.state, "agent.token")
+
+    @property
+    def ca_file(self):
+        """batond's CA bundle with TLS, else None."""
+        return os.path.join(self.state, "pki", "ca.crt") if self.tls else None
+
+    @property
+    def join_token_file(self):
+        return os.path.join(self.tmp, "join.token")
+
+    def _batond_tls_flags(self):
+        if not self.tls:
+            return ["--plaintext"]
+        # A token for every join of this run (the simulator joins once per node).
+        return ["--bootstrap-token-file", self.join_token_file, "--bootstrap-token-uses", "16"]
+
+    def _agent_tls_flags(self):
+        if not self.tls:
+            return []
+        return ["--ca-file", self.ca_file, "--bootstrap-token-file", self.join_token_file]
 
     def _log(self, name):
         return open(os.path.join(self.tmp, f"{name}.log"), "ab")
@@ -82,7 +107,7 @@ class Cluster:
         self.procs["batond"] = subprocess.Popen(
             [os.path.join(BIN, "batond"), "--data-dir", self.state,
              "--listen", f"127.0.0.1:{self.port or 0}", "--http", "127.0.0.1:0",
-             "--port-file", port_file],
+             "--port-file", port_file, *self._batond_tls_flags()],
             stdout=self._log("batond"), stderr=subprocess.STDOUT)
         wait_for("batond's port file",
                  lambda: self._alive("batond") and os.path.exists(port_file))
@@ -94,7 +119,7 @@ class Cluster:
         self.http_port = int(m.group(1))
         if self.client is None:  # a restart keeps the port, and the client
             self.client = baton.Client(f"127.0.0.1:{self.port}", token=self.admin_token,
-                                       timeout=20)
+                                       timeout=20, ca_file=self.ca_file)
 
     def start_agents(self, real=True):
         if not real:
@@ -106,7 +131,7 @@ class Cluster:
             [os.path.join(BIN, "baton-agent"), "--server", f"127.0.0.1:{self.port}",
              "--token-file", self.agent_token_file,
              "--name", "real", "--fake-gpus", "2xH100", "--log-listen", "127.0.0.1:0",
-             "--data-dir", os.path.join(self.tmp, "agent-real")],
+             "--data-dir", os.path.join(self.tmp, "agent-real"), *self._agent_tls_flags()],
             stdout=self._log("agent-real"), stderr=subprocess.STDOUT, cwd=self.tmp)
         self._start_sim()
         wait_for("3 ready nodes", lambda: self._alive("agent-real") and self._alive("agent-sim")
@@ -116,7 +141,8 @@ class Cluster:
         self.procs["agent-sim"] = subprocess.Popen(
             [os.path.join(BIN, "baton-agent"), "--server", f"127.0.0.1:{self.port}",
              "--token-file", self.agent_token_file,
-             "--name", "sim", "--simulate", "2", "--fake-gpus", "4xA100-80GB"],
+             "--name", "sim", "--simulate", "2", "--fake-gpus", "4xA100-80GB",
+             *self._agent_tls_flags()],
             stdout=self._log("agent-sim"), stderr=subprocess.STDOUT, cwd=self.tmp)
 
     def stop(self, names=None):

@@ -1,5 +1,6 @@
-"""TLS with real processes (docs/tls.md): batond --tls, agents that join with a bootstrap
-token, the SDK over TLS, and a replayed token refused. The C++ side is covered in depth by
+"""TLS with real processes (docs/tls.md): batond --tls (TLS is its default; the flag is
+given to check that it is still accepted), agents that join with a bootstrap token, the SDK
+over TLS, and a replayed token refused. The C++ side is covered in depth by
 tests/tls_test.cc; this checks the programs' flags and the SDK.
 """
 

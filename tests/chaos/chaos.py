@@ -150,7 +150,10 @@ class Cluster:
              "--port-file", r.port_file, "--node-not-ready-after", "1",
              "--admin-token-file", self.admin_token_file,
              "--agent-token-file", self.agent_token_file,
-             "--node-lost-after", str(self.args.lost_after), *self.store.batond_flags()],
+             "--node-lost-after", str(self.args.lost_after),
+             # Plaintext, as chaos has always run: its faults are process faults, and TLS
+             # for replicas on etcd needs an operator's CA (docs/tls.md).
+             "--plaintext", *self.store.batond_flags()],
             stdout=log, stderr=subprocess.STDOUT)
         if self.ha:
             return  # a follower never writes its port file; run() waits for a leader

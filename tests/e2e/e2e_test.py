@@ -8,15 +8,19 @@ tests/e2e/CMakeLists.txt) with BATON_BIN_DIR pointing at the built binaries; any
 works (only the DDP case needs /usr/bin/python3 with torch, and skips without it).
 """
 
+import http.client
 import json
 import os
+import re
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 BIN = os.environ.get("BATON_BIN_DIR", os.path.join(os.path.dirname(__file__), "../../build/bin"))
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
@@ -36,14 +40,29 @@ def wait_for(what, fn, timeout=DEADLINE_S, interval=0.05):
 
 
 class Cluster:
-    """One batond and its agents, each a child process, in a temporary directory."""
+    """One batond and its agents, each a child process, in a temporary directory.
 
-    def __init__(self, tmp):
+    tls=False (what these tests have always run): `batond --plaintext`. tls=True: batond
+    with no TLS flag at all (TLS is its default, with the CA it makes in <data>/pki); the
+    CLI trusts that CA, and each agent joins with a one-use bootstrap token for its node
+    that the cluster-admin creates (`baton bootstrap-token create`)."""
+
+    def __init__(self, tmp, tls=False):
         self.tmp = tmp
+        self.tls = tls
         self.data = os.path.join(tmp, "batond")
         self.batond = None
         self.agents = {}
         self.port = None
+
+    @property
+    def ca_file(self):
+        """batond's CA bundle with TLS, else ""."""
+        return os.path.join(self.data, "pki", "ca.crt") if self.tls else ""
+
+    def tls_flags(self):
+        """batond's flags for this cluster's transport (TLS needs none: it is the default)."""
+        return [] if self.tls else ["--plaintext"]
 
     def start_batond(self, extra=()):
         port_file = os.path.join(self.tmp, "batond.port")
@@ -53,7 +72,8 @@ class Cluster:
         self.batond = subprocess.Popen(
             [os.path.join(BIN, "batond"), "--data-dir", self.data, "--listen",
              f"127.0.0.1:{self.port or 0}", "--http", "127.0.0.1:0", "--port-file", port_file,
-             "--node-not-ready-after", "2", "--node-lost-after", "30", *extra],
+             "--node-not-ready-after", "2", "--node-lost-after", "30", *self.tls_flags(),
+             *extra],
             stdout=log, stderr=subprocess.STDOUT)
         wait_for("batond's port file", lambda: os.path.exists(port_file) or self._died())
         with open(port_file) as f:
@@ -73,7 +93,8 @@ class Cluster:
             [os.path.join(BIN, "baton-agent"), "--server", f"127.0.0.1:{self.port}", "--name",
              name, "--fake-gpus", gpus, "--data-dir", os.path.join(self.tmp, f"agent-{name}"),
              "--log-listen", "127.0.0.1:0",
-             "--token-file", os.path.join(self.data, "agent.token")],
+             "--token-file", os.path.join(self.data, "agent.token"),
+             *self.agent_tls_flags(name)],
             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         self.agents[name] = p
         wait_for(f"agent {name} ready",
@@ -81,17 +102,33 @@ class Cluster:
                              for n in self.nodes()))
         return p
 
+    def agent_tls_flags(self, name):
+        """baton-agent `name`'s flags for this cluster's transport: with TLS, trust batond's
+        CA and join with a new one-use token for the node (unused by an agent restarted
+        with the certificate it keeps)."""
+        if not self.tls:
+            return []
+        token = self.baton("bootstrap-token", "create", "--uses", "1", "--node",
+                           name).stdout.strip()
+        path = os.path.join(self.tmp, f"join-{name}.token")
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(token + "\n")
+        return ["--ca-file", self.ca_file, "--bootstrap-token-file", path]
+
     def log(self, what):
         path = os.path.join(self.tmp, f"{what}.log")
         return open(path, errors="replace").read()[-4000:] if os.path.exists(path) else ""
 
-    def baton(self, *args, check=True, timeout=DEADLINE_S, token=None):
-        """Runs the CLI as the cluster-admin, or with `token` ("" = none at all)."""
+    def baton(self, *args, check=True, timeout=DEADLINE_S, token=None, ca_file=None):
+        """Runs the CLI as the cluster-admin, or with `token` ("" = none at all), trusting
+        the cluster's CA with TLS, or `ca_file` ("" = none: a plaintext client)."""
         env = dict(os.environ, BATON_SERVER=f"127.0.0.1:{self.port}",
                    BATON_TOKEN=self.admin_token if token is None else token,
+                   BATON_CA_FILE=self.ca_file if ca_file is None else ca_file,
                    BATON_CREDENTIALS=os.path.join(self.tmp, "no-credentials"))
-        if not env["BATON_TOKEN"]:
-            del env["BATON_TOKEN"]
+        for var in ("BATON_TOKEN", "BATON_CA_FILE"):
+            if not env[var]:
+                del env[var]
         r = subprocess.run([os.path.join(BIN, "baton"), *args], capture_output=True, text=True,
                            env=env, timeout=timeout, cwd=ROOT)
         if check and r.returncode != 0:
@@ -296,6 +333,104 @@ class E2E(unittest.TestCase):
         # Attempt 1 failed on purpose (--fail-at-step); attempt 2 resumed.
         self.assertEqual(len(final["attempts"]), 2, logs[-2000:])
         self.assertIn("resumed from step", logs)
+
+
+class TlsDefault(unittest.TestCase):
+    """batond serves TLS unless told --plaintext (docs/tls.md), like `baton up`."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="baton-e2e-tls-")
+        os.chmod(self.tmp, 0o1777)  # tasks run as the agent's service user (nobody)
+
+    def tearDown(self):
+        if sys.exc_info()[0] is None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        else:
+            print(f"kept {self.tmp}", file=sys.stderr)
+
+    def batond(self, *args):
+        """batond with `args`, expected to exit by itself (a refusal)."""
+        return subprocess.run([os.path.join(BIN, "batond"), "--listen", "127.0.0.1:0",
+                               "--http", "", *args], capture_output=True, text=True,
+                              timeout=DEADLINE_S)
+
+    def test_data_dir_alone_serves_tls_with_the_ca_in_its_pki_dir(self):
+        c = Cluster(self.tmp, tls=True)  # --data-dir and no TLS flag at all
+        self.addCleanup(c.stop)
+        c.start_batond()
+        m = wait_for("batond's serving line",
+                     lambda: re.search(r"HTTP on port (\d+); TLS \(clients trust (\S+)\)",
+                                       c.log("batond")))
+        self.assertEqual(m.group(2), c.ca_file)
+        self.assertTrue(open(c.ca_file).read().startswith("-----BEGIN CERTIFICATE"))
+        # A plaintext client is refused (with the hint to give the CA), a TLS one served.
+        r = c.baton("ps", ca_file="", check=False)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("give --ca-file", r.stderr)
+        self.assertEqual(c.json("ps", "--all"), [])
+        # HTTP is HTTPS with the same CA; plain HTTP gets no answer.
+        url = f"127.0.0.1:{m.group(1)}/healthz"
+        ctx = ssl.create_default_context(cafile=c.ca_file)
+        with urllib.request.urlopen("https://" + url, context=ctx, timeout=10) as resp:
+            self.assertEqual(resp.status, 200)
+        with self.assertRaises((OSError, http.client.HTTPException)):
+            urllib.request.urlopen("http://" + url, timeout=10).read()
+        # An agent joins with a bootstrap token (mutual TLS from then on) and runs a job.
+        c.start_agent("n1")
+        r = c.baton("run", "--wait", "--", "sh", "-c", "echo hello-over-tls", check=False)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("hello-over-tls", c.baton("logs", c.json("ps", "--all")[0]["id"]).stdout)
+        self.assertIn("joined the control plane", c.log("agent-n1"))
+
+    def test_without_a_home_for_its_ca_batond_refuses_to_start(self):
+        for store in (["--store", "memory"],
+                      ["--store", "etcd", "--etcd-endpoints", "127.0.0.1:1"]):
+            r = self.batond(*store)
+            self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+            self.assertIn("batond serves TLS by default: its CA needs --data-dir", r.stderr)
+            self.assertIn("--tls-dir", r.stderr)
+            self.assertIn("--plaintext", r.stderr)
+        # --plaintext is the way out: it starts, says loudly what that means, and serves a
+        # plaintext client.
+        port_file = os.path.join(self.tmp, "port")
+        log_path = os.path.join(self.tmp, "plain.log")
+        with open(log_path, "wb") as log:
+            p = subprocess.Popen([os.path.join(BIN, "batond"), "--store", "memory", "--plaintext",
+                                  "--listen", "127.0.0.1:0", "--http", "", "--port-file",
+                                  port_file, "--admin-token-file",
+                                  os.path.join(self.tmp, "admin.token"), "--agent-token-file",
+                                  os.path.join(self.tmp, "agent.token")],
+                                 stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for("the plaintext batond's port file",
+                     lambda: os.path.exists(port_file) or p.poll() is not None)
+            text = lambda: open(log_path, errors="replace").read()
+            self.assertIsNone(p.poll(), text())
+            wait_for("the serving line", lambda: "PLAINTEXT" in text())
+            self.assertIn("TLS is OFF", text())
+            self.assertIn("bearer tokens", text())
+            env = dict(os.environ, BATON_CREDENTIALS=os.path.join(self.tmp, "none"),
+                       BATON_TOKEN=open(os.path.join(self.tmp, "admin.token")).read().strip())
+            env.pop("BATON_CA_FILE", None)
+            r = subprocess.run([os.path.join(BIN, "baton"), "ps", "--server",
+                                f"127.0.0.1:{int(open(port_file).read())}"], env=env,
+                               capture_output=True, text=True, timeout=DEADLINE_S)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        finally:
+            p.terminate()
+            p.wait(timeout=30)
+
+    def test_tls_and_plaintext_together_or_tls_flags_with_plaintext_are_refused(self):
+        data = os.path.join(self.tmp, "d")
+        r = self.batond("--data-dir", data, "--tls", "--plaintext")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("--tls and --plaintext contradict each other", r.stderr)
+        r = self.batond("--data-dir", data, "--plaintext", "--tls-dir", data,
+                        "--bootstrap-token-uses", "3")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("--tls-dir, --bootstrap-token-uses: TLS settings, and --plaintext turns "
+                      "TLS off", r.stderr)
+        self.assertFalse(os.path.exists(data), "a refused start must not create state")
 
 
 class Up(unittest.TestCase):

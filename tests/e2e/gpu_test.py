@@ -50,7 +50,7 @@ class Gpu(unittest.TestCase):
             [os.path.join(BIN, "baton-agent"), "--server", f"127.0.0.1:{c.port}", "--name",
              name, "--data-dir", os.path.join(self.tmp, f"agent-{name}"),
              "--log-listen", "127.0.0.1:0",
-             "--token-file", os.path.join(c.data, "agent.token")],
+             "--token-file", os.path.join(c.data, "agent.token"), *c.agent_tls_flags(name)],
             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         wait_for(f"agent {name} ready with {gpus} NVML GPUs",
                  lambda: any(n["name"] == name and n.get("state") == "NODE_STATE_READY" and

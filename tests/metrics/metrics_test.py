@@ -143,7 +143,8 @@ class MetricsTest(unittest.TestCase):
         port_file = os.path.join(cls.tmp, "batond.port")
         batond = cls._popen("batond", [
             os.path.join(BIN, "batond"), "--data-dir", os.path.join(cls.tmp, "state"),
-            "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--port-file", port_file])
+            "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--port-file", port_file,
+            "--plaintext"])  # Prometheus scrapes plain HTTP here
         wait_for("batond's port file",
                  lambda: cls._alive("batond", batond) and os.path.exists(port_file))
         with open(port_file) as f:

@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -47,11 +48,19 @@ def wait_for(what, fn, timeout=DEADLINE_S, interval=0.05):
 
 
 class Cluster:
-    """One batond (SQLite state in a temporary directory) and simulated agents."""
+    """One batond (SQLite state in a temporary directory) and simulated agents.
 
-    def __init__(self, tmp):
+    tls=False (what these tests have always run): `batond --plaintext`, the dashboard on
+    http://. tls=True: batond's default, TLS with the CA it makes in <data>/pki: HTTPS, the
+    agents join with a bootstrap token batond writes at each start, and the CLI and the
+    HTTP calls trust the CA (the browser is told to accept it: BrowserHarness)."""
+
+    def __init__(self, tmp, tls=False):
         self.tmp = tmp
+        self.tls = tls
         self.data = os.path.join(tmp, "batond")
+        self.ca_file = os.path.join(self.data, "pki", "ca.crt") if tls else ""
+        self.join_token_file = os.path.join(tmp, "join.token")
         self.batond = None
         self.agents = []
         self.port = 0
@@ -67,7 +76,9 @@ class Cluster:
             [os.path.join(BIN, "batond"), "--data-dir", self.data,
              "--listen", f"127.0.0.1:{self.port}", "--http", f"127.0.0.1:{self.http_port}",
              "--port-file", files[0], "--http-port-file", files[1],
-             "--node-not-ready-after", "3", "--node-lost-after", "30"],
+             "--node-not-ready-after", "3", "--node-lost-after", "30",
+             *(["--bootstrap-token-file", self.join_token_file, "--bootstrap-token-uses", "64"]
+               if self.tls else ["--plaintext"])],
             stdout=log, stderr=subprocess.STDOUT)
         wait_for("batond's port files", lambda: all(os.path.exists(f) for f in files) or self._died())
         with open(files[0]) as f:
@@ -87,11 +98,21 @@ class Cluster:
         self.agents.append(subprocess.Popen(
             [os.path.join(BIN, "baton-agent"), "--server", f"127.0.0.1:{self.port}",
              "--simulate", str(count), "--name", rack, "--rack", rack, "--fake-gpus", gpus,
-             "--token-file", os.path.join(self.data, "agent.token")],
+             "--token-file", os.path.join(self.data, "agent.token"), *self.ca_args(),
+             *(["--bootstrap-token-file", self.join_token_file] if self.tls else [])],
             stdout=log, stderr=subprocess.STDOUT))
 
+    def ca_args(self):
+        """--ca-file for the CLI and the agents with TLS (nothing without)."""
+        return ["--ca-file", self.ca_file] if self.tls else []
+
     def url(self, path=""):
-        return f"http://127.0.0.1:{self.http_port}{path}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.http_port}{path}"
+
+    def urlopen(self, req, timeout=10):
+        """urllib.request.urlopen, trusting batond's CA with TLS."""
+        ctx = ssl.create_default_context(cafile=self.ca_file) if self.tls else None
+        return urllib.request.urlopen(req, timeout=timeout, context=ctx)
 
     def request(self, path, method="GET", token=None):
         """An API request with the admin token (or `token`; "" = none)."""
@@ -102,7 +123,7 @@ class Cluster:
         return req
 
     def get(self, path, token=None):
-        with urllib.request.urlopen(self.request(path, token=token), timeout=10) as r:
+        with self.urlopen(self.request(path, token=token)) as r:
             return json.loads(r.read())
 
     def ready_nodes(self):
@@ -115,6 +136,9 @@ class Cluster:
         env = dict(os.environ, BATON_SERVER=f"127.0.0.1:{self.port}",
                    BATON_TOKEN=token or self.admin_token,
                    BATON_CREDENTIALS=os.path.join(self.tmp, "no-credentials"))
+        env.pop("BATON_CA_FILE", None)
+        if self.tls:
+            env["BATON_CA_FILE"] = self.ca_file
         r = subprocess.run([os.path.join(BIN, "baton"), *args], capture_output=True, text=True,
                            env=env, timeout=DEADLINE_S, cwd=ROOT)
         if check and r.returncode != 0:
@@ -156,10 +180,11 @@ class Cluster:
 
 class Base(unittest.TestCase):
     NODES = {"rack-a": 3, "rack-b": 2}  # 5 nodes x 8 GPUs
+    TLS = False  # Cluster(tls=...)
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="baton-web-")
-        self.c = Cluster(self.tmp)
+        self.c = Cluster(self.tmp, tls=self.TLS)
         self.c.start_batond()
         for rack, n in self.NODES.items():
             self.c.start_agents(rack, n)
@@ -188,6 +213,8 @@ class BrowserHarness(Base):
         for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                   "--window-size=1400,1000", "--disable-extensions"):
             opts.add_argument(a)
+        if self.c.tls:
+            opts.add_argument("--ignore-certificate-errors")  # batond's own CA
         self.d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
         self.d.set_page_load_timeout(DEADLINE_S)
         self.login(self.c.admin_token)
@@ -382,7 +409,7 @@ class Events(Base):
         c = self.c
         follow = subprocess.Popen([os.path.join(BIN, "baton"), "events", "-f", "--server",
                                    f"127.0.0.1:{c.port}", "--token", c.admin_token,
-                                   "--output", "json"],
+                                   "--output", "json", *c.ca_args()],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             job = c.submit("ev", tasks=1, gpus=8, duration="1s")
@@ -436,7 +463,7 @@ class Events(Base):
 
         def error(path, method="GET", token=None):
             with self.assertRaises(urllib.error.HTTPError) as e:
-                urllib.request.urlopen(c.request(path, method, token), timeout=10)
+                c.urlopen(c.request(path, method, token))
             return e.exception.code, json.loads(e.exception.read())
 
         # Without a token, or with a bad one: 401 with a JSON error that says what to do.
@@ -459,10 +486,10 @@ class Events(Base):
         self.assertEqual(error("/api/v1/nothing-here")[0], 404)
         self.assertEqual(error("/api/v1/jobs/1/logs")[0], 404)
         with self.assertRaises(urllib.error.HTTPError) as e:
-            urllib.request.urlopen(c.url("/ui/../../etc/passwd"), timeout=10)
+            c.urlopen(c.url("/ui/../../etc/passwd"))
         self.assertIn(e.exception.code, (400, 404))
         # The dashboard itself is served from the binary.
-        with urllib.request.urlopen(c.url("/"), timeout=10) as r:
+        with c.urlopen(c.url("/")) as r:
             self.assertIn(b"/ui/app.js", r.read())
             self.assertTrue(r.headers["Content-Type"].startswith("text/html"))
         # Logs of a job on a simulated agent (which serves none) say why.

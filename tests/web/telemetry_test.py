@@ -19,7 +19,6 @@ import os
 import sys
 import unittest
 import urllib.error
-import urllib.request
 import json
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -220,7 +219,7 @@ class TelemetryApi(harness.Base):
 
     def error(self, path):
         with self.assertRaises(urllib.error.HTTPError) as e:
-            urllib.request.urlopen(self.c.request(path), timeout=10)
+            self.c.urlopen(self.c.request(path))
         return e.exception.code, json.loads(e.exception.read())
 
     def test_telemetry_endpoints_answer_bad_input_with_clear_json_errors(self):

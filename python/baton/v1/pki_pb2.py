@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12\x62\x61ton/v1/pki.proto\x12\x08\x62\x61ton.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"J\n\x0bJoinRequest\x12\x17\n\x0f\x62ootstrap_token\x18\x01 \x01(\t\x12\x11\n\tnode_name\x18\x02 \x01(\t\x12\x0f\n\x07\x63sr_pem\x18\x03 \x01(\t\"\x1f\n\x0cRenewRequest\x12\x0f\n\x07\x63sr_pem\x18\x01 \x01(\t\"\xa2\x01\n\x11IssuedCertificate\x12\x17\n\x0f\x63\x65rtificate_pem\x18\x01 \x01(\t\x12\x15\n\rca_bundle_pem\x18\x02 \x01(\t\x12.\n\nnot_before\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tnot_after\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"h\n\x1b\x43reateBootstrapTokenRequest\x12\x13\n\x0bttl_seconds\x18\x01 \x01(\x03\x12\x0c\n\x04uses\x18\x02 \x01(\x05\x12\x11\n\tnode_name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\"|\n\x0e\x42ootstrapToken\x12\r\n\x05token\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04uses\x18\x04 \x01(\x05\x12\x11\n\tnode_name\x18\x05 \x01(\t2\xd8\x01\n\x03Pki\x12:\n\x04Join\x12\x15.baton.v1.JoinRequest\x1a\x1b.baton.v1.IssuedCertificate\x12<\n\x05Renew\x12\x16.baton.v1.RenewRequest\x1a\x1b.baton.v1.IssuedCertificate\x12W\n\x14\x43reateBootstrapToken\x12%.baton.v1.CreateBootstrapTokenRequest\x1a\x18.baton.v1.BootstrapTokenB\x03\xf8\x01\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12\x62\x61ton/v1/pki.proto\x12\x08\x62\x61ton.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"J\n\x0bJoinRequest\x12\x17\n\x0f\x62ootstrap_token\x18\x01 \x01(\t\x12\x11\n\tnode_name\x18\x02 \x01(\t\x12\x0f\n\x07\x63sr_pem\x18\x03 \x01(\t\"\x1f\n\x0cRenewRequest\x12\x0f\n\x07\x63sr_pem\x18\x01 \x01(\t\"\xa2\x01\n\x11IssuedCertificate\x12\x17\n\x0f\x63\x65rtificate_pem\x18\x01 \x01(\t\x12\x15\n\rca_bundle_pem\x18\x02 \x01(\t\x12.\n\nnot_before\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tnot_after\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"h\n\x1b\x43reateBootstrapTokenRequest\x12\x13\n\x0bttl_seconds\x18\x01 \x01(\x03\x12\x0c\n\x04uses\x18\x02 \x01(\x05\x12\x11\n\tnode_name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\"|\n\x0e\x42ootstrapToken\x12\r\n\x05token\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04uses\x18\x04 \x01(\x05\x12\x11\n\tnode_name\x18\x05 \x01(\t\"g\n\x19RevokeCertificatesRequest\x12\x11\n\tnode_name\x18\x01 \x01(\t\x12\x0e\n\x06serial\x18\x02 \x01(\t\x12\x17\n\x0f\x63\x65rtificate_pem\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\x82\x02\n\x11\x43\x65rtificateRecord\x12\x0e\n\x06serial\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12-\n\tissued_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tnot_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07revoked\x18\x06 \x01(\x08\x12.\n\nrevoked_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrevoked_by\x18\x08 \x01(\t\x12\x0e\n\x06reason\x18\t \x01(\t\"J\n\x1aRevokeCertificatesResponse\x12,\n\x07revoked\x18\x01 \x03(\x0b\x32\x1b.baton.v1.CertificateRecord\"\'\n\x17ListCertificatesRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"M\n\x18ListCertificatesResponse\x12\x31\n\x0c\x63\x65rtificates\x18\x01 \x03(\x0b\x32\x1b.baton.v1.CertificateRecord2\x94\x03\n\x03Pki\x12:\n\x04Join\x12\x15.baton.v1.JoinRequest\x1a\x1b.baton.v1.IssuedCertificate\x12<\n\x05Renew\x12\x16.baton.v1.RenewRequest\x1a\x1b.baton.v1.IssuedCertificate\x12W\n\x14\x43reateBootstrapToken\x12%.baton.v1.CreateBootstrapTokenRequest\x1a\x18.baton.v1.BootstrapToken\x12_\n\x12RevokeCertificates\x12#.baton.v1.RevokeCertificatesRequest\x1a$.baton.v1.RevokeCertificatesResponse\x12Y\n\x10ListCertificates\x12!.baton.v1.ListCertificatesRequest\x1a\".baton.v1.ListCertificatesResponseB\x03\xf8\x01\x01\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'baton.v1.pki_pb2', globals())
@@ -32,6 +32,16 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _CREATEBOOTSTRAPTOKENREQUEST._serialized_end=443
   _BOOTSTRAPTOKEN._serialized_start=445
   _BOOTSTRAPTOKEN._serialized_end=569
-  _PKI._serialized_start=572
-  _PKI._serialized_end=788
+  _REVOKECERTIFICATESREQUEST._serialized_start=571
+  _REVOKECERTIFICATESREQUEST._serialized_end=674
+  _CERTIFICATERECORD._serialized_start=677
+  _CERTIFICATERECORD._serialized_end=935
+  _REVOKECERTIFICATESRESPONSE._serialized_start=937
+  _REVOKECERTIFICATESRESPONSE._serialized_end=1011
+  _LISTCERTIFICATESREQUEST._serialized_start=1013
+  _LISTCERTIFICATESREQUEST._serialized_end=1052
+  _LISTCERTIFICATESRESPONSE._serialized_start=1054
+  _LISTCERTIFICATESRESPONSE._serialized_end=1131
+  _PKI._serialized_start=1134
+  _PKI._serialized_end=1538
 # @@protoc_insertion_point(module_scope)

@@ -1,7 +1,8 @@
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Mapping as _Mapping, Optional as _Optional, Union as _Union
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -18,6 +19,28 @@ class BootstrapToken(_message.Message):
     token: str
     uses: int
     def __init__(self, token: _Optional[str] = ..., id: _Optional[str] = ..., expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., uses: _Optional[int] = ..., node_name: _Optional[str] = ...) -> None: ...
+
+class CertificateRecord(_message.Message):
+    __slots__ = ["issued_at", "kind", "name", "not_after", "reason", "revoked", "revoked_at", "revoked_by", "serial"]
+    ISSUED_AT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    NOT_AFTER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_BY_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    issued_at: _timestamp_pb2.Timestamp
+    kind: str
+    name: str
+    not_after: _timestamp_pb2.Timestamp
+    reason: str
+    revoked: bool
+    revoked_at: _timestamp_pb2.Timestamp
+    revoked_by: str
+    serial: str
+    def __init__(self, serial: _Optional[str] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., issued_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., not_after: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., revoked: bool = ..., revoked_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_by: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class CreateBootstrapTokenRequest(_message.Message):
     __slots__ = ["description", "node_name", "ttl_seconds", "uses"]
@@ -53,8 +76,38 @@ class JoinRequest(_message.Message):
     node_name: str
     def __init__(self, bootstrap_token: _Optional[str] = ..., node_name: _Optional[str] = ..., csr_pem: _Optional[str] = ...) -> None: ...
 
+class ListCertificatesRequest(_message.Message):
+    __slots__ = ["name"]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListCertificatesResponse(_message.Message):
+    __slots__ = ["certificates"]
+    CERTIFICATES_FIELD_NUMBER: _ClassVar[int]
+    certificates: _containers.RepeatedCompositeFieldContainer[CertificateRecord]
+    def __init__(self, certificates: _Optional[_Iterable[_Union[CertificateRecord, _Mapping]]] = ...) -> None: ...
+
 class RenewRequest(_message.Message):
     __slots__ = ["csr_pem"]
     CSR_PEM_FIELD_NUMBER: _ClassVar[int]
     csr_pem: str
     def __init__(self, csr_pem: _Optional[str] = ...) -> None: ...
+
+class RevokeCertificatesRequest(_message.Message):
+    __slots__ = ["certificate_pem", "node_name", "reason", "serial"]
+    CERTIFICATE_PEM_FIELD_NUMBER: _ClassVar[int]
+    NODE_NAME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    certificate_pem: str
+    node_name: str
+    reason: str
+    serial: str
+    def __init__(self, node_name: _Optional[str] = ..., serial: _Optional[str] = ..., certificate_pem: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RevokeCertificatesResponse(_message.Message):
+    __slots__ = ["revoked"]
+    REVOKED_FIELD_NUMBER: _ClassVar[int]
+    revoked: _containers.RepeatedCompositeFieldContainer[CertificateRecord]
+    def __init__(self, revoked: _Optional[_Iterable[_Union[CertificateRecord, _Mapping]]] = ...) -> None: ...

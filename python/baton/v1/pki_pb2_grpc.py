@@ -29,6 +29,16 @@ class PkiStub(object):
                 request_serializer=baton_dot_v1_dot_pki__pb2.CreateBootstrapTokenRequest.SerializeToString,
                 response_deserializer=baton_dot_v1_dot_pki__pb2.BootstrapToken.FromString,
                 )
+        self.RevokeCertificates = channel.unary_unary(
+                '/baton.v1.Pki/RevokeCertificates',
+                request_serializer=baton_dot_v1_dot_pki__pb2.RevokeCertificatesRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_pki__pb2.RevokeCertificatesResponse.FromString,
+                )
+        self.ListCertificates = channel.unary_unary(
+                '/baton.v1.Pki/ListCertificates',
+                request_serializer=baton_dot_v1_dot_pki__pb2.ListCertificatesRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_pki__pb2.ListCertificatesResponse.FromString,
+                )
 
 
 class PkiServicer(object):
@@ -58,6 +68,25 @@ class PkiServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RevokeCertificates(self, request, context):
+        """Revokes certificates: every unexpired certificate batond issued to a node, or one
+        certificate by serial (or by its PEM, for user certificates signed offline). A revoked
+        certificate is refused from then on (Agent.Connect, Pki.Renew, user calls) and an open
+        agent stream that holds one is ended at its next message. Needs a cluster-admin.
+        NOT_FOUND when nothing unexpired matches.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCertificates(self, request, context):
+        """The certificates batond issued that have not expired yet, and the revoked ones.
+        Needs a cluster-admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PkiServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +104,16 @@ def add_PkiServicer_to_server(servicer, server):
                     servicer.CreateBootstrapToken,
                     request_deserializer=baton_dot_v1_dot_pki__pb2.CreateBootstrapTokenRequest.FromString,
                     response_serializer=baton_dot_v1_dot_pki__pb2.BootstrapToken.SerializeToString,
+            ),
+            'RevokeCertificates': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeCertificates,
+                    request_deserializer=baton_dot_v1_dot_pki__pb2.RevokeCertificatesRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_pki__pb2.RevokeCertificatesResponse.SerializeToString,
+            ),
+            'ListCertificates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCertificates,
+                    request_deserializer=baton_dot_v1_dot_pki__pb2.ListCertificatesRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_pki__pb2.ListCertificatesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,5 +173,39 @@ class Pki(object):
         return grpc.experimental.unary_unary(request, target, '/baton.v1.Pki/CreateBootstrapToken',
             baton_dot_v1_dot_pki__pb2.CreateBootstrapTokenRequest.SerializeToString,
             baton_dot_v1_dot_pki__pb2.BootstrapToken.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def RevokeCertificates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/baton.v1.Pki/RevokeCertificates',
+            baton_dot_v1_dot_pki__pb2.RevokeCertificatesRequest.SerializeToString,
+            baton_dot_v1_dot_pki__pb2.RevokeCertificatesResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListCertificates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/baton.v1.Pki/ListCertificates',
+            baton_dot_v1_dot_pki__pb2.ListCertificatesRequest.SerializeToString,
+            baton_dot_v1_dot_pki__pb2.ListCertificatesResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -117,10 +117,18 @@ int RunLogin(const AuthCommands& c, std::ostream& out, std::ostream& err) {
   grpc::Status s = stub->WhoAmI(&ctx, v1::WhoAmIRequest(), &me);
   if (!s.ok()) return RpcFail(*cp, "login", s, err);
   const std::string path = auth::CredentialsPath();
-  Status saved = auth::SaveCredentials(path, {server, token});
+  // The CA this login trusted is saved with it, so later commands speak TLS without flags.
+  std::string ca_file = ResolveCaFile(flags);
+  if (!ca_file.empty()) {
+    std::error_code ec;
+    auto absolute = std::filesystem::absolute(ca_file, ec);
+    if (!ec) ca_file = absolute.string();
+  }
+  Status saved = auth::SaveCredentials(path, {server, token, ca_file});
   if (!saved.ok()) return Fail(err, "login", saved.message());
-  out << fmt::format("logged in to {} as {} ({}); credentials saved in {}\n", server, me.user(),
-                     Bindings(me.bindings()), path);
+  out << fmt::format("logged in to {} as {} ({}){}; credentials saved in {}\n", server,
+                     me.user(), Bindings(me.bindings()),
+                     ca_file.empty() ? "" : ", trusting the CA in " + ca_file, path);
   return 0;
 }
 

@@ -43,16 +43,24 @@ void AddClientFlags(CLI::App* cmd, ClientFlags& f) {
   AddTlsFlags(cmd, f);
 }
 
-Result<security::ClientTlsOptions> ResolveTls(const ClientFlags& flags) {
-  auto pick = [](const std::string& flag, const char* env) {
-    if (!flag.empty()) return flag;
-    const char* v = std::getenv(env);
-    return v != nullptr ? std::string(v) : std::string();
-  };
-  std::string ca_file = pick(flags.ca_file, "BATON_CA_FILE");
+namespace {
+std::string FlagOrEnv(const std::string& flag, const char* env) {
+  if (!flag.empty()) return flag;
+  const char* v = std::getenv(env);
+  return v != nullptr ? std::string(v) : std::string();
+}
+}  // namespace
+
+std::string ResolveCaFile(const ClientFlags& flags) {
+  std::string ca_file = FlagOrEnv(flags.ca_file, "BATON_CA_FILE");
   if (ca_file.empty()) ca_file = auth::CredentialsCaFile();
-  return security::ClientTlsOptions::FromFiles(ca_file, pick(flags.cert_file, "BATON_CERT_FILE"),
-                                               pick(flags.key_file, "BATON_KEY_FILE"));
+  return ca_file;
+}
+
+Result<security::ClientTlsOptions> ResolveTls(const ClientFlags& flags) {
+  return security::ClientTlsOptions::FromFiles(ResolveCaFile(flags),
+                                               FlagOrEnv(flags.cert_file, "BATON_CERT_FILE"),
+                                               FlagOrEnv(flags.key_file, "BATON_KEY_FILE"));
 }
 
 Result<std::unique_ptr<ControlPlane>> ControlPlane::Connect(const ClientFlags& flags) {

@@ -51,6 +51,9 @@ void AddTlsFlags(CLI::App* cmd, ClientFlags& flags);
 // The TLS of the flags, each file from its flag, else its environment variable, else (the
 // CA) the credentials file's (`baton login`, `baton up`). Plaintext when no CA file is
 // named; errors name the flag.
+// The CA file a client trusts: --ca-file, else $BATON_CA_FILE, else the credentials
+// file's ("" = plaintext).
+std::string ResolveCaFile(const ClientFlags& flags);
 Result<security::ClientTlsOptions> ResolveTls(const ClientFlags& flags);
 
 // The address to dial: the flag, else $BATON_SERVER, else the credentials file's (`baton

@@ -38,29 +38,67 @@ PkiCommands AddPkiCommands(CLI::App& app, PkiFlags& f) {
   c.cert_issue->add_option("--days", f.days, "Validity in days")
       ->check(CLI::Range(1, 3650))
       ->capture_default_str();
+
+  c.cert_revoke = cert->add_subcommand(
+      "revoke",
+      "Revoke certificates now: all of a node's (it must join again with a new bootstrap "
+      "token) or one (cluster-admin)");
+  auto* by_node =
+      c.cert_revoke->add_option("--node", f.revoke_node, "Every unexpired certificate of this node");
+  auto* by_serial = c.cert_revoke->add_option(
+      "--serial", f.revoke_serial, "One certificate by serial number (as `baton cert list` shows)");
+  auto* by_file = c.cert_revoke->add_option(
+      "--certificate", f.revoke_certificate,
+      "One certificate by its PEM file (e.g. a user certificate from `baton cert issue`)");
+  by_node->excludes(by_serial)->excludes(by_file);
+  by_serial->excludes(by_file);
+  c.cert_revoke->add_option("--reason", f.reason, "Why (kept with it and in the audit log)");
+  AddClientFlags(c.cert_revoke, f.common);
+
+  c.cert_list = cert->add_subcommand(
+      "list", "The unexpired certificates batond issued, and the revoked ones (cluster-admin)");
+  c.cert_list->add_option("--name", f.list_name, "Only this node's or user's");
+  AddClientFlags(c.cert_list, f.common);
   return c;
 }
 
 namespace {
 
-int CreateToken(const PkiFlags& f, std::ostream& out, std::ostream& err) {
+// A connection for the Pki service's admin methods (TLS, and a token or a user
+// certificate), or the exit code after saying why not.
+Result<std::unique_ptr<ControlPlane>> ConnectPki(const PkiFlags& f, std::string_view command,
+                                                 std::ostream& err, int* code) {
   auto tls = ResolveTls(f.common);
   if (!tls.ok()) {
     err << "baton: " << tls.status().message() << "\n";
-    return 2;
+    *code = 2;
+    return tls.status();
   }
   const std::string token = auth::ResolveToken(f.common.token);
   if (!tls->enabled() || (tls->cert_pem.empty() && token.empty())) {
-    err << "baton: bootstrap-token create: needs TLS (--ca-file) and a cluster-admin token "
+    err << "baton: " << command
+        << ": needs TLS (--ca-file, or `baton login` with a CA) and a cluster-admin token "
            "(--token, `baton login`) or a user certificate (--cert-file, --key-file; batond "
            "writes one to <tls-dir>/admin.crt)\n";
-    return 2;
+    *code = 2;
+    return InvalidArgument("no TLS");
   }
   auto cp = ControlPlane::Connect(ResolveServer(f.common.server), kConnectTimeout, token, *tls);
   if (!cp.ok()) {
     err << "baton: " << cp.status().message() << "\n";
-    return 1;
+    *code = 1;
   }
+  return cp;
+}
+
+std::string Stamp(const google::protobuf::Timestamp& t) {
+  return t.seconds() == 0 && t.nanos() == 0 ? "-" : FormatTimestamp(t) + " UTC";
+}
+
+int CreateToken(const PkiFlags& f, std::ostream& out, std::ostream& err) {
+  int code = 0;
+  auto cp = ConnectPki(f, "bootstrap-token create", err, &code);
+  if (!cp.ok()) return code;
   auto stub = v1::Pki::NewStub((*cp)->channel());
   grpc::ClientContext ctx;
   SetCallDeadline(ctx);
@@ -120,12 +158,79 @@ int IssueCert(const PkiFlags& f, std::ostream& out, std::ostream& err, const Clo
   return 0;
 }
 
+int RevokeCerts(const PkiFlags& f, std::ostream& out, std::ostream& err) {
+  v1::RevokeCertificatesRequest req;
+  req.set_node_name(f.revoke_node);
+  req.set_serial(f.revoke_serial);
+  req.set_reason(f.reason);
+  if (!f.revoke_certificate.empty()) {
+    auto pem = security::ReadFile(f.revoke_certificate);
+    if (!pem.ok()) {
+      err << "baton: --certificate: " << pem.status().message() << "\n";
+      return 2;
+    }
+    req.set_certificate_pem(*pem);
+  }
+  if (f.revoke_node.empty() && f.revoke_serial.empty() && f.revoke_certificate.empty()) {
+    err << "baton: cert revoke: give --node, --serial or --certificate\n";
+    return 2;
+  }
+  int code = 0;
+  auto cp = ConnectPki(f, "cert revoke", err, &code);
+  if (!cp.ok()) return code;
+  auto stub = v1::Pki::NewStub((*cp)->channel());
+  grpc::ClientContext ctx;
+  SetCallDeadline(ctx);
+  v1::RevokeCertificatesResponse resp;
+  grpc::Status s = stub->RevokeCertificates(&ctx, req, &resp);
+  if (!s.ok()) {
+    err << "baton: cert revoke: " << (*cp)->Describe(s) << "\n";
+    return 1;
+  }
+  for (const auto& c : resp.revoked()) {
+    out << fmt::format("revoked {} {}'s certificate {} (valid until {})\n", c.kind(), c.name(),
+                       c.serial(), Stamp(c.not_after()));
+  }
+  return 0;
+}
+
+int ListCerts(const PkiFlags& f, std::ostream& out, std::ostream& err) {
+  int code = 0;
+  auto cp = ConnectPki(f, "cert list", err, &code);
+  if (!cp.ok()) return code;
+  auto stub = v1::Pki::NewStub((*cp)->channel());
+  grpc::ClientContext ctx;
+  SetCallDeadline(ctx);
+  v1::ListCertificatesRequest req;
+  req.set_name(f.list_name);
+  v1::ListCertificatesResponse resp;
+  grpc::Status s = stub->ListCertificates(&ctx, req, &resp);
+  if (!s.ok()) {
+    err << "baton: cert list: " << (*cp)->Describe(s) << "\n";
+    return 1;
+  }
+  out << fmt::format("{:<6} {:<20} {:<34} {:<24} {:<24} {}\n", "KIND", "NAME", "SERIAL",
+                     "ISSUED", "NOT AFTER", "REVOKED");
+  for (const auto& c : resp.certificates()) {
+    std::string revoked = "-";
+    if (c.revoked()) {
+      revoked = fmt::format("{} by {}{}{}", Stamp(c.revoked_at()), c.revoked_by(),
+                            c.reason().empty() ? "" : ": ", c.reason());
+    }
+    out << fmt::format("{:<6} {:<20} {:<34} {:<24} {:<24} {}\n", c.kind(), c.name(), c.serial(),
+                       Stamp(c.issued_at()), Stamp(c.not_after()), revoked);
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::optional<int> RunPkiCommands(const PkiCommands& c, const PkiFlags& f, std::ostream& out,
                                   std::ostream& err, const Clock& clock) {
   if (c.token_create != nullptr && c.token_create->parsed()) return CreateToken(f, out, err);
   if (c.cert_issue != nullptr && c.cert_issue->parsed()) return IssueCert(f, out, err, clock);
+  if (c.cert_revoke != nullptr && c.cert_revoke->parsed()) return RevokeCerts(f, out, err);
+  if (c.cert_list != nullptr && c.cert_list->parsed()) return ListCerts(f, out, err);
   return std::nullopt;
 }
 

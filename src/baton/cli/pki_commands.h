@@ -6,6 +6,11 @@
 //   baton cert issue --user NAME --ca-cert FILE --ca-key FILE --out PREFIX [--days N]
 //       an operator's offline step: signs a user client certificate with the CA's key
 //       (PREFIX.crt, PREFIX.key 0600) for people or CI who use mutual TLS.
+//   baton cert revoke (--node NAME | --serial HEX | --certificate FILE) [--reason TEXT]
+//       asks batond (Pki.RevokeCertificates, cluster-admin) to revoke a node's certificates
+//       or one certificate; prints what was revoked.
+//   baton cert list [--name NAME]
+//       the unexpired certificates batond issued, and the revoked ones (cluster-admin).
 //
 // Thread-safety: none needed (one command per process).
 #pragma once
@@ -32,11 +37,19 @@ struct PkiFlags {
   std::string ca_key;
   std::string out;
   int days = 90;
+  // cert revoke / list
+  std::string revoke_node;
+  std::string revoke_serial;
+  std::string revoke_certificate;
+  std::string reason;
+  std::string list_name;
 };
 
 struct PkiCommands {
   CLI::App* token_create = nullptr;
   CLI::App* cert_issue = nullptr;
+  CLI::App* cert_revoke = nullptr;
+  CLI::App* cert_list = nullptr;
 };
 
 PkiCommands AddPkiCommands(CLI::App& app, PkiFlags& flags);

@@ -45,7 +45,7 @@ std::optional<Result<Identity>> Access::FromCertificate(const grpc::ServerContex
   if (tls_ == nullptr) return std::nullopt;
   auto auth = ctx.auth_context();
   if (auth == nullptr || auth->GetPeerIdentity().empty()) return std::nullopt;
-  auto cert = security::VerifyPeer(*auth, tls_->verifier(), tls_->Now());
+  auto cert = tls_->VerifyCertificate(*auth);
   if (!cert.ok()) return Result<Identity>(cert.status());
   if (cert->kind != security::PeerKind::kUser) {
     // Agents authenticate with their token (and, on their stream, their node certificate):
@@ -117,12 +117,7 @@ AuditEntry Access::Entry(const Identity& who, std::string_view action, std::stri
 Status Access::Check(const Identity& who, Permission p, std::string_view action,
                      std::string_view object, const Resource& r) {
   Status s = Decide(who, p, r);
-  if (!s.ok()) {
-    AuditEntry e = Entry(who, action, object);
-    e.outcome = "denied";
-    e.detail = s.message();
-    audit_->Refuse(std::move(e));
-  }
+  if (!s.ok()) Refused(who, action, object, "denied", s.message());
   return s;
 }
 
@@ -161,11 +156,21 @@ ChangeOrigin Access::Origin(const Identity& who, std::string action, std::string
   return o;
 }
 
+void Access::Deny(const Identity& who, std::string_view action, std::string_view object,
+                  const Status& s) {
+  Refused(who, action, object, "denied", s.message());
+}
+
 void Access::Failed(const Identity& who, std::string_view action, std::string_view object,
                     const Status& s) {
+  Refused(who, action, object, "error", s.ToString());
+}
+
+void Access::Refused(const Identity& who, std::string_view action, std::string_view object,
+                     std::string outcome, std::string detail) {
   AuditEntry e = Entry(who, action, object);
-  e.outcome = "error";
-  e.detail = s.ToString();
+  e.outcome = std::move(outcome);
+  e.detail = std::move(detail);
   audit_->Refuse(std::move(e));
 }
 

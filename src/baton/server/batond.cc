@@ -286,7 +286,7 @@ Status Batond::Serve() {
   Access* access = d.access.get();
   if (d.tls) {
     access->set_tls(d.tls.get());
-    d.tls->service()->set_access(access);
+    d.tls->set_access(access);
   }
   d.jobs = std::make_unique<JobsService>(d.cp.get(), access, d.tls.get());
   d.cluster = std::make_unique<ClusterService>(d.cp.get(), access);

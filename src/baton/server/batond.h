@@ -63,7 +63,9 @@ struct BatondOptions {
   // How often the loop runs when nothing wakes it (node and start timeouts).
   Duration tick = std::chrono::milliseconds(200);
   ControlPlaneOptions control_plane;
-  // TLS, the CA and agents' certificates; off = plaintext (batond_tls.h).
+  // TLS, the CA and agents' certificates; off = plaintext (batond_tls.h). Off by default
+  // in this struct (in-process tests and embedders), on by default in the batond program
+  // and `baton up`.
   BatondTlsOptions tls;
 };
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "baton/security/files.h"
+#include "baton/server/access.h"
 
 namespace baton::server {
 
@@ -33,10 +34,11 @@ Result<std::unique_ptr<BatondTls>> BatondTls::Open(const BatondTlsOptions& optio
   std::unique_ptr<BatondTls> t(new BatondTls(options, std::move(pki), std::move(verifier)));
   if (options.clock != nullptr) t->clock_ = options.clock;
   t->tokens_ = std::make_unique<BootstrapTokens>(store, t->clock_);
+  t->registry_ = std::make_unique<CertRegistry>(store, t->clock_);
   PkiServiceOptions po;
   po.node_cert_validity = options.node_cert_validity;
-  t->service_ =
-      std::make_unique<PkiService>(&t->pki_.ca, &t->verifier_, t->tokens_.get(), t->clock_, po);
+  t->service_ = std::make_unique<PkiService>(&t->pki_.ca, &t->verifier_, t->tokens_.get(),
+                                             t->registry_.get(), t->clock_, po);
   spdlog::info("batond: TLS with {} CA '{}' (trust {}); agents' certificates last {}",
                t->pki_.generated ? "a new" : "the", t->pki_.ca.info().subject_cn, t->pki_.ca_file,
                FormatDuration(options.node_cert_validity));
@@ -52,9 +54,21 @@ std::shared_ptr<grpc::ServerCredentials> BatondTls::ServerCredentials() const {
   return security::ServerCredentials(o);
 }
 
+void BatondTls::set_access(Access* access) {
+  access_ = access;
+  service_->set_access(access);
+}
+
+Result<security::CertIdentity> BatondTls::VerifyCertificate(const grpc::AuthContext& ctx) const {
+  BATON_ASSIGN_OR_RETURN(security::CertIdentity id,
+                         security::VerifyPeer(ctx, verifier_, clock_->Now()));
+  BATON_RETURN_IF_ERROR(registry_->CheckNotRevoked(id));
+  return id;
+}
+
 Result<security::CertIdentity> BatondTls::VerifyAgent(const grpc::AuthContext& ctx,
                                                       std::string_view peer) const {
-  auto id = security::VerifyPeer(ctx, verifier_, clock_->Now());
+  auto id = VerifyCertificate(ctx);
   if (id.ok() && id->kind != security::PeerKind::kNode) {
     id = PermissionDenied(fmt::format("agent stream: needs a node certificate; this is {} {}'s",
                                       security::PeerKindName(id->kind), id->name));
@@ -83,6 +97,11 @@ Status BatondTls::CheckAgentMessage(const security::CertIdentity& cert,
     spdlog::warn("{}", s.message());
     return s;
   }
+  // Revoked meanwhile: the stream ends here (the copy of the revocations is in memory).
+  if (Status s = registry_->CheckNotRevoked(cert); !s.ok()) {
+    spdlog::warn("agent stream: {}", s.message());
+    return s;
+  }
   return Status::Ok();
 }
 
@@ -97,7 +116,14 @@ security::ClientTlsOptions BatondTls::AgentLogsTls(std::string_view node) const 
 
 Status BatondTls::WriteBootstrapTokenFile() {
   if (options_.bootstrap_token_file.empty()) return Status::Ok();
-  auto token = tokens_->Create(options_.bootstrap_token);
+  auto token = tokens_->Create(options_.bootstrap_token, [&](const std::string& id) {
+    if (access_ == nullptr) return std::vector<store::Op>{};
+    Identity batond;
+    batond.user = "batond";
+    return std::vector<store::Op>{
+        access_->Record(batond, "pki.create_bootstrap_token", "bootstrap-token/" + id,
+                        fmt::format("--bootstrap-token-file {}", options_.bootstrap_token_file))};
+  });
   if (!token.ok()) return token.status().WithPrefix("--bootstrap-token-file");
   Status s = security::WriteFileAtomic(options_.bootstrap_token_file, token->token + "\n", 0600);
   if (!s.ok()) return s.WithPrefix("--bootstrap-token-file");

@@ -24,6 +24,7 @@
 #include "baton/security/pki.h"
 #include "baton/security/tls.h"
 #include "baton/server/bootstrap_tokens.h"
+#include "baton/server/cert_registry.h"
 #include "baton/server/pki_service.h"
 #include "baton/store/store.h"
 #include "baton/v1/agent.pb.h"
@@ -31,7 +32,11 @@
 namespace baton::server {
 
 struct BatondTlsOptions {
-  bool enabled = false;  // false: plaintext gRPC and HTTP (today's default)
+  // false: plaintext gRPC and HTTP. Off here on purpose: in-process tests and embedders
+  // that build BatondOptions by hand (often --store memory, with no directory for a CA)
+  // ask for TLS where they test it. The programs default to TLS: batond's flags set this
+  // unless --plaintext (programs/batond_main.cc), and so does `baton up`.
+  bool enabled = false;
   std::string dir;       // "" = <data-dir>/pki
   // The operator's CA (both or neither); required for replicas on etcd unless `dir`
   // already holds ca.crt and ca.key.
@@ -49,6 +54,8 @@ struct BatondTlsOptions {
   const Clock* clock = nullptr;
 };
 
+class Access;
+
 class BatondTls {
  public:
   // `replicated`: several replicas share the store (etcd), so no CA is generated.
@@ -59,17 +66,22 @@ class BatondTls {
   std::shared_ptr<grpc::ServerCredentials> ServerCredentials() const;
   PkiService* service() { return service_.get(); }
   BootstrapTokens& tokens() { return *tokens_; }
+  CertRegistry& certificates() { return *registry_; }
+  // Authorizes and audits the Pki service and the bootstrap token file (before serving).
+  void set_access(Access* access);
   const security::ServerPki& pki() const { return pki_; }
   const security::CertVerifier& verifier() const { return verifier_; }
   Time Now() const { return clock_->Now(); }
 
+  // The verified identity of the peer's certificate, which must not be revoked.
+  Result<security::CertIdentity> VerifyCertificate(const grpc::AuthContext& ctx) const;
   // The node an agent stream speaks for: its certificate, verified now. Unauthenticated
   // (and a warning line naming the peer) otherwise.
   Result<security::CertIdentity> VerifyAgent(const grpc::AuthContext& ctx,
                                              std::string_view peer) const;
   // Each message of a stream bound to `cert`: PermissionDenied when it registers another
   // node than the certificate's, Unauthenticated once the certificate has expired (the
-  // agent reconnects with its renewed one). Logs a warning for either.
+  // agent reconnects with its renewed one) or been revoked. Logs a warning for each.
   Status CheckAgentMessage(const security::CertIdentity& cert,
                            const v1::AgentMessage& message) const;
   // How batond dials node `node`'s log server: the CA, batond's certificate as client
@@ -89,7 +101,9 @@ class BatondTls {
   security::ServerPki pki_;
   security::CertVerifier verifier_;
   std::unique_ptr<BootstrapTokens> tokens_;
+  std::unique_ptr<CertRegistry> registry_;
   std::unique_ptr<PkiService> service_;
+  Access* access_ = nullptr;
 };
 
 }  // namespace baton::server

@@ -54,7 +54,8 @@ bool IsHex(std::string_view s) {
 
 }  // namespace
 
-Result<CreatedBootstrapToken> BootstrapTokens::Create(const BootstrapTokenSpec& spec) {
+Result<CreatedBootstrapToken> BootstrapTokens::Create(const BootstrapTokenSpec& spec,
+                                                      const WithOps& with) {
   if (spec.ttl <= Duration(0) || spec.ttl > kMaxBootstrapTokenTtl) {
     return InvalidArgument("ttl_seconds: must be within 1 s .. 7 days");
   }
@@ -85,8 +86,16 @@ Result<CreatedBootstrapToken> BootstrapTokens::Create(const BootstrapTokenSpec& 
   r.uses_left = spec.uses;
   r.node_name = spec.node_name;
   r.description = spec.description;
-  auto put = store_->Put(fmt::format("{}{}", kPrefix, id), Encode(r), /*must not exist*/ 0);
+  const std::string key = fmt::format("{}{}", kPrefix, id);
+  store::Txn txn;
+  txn.compares.push_back({key, store::Compare::kNotExists, 0});
+  txn.ops.push_back({store::Op::kPut, key, Encode(r)});
+  if (with) {
+    for (auto& op : with(id)) txn.ops.push_back(std::move(op));
+  }
+  auto put = store_->Txn(txn);
   if (!put.ok()) return put.status().WithPrefix("store bootstrap token");
+  if (!put->succeeded) return Internal(fmt::format("bootstrap token {}: id taken", id));
   CreatedBootstrapToken out;
   out.token = fmt::format("{}{}.{}", kTokenPrefix, id, secret);
   out.id = id;
@@ -98,7 +107,8 @@ Result<CreatedBootstrapToken> BootstrapTokens::Create(const BootstrapTokenSpec& 
   return out;
 }
 
-Result<std::string> BootstrapTokens::Consume(std::string_view token, std::string_view node_name) {
+Result<std::string> BootstrapTokens::Consume(std::string_view token, std::string_view node_name,
+                                             const WithOps& with) {
   if (!token.starts_with(kTokenPrefix)) {
     return Unauthenticated("bootstrap token: malformed (want bjt_<id>.<secret>)");
   }
@@ -135,11 +145,15 @@ Result<std::string> BootstrapTokens::Consume(std::string_view token, std::string
           fmt::format("bootstrap token {}: only for node {}, not {}", id, r.node_name, node_name));
     }
     r.uses_left--;
-    auto put = store_->Put(key, Encode(r), (*kv)->mod_revision);
-    if (put.ok()) return id;
-    if (put.status().code() != StatusCode::kFailedPrecondition) {
-      return put.status().WithPrefix("bootstrap token");
+    store::Txn txn;
+    txn.compares.push_back({key, store::Compare::kModRevisionEquals, (*kv)->mod_revision});
+    txn.ops.push_back({store::Op::kPut, key, Encode(r)});
+    if (with) {
+      for (auto& op : with(id)) txn.ops.push_back(std::move(op));
     }
+    auto put = store_->Txn(txn);
+    if (!put.ok()) return put.status().WithPrefix("bootstrap token");
+    if (put->succeeded) return id;
     // Another replica spent a use meanwhile: read it again.
   }
   return Status(StatusCode::kUnavailable,

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -44,13 +45,18 @@ class BootstrapTokens {
  public:
   BootstrapTokens(store::Store* store, const Clock* clock) : store_(store), clock_(clock) {}
 
+  // Store ops written in the same transaction as a token's creation or use (its audit
+  // record, the certificate issued with a join), given the token's id.
+  using WithOps = std::function<std::vector<store::Op>(const std::string& id)>;
+
   // InvalidArgument naming the field for a ttl outside (0, 7 days], uses outside
   // [1, 100000] or a bad node name.
-  Result<CreatedBootstrapToken> Create(const BootstrapTokenSpec& spec);
+  Result<CreatedBootstrapToken> Create(const BootstrapTokenSpec& spec, const WithOps& with = {});
   // Spends one use of `token` for a join of `node_name`, returning the token's id.
   // Unauthenticated, saying which: malformed, unknown, wrong secret, expired, already used,
   // bound to another node.
-  Result<std::string> Consume(std::string_view token, std::string_view node_name);
+  Result<std::string> Consume(std::string_view token, std::string_view node_name,
+                              const WithOps& with = {});
 
  private:
   store::Store* store_;

@@ -625,7 +625,10 @@ grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive>* AgentService::Connect(
   if (!s.ok()) return new RefusedAgentStream(ToGrpc(s));
   if (tls_ == nullptr) return new AgentStream(cp_, access_->Origin(*who, "agent.register"), nullptr, {});
   auto cert = tls_->VerifyAgent(*ctx->auth_context(), ctx->peer());
-  if (!cert.ok()) return new RefusedAgentStream(ToGrpc(cert.status()));
+  if (!cert.ok()) {
+    access_->Deny(*who, "agent.connect", "agents", cert.status());
+    return new RefusedAgentStream(ToGrpc(cert.status()));
+  }
   return new AgentStream(cp_, access_->Origin(*who, "agent.register"), tls_, *std::move(cert));
 }
 

@@ -27,17 +27,82 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const grpc::Sta
   return r;
 }
 
-// Logs a refusal with the peer and answers with it.
-grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* ctx, std::string_view what,
-                                 const Status& s) {
-  spdlog::warn("pki: {} from {} refused: {}", what, ctx->peer(), s.message());
-  return Done(ctx, ToGrpc(s));
+void ToProto(const CertRecord& r, v1::CertificateRecord* out) {
+  out->set_serial(r.serial);
+  out->set_kind(std::string(security::PeerKindName(r.kind)));
+  out->set_name(r.name);
+  if (r.issued_at != Time{}) *out->mutable_issued_at() = ToProto(r.issued_at);
+  *out->mutable_not_after() = ToProto(r.not_after);
+  out->set_revoked(r.revoked);
+  if (r.revoked) {
+    *out->mutable_revoked_at() = ToProto(r.revoked_at);
+    out->set_revoked_by(r.revoked_by);
+    out->set_reason(r.reason);
+  }
 }
 
 }  // namespace
 
+// Who asked, for the audit log.
+struct PkiService::Caller {
+  Identity id;
+};
+
+grpc::ServerUnaryReactor* PkiService::Refuse(grpc::CallbackServerContext* ctx,
+                                             std::string_view action, std::string_view object,
+                                             const Status& s, std::string_view user) {
+  spdlog::warn("pki: {} of {} from {} refused: {}", action, object, ctx->peer(), s.message());
+  if (access_ != nullptr) {
+    AuditEntry e;
+    e.user = std::string(user);
+    e.peer = ctx->peer();
+    e.action = std::string(action);
+    e.object = std::string(object);
+    e.outcome = s.code() == StatusCode::kUnauthenticated || s.code() == StatusCode::kPermissionDenied
+                    ? "denied"
+                    : "error";
+    e.detail = s.message();
+    access_->audit().Refuse(std::move(e));
+  }
+  return Done(ctx, ToGrpc(s));
+}
+
+std::vector<store::Op> PkiService::Audited(const Caller& who, std::string_view action,
+                                           std::string_view object, std::string detail) {
+  if (access_ == nullptr) return {};
+  return {access_->Record(who.id, action, object, std::move(detail))};
+}
+
+Result<security::CertIdentity> PkiService::VerifyCaller(grpc::CallbackServerContext* ctx) const {
+  BATON_ASSIGN_OR_RETURN(security::CertIdentity who,
+                         security::VerifyPeer(*ctx->auth_context(), *verifier_, clock_->Now()));
+  BATON_RETURN_IF_ERROR(registry_->CheckNotRevoked(who));
+  return who;
+}
+
+Result<PkiService::Caller> PkiService::Admin(grpc::CallbackServerContext* ctx,
+                                             std::string_view action) {
+  Caller c;
+  if (access_ != nullptr) {
+    // Authenticate and Check record their own refusals.
+    BATON_ASSIGN_OR_RETURN(c.id, access_->Authenticate(*ctx, action));
+    Resource res;
+    res.describe = "this cluster's certificates and bootstrap tokens";
+    BATON_RETURN_IF_ERROR(access_->Check(c.id, Permission::kManageNodes, action, "pki", res));
+    return c;
+  }
+  BATON_ASSIGN_OR_RETURN(security::CertIdentity who, VerifyCaller(ctx));
+  if (who.kind != security::PeerKind::kUser) {
+    return PermissionDenied(fmt::format("needs a user certificate; this is {} {}'s",
+                                        security::PeerKindName(who.kind), who.name));
+  }
+  c.id.user = who.name;
+  c.id.peer = ctx->peer();
+  return c;
+}
+
 Status PkiService::Issue(const std::string& csr, const std::string& node,
-                         v1::IssuedCertificate* resp) {
+                         v1::IssuedCertificate* resp, CertRecord* record) {
   security::IssueOptions o;
   o.now = clock_->Now();
   o.validity = options_.node_cert_validity;
@@ -46,94 +111,162 @@ Status PkiService::Issue(const std::string& csr, const std::string& node,
   o.backdate = std::min<Duration>(Seconds(60), options_.node_cert_validity / 10);
   BATON_ASSIGN_OR_RETURN(security::Issued issued,
                          ca_->SignCsr(csr, security::PeerKind::kNode, node, o));
+  BATON_ASSIGN_OR_RETURN(security::CertInfo info, security::ParseCertificate(issued.cert_pem));
   resp->set_certificate_pem(issued.cert_pem);
   resp->set_ca_bundle_pem(ca_->bundle_pem());
   *resp->mutable_not_before() = ToProto(issued.not_before);
   *resp->mutable_not_after() = ToProto(issued.not_after);
+  record->serial = info.serial;
+  record->kind = security::PeerKind::kNode;
+  record->name = node;
+  record->issued_at = o.now;
+  record->not_after = issued.not_after;
   return Status::Ok();
 }
 
 grpc::ServerUnaryReactor* PkiService::Join(grpc::CallbackServerContext* ctx,
                                            const v1::JoinRequest* req,
                                            v1::IssuedCertificate* resp) {
-  const std::string what = fmt::format("join of node '{}'", req->node_name());
+  constexpr std::string_view kAction = "pki.join";
+  const std::string object = fmt::format("node/{}", req->node_name());
   if (Status s = security::ValidateCertName(req->node_name(), "node_name"); !s.ok()) {
-    return Refuse(ctx, what, s);
+    return Refuse(ctx, kAction, "node", s);
   }
   // The CSR first, so that a bad request does not spend the token.
   v1::IssuedCertificate issued;
-  if (Status s = Issue(req->csr_pem(), req->node_name(), &issued); !s.ok()) {
-    return Refuse(ctx, what, s);
+  CertRecord record;
+  if (Status s = Issue(req->csr_pem(), req->node_name(), &issued, &record); !s.ok()) {
+    return Refuse(ctx, kAction, object, s);
   }
-  auto id = tokens_->Consume(req->bootstrap_token(), req->node_name());
-  if (!id.ok()) return Refuse(ctx, what, id.status());
+  // The token's use, the issued certificate and the audit record: one transaction.
+  auto id = tokens_->Consume(req->bootstrap_token(), req->node_name(), [&](const std::string& id) {
+    Caller who;
+    who.id.user = fmt::format("node:{}", req->node_name());
+    who.id.token_id = fmt::format("bootstrap:{}", id);
+    who.id.peer = ctx->peer();
+    auto ops = Audited(who, kAction, object,
+                       fmt::format("certificate {} until {} UTC", record.serial,
+                                   FormatTime(record.not_after)));
+    ops.push_back(registry_->IssuedOp(record));
+    return ops;
+  });
+  if (!id.ok()) return Refuse(ctx, kAction, object, id.status());
   *resp = std::move(issued);
   spdlog::info(
-      "pki: node {} joined with bootstrap token {} from {} (certificate valid until "
+      "pki: node {} joined with bootstrap token {} from {} (certificate {} valid until "
       "{} UTC)",
-      req->node_name(), *id, ctx->peer(), NotAfter(*resp));
+      req->node_name(), *id, ctx->peer(), record.serial, NotAfter(*resp));
   return Done(ctx, grpc::Status::OK);
 }
 
 grpc::ServerUnaryReactor* PkiService::Renew(grpc::CallbackServerContext* ctx,
                                             const v1::RenewRequest* req,
                                             v1::IssuedCertificate* resp) {
-  auto who = security::VerifyPeer(*ctx->auth_context(), *verifier_, clock_->Now());
-  if (!who.ok()) return Refuse(ctx, "renewal", who.status());
+  constexpr std::string_view kAction = "pki.renew";
+  auto who = VerifyCaller(ctx);
+  if (!who.ok()) return Refuse(ctx, kAction, "node", who.status());
+  const std::string object = fmt::format("node/{}", who->name);
+  const std::string user = fmt::format("{}:{}", security::PeerKindName(who->kind), who->name);
   if (who->kind != security::PeerKind::kNode) {
-    return Refuse(ctx, "renewal",
+    return Refuse(ctx, kAction, object,
                   PermissionDenied(fmt::format("only node certificates are renewed here; this "
                                                "is {} {}'s",
-                                               security::PeerKindName(who->kind), who->name)));
+                                               security::PeerKindName(who->kind), who->name)),
+                  user);
   }
-  if (Status s = Issue(req->csr_pem(), who->name, resp); !s.ok()) {
-    return Refuse(ctx, fmt::format("renewal for node {}", who->name), s);
+  CertRecord record;
+  if (Status s = Issue(req->csr_pem(), who->name, resp, &record); !s.ok()) {
+    return Refuse(ctx, kAction, object, s, user);
   }
-  spdlog::info("pki: node {} renewed its certificate (valid until {} UTC)", who->name,
-               NotAfter(*resp));
+  Caller caller;
+  caller.id.user = user;
+  caller.id.token_id = fmt::format("cert:{}", who->serial);
+  caller.id.peer = ctx->peer();
+  Status recorded = registry_->RecordIssued(
+      record, Audited(caller, kAction, object,
+                      fmt::format("certificate {} until {} UTC (replaces {})", record.serial,
+                                  FormatTime(record.not_after), who->serial)));
+  if (!recorded.ok()) {
+    resp->Clear();
+    return Refuse(ctx, kAction, object, recorded, user);
+  }
+  spdlog::info("pki: node {} renewed its certificate ({} valid until {} UTC)", who->name,
+               record.serial, NotAfter(*resp));
   return Done(ctx, grpc::Status::OK);
 }
 
 grpc::ServerUnaryReactor* PkiService::CreateBootstrapToken(
     grpc::CallbackServerContext* ctx, const v1::CreateBootstrapTokenRequest* req,
     v1::BootstrapToken* resp) {
-  std::string user;
-  if (access_ != nullptr) {
-    constexpr std::string_view kAction = "pki.create_bootstrap_token";
-    auto id = access_->Authenticate(*ctx, kAction);
-    if (!id.ok()) return Refuse(ctx, "bootstrap token creation", id.status());
-    Resource res;
-    res.describe = "this cluster's bootstrap tokens";
-    Status allowed =
-        access_->Check(*id, Permission::kManageNodes, kAction, "bootstrap-tokens", res);
-    if (!allowed.ok()) return Refuse(ctx, "bootstrap token creation", allowed);
-    user = id->user;
-  } else {
-    auto who = security::VerifyPeer(*ctx->auth_context(), *verifier_, clock_->Now());
-    if (!who.ok()) return Refuse(ctx, "bootstrap token creation", who.status());
-    if (who->kind != security::PeerKind::kUser) {
-      return Refuse(ctx, "bootstrap token creation",
-                    PermissionDenied(fmt::format("needs a user certificate; this is {} {}'s",
-                                                 security::PeerKindName(who->kind), who->name)));
-    }
-    user = who->name;
+  constexpr std::string_view kAction = "pki.create_bootstrap_token";
+  auto who = Admin(ctx, kAction);
+  if (!who.ok()) {
+    // With an Access the refusal is audited already.
+    spdlog::warn("pki: bootstrap token creation from {} refused: {}", ctx->peer(),
+                 who.status().message());
+    return Done(ctx, ToGrpc(who.status()));
   }
   if (req->ttl_seconds() < 0) {
-    return Done(ctx, ToGrpc(InvalidArgument("ttl_seconds: negative")));
+    return Refuse(ctx, kAction, "bootstrap-token", InvalidArgument("ttl_seconds: negative"),
+                  who->id.user);
   }
   BootstrapTokenSpec spec;
   if (req->ttl_seconds() > 0) spec.ttl = Seconds(req->ttl_seconds());
   if (req->uses() != 0) spec.uses = req->uses();
   spec.node_name = req->node_name();
   spec.description = req->description();
-  auto token = tokens_->Create(spec);
-  if (!token.ok()) return Done(ctx, ToGrpc(token.status()));
+  auto token = tokens_->Create(spec, [&](const std::string& id) {
+    return Audited(*who, kAction, fmt::format("bootstrap-token/{}", id),
+                   fmt::format("{} use(s), for {}{}", spec.uses,
+                               spec.node_name.empty() ? "any node" : "node " + spec.node_name,
+                               spec.description.empty() ? "" : ": " + spec.description));
+  });
+  if (!token.ok()) return Refuse(ctx, kAction, "bootstrap-token", token.status(), who->id.user);
   resp->set_token(token->token);
   resp->set_id(token->id);
   *resp->mutable_expires_at() = ToProto(token->expires_at);
   resp->set_uses(token->uses);
   resp->set_node_name(token->node_name);
-  spdlog::info("pki: user {} created bootstrap token {}", user, token->id);
+  spdlog::info("pki: user {} created bootstrap token {}", who->id.user, token->id);
+  return Done(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* PkiService::RevokeCertificates(
+    grpc::CallbackServerContext* ctx, const v1::RevokeCertificatesRequest* req,
+    v1::RevokeCertificatesResponse* resp) {
+  constexpr std::string_view kAction = "pki.revoke_certificates";
+  auto who = Admin(ctx, kAction);
+  if (!who.ok()) return Done(ctx, ToGrpc(who.status()));
+  RevokeTarget target;
+  target.node_name = req->node_name();
+  target.serial = req->serial();
+  target.certificate_pem = req->certificate_pem();
+  auto revoked = registry_->Revoke(target, who->id.user, req->reason(),
+                                   [&](const std::string& object) {
+                                     return Audited(*who, kAction, object, req->reason());
+                                   });
+  if (!revoked.ok()) {
+    const std::string object = !req->node_name().empty() ? "node/" + req->node_name()
+                                                         : "certificate/" + req->serial();
+    return Refuse(ctx, kAction, object, revoked.status(), who->id.user);
+  }
+  for (const CertRecord& r : *revoked) {
+    ToProto(r, resp->add_revoked());
+    spdlog::warn("pki: {} revoked {} {}'s certificate {}{}{}", who->id.user,
+                 security::PeerKindName(r.kind), r.name, r.serial,
+                 r.reason.empty() ? "" : ": ", r.reason);
+  }
+  return Done(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* PkiService::ListCertificates(grpc::CallbackServerContext* ctx,
+                                                       const v1::ListCertificatesRequest* req,
+                                                       v1::ListCertificatesResponse* resp) {
+  auto who = Admin(ctx, "pki.list_certificates");
+  if (!who.ok()) return Done(ctx, ToGrpc(who.status()));
+  auto all = registry_->List(req->name());
+  if (!all.ok()) return Done(ctx, ToGrpc(all.status()));
+  for (const CertRecord& r : *all) ToProto(r, resp->add_certificates());
   return Done(ctx, grpc::Status::OK);
 }
 

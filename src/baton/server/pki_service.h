@@ -7,10 +7,17 @@
 // (the operator's admin.crt) of a user with that role (access.h). Without an Access (unit
 // tests of the service alone) any CA-issued user certificate may.
 //
-// Refusals are UNAUTHENTICATED or PERMISSION_DENIED with the reason, and a warning line
-// naming the peer; the service keeps serving everyone else.
+// RevokeCertificates and ListCertificates need a cluster-admin the same way
+// (cert_registry.h). A revoked certificate is refused by Renew as by every other method.
 //
-// Thread-safety: stateless beyond the thread-safe CA, verifier and token store it uses.
+// Refusals are UNAUTHENTICATED or PERMISSION_DENIED with the reason, a warning line
+// naming the peer, and (with an Access) an audit record; the service keeps serving
+// everyone else. What succeeds is audited in the same store transaction as its change: a
+// join with the token use and the issued certificate, a renewal with its certificate, a
+// new bootstrap token with the token, a revocation with the revocation records.
+//
+// Thread-safety: stateless beyond the thread-safe CA, verifier, token store and registry
+// it uses.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -18,6 +25,7 @@
 #include "baton/common/time.h"
 #include "baton/security/pki.h"
 #include "baton/server/bootstrap_tokens.h"
+#include "baton/server/cert_registry.h"
 #include "baton/v1/pki.grpc.pb.h"
 
 namespace baton::server {
@@ -32,10 +40,17 @@ struct PkiServiceOptions {
 class PkiService final : public v1::Pki::CallbackService {
  public:
   PkiService(const security::CertificateAuthority* ca, const security::CertVerifier* verifier,
-             BootstrapTokens* tokens, const Clock* clock, PkiServiceOptions options)
-      : ca_(ca), verifier_(verifier), tokens_(tokens), clock_(clock), options_(options) {}
+             BootstrapTokens* tokens, CertRegistry* registry, const Clock* clock,
+             PkiServiceOptions options)
+      : ca_(ca),
+        verifier_(verifier),
+        tokens_(tokens),
+        registry_(registry),
+        clock_(clock),
+        options_(options) {}
 
-  // Authorizes CreateBootstrapToken (set before serving).
+  // Authorizes CreateBootstrapToken and the certificate methods, and audits (set before
+  // serving).
   void set_access(Access* access) { access_ = access; }
 
   grpc::ServerUnaryReactor* Join(grpc::CallbackServerContext* ctx, const v1::JoinRequest* req,
@@ -45,14 +60,34 @@ class PkiService final : public v1::Pki::CallbackService {
   grpc::ServerUnaryReactor* CreateBootstrapToken(grpc::CallbackServerContext* ctx,
                                                  const v1::CreateBootstrapTokenRequest* req,
                                                  v1::BootstrapToken* resp) override;
+  grpc::ServerUnaryReactor* RevokeCertificates(grpc::CallbackServerContext* ctx,
+                                               const v1::RevokeCertificatesRequest* req,
+                                               v1::RevokeCertificatesResponse* resp) override;
+  grpc::ServerUnaryReactor* ListCertificates(grpc::CallbackServerContext* ctx,
+                                             const v1::ListCertificatesRequest* req,
+                                             v1::ListCertificatesResponse* resp) override;
 
  private:
-  // Signs `csr` for `node` and fills `resp`.
-  Status Issue(const std::string& csr, const std::string& node, v1::IssuedCertificate* resp);
+  struct Caller;
+  // Signs `csr` for `node` and fills `resp`; `record` gets the issued certificate.
+  Status Issue(const std::string& csr, const std::string& node, v1::IssuedCertificate* resp,
+               CertRecord* record);
+  // The verified, unrevoked certificate of the caller.
+  Result<security::CertIdentity> VerifyCaller(grpc::CallbackServerContext* ctx) const;
+  // A cluster-admin caller of `action` (token or user certificate), or why not.
+  Result<Caller> Admin(grpc::CallbackServerContext* ctx, std::string_view action);
+  // Logs and audits a refusal of `action` on `object`, and answers with it.
+  grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* ctx, std::string_view action,
+                                   std::string_view object, const Status& s,
+                                   std::string_view user = "");
+  // The audit record of a success, to write with its change (none without an Access).
+  std::vector<store::Op> Audited(const Caller& who, std::string_view action,
+                                 std::string_view object, std::string detail);
 
   const security::CertificateAuthority* ca_;
   const security::CertVerifier* verifier_;
   BootstrapTokens* tokens_;
+  CertRegistry* registry_;
   const Clock* clock_;
   PkiServiceOptions options_;
   Access* access_ = nullptr;
