@@ -82,6 +82,10 @@ class Access {
   // behind a valid token).
   void Deny(const Identity& who, std::string_view action, std::string_view object,
             const Status& s);
+  // Records a refusal of `who`'s `action` on `object` with `outcome` ("denied" or
+  // "error") and why (rate-limited, AuditLog::Refuse).
+  void Refused(const Identity& who, std::string_view action, std::string_view object,
+               std::string outcome, std::string detail);
   // Records a change `who` asked for that failed.
   void Failed(const Identity& who, std::string_view action, std::string_view object,
               const Status& s);
@@ -107,9 +111,6 @@ class Access {
   Result<Identity> Denied(const Status& s, std::string peer, std::string_view action);
   // An audit record of `who` doing `action` on `object` (outcome and detail left to fill).
   static AuditEntry Entry(const Identity& who, std::string_view action, std::string_view object);
-  // Records a refusal of `who`'s `action` on `object` (rate-limited, AuditLog::Refuse).
-  void Refused(const Identity& who, std::string_view action, std::string_view object,
-               std::string outcome, std::string detail);
   // The user of a verified user certificate the gRPC peer showed; nullopt without TLS or
   // without a client certificate, an error for a bad one.
   std::optional<Result<Identity>> FromCertificate(const grpc::ServerContextBase& ctx) const;

@@ -60,10 +60,7 @@ void BatondTls::set_access(Access* access) {
 }
 
 Result<security::CertIdentity> BatondTls::VerifyCertificate(const grpc::AuthContext& ctx) const {
-  BATON_ASSIGN_OR_RETURN(security::CertIdentity id,
-                         security::VerifyPeer(ctx, verifier_, clock_->Now()));
-  BATON_RETURN_IF_ERROR(registry_->CheckNotRevoked(id));
-  return id;
+  return registry_->VerifyPeer(ctx, verifier_, clock_->Now());
 }
 
 Result<security::CertIdentity> BatondTls::VerifyAgent(const grpc::AuthContext& ctx,

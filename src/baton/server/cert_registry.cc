@@ -114,6 +114,14 @@ Status CertRegistry::Refresh(bool force) {
   return Status::Ok();
 }
 
+Result<security::CertIdentity> CertRegistry::VerifyPeer(const grpc::AuthContext& ctx,
+                                                        const security::CertVerifier& verifier,
+                                                        Time now) {
+  BATON_ASSIGN_OR_RETURN(security::CertIdentity id, security::VerifyPeer(ctx, verifier, now));
+  BATON_RETURN_IF_ERROR(CheckNotRevoked(id));
+  return id;
+}
+
 Status CertRegistry::CheckNotRevoked(const security::CertIdentity& cert) {
   if (Status s = Refresh(false); !s.ok()) {
     // Fail closed: a store that cannot say is not a yes.
@@ -177,8 +185,6 @@ Result<std::vector<CertRecord>> CertRegistry::Revoke(
           serial));
     }
   } else {
-    auto info = security::ParseCertificate(target.certificate_pem);
-    if (!info.ok()) return info.status().WithPrefix("certificate_pem");
     auto id = security::IdentityOf(target.certificate_pem);
     if (!id.ok()) return id.status().WithPrefix("certificate_pem");
     CertRecord r;

@@ -32,6 +32,7 @@
 #include "baton/common/status.h"
 #include "baton/common/time.h"
 #include "baton/security/pki.h"
+#include "baton/security/tls.h"
 #include "baton/store/store.h"
 
 namespace baton::server {
@@ -69,6 +70,11 @@ class CertRegistry {
   store::Op IssuedOp(const CertRecord& issued) const;
   // Writes that record, with `with` (its audit record), in one transaction.
   Status RecordIssued(const CertRecord& issued, std::vector<store::Op> with);
+
+  // The verified identity of the gRPC peer's certificate (security::VerifyPeer at `now`),
+  // which must not be revoked.
+  Result<security::CertIdentity> VerifyPeer(const grpc::AuthContext& ctx,
+                                            const security::CertVerifier& verifier, Time now);
 
   // OK, or Unauthenticated "node n1's certificate (serial 5F..) was revoked at ... by
   // admin: <reason>".

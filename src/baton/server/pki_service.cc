@@ -53,16 +53,12 @@ grpc::ServerUnaryReactor* PkiService::Refuse(grpc::CallbackServerContext* ctx,
                                              const Status& s, std::string_view user) {
   spdlog::warn("pki: {} of {} from {} refused: {}", action, object, ctx->peer(), s.message());
   if (access_ != nullptr) {
-    AuditEntry e;
-    e.user = std::string(user);
-    e.peer = ctx->peer();
-    e.action = std::string(action);
-    e.object = std::string(object);
-    e.outcome = s.code() == StatusCode::kUnauthenticated || s.code() == StatusCode::kPermissionDenied
-                    ? "denied"
-                    : "error";
-    e.detail = s.message();
-    access_->audit().Refuse(std::move(e));
+    Identity who;
+    who.user = std::string(user);
+    who.peer = ctx->peer();
+    const bool denied =
+        s.code() == StatusCode::kUnauthenticated || s.code() == StatusCode::kPermissionDenied;
+    access_->Refused(who, action, object, denied ? "denied" : "error", s.message());
   }
   return Done(ctx, ToGrpc(s));
 }
@@ -74,10 +70,7 @@ std::vector<store::Op> PkiService::Audited(const Caller& who, std::string_view a
 }
 
 Result<security::CertIdentity> PkiService::VerifyCaller(grpc::CallbackServerContext* ctx) const {
-  BATON_ASSIGN_OR_RETURN(security::CertIdentity who,
-                         security::VerifyPeer(*ctx->auth_context(), *verifier_, clock_->Now()));
-  BATON_RETURN_IF_ERROR(registry_->CheckNotRevoked(who));
-  return who;
+  return registry_->VerifyPeer(*ctx->auth_context(), *verifier_, clock_->Now());
 }
 
 Result<PkiService::Caller> PkiService::Admin(grpc::CallbackServerContext* ctx,
