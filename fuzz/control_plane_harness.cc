@@ -1,13 +1,14 @@
 #include "control_plane_harness.h"
 
+#include <google/protobuf/stubs/logging.h>
+#include <grpcpp/support/server_interceptor.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <new>
 #include <thread>
 
-#include <google/protobuf/stubs/logging.h>
-#include <grpcpp/support/server_interceptor.h>
-
+#include "baton/common/limits.h"
 #include "baton/server/access.h"
 #include "baton/server/audit_log.h"
 #include "baton/server/http_api.h"
@@ -98,7 +99,7 @@ ControlPlaneHarness::ControlPlaneHarness() {
   builder.RegisterService(&services_->cluster);
   builder.RegisterService(&services_->agents);
   builder.RegisterService(&services_->events);
-  builder.SetMaxReceiveMessageSize(4 << 20);  // as batond
+  builder.SetMaxReceiveMessageSize(limits::kMaxGrpcTransportBytes);  // as batond
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> icpt;
   icpt.push_back(std::make_unique<CountingFactory>(&live_calls_));
   builder.experimental().SetInterceptorCreators(std::move(icpt));

@@ -240,6 +240,48 @@ TEST_F(RevocationTest, JoinsTokensAndRenewalsAreAudited) {
   EXPECT_EQ(resp.revoked_size(), 2);
 }
 
+// Oversized PKI requests (issue 6's hostile input): RESOURCE_EXHAUSTED and a denial in the
+// audit log, from the join (whose caller has no identity yet) and from an admin's call;
+// the bootstrap token is not spent.
+TEST_F(RevocationTest, OversizedPkiRequestsAreRefusedWithAnAuditRecord) {
+  StartBatond();
+  const std::string huge((4 << 20) + 1, 'x');
+  const std::string token = Token();
+  {
+    grpc::ClientContext ctx;
+    v1::JoinRequest req;
+    req.set_node_name("n1");
+    req.set_bootstrap_token(token);
+    req.set_csr_pem(huge);
+    v1::IssuedCertificate resp;
+    grpc::Status s = PkiStub(Trust())->Join(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr("at most 4194304"));
+  }
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata(auth::kAuthorizationHeader, auth::BearerValue(admin_token_));
+    v1::RevokeCertificatesRequest req;
+    req.set_node_name("n1");
+    req.set_reason(huge);
+    v1::RevokeCertificatesResponse resp;
+    grpc::Status s = PkiStub(Trust())->RevokeCertificates(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  }
+  auto joins = Audit("pki.join");
+  ASSERT_EQ(joins.size(), 1u);
+  EXPECT_EQ(joins[0].outcome(), "denied");
+  EXPECT_EQ(joins[0].object(), "request");
+  EXPECT_THAT(joins[0].detail(), HasSubstr("at most 4194304"));
+  EXPECT_FALSE(joins[0].peer().empty());
+  auto revokes = Audit("pki.revoke_certificates");
+  ASSERT_EQ(revokes.size(), 1u);
+  EXPECT_EQ(revokes[0].user(), "admin");
+  EXPECT_EQ(revokes[0].outcome(), "denied");
+  // The token was not spent.
+  EXPECT_TRUE(Join("n1", token).ok());
+}
+
 TEST_F(RevocationTest, TheCliRevokesAndLists) {
   StartBatond();
   ASSERT_TRUE(Join("n1", Token()).ok());

@@ -19,8 +19,12 @@
 namespace baton::limits {
 
 // ---- gRPC: the largest message batond, the agent's control-plane stream and the agent's
-// log service accept (gRPC answers RESOURCE_EXHAUSTED beyond it).
+// log service accept. batond's handlers refuse a larger request themselves
+// (Access::CheckSize: RESOURCE_EXHAUSTED with an audit record); gRPC's own cap on what
+// batond receives is kMaxGrpcTransportBytes, so only a message beyond that (a flood, not a
+// mistake) is refused by gRPC before any of baton's code sees it, and without a record.
 inline constexpr int kMaxGrpcMessageBytes = 4 << 20;
+inline constexpr int kMaxGrpcTransportBytes = 16 << 20;
 // The largest LogChunk the control plane accepts from an agent when it relays Jobs.Logs
 // (agents send 64 KiB chunks).
 inline constexpr int kMaxLogChunkMessageBytes = 1 << 20;

@@ -95,6 +95,22 @@ class MemoryServer final : public httplib::Server {
   }
 };
 
+// baton's view of an httplib request (header names lower-cased).
+HttpRequest FromHttplib(const httplib::Request& req) {
+  HttpRequest request;
+  request.path = req.path;
+  request.method = req.method;
+  request.body = req.body;
+  request.peer = fmt::format("{}:{}", req.remote_addr, req.remote_port);
+  for (const auto& [k, v] : req.params) request.params.emplace(k, v);
+  for (const auto& [k, v] : req.headers) {
+    std::string name = k;
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    request.headers.emplace(std::move(name), v);
+  }
+  return request;
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -110,6 +126,7 @@ struct HttpServer::Impl {
   int port = 0;
   std::thread thread;
   std::vector<HttpRoute> routes;  // as registered
+  std::function<void(const HttpRequest&)> too_large;  // OnBodyTooLarge; set before Start
 };
 
 HttpServer::HttpServer() : impl_(std::make_unique<Impl>(std::make_unique<MemoryServer>())) {
@@ -123,6 +140,12 @@ void HttpServer::Configure() {
     return new httplib::ThreadPool(impl->workers);
   };
   impl_->server.set_payload_max_length(kMaxPostBody);
+  // httplib answers 413 itself and then calls its logger with the parsed headers (no
+  // handler of ours answers 413).
+  impl_->server.set_logger(
+      [impl = impl_.get()](const httplib::Request& req, const httplib::Response& res) {
+        if (res.status == 413 && impl->too_large) impl->too_large(FromHttplib(req));
+      });
   // Handlers are wrapped below and do not throw; this keeps a stray exception a 500.
   impl_->server.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
@@ -149,17 +172,7 @@ std::string EscapeRegex(std::string_view path) {
 
 httplib::Server::Handler Wrap(HttpHandler handler) {
   return [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
-    HttpRequest request;
-    request.path = req.path;
-    request.method = req.method;
-    request.body = req.body;
-    request.peer = fmt::format("{}:{}", req.remote_addr, req.remote_port);
-    for (const auto& [k, v] : req.params) request.params.emplace(k, v);
-    for (const auto& [k, v] : req.headers) {
-      std::string name = k;
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      request.headers.emplace(std::move(name), v);
-    }
+    HttpRequest request = FromHttplib(req);
     HttpResponse response;
     try {
       response = handler(request);
@@ -205,6 +218,11 @@ Status HttpServer::HandlePrefix(std::string_view prefix, HttpHandler handler) {
 
 Status HttpServer::HandlePost(std::string_view prefix, HttpHandler handler) {
   return Route("POST", prefix, /*prefix=*/true, std::move(handler));
+}
+
+void HttpServer::OnBodyTooLarge(std::function<void(const HttpRequest&)> fn) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->state == Impl::State::kNew) impl_->too_large = std::move(fn);
 }
 
 std::vector<HttpRoute> HttpServer::routes() const {

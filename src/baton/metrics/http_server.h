@@ -79,6 +79,10 @@ class HttpServer {
   Status HandlePrefix(std::string_view prefix, HttpHandler handler);
   // Serves POST of every path starting with `prefix`. Same errors.
   Status HandlePost(std::string_view prefix, HttpHandler handler);
+  // Called, on a worker thread, for each request refused with 413 before any route saw it
+  // (a Content-Length over kMaxPostBody); the request has its headers and peer, no body.
+  // For the audit log. Call before Start().
+  void OnBodyTooLarge(std::function<void(const HttpRequest&)> fn);
   // Every route registered so far, in order.
   std::vector<HttpRoute> routes() const;
   // Worker threads serving connections (default 4); call before Start().

@@ -156,6 +156,8 @@ TEST(HttpServerTest, PrefixAndPostRoutesWithHeadersAndBodies) {
 TEST(HttpServerTest, ServeRawParsesRoutesAndEnforcesTheBodyLimit) {
   HttpServer server;
   int posts = 0;
+  std::vector<HttpRequest> too_large;
+  server.OnBodyTooLarge([&](const HttpRequest& r) { too_large.push_back(r); });
   ASSERT_TRUE(server.Handle("/hello", [](const HttpRequest& r) {
     return HttpResponse{200, "text/plain", "hi " + r.params.at("who"), {}};
   }).ok());
@@ -174,6 +176,10 @@ TEST(HttpServerTest, ServeRawParsesRoutesAndEnforcesTheBodyLimit) {
                                     std::string(kMaxPostBody + 1, 'x'));
   EXPECT_EQ(big.rfind("HTTP/1.1 413", 0), 0u) << big.substr(0, 100);
   EXPECT_EQ(posts, 1);
+  // The refusal was reported, with the request's headers (for the audit log), once.
+  ASSERT_EQ(too_large.size(), 1u);
+  EXPECT_EQ(too_large[0].path, "/p");
+  EXPECT_EQ(too_large[0].headers.at("content-length"), std::to_string(kMaxPostBody + 1));
   EXPECT_EQ(server.ServeRaw("\x01\x02garbage\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
 }
 

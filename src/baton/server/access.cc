@@ -37,6 +37,14 @@ std::optional<std::string_view> Header(const grpc::ServerContextBase& ctx) {
 
 }  // namespace
 
+Status CheckMessageSize(const google::protobuf::MessageLite& message) {
+  const size_t size = message.ByteSizeLong();
+  if (size <= static_cast<size_t>(limits::kMaxGrpcMessageBytes)) return Status::Ok();
+  return ResourceExhausted(fmt::format("message of {} bytes; at most {} ({} MiB)", size,
+                                       limits::kMaxGrpcMessageBytes,
+                                       limits::kMaxGrpcMessageBytes >> 20));
+}
+
 bool HasOwnCredentials(std::string_view method) {
   return method == "/baton.v1.Pki/Join" || method == "/baton.v1.Pki/Renew";
 }
@@ -90,6 +98,39 @@ Result<Identity> Access::Authenticate(const grpc::ServerContextBase& ctx, std::s
   if (!id.ok()) return Denied(id.status(), peer, action);
   id->peer = std::move(peer);
   return id;
+}
+
+Status Access::CheckSize(const grpc::ServerContextBase& ctx, std::string_view action,
+                         const google::protobuf::MessageLite& request) {
+  if (request.ByteSizeLong() <= static_cast<size_t>(limits::kMaxGrpcMessageBytes)) {
+    return Status::Ok();
+  }
+  // Who asked, as far as valid credentials tell; the refusal is about size, not them.
+  Identity who;
+  if (auto header = Header(ctx)) {
+    if (auto id = Verify(*header); id.ok()) who = *std::move(id);
+  } else if (auto cert = FromCertificate(ctx); cert && cert->ok()) {
+    who = **cert;
+  }
+  who.peer = ctx.peer();
+  return CheckSize(who, action, request);
+}
+
+Status Access::CheckSize(const Identity& who, std::string_view action,
+                         const google::protobuf::MessageLite& message) {
+  Status s = CheckMessageSize(message);
+  if (!s.ok()) Refused(who, action, "request", "denied", s.message());
+  return s;
+}
+
+void Access::RefusedHttp(const metrics::HttpRequest& req, std::string_view action,
+                         std::string why) {
+  Identity who;
+  if (auto it = req.headers.find("authorization"); it != req.headers.end()) {
+    if (auto id = Verify(it->second); id.ok()) who = *std::move(id);
+  }
+  who.peer = req.peer;
+  Refused(who, action, req.path.substr(0, 200), "denied", std::move(why));
 }
 
 Result<Identity> Access::Authenticate(const metrics::HttpRequest& req, std::string_view action) {

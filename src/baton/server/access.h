@@ -21,6 +21,7 @@
 // Thread-safety: every method may be called concurrently.
 #pragma once
 
+#include <google/protobuf/message_lite.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/server_interceptor.h>
 
@@ -31,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "baton/common/limits.h"
 #include "baton/common/status.h"
 #include "baton/metrics/http_server.h"
 #include "baton/server/audit_log.h"
@@ -64,6 +66,19 @@ class Access {
   Result<Identity> Authenticate(const grpc::ServerContextBase& ctx, std::string_view action);
   // The caller of an HTTP request, from its Authorization header.
   Result<Identity> Authenticate(const metrics::HttpRequest& req, std::string_view action);
+  // OK, or ResourceExhausted when `request` is over limits::kMaxGrpcMessageBytes, recorded
+  // as a denial of `action` by the caller its credentials name (or just its address).
+  // Every handler checks this first: gRPC lets messages up to kMaxGrpcTransportBytes
+  // through precisely so that an oversized request is refused here, with its audit record,
+  // and not by gRPC with none (docs/limits.md).
+  Status CheckSize(const grpc::ServerContextBase& ctx, std::string_view action,
+                   const google::protobuf::MessageLite& request);
+  // The same for a message on a stream `who` opened (an agent's).
+  Status CheckSize(const Identity& who, std::string_view action,
+                   const google::protobuf::MessageLite& message);
+  // Records an HTTP request refused before any route saw it (`why`: e.g. a body over the
+  // limit) as a denial of `action` by whoever its credentials name.
+  void RefusedHttp(const metrics::HttpRequest& req, std::string_view action, std::string why);
   // Verifies an Authorization header value without recording anything.
   Result<Identity> Verify(std::string_view authorization) const;
 
@@ -123,6 +138,10 @@ class Access {
   std::atomic<int64_t> backstop_{0};
   std::atomic<int64_t> guarded_{0};
 };
+
+// OK, or ResourceExhausted naming the size when `message` is over
+// limits::kMaxGrpcMessageBytes (Access::CheckSize records it too).
+Status CheckMessageSize(const google::protobuf::MessageLite& message);
 
 // The message of a request without credentials.
 inline constexpr std::string_view kNoCredentials =

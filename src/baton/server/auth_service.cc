@@ -13,13 +13,15 @@ grpc::ServerUnaryReactor* Done(grpc::ServerUnaryReactor* r, const Status& s) {
   return r;
 }
 
-// Runs a change: authenticate, authorize (cluster-admin unless `self_ok` says the caller
-// acts on their own things), then `fn(who, audit op)`; failures are audited.
+// Runs a change: check the request's size, authenticate, authorize (cluster-admin unless `self_ok`
+// says the caller acts on their own things), then `fn(who, audit op)`; failures are audited.
 template <typename Fn>
 grpc::ServerUnaryReactor* Change(Access* access, grpc::CallbackServerContext* ctx,
+                                 const google::protobuf::MessageLite& request,
                                  std::string_view action, const std::string& object, bool self_ok,
                                  Fn fn) {
   auto* r = ctx->DefaultReactor();
+  if (Status s = access->CheckSize(*ctx, action, request); !s.ok()) return Done(r, s);
   auto who = access->Authenticate(*ctx, action);
   if (!who.ok()) return Done(r, who.status());
   if (!self_ok) {
@@ -37,8 +39,10 @@ grpc::ServerUnaryReactor* Change(Access* access, grpc::CallbackServerContext* ct
 }  // namespace
 
 grpc::ServerUnaryReactor* AuthService::WhoAmI(grpc::CallbackServerContext* ctx,
-                                              const v1::WhoAmIRequest*, v1::WhoAmIResponse* resp) {
+                                              const v1::WhoAmIRequest* req,
+                                              v1::WhoAmIResponse* resp) {
   auto* r = ctx->DefaultReactor();
+  if (Status s = access_->CheckSize(*ctx, "auth.whoami", *req); !s.ok()) return Done(r, s);
   auto who = access_->Authenticate(*ctx, "auth.whoami");
   if (!who.ok()) return Done(r, who.status());
   resp->set_user(who->user);
@@ -55,7 +59,7 @@ grpc::ServerUnaryReactor* AuthService::CreateUser(grpc::CallbackServerContext* c
                                                   const v1::CreateUserRequest* req,
                                                   v1::User* resp) {
   return Change(
-      access_, ctx, "auth.create_user", "user/" + req->name().substr(0, 64), false,
+      access_, ctx, *req, "auth.create_user", "user/" + req->name().substr(0, 64), false,
       [&](const Identity& who, const store::Op* audit) -> Status {
         std::vector<v1::RoleBinding> bindings(req->bindings().begin(), req->bindings().end());
         BATON_ASSIGN_OR_RETURN(
@@ -65,9 +69,10 @@ grpc::ServerUnaryReactor* AuthService::CreateUser(grpc::CallbackServerContext* c
 }
 
 grpc::ServerUnaryReactor* AuthService::ListUsers(grpc::CallbackServerContext* ctx,
-                                                 const v1::ListUsersRequest*,
+                                                 const v1::ListUsersRequest* req,
                                                  v1::ListUsersResponse* resp) {
   auto* r = ctx->DefaultReactor();
+  if (Status s = access_->CheckSize(*ctx, "auth.list_users", *req); !s.ok()) return Done(r, s);
   auto who = access_->Authenticate(*ctx, "auth.list_users");
   if (!who.ok()) return Done(r, who.status());
   Resource res;
@@ -80,7 +85,7 @@ grpc::ServerUnaryReactor* AuthService::ListUsers(grpc::CallbackServerContext* ct
 
 grpc::ServerUnaryReactor* AuthService::Bind(grpc::CallbackServerContext* ctx,
                                             const v1::BindRequest* req, v1::User* resp) {
-  return Change(access_, ctx, "auth.bind",
+  return Change(access_, ctx, *req, "auth.bind",
                 fmt::format("user/{} {}", req->user().substr(0, 64), BindingName(req->binding())),
                 false, [&](const Identity&, const store::Op* audit) -> Status {
                   BATON_ASSIGN_OR_RETURN(
@@ -91,7 +96,7 @@ grpc::ServerUnaryReactor* AuthService::Bind(grpc::CallbackServerContext* ctx,
 
 grpc::ServerUnaryReactor* AuthService::Unbind(grpc::CallbackServerContext* ctx,
                                               const v1::BindRequest* req, v1::User* resp) {
-  return Change(access_, ctx, "auth.unbind",
+  return Change(access_, ctx, *req, "auth.unbind",
                 fmt::format("user/{} {}", req->user().substr(0, 64), BindingName(req->binding())),
                 false, [&](const Identity&, const store::Op* audit) -> Status {
                   BATON_ASSIGN_OR_RETURN(
@@ -103,7 +108,7 @@ grpc::ServerUnaryReactor* AuthService::Unbind(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* AuthService::CreateToken(grpc::CallbackServerContext* ctx,
                                                    const v1::CreateTokenRequest* req,
                                                    v1::CreateTokenResponse* resp) {
-  return Change(access_, ctx, "auth.create_token", "user/" + req->user().substr(0, 64), false,
+  return Change(access_, ctx, *req, "auth.create_token", "user/" + req->user().substr(0, 64), false,
                 [&](const Identity& who, const store::Op* audit) -> Status {
                   BATON_ASSIGN_OR_RETURN(auto t, access_->principals().CreateToken(
                                                      req->user(), req->description(),
@@ -118,6 +123,7 @@ grpc::ServerUnaryReactor* AuthService::ListTokens(grpc::CallbackServerContext* c
                                                   const v1::ListTokensRequest* req,
                                                   v1::ListTokensResponse* resp) {
   auto* r = ctx->DefaultReactor();
+  if (Status s = access_->CheckSize(*ctx, "auth.list_tokens", *req); !s.ok()) return Done(r, s);
   auto who = access_->Authenticate(*ctx, "auth.list_tokens");
   if (!who.ok()) return Done(r, who.status());
   std::string user = req->user();
@@ -141,6 +147,7 @@ grpc::ServerUnaryReactor* AuthService::RevokeToken(grpc::CallbackServerContext* 
                                                    v1::Token* resp) {
   const std::string object = "token/" + req->id().substr(0, 64);
   auto* r = ctx->DefaultReactor();
+  if (Status s = access_->CheckSize(*ctx, "auth.revoke_token", *req); !s.ok()) return Done(r, s);
   auto who = access_->Authenticate(*ctx, "auth.revoke_token");
   if (!who.ok()) return Done(r, who.status());
   // One's own tokens need no admin; anyone else's do (an unknown id is checked as
@@ -166,6 +173,7 @@ grpc::ServerUnaryReactor* AuditService::List(grpc::CallbackServerContext* ctx,
                                              const v1::ListAuditRequest* req,
                                              v1::ListAuditResponse* resp) {
   auto* r = ctx->DefaultReactor();
+  if (Status s = access_->CheckSize(*ctx, "audit.list", *req); !s.ok()) return Done(r, s);
   auto who = access_->Authenticate(*ctx, "audit.list");
   if (!who.ok()) return Done(r, who.status());
   Resource res;

@@ -312,8 +312,9 @@ Status Batond::Serve() {
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
   creators.push_back(access->InterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(creators));
-  // Larger messages are refused by gRPC (RESOURCE_EXHAUSTED) before any handler runs.
-  builder.SetMaxReceiveMessageSize(limits::kMaxGrpcMessageBytes);
+  // Up to this, an oversized request reaches its handler, which refuses it with an audit
+  // record (Access::CheckSize); larger messages gRPC refuses (RESOURCE_EXHAUSTED) itself.
+  builder.SetMaxReceiveMessageSize(limits::kMaxGrpcTransportBytes);
   d.server = builder.BuildAndStart();
   if (!d.server || grpc_port_ == 0) {
     return Status(StatusCode::kUnavailable,

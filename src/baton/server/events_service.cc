@@ -42,8 +42,11 @@ class EventStream final : public QueuedWriter<v1::Event> {
 }  // namespace
 
 Result<EventFilter> EventsService::FilterFor(grpc::CallbackServerContext* ctx,
-                                             std::string_view action, const std::string& job_id,
-                                             const std::string& node, int64_t after) {
+                                             std::string_view action,
+                                             const google::protobuf::MessageLite& request,
+                                             const std::string& job_id, const std::string& node,
+                                             int64_t after) {
+  BATON_RETURN_IF_ERROR(access_->CheckSize(*ctx, action, request));
   BATON_ASSIGN_OR_RETURN(Identity who, access_->Authenticate(*ctx, action));
   BATON_RETURN_IF_ERROR(access_->Check(who, Permission::kViewCluster, action, "events",
                                        Resource{{}, "", "events"}));
@@ -61,7 +64,7 @@ grpc::ServerUnaryReactor* EventsService::List(grpc::CallbackServerContext* ctx,
                                               const v1::ListEventsRequest* req,
                                               v1::ListEventsResponse* resp) {
   auto* r = ctx->DefaultReactor();
-  auto f = FilterFor(ctx, "events.list", req->job_id(), req->node(), req->after_sequence());
+  auto f = FilterFor(ctx, "events.list", *req, req->job_id(), req->node(), req->after_sequence());
   if (!f.ok()) {
     r->Finish(ToGrpc(f.status()));
     return r;
@@ -86,7 +89,7 @@ grpc::ServerUnaryReactor* EventsService::List(grpc::CallbackServerContext* ctx,
 
 grpc::ServerWriteReactor<v1::Event>* EventsService::Watch(grpc::CallbackServerContext* ctx,
                                                           const v1::WatchEventsRequest* req) {
-  auto f = FilterFor(ctx, "events.watch", req->job_id(), req->node(), req->after_sequence());
+  auto f = FilterFor(ctx, "events.watch", *req, req->job_id(), req->node(), req->after_sequence());
   if (!f.ok()) return new ErrorWriter<v1::Event>(ToGrpc(f.status()));
   grpc::Status bad = CheckFilter(req->job_id(), req->node());
   if (!bad.ok()) return new ErrorWriter<v1::Event>(bad);

@@ -30,10 +30,11 @@ class EventsService final : public v1::Events::CallbackService {
                                              const v1::WatchEventsRequest* req) override;
 
  private:
-  // Authenticates the call and builds its filter (tenant rules included).
+  // Checks the request's size, authenticates the call and builds its filter (tenant rules
+  // included).
   Result<EventFilter> FilterFor(grpc::CallbackServerContext* ctx, std::string_view action,
-                                const std::string& job_id, const std::string& node,
-                                int64_t after);
+                                const google::protobuf::MessageLite& request,
+                                const std::string& job_id, const std::string& node, int64_t after);
   EventLog* log_;
   Access* access_;
 };

@@ -106,12 +106,14 @@ class StreamSink final : public AgentSink {
 
 class AgentStream final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive> {
  public:
-  // `origin`: the authenticated agent; its registrations are audited. With `tls`: `cert`
+  // `who`: the authenticated agent; its registrations are audited. With `tls`: `cert`
   // is the verified node certificate the stream is bound to.
-  AgentStream(ControlPlane* cp, ChangeOrigin origin, const BatondTls* tls,
+  AgentStream(ControlPlane* cp, Access* access, Identity who, const BatondTls* tls,
               security::CertIdentity cert)
       : cp_(cp),
-        origin_(std::move(origin)),
+        access_(access),
+        who_(std::move(who)),
+        origin_(access->Origin(who_, "agent.register")),
         tls_(tls),
         cert_(std::move(cert)),
         sink_(std::make_shared<StreamSink>(this)) {
@@ -121,6 +123,10 @@ class AgentStream final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::D
   void OnReadDone(bool ok) override {
     if (!ok) {
       sink_->Close(grpc::Status::OK);
+      return;
+    }
+    if (Status s = access_->CheckSize(who_, "agent.message", in_); !s.ok()) {
+      sink_->Close(ToGrpc(s));
       return;
     }
     if (tls_ != nullptr) {
@@ -162,6 +168,8 @@ class AgentStream final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::D
 
  private:
   ControlPlane* cp_;
+  Access* access_;
+  const Identity who_;
   const ChangeOrigin origin_;
   const BatondTls* tls_;
   const security::CertIdentity cert_;
@@ -347,6 +355,7 @@ grpc::ServerUnaryReactor* JobsService::Submit(grpc::CallbackServerContext* ctx,
                                               v1::SubmitResponse* resp) {
   auto* r = ctx->DefaultReactor();
   static constexpr std::string_view kAction = "jobs.submit";
+  if (Status s = access_->CheckSize(*ctx, kAction, *req); !s.ok()) return Failed(r, ToGrpc(s));
   auto who = access_->Authenticate(*ctx, kAction);
   if (!who.ok()) return Failed(r, ToGrpc(who.status()));
   const std::string object = "queue/" + req->spec().queue().substr(0, 253);
@@ -383,6 +392,7 @@ grpc::ServerUnaryReactor* JobsService::Submit(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* JobsService::Get(grpc::CallbackServerContext* ctx,
                                            const v1::GetJobRequest* req, v1::Job* resp) {
   auto* r = ctx->DefaultReactor();
+  if (Status s = access_->CheckSize(*ctx, "jobs.get", *req); !s.ok()) return Failed(r, ToGrpc(s));
   auto job = JobFor(ctx, "jobs.get", Permission::kViewJobs, req->id(), "id");
   if (!job.ok()) return Failed(r, ToGrpc(job.status()));
   *resp = std::move(job->job);
@@ -393,6 +403,7 @@ grpc::ServerUnaryReactor* JobsService::List(grpc::CallbackServerContext* ctx,
                                             const v1::ListJobsRequest* req,
                                             v1::ListJobsResponse* resp) {
   auto* r = ctx->DefaultReactor();
+  if (Status s = access_->CheckSize(*ctx, "jobs.list", *req); !s.ok()) return Failed(r, ToGrpc(s));
   auto who = access_->Authenticate(*ctx, "jobs.list");
   if (!who.ok()) return Failed(r, ToGrpc(who.status()));
   if (auto bad = TooLong("queue", req->queue(), limits::kMaxFilterLength)) return Failed(r, *bad);
@@ -423,6 +434,7 @@ grpc::ServerUnaryReactor* JobsService::Cancel(grpc::CallbackServerContext* ctx,
                                               const v1::CancelJobRequest* req, v1::Job* resp) {
   auto* r = ctx->DefaultReactor();
   constexpr std::string_view kAction = "jobs.cancel";
+  if (Status s = access_->CheckSize(*ctx, kAction, *req); !s.ok()) return Failed(r, ToGrpc(s));
   auto job = JobFor(ctx, kAction, Permission::kCancelJob, req->id(), "id");
   if (!job.ok()) return Failed(r, ToGrpc(job.status()));
   const Identity& who = job->who;
@@ -440,6 +452,9 @@ grpc::ServerUnaryReactor* JobsService::Cancel(grpc::CallbackServerContext* ctx,
 
 grpc::ServerWriteReactor<v1::JobEvent>* JobsService::Watch(grpc::CallbackServerContext* ctx,
                                                            const v1::WatchJobsRequest* req) {
+  if (Status s = access_->CheckSize(*ctx, "jobs.watch", *req); !s.ok()) {
+    return new ErrorWriter<v1::JobEvent>(ToGrpc(s));
+  }
   auto who = access_->Authenticate(*ctx, "jobs.watch");
   if (!who.ok()) return new ErrorWriter<v1::JobEvent>(ToGrpc(who.status()));
   if (auto bad = TooLong("queue", req->queue(), limits::kMaxFilterLength)) {
@@ -470,6 +485,9 @@ grpc::ServerWriteReactor<v1::JobEvent>* JobsService::Watch(grpc::CallbackServerC
 
 grpc::ServerWriteReactor<v1::LogChunk>* JobsService::Logs(grpc::CallbackServerContext* ctx,
                                                           const v1::LogsRequest* req) {
+  if (Status s = access_->CheckSize(*ctx, "jobs.logs", *req); !s.ok()) {
+    return new ErrorWriter<v1::LogChunk>(ToGrpc(s));
+  }
   auto job = JobFor(ctx, "jobs.logs", Permission::kViewJobs, req->job_id(), "job_id");
   if (!job.ok()) return new ErrorWriter<v1::LogChunk>(ToGrpc(job.status()));
   const JobId id = job->id;
@@ -490,6 +508,7 @@ grpc::ServerUnaryReactor* JobsService::ReportCheckpoint(grpc::CallbackServerCont
                                                         v1::Job* resp) {
   auto* r = ctx->DefaultReactor();
   constexpr std::string_view kAction = "jobs.report_checkpoint";
+  if (Status s = access_->CheckSize(*ctx, kAction, *req); !s.ok()) return Failed(r, ToGrpc(s));
   auto job = JobFor(ctx, kAction, Permission::kReportCheckpoint, req->job_id(), "job_id");
   if (!job.ok()) return Failed(r, ToGrpc(job.status()));
   const Identity& who = job->who;
@@ -512,6 +531,7 @@ grpc::ServerUnaryReactor* ClusterService::DrainNode(grpc::CallbackServerContext*
                                                     v1::Node* resp) {
   auto* r = ctx->DefaultReactor();
   constexpr std::string_view kAction = "cluster.drain_node";
+  if (Status s = access_->CheckSize(*ctx, kAction, *req); !s.ok()) return Failed(r, ToGrpc(s));
   auto who = access_->Authenticate(*ctx, kAction);
   if (!who.ok()) return Failed(r, ToGrpc(who.status()));
   const std::string object = "node/" + req->name().substr(0, 253);
@@ -539,6 +559,7 @@ grpc::ServerUnaryReactor* ClusterService::UndrainNode(grpc::CallbackServerContex
                                                       v1::Node* resp) {
   auto* r = ctx->DefaultReactor();
   constexpr std::string_view kAction = "cluster.undrain_node";
+  if (Status s = access_->CheckSize(*ctx, kAction, *req); !s.ok()) return Failed(r, ToGrpc(s));
   auto who = access_->Authenticate(*ctx, kAction);
   if (!who.ok()) return Failed(r, ToGrpc(who.status()));
   const std::string object = "node/" + req->name().substr(0, 253);
@@ -564,6 +585,7 @@ grpc::ServerUnaryReactor* ClusterService::UpdateQueue(grpc::CallbackServerContex
                                                       v1::Queue* resp) {
   auto* r = ctx->DefaultReactor();
   constexpr std::string_view kAction = "cluster.update_queue";
+  if (Status s = access_->CheckSize(*ctx, kAction, *req); !s.ok()) return Failed(r, ToGrpc(s));
   auto who = access_->Authenticate(*ctx, kAction);
   if (!who.ok()) return Failed(r, ToGrpc(who.status()));
   const std::string object = "queue/" + req->name().substr(0, 253);
@@ -590,6 +612,8 @@ grpc::ServerUnaryReactor* ClusterService::ListNodes(grpc::CallbackServerContext*
                                                     const v1::ListNodesRequest* req,
                                                     v1::ListNodesResponse* resp) {
   auto* r = ctx->DefaultReactor();
+  if (Status s = access_->CheckSize(*ctx, "cluster.list_nodes", *req); !s.ok())
+    return Failed(r, ToGrpc(s));
   auto who = access_->Authenticate(*ctx, "cluster.list_nodes");
   if (!who.ok()) return Failed(r, ToGrpc(who.status()));
   Status allowed = access_->Check(*who, Permission::kViewCluster, "cluster.list_nodes", "nodes",
@@ -602,9 +626,11 @@ grpc::ServerUnaryReactor* ClusterService::ListNodes(grpc::CallbackServerContext*
 }
 
 grpc::ServerUnaryReactor* ClusterService::ListQueues(grpc::CallbackServerContext* ctx,
-                                                     const v1::ListQueuesRequest*,
+                                                     const v1::ListQueuesRequest* req,
                                                      v1::ListQueuesResponse* resp) {
   auto* r = ctx->DefaultReactor();
+  if (Status s = access_->CheckSize(*ctx, "cluster.list_queues", *req); !s.ok())
+    return Failed(r, ToGrpc(s));
   auto who = access_->Authenticate(*ctx, "cluster.list_queues");
   if (!who.ok()) return Failed(r, ToGrpc(who.status()));
   // Each tenant sees the queues it may view (their usage is the tenant's business).
@@ -623,13 +649,13 @@ grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive>* AgentService::Connect(
                        Resource{{}, "", "this control plane"});
   }
   if (!s.ok()) return new RefusedAgentStream(ToGrpc(s));
-  if (tls_ == nullptr) return new AgentStream(cp_, access_->Origin(*who, "agent.register"), nullptr, {});
+  if (tls_ == nullptr) return new AgentStream(cp_, access_, *std::move(who), nullptr, {});
   auto cert = tls_->VerifyAgent(*ctx->auth_context(), ctx->peer());
   if (!cert.ok()) {
     access_->Deny(*who, "agent.connect", "agents", cert.status());
     return new RefusedAgentStream(ToGrpc(cert.status()));
   }
-  return new AgentStream(cp_, access_->Origin(*who, "agent.register"), tls_, *std::move(cert));
+  return new AgentStream(cp_, access_, *std::move(who), tls_, *std::move(cert));
 }
 
 }  // namespace baton::server

@@ -546,6 +546,15 @@ class Api {
 Status ServeHttpApi(metrics::HttpServer& http, ControlPlane* cp, Access* access,
                     HttpApiOptions options) {
   auto api = std::make_shared<Api>(cp, access, std::move(options));
+  // A body over the limit is refused by the HTTP server before any route; audit it here.
+  http.OnBodyTooLarge([access](const HttpRequest& req) {
+    auto it = req.headers.find("content-length");
+    access->RefusedHttp(
+        req, "http.request",
+        fmt::format("{} request with a body of {} bytes; at most {}", req.method.substr(0, 16),
+                    it == req.headers.end() ? "?" : it->second.substr(0, 20),
+                    metrics::kMaxPostBody));
+  });
   // A route behind Guard: authenticated, then `fn(api, identity, request)`.
   auto guarded = [&](std::string_view path, std::string_view action, auto fn) {
     return http.Handle(path, [api, action = std::string(action), fn](const HttpRequest& req) {

@@ -73,8 +73,15 @@ Result<security::CertIdentity> PkiService::VerifyCaller(grpc::CallbackServerCont
   return registry_->VerifyPeer(*ctx->auth_context(), *verifier_, clock_->Now());
 }
 
+Status PkiService::CheckSize(grpc::CallbackServerContext* ctx, std::string_view action,
+                             const google::protobuf::MessageLite& request) {
+  return access_ != nullptr ? access_->CheckSize(*ctx, action, request) : CheckMessageSize(request);
+}
+
 Result<PkiService::Caller> PkiService::Admin(grpc::CallbackServerContext* ctx,
-                                             std::string_view action) {
+                                             std::string_view action,
+                                             const google::protobuf::MessageLite& request) {
+  BATON_RETURN_IF_ERROR(CheckSize(ctx, action, request));
   Caller c;
   if (access_ != nullptr) {
     // Authenticate and Check record their own refusals.
@@ -121,6 +128,7 @@ grpc::ServerUnaryReactor* PkiService::Join(grpc::CallbackServerContext* ctx,
                                            const v1::JoinRequest* req,
                                            v1::IssuedCertificate* resp) {
   constexpr std::string_view kAction = "pki.join";
+  if (Status s = CheckSize(ctx, kAction, *req); !s.ok()) return Done(ctx, ToGrpc(s));
   const std::string object = fmt::format("node/{}", req->node_name());
   if (Status s = security::ValidateCertName(req->node_name(), "node_name"); !s.ok()) {
     return Refuse(ctx, kAction, "node", s);
@@ -156,6 +164,7 @@ grpc::ServerUnaryReactor* PkiService::Renew(grpc::CallbackServerContext* ctx,
                                             const v1::RenewRequest* req,
                                             v1::IssuedCertificate* resp) {
   constexpr std::string_view kAction = "pki.renew";
+  if (Status s = CheckSize(ctx, kAction, *req); !s.ok()) return Done(ctx, ToGrpc(s));
   auto who = VerifyCaller(ctx);
   if (!who.ok()) return Refuse(ctx, kAction, "node", who.status());
   const std::string object = fmt::format("node/{}", who->name);
@@ -192,7 +201,7 @@ grpc::ServerUnaryReactor* PkiService::CreateBootstrapToken(
     grpc::CallbackServerContext* ctx, const v1::CreateBootstrapTokenRequest* req,
     v1::BootstrapToken* resp) {
   constexpr std::string_view kAction = "pki.create_bootstrap_token";
-  auto who = Admin(ctx, kAction);
+  auto who = Admin(ctx, kAction, *req);
   if (!who.ok()) {
     // With an Access the refusal is audited already.
     spdlog::warn("pki: bootstrap token creation from {} refused: {}", ctx->peer(),
@@ -228,7 +237,7 @@ grpc::ServerUnaryReactor* PkiService::RevokeCertificates(
     grpc::CallbackServerContext* ctx, const v1::RevokeCertificatesRequest* req,
     v1::RevokeCertificatesResponse* resp) {
   constexpr std::string_view kAction = "pki.revoke_certificates";
-  auto who = Admin(ctx, kAction);
+  auto who = Admin(ctx, kAction, *req);
   if (!who.ok()) return Done(ctx, ToGrpc(who.status()));
   RevokeTarget target;
   target.node_name = req->node_name();
@@ -255,7 +264,7 @@ grpc::ServerUnaryReactor* PkiService::RevokeCertificates(
 grpc::ServerUnaryReactor* PkiService::ListCertificates(grpc::CallbackServerContext* ctx,
                                                        const v1::ListCertificatesRequest* req,
                                                        v1::ListCertificatesResponse* resp) {
-  auto who = Admin(ctx, "pki.list_certificates");
+  auto who = Admin(ctx, "pki.list_certificates", *req);
   if (!who.ok()) return Done(ctx, ToGrpc(who.status()));
   auto all = registry_->List(req->name());
   if (!all.ok()) return Done(ctx, ToGrpc(all.status()));

@@ -74,8 +74,13 @@ class PkiService final : public v1::Pki::CallbackService {
                CertRecord* record);
   // The verified, unrevoked certificate of the caller.
   Result<security::CertIdentity> VerifyCaller(grpc::CallbackServerContext* ctx) const;
-  // A cluster-admin caller of `action` (token or user certificate), or why not.
-  Result<Caller> Admin(grpc::CallbackServerContext* ctx, std::string_view action);
+  // A cluster-admin caller of `action` (token or user certificate) whose `request` is
+  // within the size limit, or why not.
+  Result<Caller> Admin(grpc::CallbackServerContext* ctx, std::string_view action,
+                       const google::protobuf::MessageLite& request);
+  // OK, or ResourceExhausted for a request over the size limit (audited with an Access).
+  Status CheckSize(grpc::CallbackServerContext* ctx, std::string_view action,
+                   const google::protobuf::MessageLite& request);
   // Logs and audits a refusal of `action` on `object`, and answers with it.
   grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* ctx, std::string_view action,
                                    std::string_view object, const Status& s,
