@@ -7,9 +7,12 @@
 # Exits non-zero when any target found something.
 #
 # Usage: fuzz/run_long.sh [RUNS] [target ...]      (make fuzz-long FUZZ_RUNS=...)
+# FUZZ_RSS_LIMIT_MB (default 2560) is libFuzzer's -rss_limit_mb: control_plane's RSS grows
+# with its corpus (bench/results/fuzz.md), so its million-input run needs more.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-1000000}
+rss_limit=${FUZZ_RSS_LIMIT_MB:-2560}
 shift || true
 bin=build-fuzz/bin
 targets=("$@")
@@ -24,9 +27,9 @@ for t in "${targets[@]}"; do
   [ -f "fuzz/dict/$t.dict" ] && dict=(-dict="fuzz/dict/$t.dict")
   extra=()
   [ -f "fuzz/flags/$t.flags" ] && read -r -a extra < "fuzz/flags/$t.flags"
-  echo "== $t: $runs inputs, flags ${extra[*]:-none} ($(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg))"
+  echo "== $t: $runs inputs, rss limit $rss_limit MB, flags ${extra[*]:-none} ($(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg))"
   start=$(date +%s)
-  "$bin/fuzz_$t" -runs="$runs" -seed=1 -timeout=30 -rss_limit_mb=2560 -max_len=65536 \
+  "$bin/fuzz_$t" -runs="$runs" -seed=1 -timeout=30 -rss_limit_mb="$rss_limit" -max_len=65536 \
     -print_final_stats=1 -artifact_prefix="$out/" "${dict[@]}" "${extra[@]}" \
     "$out/corpus" "fuzz/corpus/$t" \
     > "build-fuzz/fuzz-long/$t.log" 2>&1

@@ -526,58 +526,46 @@ grpc::ServerUnaryReactor* JobsService::ReportCheckpoint(grpc::CallbackServerCont
   return r;
 }
 
-grpc::ServerUnaryReactor* ClusterService::DrainNode(grpc::CallbackServerContext* ctx,
-                                                    const v1::DrainNodeRequest* req,
-                                                    v1::Node* resp) {
+grpc::ServerUnaryReactor* ClusterService::ChangeNode(
+    grpc::CallbackServerContext* ctx, std::string_view action,
+    const google::protobuf::MessageLite& req, const std::string& name, const std::string& reason,
+    v1::Node* resp, const std::function<Result<v1::Node>(const ChangeOrigin&)>& change) {
   auto* r = ctx->DefaultReactor();
-  constexpr std::string_view kAction = "cluster.drain_node";
-  if (Status s = access_->CheckSize(*ctx, kAction, *req); !s.ok()) return Failed(r, ToGrpc(s));
-  auto who = access_->Authenticate(*ctx, kAction);
+  if (Status s = access_->CheckSize(*ctx, action, req); !s.ok()) return Failed(r, ToGrpc(s));
+  auto who = access_->Authenticate(*ctx, action);
   if (!who.ok()) return Failed(r, ToGrpc(who.status()));
-  const std::string object = "node/" + req->name().substr(0, 253);
+  const std::string object = "node/" + name.substr(0, 253);
   Resource res;
-  res.describe = "node " + req->name().substr(0, 253);
-  Status allowed = access_->Check(*who, Permission::kManageNodes, kAction, object, res);
+  res.describe = "node " + name.substr(0, 253);
+  Status allowed = access_->Check(*who, Permission::kManageNodes, action, object, res);
   if (!allowed.ok()) return Failed(r, ToGrpc(allowed));
-  Status s = FieldLength("name", req->name(), limits::kMaxNameLength);
-  if (s.ok()) s = FieldLength("reason", req->reason(), limits::kMaxReasonLength);
+  Status s = FieldLength("name", name, limits::kMaxNameLength);
+  if (s.ok()) s = FieldLength("reason", reason, limits::kMaxReasonLength);
   if (s.ok()) {
-    auto node = cp_->Drain(req->name(), req->reason(),
-                           access_->Origin(*who, std::string(kAction), req->reason().substr(0, 200)));
+    auto node = change(access_->Origin(*who, std::string(action), reason.substr(0, 200)));
     if (node.ok()) {
       *resp = *std::move(node);
     } else {
       s = node.status();
     }
   }
-  if (!s.ok()) access_->Failed(*who, kAction, object, s);
+  if (!s.ok()) access_->Failed(*who, action, object, s);
   return Failed(r, ToGrpc(s));
+}
+
+grpc::ServerUnaryReactor* ClusterService::DrainNode(grpc::CallbackServerContext* ctx,
+                                                    const v1::DrainNodeRequest* req,
+                                                    v1::Node* resp) {
+  return ChangeNode(
+      ctx, "cluster.drain_node", *req, req->name(), req->reason(), resp,
+      [&](const ChangeOrigin& origin) { return cp_->Drain(req->name(), req->reason(), origin); });
 }
 
 grpc::ServerUnaryReactor* ClusterService::UndrainNode(grpc::CallbackServerContext* ctx,
                                                       const v1::UndrainNodeRequest* req,
                                                       v1::Node* resp) {
-  auto* r = ctx->DefaultReactor();
-  constexpr std::string_view kAction = "cluster.undrain_node";
-  if (Status s = access_->CheckSize(*ctx, kAction, *req); !s.ok()) return Failed(r, ToGrpc(s));
-  auto who = access_->Authenticate(*ctx, kAction);
-  if (!who.ok()) return Failed(r, ToGrpc(who.status()));
-  const std::string object = "node/" + req->name().substr(0, 253);
-  Resource res;
-  res.describe = "node " + req->name().substr(0, 253);
-  Status allowed = access_->Check(*who, Permission::kManageNodes, kAction, object, res);
-  if (!allowed.ok()) return Failed(r, ToGrpc(allowed));
-  if (Status s = FieldLength("name", req->name(), limits::kMaxNameLength); !s.ok()) {
-    access_->Failed(*who, kAction, object, s);
-    return Failed(r, ToGrpc(s));
-  }
-  auto node = cp_->Undrain(req->name(), access_->Origin(*who, std::string(kAction)));
-  if (!node.ok()) {
-    access_->Failed(*who, kAction, object, node.status());
-    return Failed(r, ToGrpc(node.status()));
-  }
-  *resp = *std::move(node);
-  return Failed(r, grpc::Status::OK);
+  return ChangeNode(ctx, "cluster.undrain_node", *req, req->name(), "", resp,
+                    [&](const ChangeOrigin& origin) { return cp_->Undrain(req->name(), origin); });
 }
 
 grpc::ServerUnaryReactor* ClusterService::UpdateQueue(grpc::CallbackServerContext* ctx,

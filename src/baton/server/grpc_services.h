@@ -17,6 +17,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
+
 #include "baton/common/status.h"
 #include "baton/server/access.h"
 #include "baton/server/control_plane.h"
@@ -87,6 +89,13 @@ class ClusterService final : public v1::Cluster::CallbackService {
                                         v1::Queue* resp) override;
 
  private:
+  // Drain and undrain: size check, authentication, kManageNodes on the node, `change`
+  // with the audited origin (`reason` as its detail); failures audited.
+  grpc::ServerUnaryReactor* ChangeNode(
+      grpc::CallbackServerContext* ctx, std::string_view action,
+      const google::protobuf::MessageLite& req, const std::string& name, const std::string& reason,
+      v1::Node* resp, const std::function<Result<v1::Node>(const ChangeOrigin&)>& change);
+
   ControlPlane* cp_;
   Access* access_;
 };
