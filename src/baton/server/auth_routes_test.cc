@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include "baton/auth/credentials.h"
 #include "baton/auth/token.h"
@@ -272,10 +273,16 @@ TEST_F(AuthRoutesTest, AnOversizedHttpBodyIsRefusedWithAnAuditRecord) {
                        "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 413);
-  batond_->access().audit().Flush();
+  // httplib reports the refusal after sending it: wait for the record (10 s at most).
   v1::ListAuditRequest req;
   req.set_action("http.request");
-  auto records = batond_->access().audit().List(req).value();
+  v1::ListAuditResponse records;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    std::this_thread::yield();
+    batond_->access().audit().Flush();
+    records = batond_->access().audit().List(req).value();
+  } while (records.records_size() == 0 && std::chrono::steady_clock::now() < deadline);
   ASSERT_EQ(records.records_size(), 1);
   EXPECT_EQ(records.records(0).user(), "admin");
   EXPECT_EQ(records.records(0).outcome(), "denied");
