@@ -43,8 +43,10 @@ asan:
 	cmake --build --preset asan
 	ctest --preset asan -j2
 
+# Every test, then the short fuzz runs (issue 6: "short fuzz runs in CI").
 test: setup build
 	ctest --preset dev -j2
+	$(MAKE) --no-print-directory fuzz
 
 # libFuzzer targets (docs/fuzzing.md): clang with ASan + UBSan in build-fuzz/; ctest replays
 # each committed corpus and fuzzes each target for FUZZ_SECONDS (seeded).
