@@ -276,7 +276,7 @@ class Chaos:
                 flags += ["--nodes", "2", "--no-gang"]
                 fail = "0.3"
             try:
-                r = self.c.baton("run", "--output", "json", *flags, "--", sys.executable,
+                r = self.c.baton("run", "--output", "json", *flags, "--", TASK_PYTHON,
                                  os.path.join(HERE, "task.py"), self.ledger,
                                  f"{self.args.task_seconds:.2f}", fail)
             except subprocess.TimeoutExpired:
@@ -405,8 +405,9 @@ class Chaos:
                 1 for j in self.acked for r in jobs.get(j, {}).get("task_runs", [])
                 if r.get("exit_code", 0) != 0),
         }
+        # Tasks must have run at all: a run whose every task failed to start proves nothing.
         result["ok"] = (not lost and duplicates == 0 and doubles == 0 and unknown == 0 and
-                        not self.c.crashes and len(self.acked) > 0)
+                        not self.c.crashes and len(self.acked) > 0 and sum(starts.values()) > 0)
         if self.c.crashes:
             result["crashes"] = self.c.crashes[:10]
         if lost:
@@ -415,6 +416,10 @@ class Chaos:
 
 
 TERMINAL = ("JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED")
+
+# The tasks' interpreter. Agents run tasks as nobody (docs/isolation.md), who cannot enter
+# /root, where a pyenv Python (this script's own, often) lives; Debian's is world-readable.
+TASK_PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 
 def main():

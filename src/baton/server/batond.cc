@@ -108,6 +108,8 @@ Status Batond::OpenEtcd(BatondOptions& options, Impl& d) {
   store::EtcdStoreOptions so;
   so.etcd.endpoints = options.etcd_endpoints;
   so.prefix = options.etcd_prefix;
+  // A replica (re)started while etcd elects a leader waits that out instead of exiting.
+  so.open_wait = std::chrono::seconds(15);
   auto st = store::EtcdStore::Open(so);
   if (!st.ok()) return st.status().WithPrefix("--etcd-endpoints");
   d.etcd_store = st->get();

@@ -193,7 +193,13 @@ Result<std::unique_ptr<EtcdStore>> EtcdStore::Open(std::shared_ptr<EtcdClient> c
   RangeRequest probe;
   probe.set_key(s->options_.prefix);
   probe.set_count_only(true);
+  const auto deadline = std::chrono::steady_clock::now() + s->options_.open_wait;
   auto r = s->client_->Range(probe);
+  while (!r.ok() && r.status().code() == StatusCode::kUnavailable &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // between probes
+    r = s->client_->Range(probe);
+  }
   if (!r.ok()) {
     return Status(StatusCode::kUnavailable,
                   fmt::format("etcd store: no member of {} answered: {}",

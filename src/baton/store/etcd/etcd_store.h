@@ -31,6 +31,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -46,6 +47,10 @@ struct EtcdStoreOptions {
   std::string prefix = "baton/";           // namespace of every Store key; must not be empty
   size_t max_txn_ops = 128;                // etcd's --max-txn-ops
   size_t max_request_bytes = 1536 * 1024;  // etcd's --max-request-bytes
+  // How long Open keeps probing while no member answers with quorum (UNAVAILABLE: an etcd
+  // leader election in progress, "leader changed", a member restarting) before it gives
+  // up. 0: one probe.
+  std::chrono::milliseconds open_wait{0};
 };
 
 // The fence every write checks: etcd key `key` must exist with create_revision `epoch`
@@ -57,8 +62,8 @@ struct EtcdFence {
 
 class EtcdStore final : public Store {
  public:
-  // Connects and checks that some member answers (UNAVAILABLE naming the endpoints if
-  // none does).
+  // Connects and checks that some member answers with quorum (UNAVAILABLE naming the
+  // endpoints if none does within `open_wait`).
   static Result<std::unique_ptr<EtcdStore>> Open(EtcdStoreOptions options);
   // Over an existing client (shared with the leader election).
   static Result<std::unique_ptr<EtcdStore>> Open(std::shared_ptr<EtcdClient> client,

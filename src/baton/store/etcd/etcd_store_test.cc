@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 
 #include "etcd_cluster.h"
 
@@ -175,6 +176,26 @@ TEST_F(EtcdStoreTest, WritesFailWithoutQuorumAndResumeAfter) {
   auto jobs = s->List("jobs/");
   ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
   EXPECT_EQ(jobs->size(), 2u);
+}
+
+// Opening while the cluster has no quorum (as a batond restarted during an etcd leader
+// election does) fails at once without open_wait, and with it waits until quorum is back.
+TEST_F(EtcdStoreTest, OpenWaitsForQuorumWithinOpenWait) {
+  Start(3);
+  etcd_->Kill(1);
+  etcd_->Kill(2);
+  EtcdStoreOptions opts;
+  opts.etcd.endpoints = etcd_->endpoints();
+  opts.etcd.request_timeout = 2s;
+  auto now = EtcdStore::Open(opts);
+  ASSERT_FALSE(now.ok());
+  EXPECT_EQ(now.status().code(), StatusCode::kUnavailable) << now.status().ToString();
+  opts.open_wait = 120s;
+  auto waiting = std::async(std::launch::async, [opts] { return EtcdStore::Open(opts); });
+  ASSERT_TRUE(etcd_->Restart(1).ok());
+  auto r = waiting.get();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE((*r)->Put("jobs/1", "a").ok());
 }
 
 // A watch on a member that dies resumes on another one without losing events.
