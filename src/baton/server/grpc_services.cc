@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "baton/api/convert.h"
 #include "baton/auth/credentials.h"
@@ -45,7 +46,10 @@ std::optional<grpc::Status> TooLong(std::string_view field, const std::string& v
 
 // The outbound side of one agent stream: a queue with one write in flight at a time.
 // Send may be called from any thread (under the ControlPlane's lock); StartWrite is
-// called outside this class's lock so a write completing inline cannot deadlock.
+// called outside this class's lock so a write completing inline cannot deadlock. Finish is
+// never issued while a write is in flight or about to start: gRPC does not allow a write
+// after Finish (the call then never reaches OnDone), so Close during a write leaves the
+// Finish to that write's completion.
 class StreamSink final : public AgentSink {
  public:
   explicit StreamSink(grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive>* r) : r_(r) {}
@@ -66,6 +70,7 @@ class StreamSink final : public AgentSink {
 
   void WriteDone(bool ok) {
     const v1::Directive* next = nullptr;
+    std::optional<grpc::Status> finish;
     {
       std::lock_guard<std::mutex> lock(mu_);
       q_.pop_front();
@@ -74,18 +79,24 @@ class StreamSink final : public AgentSink {
         next = &q_.front();
       } else {
         writing_ = false;
+        finish = std::exchange(pending_finish_, std::nullopt);
       }
     }
     if (next) r_->StartWrite(next);
+    if (finish) r_->Finish(*finish);
   }
 
-  // Finishes the stream once; later calls are no-ops.
+  // Finishes the stream once (after the write in flight, if any); later calls are no-ops.
   void Close(const grpc::Status& status) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (finished_ || r_ == nullptr) return;
       finished_ = true;
       broken_ = true;
+      if (writing_) {
+        pending_finish_ = status;
+        return;
+      }
     }
     r_->Finish(status);
   }
@@ -102,6 +113,7 @@ class StreamSink final : public AgentSink {
   bool writing_ = false;
   bool broken_ = false;
   bool finished_ = false;
+  std::optional<grpc::Status> pending_finish_;  // Close's status, while a write is out
 };
 
 class AgentStream final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive> {

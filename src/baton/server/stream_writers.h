@@ -2,9 +2,10 @@
 //
 // QueuedWriter: for streams fed from other threads (watch subscriptions). Push queues a
 // message and starts a write when none is in flight; each finished write starts the next,
-// so at most one write is outstanding, as the callback API requires. A client that falls
-// `max_backlog` messages behind is ended with RESOURCE_EXHAUSTED and `overflow_message`
-// instead of buffering without bound. Subclasses subscribe in their constructor and, in
+// so at most one write is outstanding, as the callback API requires, and Finish waits for
+// the write in flight (no write may follow Finish: the call would never reach OnDone). A
+// client that falls `max_backlog` messages behind is ended with RESOURCE_EXHAUSTED and
+// `overflow_message` instead of buffering without bound. Subclasses subscribe in their constructor and, in
 // OnDone, unsubscribe and delete themselves.
 //
 // ErrorWriter: a stream that only reports an error (bad request arguments).
@@ -14,7 +15,9 @@
 
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <utility>
 
 namespace baton::server {
 
@@ -23,6 +26,7 @@ class QueuedWriter : public grpc::ServerWriteReactor<Msg> {
  public:
   void OnWriteDone(bool ok) override {
     const Msg* next = nullptr;
+    std::optional<grpc::Status> finish;
     {
       std::lock_guard<std::mutex> lock(mu_);
       q_.pop_front();
@@ -30,9 +34,11 @@ class QueuedWriter : public grpc::ServerWriteReactor<Msg> {
         next = &q_.front();
       } else {
         writing_ = false;
+        finish = std::exchange(pending_finish_, std::nullopt);
       }
     }
     if (next) this->StartWrite(next);
+    if (finish) this->Finish(*finish);
   }
   void OnCancel() override { Close(grpc::Status::CANCELLED); }
 
@@ -43,28 +49,40 @@ class QueuedWriter : public grpc::ServerWriteReactor<Msg> {
   // Any thread.
   void Push(const Msg& m) {
     const Msg* start = nullptr;
+    std::optional<grpc::Status> finish;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (finished_) return;
       if (q_.size() >= max_backlog_) {
         finished_ = true;
-        this->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, overflow_message_));
-        return;
+        // A backlog means a write is out: Finish once it completes.
+        pending_finish_ = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, overflow_message_);
+        if (writing_) return;
+        finish = std::exchange(pending_finish_, std::nullopt);
+      } else {
+        q_.push_back(m);
+        if (!writing_) {
+          writing_ = true;
+          start = &q_.front();
+        }
       }
-      q_.push_back(m);
-      if (!writing_) {
-        writing_ = true;
-        start = &q_.front();
-      }
+    }
+    if (finish) {
+      this->Finish(*finish);
+      return;
     }
     if (start) this->StartWrite(start);
   }
-  // Ends the stream once; later calls do nothing.
+  // Ends the stream once (after the write in flight, if any); later calls do nothing.
   void Close(const grpc::Status& s) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (finished_) return;
       finished_ = true;
+      if (writing_) {
+        pending_finish_ = s;
+        return;
+      }
     }
     this->Finish(s);
   }
@@ -76,6 +94,7 @@ class QueuedWriter : public grpc::ServerWriteReactor<Msg> {
   std::deque<Msg> q_;  // q_.front() is being written while writing_
   bool writing_ = false;
   bool finished_ = false;
+  std::optional<grpc::Status> pending_finish_;  // the Finish waiting for the write out
 };
 
 template <typename Msg>
