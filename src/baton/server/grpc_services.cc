@@ -46,10 +46,10 @@ std::optional<grpc::Status> TooLong(std::string_view field, const std::string& v
 
 // The outbound side of one agent stream: a queue with one write in flight at a time.
 // Send may be called from any thread (under the ControlPlane's lock); StartWrite is
-// called outside this class's lock so a write completing inline cannot deadlock. Finish is
-// never issued while a write is in flight or about to start: gRPC does not allow a write
-// after Finish (the call then never reaches OnDone), so Close during a write leaves the
-// Finish to that write's completion.
+// called outside this class's lock so a write completing inline cannot deadlock. gRPC does
+// not allow a write after Finish (the call then never reaches OnDone), so a Close that
+// comes while a StartWrite is being issued leaves the Finish to the thread issuing it,
+// right after the call; Finish itself may overtake a write in flight.
 class StreamSink final : public AgentSink {
  public:
   explicit StreamSink(grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive>* r) : r_(r) {}
@@ -63,37 +63,36 @@ class StreamSink final : public AgentSink {
       if (!writing_) {
         writing_ = true;
         start = &q_.front();
+        ++starting_;
       }
     }
-    if (start) r_->StartWrite(start);
+    if (start) Start(start);
   }
 
   void WriteDone(bool ok) {
     const v1::Directive* next = nullptr;
-    std::optional<grpc::Status> finish;
     {
       std::lock_guard<std::mutex> lock(mu_);
       q_.pop_front();
       if (!ok) broken_ = true;
       if (!broken_ && r_ != nullptr && !q_.empty()) {
         next = &q_.front();
+        ++starting_;
       } else {
         writing_ = false;
-        finish = std::exchange(pending_finish_, std::nullopt);
       }
     }
-    if (next) r_->StartWrite(next);
-    if (finish) r_->Finish(*finish);
+    if (next) Start(next);
   }
 
-  // Finishes the stream once (after the write in flight, if any); later calls are no-ops.
+  // Finishes the stream once; later calls are no-ops.
   void Close(const grpc::Status& status) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (finished_ || r_ == nullptr) return;
       finished_ = true;
       broken_ = true;
-      if (writing_) {
+      if (starting_ > 0) {
         pending_finish_ = status;
         return;
       }
@@ -107,13 +106,26 @@ class StreamSink final : public AgentSink {
   }
 
  private:
+  // Issues a write reserved under the lock (starting_ counted), then any Finish that a
+  // Close left for it.
+  void Start(const v1::Directive* d) {
+    r_->StartWrite(d);
+    std::optional<grpc::Status> finish;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (--starting_ == 0) finish = std::exchange(pending_finish_, std::nullopt);
+    }
+    if (finish) r_->Finish(*finish);
+  }
+
   std::mutex mu_;
   grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive>* r_;
   std::deque<v1::Directive> q_;
   bool writing_ = false;
   bool broken_ = false;
   bool finished_ = false;
-  std::optional<grpc::Status> pending_finish_;  // Close's status, while a write is out
+  int starting_ = 0;                            // StartWrite calls reserved and not yet returned
+  std::optional<grpc::Status> pending_finish_;  // a Close's, while starting_ > 0
 };
 
 class AgentStream final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::Directive> {

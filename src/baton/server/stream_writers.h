@@ -2,10 +2,11 @@
 //
 // QueuedWriter: for streams fed from other threads (watch subscriptions). Push queues a
 // message and starts a write when none is in flight; each finished write starts the next,
-// so at most one write is outstanding, as the callback API requires, and Finish waits for
-// the write in flight (no write may follow Finish: the call would never reach OnDone). A
-// client that falls `max_backlog` messages behind is ended with RESOURCE_EXHAUSTED and
-// `overflow_message` instead of buffering without bound. Subclasses subscribe in their constructor and, in
+// so at most one write is outstanding, as the callback API requires. No write may follow
+// Finish (the call would never reach OnDone): a Close while a StartWrite is being issued
+// leaves the Finish to that thread, right after the call. A client that falls
+// `max_backlog` messages behind is ended with RESOURCE_EXHAUSTED and `overflow_message`
+// instead of buffering without bound. Subclasses subscribe in their constructor and, in
 // OnDone, unsubscribe and delete themselves.
 //
 // ErrorWriter: a stream that only reports an error (bad request arguments).
@@ -26,19 +27,17 @@ class QueuedWriter : public grpc::ServerWriteReactor<Msg> {
  public:
   void OnWriteDone(bool ok) override {
     const Msg* next = nullptr;
-    std::optional<grpc::Status> finish;
     {
       std::lock_guard<std::mutex> lock(mu_);
       q_.pop_front();
       if (ok && !finished_ && !q_.empty()) {
         next = &q_.front();
+        ++starting_;
       } else {
         writing_ = false;
-        finish = std::exchange(pending_finish_, std::nullopt);
       }
     }
-    if (next) this->StartWrite(next);
-    if (finish) this->Finish(*finish);
+    if (next) Start(next);
   }
   void OnCancel() override { Close(grpc::Status::CANCELLED); }
 
@@ -49,37 +48,30 @@ class QueuedWriter : public grpc::ServerWriteReactor<Msg> {
   // Any thread.
   void Push(const Msg& m) {
     const Msg* start = nullptr;
-    std::optional<grpc::Status> finish;
+    bool overflow = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (finished_) return;
-      if (q_.size() >= max_backlog_) {
-        finished_ = true;
-        // A backlog means a write is out: Finish once it completes.
-        pending_finish_ = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, overflow_message_);
-        if (writing_) return;
-        finish = std::exchange(pending_finish_, std::nullopt);
-      } else {
+      overflow = q_.size() >= max_backlog_;
+      if (!overflow) {
         q_.push_back(m);
         if (!writing_) {
           writing_ = true;
           start = &q_.front();
+          ++starting_;
         }
       }
     }
-    if (finish) {
-      this->Finish(*finish);
-      return;
-    }
-    if (start) this->StartWrite(start);
+    if (start) Start(start);
+    if (overflow) Close(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, overflow_message_));
   }
-  // Ends the stream once (after the write in flight, if any); later calls do nothing.
+  // Ends the stream once; later calls do nothing.
   void Close(const grpc::Status& s) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (finished_) return;
       finished_ = true;
-      if (writing_) {
+      if (starting_ > 0) {
         pending_finish_ = s;
         return;
       }
@@ -88,13 +80,26 @@ class QueuedWriter : public grpc::ServerWriteReactor<Msg> {
   }
 
  private:
+  // Issues a write reserved under the lock (starting_ counted), then any Finish that a
+  // Close left for it.
+  void Start(const Msg* m) {
+    this->StartWrite(m);
+    std::optional<grpc::Status> finish;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (--starting_ == 0) finish = std::exchange(pending_finish_, std::nullopt);
+    }
+    if (finish) this->Finish(*finish);
+  }
+
   const size_t max_backlog_;
   const std::string overflow_message_;
   std::mutex mu_;
   std::deque<Msg> q_;  // q_.front() is being written while writing_
   bool writing_ = false;
   bool finished_ = false;
-  std::optional<grpc::Status> pending_finish_;  // the Finish waiting for the write out
+  int starting_ = 0;                            // StartWrite calls reserved and not yet returned
+  std::optional<grpc::Status> pending_finish_;  // a Close's, while starting_ > 0
 };
 
 template <typename Msg>
