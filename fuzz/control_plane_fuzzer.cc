@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "baton/v1/agent.pb.h"
@@ -416,13 +417,19 @@ class Runner {
     }
     auto ctx = Context();
     auto stream = h_.agent().Connect(ctx.get());
+    // Reads while it writes, as an agent does: the in-process transport hands a message
+    // over only when the other side reads, so a client that wrote everything before reading
+    // would wait forever on a server that stopped reading with a directive in flight.
+    std::thread reader([&stream] {
+      v1::Directive d;
+      while (stream->Read(&d)) {
+      }
+    });
     for (const auto& m : msgs) {
       if (!stream->Write(m)) break;
     }
     stream->WritesDone();
-    v1::Directive d;
-    while (stream->Read(&d)) {
-    }
+    reader.join();
     CheckStatus(stream->Finish());
     h_.WaitIdle();
   }
